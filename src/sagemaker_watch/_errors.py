@@ -1,0 +1,148 @@
+"""The exception hierarchy: every error this library raises, typed and carrying context.
+
+::
+
+    SageMakerWatchError
+    ├── InvalidJobName                (also ValueError) bad name, raised before any request
+    ├── InvalidResumeToken            (also ValueError) a resume token we cannot read
+    ├── MalformedResponse             a response that is not a DescribeTrainingJob answer
+    ├── TrainingJobNotFound           no job of that name (after the grace period)
+    ├── JobReplaced                   the name now belongs to another job
+    ├── ServiceError                  a fatal AWS error: access, validation, ...
+    │   └── RetriesExhausted          transient errors outlasted the retry policy
+    ├── WaitTimeout                   (also TimeoutError) a waiter's timeout= ran out
+    └── TrainingJobEnded              the job ended other than Completed
+        ├── TrainingJobFailed         primary status Failed, with failure_reason
+        └── TrainingJobStopped        primary status Stopped, with reason
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._snapshot import Snapshot
+
+
+class SageMakerWatchError(Exception):
+    """Base class of every error raised by sagemaker-watch."""
+
+
+class InvalidJobName(SageMakerWatchError, ValueError):
+    """A training job name that SageMaker would reject; raised before any request."""
+
+    def __init__(self, job_name: object) -> None:
+        """Build the error for *job_name*."""
+        self.job_name = job_name
+        super().__init__(
+            f"invalid training job name {job_name!r}: 1-63 characters, letters, "
+            "digits and single hyphens, starting and ending with a letter or digit"
+        )
+
+
+class InvalidResumeToken(SageMakerWatchError, ValueError):
+    """A resume token that this version cannot read or that belongs to another job."""
+
+
+class MalformedResponse(SageMakerWatchError):
+    """A response that cannot be read as a DescribeTrainingJob answer (retried)."""
+
+
+class TrainingJobNotFound(SageMakerWatchError):
+    """SageMaker says there is no training job of that name."""
+
+    def __init__(self, job_name: str) -> None:
+        """Build the error for *job_name*."""
+        self.job_name = job_name
+        super().__init__(f"training job {job_name!r} was not found")
+
+
+class JobReplaced(SageMakerWatchError):
+    """The name now refers to a different job (deleted and created again)."""
+
+    def __init__(self, job_name: str, *, previous: str, current: str) -> None:
+        """Build the error: *previous* and *current* describe the two jobs."""
+        self.job_name = job_name
+        self.previous = previous
+        self.current = current
+        super().__init__(
+            f"training job {job_name!r} was replaced by another job of the same "
+            f"name while it was watched ({previous} -> {current}); "
+            "not splicing two histories"
+        )
+
+
+class ServiceError(SageMakerWatchError):
+    """A fatal error from SageMaker (access denied, validation, ...), never retried.
+
+    The botocore exception is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, job_name: str | None, code: str) -> None:
+        """Build the error from SageMaker's error *code* and *message*."""
+        self.job_name = job_name
+        self.code = code
+        super().__init__(f"{code}: {message}" if message else code)
+
+
+class RetriesExhausted(ServiceError):
+    """Transient errors (throttling, 5xx, dropped connections) outlasted the retries."""
+
+
+class WaitTimeout(SageMakerWatchError, TimeoutError):
+    """A waiter's *timeout* ran out; carries the last snapshot seen (if any)."""
+
+    def __init__(
+        self, job_name: str, *, timeout: float, snapshot: Snapshot | None
+    ) -> None:
+        """Build the error for *job_name* after *timeout* seconds."""
+        self.job_name = job_name
+        self.timeout = timeout
+        self.snapshot = snapshot
+        status = (
+            f"; last seen {snapshot.primary_status}/{snapshot.secondary_status}"
+            if snapshot is not None
+            else "; never observed"
+        )
+        super().__init__(
+            f"training job {job_name!r} did not finish within {timeout:g}s{status}"
+        )
+
+
+class TrainingJobEnded(SageMakerWatchError):
+    """The job reached a terminal status other than Completed."""
+
+    def __init__(self, message: str, *, snapshot: Snapshot) -> None:
+        """Build the error from the final *snapshot*."""
+        self.snapshot = snapshot
+        self.job_name = snapshot.job_name
+        super().__init__(message)
+
+
+class TrainingJobFailed(TrainingJobEnded):
+    """The job Failed; ``failure_reason`` says why, as SageMaker wrote it."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        """Build the error from the final *snapshot*."""
+        self.failure_reason = snapshot.failure_reason
+        super().__init__(
+            f"training job {snapshot.job_name!r} failed: "
+            f"{snapshot.failure_reason or 'no FailureReason given'}",
+            snapshot=snapshot,
+        )
+
+
+class TrainingJobStopped(TrainingJobEnded):
+    """The job was Stopped; ``reason`` is the secondary status that ended it.
+
+    ``"Stopped"`` for a user stop, ``"MaxRuntimeExceeded"`` or ``"MaxWaitTimeExceeded"``
+    when a stopping condition ended it, or whatever new value the service sends.
+    """
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        """Build the error from the final *snapshot*."""
+        self.reason = str(snapshot.stop_reason)
+        super().__init__(
+            f"training job {snapshot.job_name!r} was stopped ({self.reason})",
+            snapshot=snapshot,
+        )

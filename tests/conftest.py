@@ -1,0 +1,26 @@
+"""Shared fixtures: a clean AWS environment for every test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _hide_developer_aws(monkeypatch, tmp_path):
+    """Strip AWS_* variables and point AWS config files at empty files.
+
+    No test may pick up the developer's credentials, profile, region or endpoint, nor
+    reach the instance metadata service.
+    """
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    config = tmp_path / "aws-config"
+    credentials = tmp_path / "aws-credentials"
+    config.write_text("")
+    credentials.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
