@@ -13,7 +13,8 @@
     ├── WaitTimeout                   (also TimeoutError) a waiter's timeout= ran out
     └── TrainingJobEnded              the job ended other than Completed
         ├── TrainingJobFailed         primary status Failed, with failure_reason
-        └── TrainingJobStopped        primary status Stopped, with reason
+        ├── TrainingJobStopped        primary status Stopped, with reason
+        └── StatusNotReached          Completed without entering an awaited status
 """
 
 from __future__ import annotations
@@ -144,5 +145,18 @@ class TrainingJobStopped(TrainingJobEnded):
         self.reason = str(snapshot.stop_reason)
         super().__init__(
             f"training job {snapshot.job_name!r} was stopped ({self.reason})",
+            snapshot=snapshot,
+        )
+
+
+class StatusNotReached(TrainingJobEnded):
+    """The job completed without ever entering the status that was awaited."""
+
+    def __init__(self, snapshot: Snapshot, *, wanted: list[str]) -> None:
+        """Build the error from the final *snapshot* and the *wanted* statuses."""
+        self.wanted = tuple(wanted)
+        super().__init__(
+            f"training job {snapshot.job_name!r} ended {snapshot.primary_status} "
+            f"without entering {' or '.join(self.wanted)}",
             snapshot=snapshot,
         )

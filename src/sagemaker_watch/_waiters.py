@@ -1,0 +1,195 @@
+"""Waiters: thin functions over the event stream that resolve on an outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ._clock import Clock, SystemClock
+from ._errors import StatusNotReached, TrainingJobFailed, TrainingJobStopped, WaitTimeout
+from ._events import JobEnded, StatusEntered
+from ._status import PrimaryStatus, SecondaryStatus
+from ._watch import Watch
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sagemaker import SageMakerClient
+
+    from ._retry import RetryPolicy
+    from ._schedule import PollSchedule
+    from ._snapshot import Snapshot
+else:
+    SageMakerClient = Any
+
+
+async def wait_until_terminal(
+    job_name: str,
+    *,
+    client: SageMakerClient | None = None,
+    schedule: PollSchedule | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    retry: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    seed: int | None = None,
+) -> Snapshot:
+    """Wait until the job is Completed, Failed or Stopped; never raise on the outcome.
+
+    Args:
+        job_name: the training job's name.
+        client: a caller-owned aiobotocore SageMaker client, never closed here.
+        schedule: when to poll; ``PollSchedule()`` by default.
+        timeout: seconds to wait at most; ``None`` waits as long as the job runs.
+            A surrounding cancel scope works too, but only this raises
+            ``WaitTimeout`` with the last snapshot.
+        retry: how each poll retries transient errors.
+        clock: the source of time (the fake SageMaker's clock in tests).
+        seed: seeds the jitter.
+
+    Returns:
+        The final snapshot.
+
+    Raises:
+        WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
+        TrainingJobNotFound: there is no such job.
+        InvalidJobName: before any request, for a name SageMaker would reject.
+        ServiceError: a fatal AWS error, or transient ones that outlasted *retry*.
+    """
+    events = _watch(job_name, client, schedule, timeout, retry, clock, seed)
+    with _real_deadline(timeout, clock):
+        async with events:
+            async for event in events:
+                if isinstance(event, JobEnded):
+                    return event.snapshot
+    raise _timed_out(events, timeout)
+
+
+async def wait_until_complete(
+    job_name: str,
+    *,
+    client: SageMakerClient | None = None,
+    schedule: PollSchedule | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    retry: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    seed: int | None = None,
+) -> Snapshot:
+    """Wait until the job is Completed; raise if it ends any other way.
+
+    Takes the same arguments as ``wait_until_terminal``.
+
+    Returns:
+        The final snapshot of the Completed job.
+
+    Raises:
+        TrainingJobFailed: the job failed; ``.failure_reason`` says why.
+        TrainingJobStopped: the job was stopped; ``.reason`` says how
+            (``"Stopped"``, ``"MaxRuntimeExceeded"``, ``"MaxWaitTimeExceeded"``, ...).
+        WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
+        TrainingJobNotFound: there is no such job.
+        InvalidJobName: before any request, for a name SageMaker would reject.
+        ServiceError: a fatal AWS error, or transient ones that outlasted *retry*.
+    """
+    snapshot = await wait_until_terminal(
+        job_name,
+        client=client,
+        schedule=schedule,
+        timeout=timeout,
+        retry=retry,
+        clock=clock,
+        seed=seed,
+    )
+    raise_for_outcome(snapshot)
+    return snapshot
+
+
+async def wait_for_status(
+    job_name: str,
+    status: SecondaryStatus | str | Collection[SecondaryStatus | str],
+    *,
+    client: SageMakerClient | None = None,
+    schedule: PollSchedule | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    retry: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    seed: int | None = None,
+) -> Snapshot:
+    """Wait until the job has entered *status* (a secondary status, or several).
+
+    A status already in the job's history counts: asking for ``Training`` about a
+    job that is training, or has trained, returns at once.
+
+    Returns:
+        The snapshot in which the status was first seen.
+
+    Raises:
+        TrainingJobFailed: the job failed before entering *status*.
+        TrainingJobStopped: the job was stopped before entering *status*.
+        StatusNotReached: the job completed without ever entering *status*.
+        WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
+        TrainingJobNotFound: there is no such job.
+        InvalidJobName: before any request, for a name SageMaker would reject.
+    """
+    wanted = (
+        {SecondaryStatus(status)}
+        if isinstance(status, str)
+        else {SecondaryStatus(s) for s in status}
+    )
+    events = _watch(job_name, client, schedule, timeout, retry, clock, seed)
+    with _real_deadline(timeout, clock):
+        async with events:
+            async for event in events:
+                if isinstance(event, StatusEntered) and event.status in wanted:
+                    return event.snapshot
+                if isinstance(event, JobEnded):
+                    raise_for_outcome(event.snapshot)
+                    raise StatusNotReached(event.snapshot, wanted=sorted(wanted))
+    raise _timed_out(events, timeout)
+
+
+def raise_for_outcome(snapshot: Snapshot) -> None:
+    """Raise ``TrainingJobFailed`` or ``TrainingJobStopped`` for such a snapshot."""
+    if snapshot.primary_status == PrimaryStatus.FAILED:
+        raise TrainingJobFailed(snapshot)
+    if snapshot.primary_status == PrimaryStatus.STOPPED:
+        raise TrainingJobStopped(snapshot)
+
+
+def _watch(
+    job_name: str,
+    client: SageMakerClient | None,
+    schedule: PollSchedule | None,
+    timeout: float | None,
+    retry: RetryPolicy | None,
+    clock: Clock | None,
+    seed: int | None,
+) -> Watch:
+    clock = clock if clock is not None else SystemClock()
+    if timeout is not None and not timeout >= 0:
+        msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
+        raise ValueError(msg)
+    return Watch(
+        job_name,
+        client=client,
+        schedule=schedule,
+        retry=retry,
+        clock=clock,
+        seed=seed,
+        deadline=None if timeout is None else clock.monotonic() + timeout,
+    )
+
+
+def _real_deadline(timeout: float | None, clock: Clock | None) -> anyio.CancelScope:
+    """Bound a wait on the system clock, so a request hanging past it is cut too.
+
+    On any clock the watch itself stops polling at its deadline; this scope adds
+    the guarantee for time spent inside a request.
+    """
+    real = clock is None or isinstance(clock, SystemClock)
+    return anyio.move_on_after(timeout if real else None)
+
+
+def _timed_out(events: Watch, timeout: float | None) -> WaitTimeout:
+    return WaitTimeout(
+        events.job_name, timeout=timeout or 0.0, snapshot=events.last_snapshot
+    )
