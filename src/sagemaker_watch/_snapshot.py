@@ -1,0 +1,346 @@
+"""Snapshot: an immutable, typed view of one DescribeTrainingJob response."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ._errors import MalformedResponse
+from ._status import (
+    INTERRUPTION_STATUSES,
+    STOP_REASONS,
+    TERMINAL_STATUSES,
+    PrimaryStatus,
+    SecondaryStatus,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
+    """One entry of ``SecondaryStatusTransitions``.
+
+    SageMaker rewrites ``message`` in place while the status lasts, and sets
+    ``ended_at`` when the next status begins.
+    """
+
+    status: SecondaryStatus
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Metric:
+    """One entry of ``FinalMetricDataList``: a metric's last value."""
+
+    name: str
+    value: float
+    timestamp: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    """``ProgressInfo``: where training is, as reported by the training container."""
+
+    current_step: int | None
+    total_steps_per_epoch: int | None
+    current_epoch: int | None
+    max_epoch: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobIdentity:
+    """What tells two jobs of the same name apart: the ARN and the creation time."""
+
+    job_arn: str
+    creation_time: dt.datetime
+
+    def __str__(self) -> str:
+        """Return a short human description."""
+        return f"{self.job_arn} created {_iso(self.creation_time)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Snapshot:
+    """One observation of a training job, parsed from a DescribeTrainingJob response.
+
+    Build it with ``Snapshot.from_response``. ``raw`` is the response as received,
+    read-only; it holds ``Environment`` and ``HyperParameters``, which may carry
+    secrets, so it is left out of ``repr()``, equality and every event: do not log
+    it. All datetimes are timezone-aware UTC.
+    """
+
+    job_name: str
+    job_arn: str
+    creation_time: dt.datetime
+    primary_status: PrimaryStatus
+    secondary_status: SecondaryStatus | None
+    failure_reason: str | None
+    transitions: tuple[Transition, ...]
+    last_modified_time: dt.datetime | None
+    training_start_time: dt.datetime | None
+    training_end_time: dt.datetime | None
+    training_time_seconds: int | None
+    billable_time_seconds: int | None
+    model_artifacts: str | None
+    final_metrics: tuple[Metric, ...]
+    progress: Progress | None
+    warm_pool_status: str | None
+    managed_spot: bool
+    observed_at: dt.datetime
+    raw: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+
+    def __repr__(self) -> str:
+        """Return a short description, never the raw response."""
+        secondary = (
+            None if self.secondary_status is None else str(self.secondary_status)
+        )
+        return (
+            f"Snapshot(job_name={self.job_name!r}, "
+            f"primary_status={str(self.primary_status)!r}, "
+            f"secondary_status={secondary!r}, transitions={len(self.transitions)})"
+        )
+
+    @classmethod
+    def from_response(
+        cls, raw: Mapping[str, object], *, observed_at: dt.datetime
+    ) -> Snapshot:
+        """Parse one DescribeTrainingJob response.
+
+        Timestamps may be ``datetime`` objects (the wire format, through
+        aiobotocore), epoch seconds (raw JSON) or ISO 8601 strings (SDK dumps);
+        naive ones are taken as UTC. Members other than the four required ones may
+        be absent or ``null``; an optional member of the wrong type is read as
+        absent. A missing ``SecondaryStatus`` is taken from the last transition
+        (``None`` when there is none).
+
+        Args:
+            raw: the response, as a mapping.
+            observed_at: when the response was received; the parser reads no clock.
+
+        Returns:
+            The snapshot; ``raw`` keeps a read-only shallow copy of the response.
+
+        Raises:
+            MalformedResponse: if ``TrainingJobName``, ``TrainingJobArn``,
+                ``TrainingJobStatus`` or ``CreationTime`` is missing or of the
+                wrong type, or if a transition lacks its ``Status`` or
+                ``StartTime``.
+        """
+        received: object = raw  # callers may pass anything at run time
+        if not isinstance(received, Mapping):
+            msg = f"expected a mapping, got {type(received).__name__}"
+            raise MalformedResponse(msg)
+        job_name = _required_str(raw, "TrainingJobName")
+        job_arn = _required_str(raw, "TrainingJobArn")
+        primary = PrimaryStatus(_required_str(raw, "TrainingJobStatus"))
+        creation_time = _time(raw.get("CreationTime"))
+        if creation_time is None:
+            msg = "CreationTime is missing or not a timestamp"
+            raise MalformedResponse(msg)
+        transitions = _transitions(raw.get("SecondaryStatusTransitions"))
+        secondary_raw = _optional_str(raw.get("SecondaryStatus"))
+        if secondary_raw is not None:
+            secondary: SecondaryStatus | None = SecondaryStatus(secondary_raw)
+        elif transitions:
+            secondary = transitions[-1].status
+        else:
+            secondary = None
+        artifacts = raw.get("ModelArtifacts")
+        warm_pool = raw.get("WarmPoolStatus")
+        return cls(
+            job_name=job_name,
+            job_arn=job_arn,
+            creation_time=creation_time,
+            primary_status=primary,
+            secondary_status=secondary,
+            failure_reason=_optional_str(raw.get("FailureReason")),
+            transitions=transitions,
+            last_modified_time=_time(raw.get("LastModifiedTime")),
+            training_start_time=_time(raw.get("TrainingStartTime")),
+            training_end_time=_time(raw.get("TrainingEndTime")),
+            training_time_seconds=_optional_int(raw.get("TrainingTimeInSeconds")),
+            billable_time_seconds=_optional_int(raw.get("BillableTimeInSeconds")),
+            model_artifacts=(
+                _optional_str(artifacts.get("S3ModelArtifacts"))
+                if isinstance(artifacts, Mapping)
+                else None
+            ),
+            final_metrics=_metrics(raw.get("FinalMetricDataList")),
+            progress=_progress(raw.get("ProgressInfo")),
+            warm_pool_status=(
+                _optional_str(warm_pool.get("Status"))
+                if isinstance(warm_pool, Mapping)
+                else None
+            ),
+            managed_spot=raw.get("EnableManagedSpotTraining") is True,
+            observed_at=_utc(observed_at),
+            raw=MappingProxyType(dict(raw)),
+        )
+
+    @property
+    def identity(self) -> JobIdentity:
+        """The job's identity: the same name can be reused after a deletion."""
+        return JobIdentity(job_arn=self.job_arn, creation_time=self.creation_time)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the primary status is Completed, Failed or Stopped."""
+        return self.primary_status in TERMINAL_STATUSES
+
+    @property
+    def interruptions(self) -> int:
+        """How many times spot capacity was taken back (``Interrupted`` entries)."""
+        return sum(t.status in INTERRUPTION_STATUSES for t in self.transitions)
+
+    @property
+    def stop_reason(self) -> SecondaryStatus | None:
+        """Why a Stopped job stopped; ``None`` unless the primary status is Stopped.
+
+        The latest transition among ``Stopped``, ``MaxRuntimeExceeded`` and
+        ``MaxWaitTimeExceeded``; failing that the secondary status (which may be a
+        value the service added later); failing that ``Stopped``.
+        """
+        if self.primary_status != PrimaryStatus.STOPPED:
+            return None
+        for transition in reversed(self.transitions):
+            if transition.status in STOP_REASONS:
+                return transition.status
+        if self.secondary_status is not None:
+            return self.secondary_status
+        return SecondaryStatus.STOPPED
+
+
+def _iso(moment: dt.datetime) -> str:
+    """Format a UTC datetime as ``2021-10-12T05:49:40.493000Z``."""
+    naive = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return naive.isoformat(timespec="microseconds") + "Z"
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _time(value: object) -> dt.datetime | None:
+    """Read a timestamp in any of the shapes responses use; ``None`` if unreadable."""
+    if isinstance(value, dt.datetime):
+        return _utc(value)
+    if isinstance(value, str):
+        try:
+            return _utc(dt.datetime.fromisoformat(value))
+        except ValueError:
+            value = _optional_float_text(value)
+    seconds = _optional_float(value)
+    return None if seconds is None else _epoch(seconds)
+
+
+def _optional_float_text(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _epoch(seconds: float) -> dt.datetime | None:
+    if not math.isfinite(seconds):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _required_str(raw: Mapping[str, object], key: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value:
+        msg = f"{key} is missing or not a non-empty string"
+        raise MalformedResponse(msg)
+    return value
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _optional_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _optional_float(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return None
+
+
+def _transitions(value: object) -> tuple[Transition, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        msg = "SecondaryStatusTransitions is not a list"
+        raise MalformedResponse(msg)
+    transitions = []
+    for index, entry in enumerate(value):
+        status = entry.get("Status") if isinstance(entry, Mapping) else None
+        started_at = (
+            _time(entry.get("StartTime")) if isinstance(entry, Mapping) else None
+        )
+        if (
+            not isinstance(entry, Mapping)
+            or not isinstance(status, str)
+            or started_at is None
+        ):
+            msg = f"SecondaryStatusTransitions[{index}] lacks Status or StartTime"
+            raise MalformedResponse(msg)
+        transitions.append(
+            Transition(
+                status=SecondaryStatus(status),
+                started_at=started_at,
+                ended_at=_time(entry.get("EndTime")),
+                message=_optional_str(entry.get("StatusMessage")),
+            )
+        )
+    return tuple(transitions)
+
+
+def _metrics(value: object) -> tuple[Metric, ...]:
+    if not isinstance(value, list | tuple):
+        return ()
+    metrics = []
+    for entry in value:
+        if not isinstance(entry, Mapping):
+            continue
+        name = _optional_str(entry.get("MetricName"))
+        number = _optional_float(entry.get("Value"))
+        if name is None or number is None:
+            continue
+        metrics.append(
+            Metric(name=name, value=number, timestamp=_time(entry.get("Timestamp")))
+        )
+    return tuple(metrics)
+
+
+def _progress(value: object) -> Progress | None:
+    if not isinstance(value, Mapping):
+        return None
+    return Progress(
+        current_step=_optional_int(value.get("CurrentStep")),
+        total_steps_per_epoch=_optional_int(value.get("TotalStepCountPerEpoch")),
+        current_epoch=_optional_int(value.get("CurrentEpoch")),
+        max_epoch=_optional_int(value.get("MaxEpoch")),
+    )
