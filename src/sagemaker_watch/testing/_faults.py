@@ -1,0 +1,343 @@
+"""Fault injection, request quotas and request accounting for the fake SageMaker."""
+
+from __future__ import annotations
+
+import random
+import types
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal["error", "drop_connection", "slow", "truncated", "malformed"]
+MalformedKind = Literal["not_json", "missing_members"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fault:
+    """One injected misbehaviour; build it with a classmethod such as :meth:`throttle`.
+
+    A fault matches a request when *operation* (``None``: any) and *job_name*
+    (``None``: any, including requests naming no job) both match. It then fires
+    *times* times, or on each match with seeded *probability*, or, with neither,
+    on every match until :meth:`FakeSageMaker.clear_faults`. The first matching
+    fault, in injection order, decides the answer.
+
+    Attributes:
+        kind: What happens to the request.
+        operation: The operation name, such as ``"DescribeTrainingJob"``.
+        job_name: The ``TrainingJobName`` in the request.
+        times: How many matching requests fail.
+        probability: The chance that each matching request fails.
+        status: HTTP status of an ``"error"`` fault.
+        code: The ``__type`` of an ``"error"`` fault.
+        message: The message of an ``"error"`` fault.
+        seconds: The delay of a ``"slow"`` fault, in real seconds.
+        malformed: For ``"malformed"``: a body that is not JSON, or JSON lacking
+            the output's required members.
+    """
+
+    kind: FaultKind
+    operation: str | None = None
+    job_name: str | None = None
+    times: int | None = None
+    probability: float | None = None
+    status: int = 400
+    code: str = ""
+    message: str = ""
+    seconds: float = 0.0
+    malformed: MalformedKind = "not_json"
+
+    def __post_init__(self) -> None:
+        """Reject impossible counts and probabilities."""
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be at least 1")
+        if self.probability is not None and not 0 <= self.probability <= 1:
+            raise ValueError("probability must be between 0 and 1")
+
+    @classmethod
+    def error(
+        cls,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Answer with the AWS error *code* (``__type``), *message* and HTTP *status*.
+
+        For instance ``Fault.error("ResourceLimitExceeded", "...")`` on
+        ``CreateTrainingJob``.
+        """
+        return cls(
+            kind="error",
+            code=code,
+            message=message,
+            status=status,
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+        )
+
+    @classmethod
+    def throttle(
+        cls,
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Answer HTTP 400 ``ThrottlingException``, "Rate exceeded"."""
+        return cls.error(
+            "ThrottlingException",
+            "Rate exceeded",
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+        )
+
+    @classmethod
+    def server_error(
+        cls,
+        status: Literal[500, 503] = 503,
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Answer 503 ``ServiceUnavailable`` or 500 ``InternalFailure``."""
+        code, message = (
+            ("ServiceUnavailable", "Service Unavailable")
+            if status == 503  # noqa: PLR2004
+            else (
+                "InternalFailure",
+                "We encountered an internal error. Please try again.",
+            )
+        )
+        return cls.error(
+            code,
+            message,
+            status=status,
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+        )
+
+    @classmethod
+    def drop_connection(
+        cls,
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Close the connection without sending any response."""
+        return cls(
+            kind="drop_connection",
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+        )
+
+    @classmethod
+    def slow(
+        cls,
+        seconds: float,
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Wait *seconds* of REAL time, then answer normally (to trip read timeouts)."""
+        return cls(
+            kind="slow",
+            seconds=seconds,
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+        )
+
+    @classmethod
+    def truncated(
+        cls,
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Send the headers and half the body, then close: Content-Length lies."""
+        return cls(
+            kind="truncated",
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+        )
+
+    @classmethod
+    def malformed_body(
+        cls,
+        kind: MalformedKind = "not_json",
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Answer HTTP 200 with a body that is not JSON, or lacks required members."""
+        return cls(
+            kind="malformed",
+            malformed=kind,
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+        )
+
+    def __repr__(self) -> str:
+        """Return ``Fault(kind, operation=..., job_name=..., times=...)``."""
+        return (
+            f"Fault({self.kind!r}, operation={self.operation!r}, "
+            f"job_name={self.job_name!r}, times={self.times!r}, "
+            f"probability={self.probability!r})"
+        )
+
+
+class ArmedFault:
+    """A fault as injected into one fake: it remembers how many times are left."""
+
+    __slots__ = ("fault", "remaining")
+
+    def __init__(self, fault: Fault) -> None:
+        """Arm *fault*."""
+        self.fault = fault
+        self.remaining = fault.times
+
+    def fires(self, operation: str, job_name: str | None, rng: random.Random) -> bool:
+        """Return whether this fault answers the request, consuming one use if so."""
+        fault = self.fault
+        if fault.operation is not None and fault.operation != operation:
+            return False
+        if fault.job_name is not None and fault.job_name != job_name:
+            return False
+        if self.remaining is not None and self.remaining <= 0:
+            return False
+        if fault.probability is not None and rng.random() >= fault.probability:
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quota:
+    """A per-operation request quota: a token bucket refilled on SIMULATED time.
+
+    Attributes:
+        per_second: Sustained requests per simulated second.
+        burst: Requests allowed at once from a full bucket.
+    """
+
+    per_second: float
+    burst: float = 1.0
+
+    def __post_init__(self) -> None:
+        """Reject empty quotas (use ``None`` to disable a quota instead)."""
+        if self.per_second <= 0 or self.burst < 1:
+            raise ValueError("per_second must be positive and burst at least 1")
+
+
+#: Quotas a new fake enforces unless told otherwise.
+DEFAULT_QUOTAS: Mapping[str, Quota] = types.MappingProxyType(
+    {"ListTrainingJobs": Quota(per_second=2.0, burst=2.0)}
+)
+
+
+class TokenBucket:
+    """The state of one quota."""
+
+    __slots__ = ("_last", "_tokens", "quota")
+
+    def __init__(self, quota: Quota, now: float) -> None:
+        """Start full at simulated time *now*."""
+        self.quota = quota
+        self._tokens = quota.burst
+        self._last = now
+
+    def take(self, now: float) -> bool:
+        """Take one token at simulated time *now*; return False when throttled."""
+        elapsed = max(now - self._last, 0.0)
+        self._last = max(now, self._last)
+        self._tokens = min(
+            self.quota.burst, self._tokens + elapsed * self.quota.per_second
+        )
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FakeStatistics:
+    """Requests a fake SageMaker has received, counted when they arrive.
+
+    Attributes:
+        requests: Requests per operation, faulted and throttled ones included.
+        requests_by_job: Requests per ``(operation, job name)``.
+        faulted: Requests per operation answered by an injected fault.
+        throttled: Requests per operation answered ``ThrottlingException``, by a
+            quota or by an injected throttle.
+    """
+
+    requests: Mapping[str, int]
+    requests_by_job: Mapping[tuple[str, str], int]
+    faulted: Mapping[str, int]
+    throttled: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        """All requests received."""
+        return sum(self.requests.values())
+
+    def __repr__(self) -> str:
+        """Return ``FakeStatistics(total=..., faulted=..., throttled=...)``."""
+        return (
+            f"FakeStatistics(total={self.total}, "
+            f"faulted={sum(self.faulted.values())}, "
+            f"throttled={sum(self.throttled.values())})"
+        )
+
+
+class Accounting:
+    """Mutable counters behind :class:`FakeStatistics`."""
+
+    __slots__ = ("by_job", "faulted", "requests", "throttled")
+
+    def __init__(self) -> None:
+        """Start from zero."""
+        self.requests: Counter[str] = Counter()
+        self.by_job: Counter[tuple[str, str]] = Counter()
+        self.faulted: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+
+    def snapshot(self) -> FakeStatistics:
+        """Return an immutable copy."""
+        return FakeStatistics(
+            requests=types.MappingProxyType(dict(self.requests)),
+            requests_by_job=types.MappingProxyType(dict(self.by_job)),
+            faulted=types.MappingProxyType(dict(self.faulted)),
+            throttled=types.MappingProxyType(dict(self.throttled)),
+        )
