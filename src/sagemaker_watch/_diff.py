@@ -52,7 +52,7 @@ _TOKEN: Final = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class ResumeCursor:
     """A watermark: how much of a job's history has been reported as events.
 
@@ -90,6 +90,10 @@ class ResumeCursor:
     primary_digest: str
     progress_digest: str
     ended: bool
+
+    def __repr__(self) -> str:
+        """Return a short description: the job name (if known) and the token."""
+        return f"ResumeCursor(job_name={self.job_name!r}, token={self.to_token()!r})"
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> ResumeCursor:
