@@ -239,6 +239,7 @@ class FakeSageMaker:
     async def aclose(self) -> None:
         """Stop the server (idempotent); shielded from cancellation."""
         self._state = "closed"
+        self._url = None
         runner, self._runner = self._runner, None
         if runner is not None:
             with anyio.CancelScope(shield=True):
