@@ -1,0 +1,195 @@
+"""ListTrainingJobs on the fake: filters, sorting, paging and speed at scale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+import pytest_asyncio
+from botocore.exceptions import ClientError
+
+from sagemaker_watch.testing import FakeSageMaker, ManualClock, plain
+
+START = dt.datetime(2024, 5, 6, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest_asyncio.fixture(name="sim")
+async def _sim():
+    """A fake with five jobs created a minute apart, quotas off."""
+    async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake:
+        for name, timeline in [
+            ("alpha", "plain"),
+            ("bravo", "failure"),
+            ("charlie", "plain"),
+            ("delta-x", "max_runtime"),
+            ("echo-x", "plain"),
+        ]:
+            fake.add_job(name, timeline)
+            fake.advance(60)
+        yield fake
+
+
+@pytest_asyncio.fixture(name="client")
+async def _client(sim):
+    """An aiobotocore client for the fake."""
+    async with sim.client() as client:
+        yield client
+
+
+def _names(answer):
+    return [s["TrainingJobName"] for s in answer["TrainingJobSummaries"]]
+
+
+@pytest.mark.asyncio
+async def test_default_is_creation_time_descending(client):
+    """Without arguments, the newest job comes first."""
+    answer = await client.list_training_jobs()
+    assert ["echo-x", "delta-x", "charlie", "bravo", "alpha"] == _names(answer)
+    assert "NextToken" not in answer
+
+
+@pytest.mark.asyncio
+async def test_summaries_carry_secondary_status(sim, client):
+    """Summaries carry both statuses, times, and the end time once ended."""
+    sim.advance(100000)
+    answer = await client.list_training_jobs(NameContains="bravo")
+    (summary,) = answer["TrainingJobSummaries"]
+    assert {
+        "TrainingJobName",
+        "TrainingJobArn",
+        "CreationTime",
+        "TrainingEndTime",
+        "LastModifiedTime",
+        "TrainingJobStatus",
+        "SecondaryStatus",
+    } == set(summary)
+    assert ("Failed", "Failed") == (
+        summary["TrainingJobStatus"],
+        summary["SecondaryStatus"],
+    )
+    assert START + dt.timedelta(minutes=1) == summary["CreationTime"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("sort_by", "order", "expected"),
+    [
+        ("Name", "Ascending", ["alpha", "bravo", "charlie", "delta-x", "echo-x"]),
+        ("Name", "Descending", ["echo-x", "delta-x", "charlie", "bravo", "alpha"]),
+        ("CreationTime", "Ascending", ["alpha", "bravo", "charlie", "delta-x", "echo-x"]),
+        ("Status", "Ascending", ["alpha", "charlie", "echo-x", "bravo", "delta-x"]),
+        ("Status", "Descending", ["delta-x", "bravo", "echo-x", "charlie", "alpha"]),
+    ],
+)
+async def test_sorting(sim, client, sort_by, order, expected):
+    """SortBy and SortOrder are honoured, ties broken by name."""
+    sim.advance(100000)
+    answer = await client.list_training_jobs(SortBy=sort_by, SortOrder=order)
+    assert expected == _names(answer)
+
+
+@pytest.mark.asyncio
+async def test_filters(sim, client):
+    """Every filter narrows the list as documented."""
+    assert ["echo-x", "delta-x"] == _names(await client.list_training_jobs(NameContains="-X"))
+    assert ["echo-x", "delta-x"] == _names(
+        await client.list_training_jobs(CreationTimeAfter=START + dt.timedelta(seconds=150))
+    )
+    assert ["bravo", "alpha"] == _names(
+        await client.list_training_jobs(
+            CreationTimeBefore=START + dt.timedelta(seconds=90)
+        )
+    )
+    sim.advance(100000)
+    assert ["bravo"] == _names(await client.list_training_jobs(StatusEquals="Failed"))
+    assert ["delta-x"] == _names(await client.list_training_jobs(StatusEquals="Stopped"))
+    cutoff = sim.clock.now()
+    assert [] == _names(await client.list_training_jobs(LastModifiedTimeAfter=cutoff))
+    assert 5 == len(
+        _names(await client.list_training_jobs(LastModifiedTimeBefore=cutoff))
+    )
+    sim.advance(1)
+    sim.add_job("foxtrot", plain())
+    assert ["foxtrot"] == _names(
+        await client.list_training_jobs(LastModifiedTimeAfter=cutoff)
+    )
+
+
+@pytest.mark.asyncio
+async def test_last_modified_moves_with_transitions(sim, client):
+    """A job's LastModifiedTime moves when its history changes, not otherwise."""
+    answer = await client.list_training_jobs(NameContains="echo")
+    first = answer["TrainingJobSummaries"][0]["LastModifiedTime"]
+    sim.advance(1)
+    answer = await client.list_training_jobs(NameContains="echo")
+    assert first == answer["TrainingJobSummaries"][0]["LastModifiedTime"]
+    sim.advance(100)
+    answer = await client.list_training_jobs(NameContains="echo")
+    assert first < answer["TrainingJobSummaries"][0]["LastModifiedTime"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("order", ["Ascending", "Descending"])
+@pytest.mark.parametrize("sort_by", ["Name", "CreationTime", "Status"])
+async def test_paging_visits_every_job_once(client, sort_by, order):
+    """Paging two at a time visits every job once, in the unpaged order."""
+    full = _names(await client.list_training_jobs(SortBy=sort_by, SortOrder=order))
+    paged = []
+    kwargs = {"SortBy": sort_by, "SortOrder": order, "MaxResults": 2}
+    while True:
+        answer = await client.list_training_jobs(**kwargs)
+        paged += _names(answer)
+        if "NextToken" not in answer:
+            break
+        kwargs["NextToken"] = answer["NextToken"]
+    assert full == paged
+
+
+@pytest.mark.asyncio
+async def test_paging_is_stable_while_jobs_are_added(sim, client):
+    """Jobs created between pages do not shift or repeat later pages."""
+    answer = await client.list_training_jobs(MaxResults=2)
+    assert ["echo-x", "delta-x"] == _names(answer)
+    sim.add_job("zulu")
+    sim.add_job("aaa")
+    answer = await client.list_training_jobs(MaxResults=2, NextToken=answer["NextToken"])
+    assert ["charlie", "bravo"] == _names(answer)
+
+
+@pytest.mark.asyncio
+async def test_max_results_bounds(client):
+    """MaxResults defaults to 10 and above 100 is a ValidationException."""
+    with pytest.raises(ClientError) as excinfo:
+        await client.list_training_jobs(MaxResults=101)
+    assert "ValidationException" == excinfo.value.response["Error"]["Code"]
+    assert "maxResults" in excinfo.value.response["Error"]["Message"]
+
+
+@pytest.mark.asyncio
+async def test_bad_token(client):
+    """A token that is not ours, or for another sort, is a ValidationException."""
+    answer = await client.list_training_jobs(MaxResults=1, SortBy="Name")
+    with pytest.raises(ClientError) as excinfo:
+        await client.list_training_jobs(NextToken=answer["NextToken"])
+    assert "Invalid pagination token" == excinfo.value.response["Error"]["Message"]
+    with pytest.raises(ClientError):
+        await client.list_training_jobs(NextToken="garbage!")
+
+
+@pytest.mark.asyncio
+async def test_ten_thousand_jobs_list_fast():
+    """Listing 10,000 jobs sorted by name with a status filter takes well under a second."""
+    async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake, fake.client() as client:
+        for i in range(10_000):
+            fake.add_job(f"job-{i:05d}", "plain" if i % 3 else "failure")
+            fake.advance(0.5)
+        fake.advance(2000)
+        began = time.perf_counter()
+        answer = await client.list_training_jobs(
+            SortBy="Name", SortOrder="Ascending", StatusEquals="Failed", MaxResults=100
+        )
+        elapsed = time.perf_counter() - began
+    assert 100 == len(answer["TrainingJobSummaries"])
+    assert "job-00000" == answer["TrainingJobSummaries"][0]["TrainingJobName"]
+    assert elapsed < 1.0
