@@ -27,7 +27,7 @@ from sagemaker_watch._status import PrimaryStatus, SecondaryStatus
 CANARY = "canary-s3cr3t-77aa"
 AT = dt.datetime(2026, 11, 24, 15, 16, 53, 123000, tzinfo=dt.UTC)
 STARTED = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
-TOKEN = "tok"
+TOKEN = "tok"  # noqa: S105 - a resume token, not a password
 
 
 @pytest.fixture(name="snapshot")

@@ -126,7 +126,7 @@ def test_any_text_round_trips(text):
 
 
 def test_constant_sets():
-    """The terminal, short-phase, interruption and stop-reason sets are as documented."""
+    """The terminal, short-phase, interruption and stop-reason sets are documented."""
     assert {"Completed", "Failed", "Stopped"} == set(TERMINAL_STATUSES)
     assert {
         "Starting",

@@ -1,0 +1,504 @@
+"""Tests for the pure diff: exactly once, in order, terminal last, resumable."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import json
+import pathlib
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sagemaker_watch._diff import DiffResult, ResumeCursor, diff, diff_with_anomalies
+from sagemaker_watch._errors import InvalidResumeToken, JobReplaced
+from sagemaker_watch._events import (
+    Interrupted,
+    JobCompleted,
+    JobEnded,
+    JobFailed,
+    JobObserved,
+    JobStopped,
+    PrimaryStatusChanged,
+    ProgressChanged,
+    StatusEntered,
+    StatusMessageChanged,
+)
+from sagemaker_watch._snapshot import Snapshot
+from sagemaker_watch._status import PrimaryStatus, SecondaryStatus
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "describe-responses"
+T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1"
+
+
+def _response(*transitions, primary="InProgress", created=T0, **extra):
+    """A synthetic DescribeTrainingJob response; transitions are (status, message)."""
+    history = []
+    for index, (status, message) in enumerate(transitions):
+        entry = {"Status": status, "StartTime": T0 + dt.timedelta(minutes=index)}
+        if message is not None:
+            entry["StatusMessage"] = message
+        history.append(entry)
+    response = {
+        "TrainingJobName": "job-1",
+        "TrainingJobArn": ARN,
+        "TrainingJobStatus": primary,
+        "CreationTime": created,
+        "SecondaryStatusTransitions": history,
+    }
+    if history:
+        response["SecondaryStatus"] = history[-1]["Status"]
+    response.update(extra)
+    return response
+
+
+def _snap(*transitions, seconds=0, **kwargs):
+    return Snapshot.from_response(
+        _response(*transitions, **kwargs),
+        observed_at=T0 + dt.timedelta(hours=1, seconds=seconds),
+    )
+
+
+def _kinds(events):
+    return [event.kind for event in events]
+
+
+def _entered(events):
+    return [
+        (str(e.status), e.started_at) for e in events if isinstance(e, StatusEntered)
+    ]
+
+
+def test_first_observation_of_a_completed_job():
+    """A first look at a finished job yields its whole story, terminal last."""
+    raw = json.loads((FIXTURES / "ack_completed.json").read_text())
+    snapshot = Snapshot.from_response(raw, observed_at=T0)
+    events = diff(None, snapshot)
+    assert ["job_observed", *["status_entered"] * 5, "job_completed"] == _kinds(events)
+    assert [None, "Starting", "Downloading", "Training", "Uploading"] == [
+        e.previous_status for e in events if isinstance(e, StatusEntered)
+    ]
+    completed = events[-1]
+    assert isinstance(completed, JobCompleted)
+    assert {
+        "train:merror": 0.06942000240087509,
+        "validation:merror": 0.07729999721050262,
+    } == dict(completed.final_metrics)
+    assert all(event.snapshot is snapshot for event in events)
+    assert all(T0 == event.at for event in events)
+
+
+def test_first_observation_while_stopping():
+    """Stopping before any Stopping transition: observed, Starting entered, no end."""
+    raw = json.loads((FIXTURES / "ack_stopping_secondary_starting.json").read_text())
+    events = diff(None, Snapshot.from_response(raw, observed_at=T0))
+    assert ["job_observed", "status_entered"] == _kinds(events)
+    assert PrimaryStatus.STOPPING == events[0].primary_status
+    assert "Launching requested ML instances" == events[1].message
+
+
+def test_several_transitions_between_polls_are_all_reported():
+    """A history that grew by three entries yields three StatusEntered, in order."""
+    before = _snap(("Starting", "a"))
+    after = _snap(
+        ("Starting", "a"),
+        ("Downloading", "b"),
+        ("Training", "c"),
+        ("Interrupted", None),
+    )
+    events = diff(before, after)
+    assert ["status_entered", "status_entered", "interrupted"] == _kinds(events)
+    assert isinstance(events[2], Interrupted)
+    assert ["Starting", "Downloading", "Training"] == [
+        e.previous_status for e in events
+    ]
+
+
+def test_primary_status_may_lead_the_history():
+    """Primary Stopping before its transition yields PrimaryStatusChanged alone."""
+    before = _snap(("Training", "t"))
+    after = _snap(("Training", "t"), primary="Stopping")
+    (event,) = diff(before, after)
+    assert isinstance(event, PrimaryStatusChanged)
+    assert (PrimaryStatus.STOPPING, PrimaryStatus.IN_PROGRESS) == (
+        event.status,
+        event.previous_status,
+    )
+
+
+def test_message_rewritten_in_place():
+    """A rewritten message of the current status yields StatusMessageChanged."""
+    before = _snap(("Training", "Downloading image"))
+    after = _snap(("Training", "Training in progress"))
+    (event,) = diff(before, after)
+    assert isinstance(event, StatusMessageChanged)
+    assert ("Training", "Training in progress", "Downloading image") == (
+        event.status,
+        event.message,
+        event.previous_message,
+    )
+    assert () == diff(before, _snap(("Training", None)))
+
+
+def test_message_rewrite_of_a_status_that_since_ended_comes_first():
+    """A rewrite of the last reported entry precedes the entries after it."""
+    before = _snap(("Training", "epoch 1"))
+    after = _snap(("Training", "epoch 9"), ("Uploading", "u"))
+    assert ["status_message_changed", "status_entered"] == _kinds(diff(before, after))
+
+
+def test_progress_changes():
+    """ProgressInfo is reported when first seen and when it changes, not when gone."""
+    progress = {"CurrentStep": 1, "TotalStepCountPerEpoch": 10, "MaxEpoch": 2}
+    first = _snap(("Training", "t"), ProgressInfo=progress)
+    assert ["job_observed", "status_entered", "progress_changed"] == _kinds(
+        diff(None, first)
+    )
+    second = _snap(("Training", "t"), ProgressInfo={**progress, "CurrentStep": 5})
+    (event,) = diff(first, second)
+    assert isinstance(event, ProgressChanged)
+    assert (5, 10, None, 2) == (
+        event.current_step,
+        event.total_steps_per_epoch,
+        event.current_epoch,
+        event.max_epoch,
+    )
+    assert () == diff(second, _snap(("Training", "t")))
+
+
+def test_failed_and_stopped_outcomes():
+    """Failed carries its reason; a stopped spot job carries MaxWaitTimeExceeded."""
+    running = _snap(("Training", "t"))
+    failed = _snap(
+        ("Training", "t"), ("Failed", "f"), primary="Failed", FailureReason="OOM"
+    )
+    events = diff(running, failed)
+    assert ["status_entered", "primary_status_changed", "job_failed"] == _kinds(events)
+    assert isinstance(events[-1], JobFailed)
+    assert "OOM" == events[-1].failure_reason
+    stopped = _snap(
+        ("Training", "t"),
+        ("Interrupted", "i"),
+        ("MaxWaitTimeExceeded", "m"),
+        primary="Stopped",
+    )
+    events = diff(running, stopped)
+    assert isinstance(events[-1], JobStopped)
+    assert SecondaryStatus.MAX_WAIT_TIME_EXCEEDED == events[-1].reason
+    assert isinstance(events[0], Interrupted)
+
+
+def test_nothing_after_the_terminal_event():
+    """Once the terminal event was reported, later changes are ignored and noted."""
+    done = _snap(("Training", "t"), ("Completed", "c"), primary="Completed")
+    later = _snap(
+        ("Training", "t"), ("Completed", "c"), ("Quantum", "q"), primary="Completed"
+    )
+    result = diff_with_anomalies(done, later)
+    assert () == result.events
+    assert 1 == len(result.anomalies)
+    assert () == diff_with_anomalies(done, done).anomalies
+
+
+def test_unknown_statuses_are_carried():
+    """Unknown secondary and primary statuses flow through as-is."""
+    before = _snap(("Training", "t"))
+    after = _snap(("Training", "t"), ("Quantum", "q"), primary="Archiving")
+    events = diff(before, after)
+    assert ["Quantum", "Archiving"] == [str(e.status) for e in events]
+    assert not events[0].status.is_known
+
+
+def test_secondary_status_disagreeing_with_history():
+    """SecondaryStatus that disagrees with the last transition does not matter."""
+    before = _snap(("Starting", "s"), ("Downloading", "d"), SecondaryStatus="Starting")
+    after = _snap(("Starting", "s"), ("Downloading", "d"), SecondaryStatus="Training")
+    assert () == diff(before, after)
+
+
+def test_shrinking_history_is_tolerated_and_reported():
+    """A shorter history emits nothing, says so, and its regrowth is not repeated."""
+    full = _snap(("Starting", "s"), ("Downloading", "d"), ("Training", "t"))
+    short = _snap(("Starting", "s"), ("Downloading", "d"))
+    result = diff_with_anomalies(full, short)
+    assert () == result.events
+    assert ["transition history shrank from 3 to 2 entries"] == [
+        note.split(";")[0] for note in result.anomalies
+    ]
+    longer = _snap(
+        ("Starting", "s"), ("Downloading", "d"), ("Training", "t"), ("Uploading", "u")
+    )
+    assert [("Uploading", longer.transitions[3].started_at)] == _entered(
+        diff(result.cursor, longer)
+    )
+
+
+def test_rewritten_history_is_tolerated_and_reported():
+    """Reported entries that changed are not re-emitted; only new indices are."""
+    before = _snap(("Starting", "s"), ("Downloading", "d"))
+    after = _snap(("Starting", "s"), ("Training", "t"), ("Uploading", "u"))
+    result = diff_with_anomalies(before, after)
+    assert ["status_entered"] == _kinds(result.events)
+    assert "Uploading" == result.events[0].status
+    assert 1 == len(result.anomalies)
+    assert result.anomalies[0].startswith("transition 1 was rewritten from Downloading")
+
+
+def test_replaced_job_raises():
+    """A job of the same name created again raises JobReplaced, from a token too."""
+    before = _snap(("Training", "t"))
+    after = _snap(("Starting", "s"), created=T0 + dt.timedelta(days=1))
+    with pytest.raises(JobReplaced) as caught:
+        diff(before, after)
+    assert f"{ARN} created 2024-05-01T12:00:00.000000Z" == caught.value.previous
+    assert f"{ARN} created 2024-05-02T12:00:00.000000Z" == caught.value.current
+    token = diff(None, before)[-1].resume_token
+    with pytest.raises(JobReplaced):
+        diff(ResumeCursor.from_token(token), after)
+    other_arn = _snap(("Training", "t"), TrainingJobArn=ARN + "-2")
+    with pytest.raises(JobReplaced):
+        diff(ResumeCursor.from_token(token), other_arn)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "garbage",
+        "2.0.AAAAAAAA.0..I..0",
+        "1.0.AAAAAAAA.0..I..2",
+        "1.0.short.0..I..0",
+    ],
+)
+def test_garbage_tokens_are_rejected(token):
+    """Tokens this version did not write raise InvalidResumeToken."""
+    with pytest.raises(InvalidResumeToken):
+        ResumeCursor.from_token(token)
+
+
+def test_non_string_token_is_rejected():
+    """A token that is not a string raises InvalidResumeToken."""
+    with pytest.raises(InvalidResumeToken):
+        ResumeCursor.from_token(None)  # type: ignore[arg-type]
+
+
+def test_token_shape():
+    """Tokens are short, URL-safe and round-trip, even for odd primary statuses."""
+    for primary in ("InProgress", "Archiving", "A-very-unusual status value"):
+        snapshot = _snap(*[("Training", str(i)) for i in range(300)], primary=primary)
+        token = ResumeCursor.from_snapshot(snapshot).to_token()
+        assert re.fullmatch(r"[A-Za-z0-9._~!-]{1,60}", token), token
+        assert token == ResumeCursor.from_token(token).to_token()
+
+
+def test_cursor_repr_is_short():
+    """A cursor's repr shows its job name and token only."""
+    cursor = ResumeCursor.from_snapshot(_snap(("Training", "t")))
+    assert f"ResumeCursor(job_name='job-1', token={cursor.to_token()!r})" == repr(
+        cursor
+    )
+
+
+def test_resuming_after_a_message_change_loses_only_the_old_text():
+    """After a resume, StatusMessageChanged cannot know the previous message."""
+    before = _snap(("Training", "old"))
+    after = _snap(("Training", "new"))
+    token = diff(None, before)[-1].resume_token
+    (event,) = diff(ResumeCursor.from_token(token), after)
+    assert ("new", None) == (event.message, event.previous_message)
+
+
+def test_diff_result_cursor_matches_the_last_token():
+    """The result's cursor is the last event's watermark, or the input's if none."""
+    first = _snap(("Starting", "s"))
+    result = diff_with_anomalies(None, first)
+    assert isinstance(result, DiffResult)
+    assert result.events[-1].resume_token == result.cursor.to_token()
+    again = diff_with_anomalies(result.cursor, first)
+    assert () == again.events
+    assert result.cursor == again.cursor
+
+
+# --- property-based: random timelines, random polls ---------------------------------
+
+KNOWN = [s.value for s in SecondaryStatus if s not in {"Completed", "Failed"}]
+STATUSES = st.one_of(
+    st.sampled_from(KNOWN),
+    st.sampled_from(["Interrupted", "Training", "Starting"]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzQ", min_size=1, max_size=10),
+)
+MESSAGES = st.sampled_from(["a", "b", "c", None])
+OPS = st.one_of(
+    st.tuples(st.just("enter"), STATUSES, MESSAGES),
+    st.tuples(st.just("rewrite"), MESSAGES),
+    st.tuples(
+        st.just("primary"), st.sampled_from(["InProgress", "Stopping", "Pausing"])
+    ),
+    st.tuples(st.just("secondary"), STATUSES),
+    st.tuples(st.just("progress"), st.integers(0, 3)),
+    st.tuples(st.just("spot"), st.booleans()),
+)
+OUTCOMES = st.sampled_from(
+    [
+        ("Completed", ["Uploading", "Completed"]),
+        ("Completed", []),
+        ("Failed", ["Failed"]),
+        ("Stopped", ["Stopping", "Stopped"]),
+        ("Stopped", ["MaxRuntimeExceeded"]),
+        ("Stopped", ["Interrupted", "MaxWaitTimeExceeded"]),
+        ("Stopped", []),
+    ]
+)
+
+
+class _Timeline:
+    """A scripted job: each step records one moment (a full response)."""
+
+    def __init__(self):
+        self.state = _response()
+        del self.state["SecondaryStatusTransitions"]
+        self.history = []
+        self.moments = []
+
+    def record(self):
+        state = copy.deepcopy(self.state)
+        if self.history:
+            state["SecondaryStatusTransitions"] = copy.deepcopy(self.history)
+        self.moments.append(state)
+
+    def enter(self, status, message):
+        start = T0 + dt.timedelta(minutes=len(self.moments))
+        if self.history:
+            self.history[-1]["EndTime"] = start
+        self.history.append(
+            {"Status": status, "StartTime": start, "StatusMessage": message}
+        )
+        self.state["SecondaryStatus"] = status
+
+    def apply(self, op):
+        match op:
+            case ("enter", status, message):
+                self.enter(status, message)
+            case ("rewrite", message) if self.history:
+                self.history[-1]["StatusMessage"] = message
+            case ("primary", primary):
+                self.state["TrainingJobStatus"] = primary
+            case ("secondary", status):
+                self.state["SecondaryStatus"] = status
+            case ("progress", step):
+                self.state["ProgressInfo"] = {"CurrentStep": step, "MaxEpoch": 3}
+            case ("spot", _):
+                self.state["EnableManagedSpotTraining"] = True
+        self.record()
+
+
+@st.composite
+def _timelines(draw):
+    timeline = _Timeline()
+    timeline.record()
+    for op in draw(st.lists(OPS, max_size=14)):
+        timeline.apply(op)
+    primary, final = draw(OUTCOMES)
+    split = draw(st.booleans())
+    for index, status in enumerate(final):
+        timeline.enter(status, draw(MESSAGES))
+        if split and index < len(final) - 1:
+            timeline.record()
+    timeline.state["TrainingJobStatus"] = primary
+    timeline.state["FailureReason"] = "boom" if primary == "Failed" else None
+    timeline.record()
+    count = len(timeline.moments)
+    picks = draw(st.lists(st.integers(0, count - 1), max_size=12))
+    polls = sorted({*picks, count - 1}) + draw(st.sampled_from([[], [count - 1]]))
+    snapshots = [
+        Snapshot.from_response(
+            timeline.moments[index], observed_at=T0 + dt.timedelta(days=1, minutes=n)
+        )
+        for n, index in enumerate(polls)
+    ]
+    return timeline, snapshots
+
+
+def _run(previous, snapshots):
+    """Diff a chain of observations, returning (events, observation index) pairs."""
+    out = []
+    for index, snapshot in enumerate(snapshots):
+        result = diff_with_anomalies(previous, snapshot)
+        assert () == result.anomalies
+        if result.events:
+            assert result.events[-1].resume_token == result.cursor.to_token()
+        assert diff(ResumeCursor.from_snapshot(snapshot), snapshot) == ()
+        if isinstance(previous, Snapshot):
+            assert result.events == diff(ResumeCursor.from_snapshot(previous), snapshot)
+        out.extend((event, index) for event in result.events)
+        previous = snapshot
+    return out
+
+
+def _without_previous_message(events):
+    return [
+        dataclasses.replace(e, previous_message=None)
+        if isinstance(e, StatusMessageChanged)
+        else e
+        for e in events
+    ]
+
+
+@settings(max_examples=250, deadline=None)
+@given(data=_timelines())
+def test_random_timelines_are_reported_exactly_once_in_order(data):
+    """Every transition is entered once, in order; one terminal event, last."""
+    timeline, snapshots = data
+    events = [event for event, _ in _run(None, snapshots)]
+    final = snapshots[-1]
+    expected = [(str(t.status), t.started_at) for t in final.transitions]
+    assert expected == _entered(events)
+    for event in events:
+        if isinstance(event, StatusEntered):
+            assert (event.status == "Interrupted") == isinstance(event, Interrupted)
+    assert isinstance(events[0], JobObserved)
+    assert 1 == sum(isinstance(e, JobObserved) for e in events)
+    assert 1 == sum(isinstance(e, JobEnded) for e in events)
+    assert isinstance(events[-1], JobEnded)
+    assert {
+        "Completed": JobCompleted,
+        "Failed": JobFailed,
+        "Stopped": JobStopped,
+    }[timeline.state["TrainingJobStatus"]] is type(events[-1])
+    assert () == diff(final, final)
+    for event in events:
+        assert (
+            event.resume_token == ResumeCursor.from_token(event.resume_token).to_token()
+        )
+        assert len(event.resume_token) <= 60
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=_timelines(), later=st.integers(0, 12))
+def test_resuming_from_any_token_yields_exactly_the_rest(data, later):
+    """A cursor from any event's token yields exactly the events after that event."""
+    _, snapshots = data
+    emitted = _run(None, snapshots)
+    events = [event for event, _ in emitted]
+    for position, (event, index) in enumerate(emitted):
+        cursor = ResumeCursor.from_token(event.resume_token)
+        rest_here = [e for e, i in emitted[position + 1 :] if i == index]
+        assert rest_here == list(diff(cursor, snapshots[index]))
+        resume_at = min(len(snapshots) - 1, index + later)
+        resumed = [e for e, _ in _run(cursor, snapshots[resume_at:])]
+        remainder = events[position + 1 :]
+        assert _entered(remainder) == _entered(resumed)
+        assert not any(isinstance(e, JobObserved) for e in resumed)
+        if remainder:
+            assert isinstance(resumed[-1], JobEnded)
+            assert 1 == sum(isinstance(e, JobEnded) for e in resumed)
+        else:
+            assert [] == resumed
+        if resume_at == index:
+            assert _without_previous_message(remainder) == _without_previous_message(
+                resumed
+            )
