@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal["error", "drop_connection", "slow", "truncated", "malformed"]
-MalformedKind = Literal["not_json", "missing_members"]
+MalformedKind = Literal["not_json", "cut_json", "missing_members"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,8 +33,10 @@ class Fault:
         code: The ``__type`` of an ``"error"`` fault.
         message: The message of an ``"error"`` fault.
         seconds: The delay of a ``"slow"`` fault, in real seconds.
-        malformed: For ``"malformed"``: a body that is not JSON, or JSON lacking
-            the output's required members.
+        malformed: For ``"malformed"``: a body that is not JSON (``"not_json"``),
+            the first half of the JSON answer with a truthful Content-Length
+            (``"cut_json"``), or JSON lacking the output's required members
+            (``"missing_members"``).
     """
 
     kind: FaultKind
@@ -197,7 +199,7 @@ class Fault:
         times: int | None = None,
         probability: float | None = None,
     ) -> Fault:
-        """Answer HTTP 200 with a body that is not JSON, or lacks required members."""
+        """Answer HTTP 200 with a body that is not JSON, cut short, or lacks members."""
         return cls(
             kind="malformed",
             malformed=kind,

@@ -499,6 +499,9 @@ class FakeSageMaker:
         if fault.kind == "malformed":
             if fault.malformed == "not_json":
                 return self._respond_bytes(b"<html><body>502 Bad Gateway</body></html>")
+            if fault.malformed == "cut_json":
+                payload = json.dumps(answer).encode()
+                return self._respond_bytes(payload[: len(payload) // 2])
             for member in _REQUIRED_OUTPUT.get(operation, ()):
                 answer.pop(member, None)
             return self._respond(answer)
