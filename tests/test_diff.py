@@ -334,6 +334,7 @@ STATUSES = st.one_of(
 MESSAGES = st.sampled_from(["a", "b", "c", None])
 OPS = st.one_of(
     st.tuples(st.just("enter"), STATUSES, MESSAGES),
+    st.tuples(st.just("enter"), STATUSES, MESSAGES),
     st.tuples(st.just("rewrite"), MESSAGES),
     st.tuples(
         st.just("primary"), st.sampled_from(["InProgress", "Stopping", "Pausing"])
@@ -400,8 +401,8 @@ class _Timeline:
 def _timelines(draw):
     timeline = _Timeline()
     timeline.record()
-    for op in draw(st.lists(OPS, max_size=14)):
-        timeline.apply(op)
+    for _ in range(draw(st.integers(0, 30))):
+        timeline.apply(draw(OPS))
     primary, final = draw(OUTCOMES)
     split = draw(st.booleans())
     for index, status in enumerate(final):
@@ -412,7 +413,8 @@ def _timelines(draw):
     timeline.state["FailureReason"] = "boom" if primary == "Failed" else None
     timeline.record()
     count = len(timeline.moments)
-    picks = draw(st.lists(st.integers(0, count - 1), max_size=12))
+    size = draw(st.integers(0, count))
+    picks = draw(st.lists(st.integers(0, count - 1), min_size=size, max_size=size))
     polls = sorted({*picks, count - 1}) + draw(st.sampled_from([[], [count - 1]]))
     snapshots = [
         Snapshot.from_response(
@@ -448,7 +450,7 @@ def _without_previous_message(events):
     ]
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(data=_timelines())
 def test_random_timelines_are_reported_exactly_once_in_order(data):
     """Every transition is entered once, in order; one terminal event, last."""
@@ -477,7 +479,7 @@ def test_random_timelines_are_reported_exactly_once_in_order(data):
         assert len(event.resume_token) <= 60
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(data=_timelines(), later=st.integers(0, 12))
 def test_resuming_from_any_token_yields_exactly_the_rest(data, later):
     """A cursor from any event's token yields exactly the events after that event."""
