@@ -7,7 +7,13 @@ import pytest_asyncio
 from aiobotocore.config import AioConfig
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from sagemaker_watch.testing import DEFAULT_QUOTAS, FakeSageMaker, Fault, ManualClock, Quota
+from sagemaker_watch.testing import (
+    DEFAULT_QUOTAS,
+    FakeSageMaker,
+    Fault,
+    ManualClock,
+    Quota,
+)
 
 
 @pytest_asyncio.fixture(name="sim")
@@ -42,13 +48,13 @@ async def test_throttle_times(sim, client):
     for _ in range(2):
         with pytest.raises(ClientError) as excinfo:
             await _describe(client)
-        assert (400, "ThrottlingException") == _code(excinfo)
-        assert "Rate exceeded" == excinfo.value.response["Error"]["Message"]
-    assert "job" == (await _describe(client))["TrainingJobName"]
+        assert _code(excinfo) == (400, "ThrottlingException")
+        assert excinfo.value.response["Error"]["Message"] == "Rate exceeded"
+    assert (await _describe(client))["TrainingJobName"] == "job"
     stats = sim.statistics()
-    assert 3 == stats.requests["DescribeTrainingJob"]
-    assert 2 == stats.throttled["DescribeTrainingJob"]
-    assert 2 == stats.faulted["DescribeTrainingJob"]
+    assert stats.requests["DescribeTrainingJob"] == 3
+    assert stats.throttled["DescribeTrainingJob"] == 2
+    assert stats.faulted["DescribeTrainingJob"] == 2
 
 
 @pytest.mark.asyncio
@@ -81,7 +87,7 @@ async def test_generic_error_on_create(sim, client):
             RoleArn="arn:aws:iam::123456789012:role/R",
             OutputDataConfig={"S3OutputPath": "s3://b/"},
         )
-    assert (400, "ResourceLimitExceeded") == _code(excinfo)
+    assert _code(excinfo) == (400, "ResourceLimitExceeded")
 
 
 @pytest.mark.asyncio
@@ -95,10 +101,10 @@ async def test_fault_targets_one_job(sim, client):
         await _describe(client, "job")
     sim.clear_faults()
     await _describe(client, "job")
-    assert 3 == sim.request_count("DescribeTrainingJob", "job")
-    assert 1 == sim.request_count(job_name="other")
-    assert 4 == sim.request_count("DescribeTrainingJob")
-    assert 4 == sim.request_count()
+    assert sim.request_count("DescribeTrainingJob", "job") == 3
+    assert sim.request_count(job_name="other") == 1
+    assert sim.request_count("DescribeTrainingJob") == 4
+    assert sim.request_count() == 4
 
 
 @pytest.mark.asyncio
@@ -160,15 +166,15 @@ async def test_slow_answer_trips_read_timeout(sim):
     async with sim.client(config=AioConfig(read_timeout=0.05)) as client:
         with pytest.raises(ReadTimeoutError):
             await _describe(client)
-        assert "job" == (await _describe(client))["TrainingJobName"]
+        assert (await _describe(client))["TrainingJobName"] == "job"
 
 
 @pytest.mark.asyncio
 async def test_slow_answer_arrives(sim, client):
     """A slow answer within the timeout is the normal answer."""
     sim.inject(Fault.slow(0.05, times=1))
-    assert "job" == (await _describe(client))["TrainingJobName"]
-    assert 1 == sim.statistics().faulted["DescribeTrainingJob"]
+    assert (await _describe(client))["TrainingJobName"] == "job"
+    assert sim.statistics().faulted["DescribeTrainingJob"] == 1
 
 
 @pytest.mark.asyncio
@@ -176,7 +182,7 @@ async def test_malformed_not_json(sim, client):
     """A body that is not JSON parses to nothing but metadata."""
     sim.inject(Fault.malformed_body("not_json", times=1))
     answer = await _describe(client)
-    assert ["ResponseMetadata"] == list(answer)
+    assert list(answer) == ["ResponseMetadata"]
 
 
 @pytest.mark.asyncio
@@ -184,7 +190,7 @@ async def test_malformed_cut_json(sim, client):
     """Half a JSON body with a truthful length parses to nothing but metadata."""
     sim.inject(Fault.malformed_body("cut_json", times=1))
     answer = await _describe(client)
-    assert ["ResponseMetadata"] == list(answer)
+    assert list(answer) == ["ResponseMetadata"]
 
 
 @pytest.mark.asyncio
@@ -214,15 +220,15 @@ async def test_default_list_quota_on_simulated_time():
         await client.list_training_jobs()
         with pytest.raises(ClientError) as excinfo:
             await client.list_training_jobs()
-        assert (400, "ThrottlingException") == _code(excinfo)
+        assert _code(excinfo) == (400, "ThrottlingException")
         fake.advance(0.5)
         await client.list_training_jobs()
         with pytest.raises(ClientError):
             await client.list_training_jobs()
         stats = fake.statistics()
-    assert 5 == stats.requests["ListTrainingJobs"]
-    assert 2 == stats.throttled["ListTrainingJobs"]
-    assert {} == dict(stats.faulted)
+    assert stats.requests["ListTrainingJobs"] == 5
+    assert stats.throttled["ListTrainingJobs"] == 2
+    assert dict(stats.faulted) == {}
     assert Quota(per_second=2.0, burst=2.0) == DEFAULT_QUOTAS["ListTrainingJobs"]
 
 
@@ -248,12 +254,12 @@ async def test_statistics_and_reset(sim, client):
     with pytest.raises(ClientError):
         await _describe(client, "missing")
     stats = sim.statistics()
-    assert {"DescribeTrainingJob": 2, "ListTrainingJobs": 1} == dict(stats.requests)
-    assert {
+    assert dict(stats.requests) == {"DescribeTrainingJob": 2, "ListTrainingJobs": 1}
+    assert dict(stats.requests_by_job) == {
         ("DescribeTrainingJob", "job"): 1,
         ("DescribeTrainingJob", "missing"): 1,
-    } == dict(stats.requests_by_job)
-    assert 3 == stats.total
-    assert "FakeStatistics(total=3, faulted=0, throttled=0)" == repr(stats)
+    }
+    assert stats.total == 3
+    assert repr(stats) == "FakeStatistics(total=3, faulted=0, throttled=0)"
     sim.reset_statistics()
-    assert 0 == sim.statistics().total
+    assert sim.statistics().total == 0

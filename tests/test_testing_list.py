@@ -45,7 +45,7 @@ def _names(answer):
 async def test_default_is_creation_time_descending(client):
     """Without arguments, the newest job comes first."""
     answer = await client.list_training_jobs()
-    assert ["echo-x", "delta-x", "charlie", "bravo", "alpha"] == _names(answer)
+    assert _names(answer) == ["echo-x", "delta-x", "charlie", "bravo", "alpha"]
     assert "NextToken" not in answer
 
 
@@ -64,10 +64,10 @@ async def test_summaries_carry_secondary_status(sim, client):
         "TrainingJobStatus",
         "SecondaryStatus",
     } == set(summary)
-    assert ("Failed", "Failed") == (
+    assert (
         summary["TrainingJobStatus"],
         summary["SecondaryStatus"],
-    )
+    ) == ("Failed", "Failed")
     assert START + dt.timedelta(minutes=1) == summary["CreationTime"]
 
 
@@ -77,7 +77,11 @@ async def test_summaries_carry_secondary_status(sim, client):
     [
         ("Name", "Ascending", ["alpha", "bravo", "charlie", "delta-x", "echo-x"]),
         ("Name", "Descending", ["echo-x", "delta-x", "charlie", "bravo", "alpha"]),
-        ("CreationTime", "Ascending", ["alpha", "bravo", "charlie", "delta-x", "echo-x"]),
+        (
+            "CreationTime",
+            "Ascending",
+            ["alpha", "bravo", "charlie", "delta-x", "echo-x"],
+        ),
         ("Status", "Ascending", ["alpha", "charlie", "echo-x", "bravo", "delta-x"]),
         ("Status", "Descending", ["delta-x", "bravo", "echo-x", "charlie", "alpha"]),
     ],
@@ -92,28 +96,34 @@ async def test_sorting(sim, client, sort_by, order, expected):
 @pytest.mark.asyncio
 async def test_filters(sim, client):
     """Every filter narrows the list as documented."""
-    assert ["echo-x", "delta-x"] == _names(await client.list_training_jobs(NameContains="-X"))
-    assert ["echo-x", "delta-x"] == _names(
-        await client.list_training_jobs(CreationTimeAfter=START + dt.timedelta(seconds=150))
-    )
-    assert ["bravo", "alpha"] == _names(
+    assert _names(
+        await client.list_training_jobs(NameContains="-X")
+    ) == ["echo-x", "delta-x"]
+    assert _names(
+        await client.list_training_jobs(
+            CreationTimeAfter=START + dt.timedelta(seconds=150)
+        )
+    ) == ["echo-x", "delta-x"]
+    assert _names(
         await client.list_training_jobs(
             CreationTimeBefore=START + dt.timedelta(seconds=90)
         )
-    )
+    ) == ["bravo", "alpha"]
     sim.advance(100000)
-    assert ["bravo"] == _names(await client.list_training_jobs(StatusEquals="Failed"))
-    assert ["delta-x"] == _names(await client.list_training_jobs(StatusEquals="Stopped"))
+    assert _names(await client.list_training_jobs(StatusEquals="Failed")) == ["bravo"]
+    assert _names(
+        await client.list_training_jobs(StatusEquals="Stopped")
+    ) == ["delta-x"]
     cutoff = sim.clock.now()
-    assert [] == _names(await client.list_training_jobs(LastModifiedTimeAfter=cutoff))
-    assert 5 == len(
+    assert _names(await client.list_training_jobs(LastModifiedTimeAfter=cutoff)) == []
+    assert len(
         _names(await client.list_training_jobs(LastModifiedTimeBefore=cutoff))
-    )
+    ) == 5
     sim.advance(1)
     sim.add_job("foxtrot", plain())
-    assert ["foxtrot"] == _names(
+    assert _names(
         await client.list_training_jobs(LastModifiedTimeAfter=cutoff)
-    )
+    ) == ["foxtrot"]
 
 
 @pytest.mark.asyncio
@@ -150,11 +160,13 @@ async def test_paging_visits_every_job_once(client, sort_by, order):
 async def test_paging_is_stable_while_jobs_are_added(sim, client):
     """Jobs created between pages do not shift or repeat later pages."""
     answer = await client.list_training_jobs(MaxResults=2)
-    assert ["echo-x", "delta-x"] == _names(answer)
+    assert _names(answer) == ["echo-x", "delta-x"]
     sim.add_job("zulu")
     sim.add_job("aaa")
-    answer = await client.list_training_jobs(MaxResults=2, NextToken=answer["NextToken"])
-    assert ["charlie", "bravo"] == _names(answer)
+    answer = await client.list_training_jobs(
+        MaxResults=2, NextToken=answer["NextToken"]
+    )
+    assert _names(answer) == ["charlie", "bravo"]
 
 
 @pytest.mark.asyncio
@@ -162,7 +174,7 @@ async def test_max_results_bounds(client):
     """MaxResults defaults to 10 and above 100 is a ValidationException."""
     with pytest.raises(ClientError) as excinfo:
         await client.list_training_jobs(MaxResults=101)
-    assert "ValidationException" == excinfo.value.response["Error"]["Code"]
+    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
     assert "maxResults" in excinfo.value.response["Error"]["Message"]
 
 
@@ -172,7 +184,7 @@ async def test_bad_token(client):
     answer = await client.list_training_jobs(MaxResults=1, SortBy="Name")
     with pytest.raises(ClientError) as excinfo:
         await client.list_training_jobs(NextToken=answer["NextToken"])
-    assert "Invalid pagination token" == excinfo.value.response["Error"]["Message"]
+    assert excinfo.value.response["Error"]["Message"] == "Invalid pagination token"
     with pytest.raises(ClientError):
         await client.list_training_jobs(NextToken="garbage!")
 
@@ -180,7 +192,10 @@ async def test_bad_token(client):
 @pytest.mark.asyncio
 async def test_ten_thousand_jobs_list_fast():
     """Listing 10,000 jobs sorted by name with a status filter takes well under a second."""
-    async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake, fake.client() as client:
+    async with (
+        FakeSageMaker(clock=ManualClock(), quotas={}) as fake,
+        fake.client() as client,
+    ):
         for i in range(10_000):
             fake.add_job(f"job-{i:05d}", "plain" if i % 3 else "failure")
             fake.advance(0.5)
@@ -190,6 +205,6 @@ async def test_ten_thousand_jobs_list_fast():
             SortBy="Name", SortOrder="Ascending", StatusEquals="Failed", MaxResults=100
         )
         elapsed = time.perf_counter() - began
-    assert 100 == len(answer["TrainingJobSummaries"])
-    assert "job-00000" == answer["TrainingJobSummaries"][0]["TrainingJobName"]
+    assert len(answer["TrainingJobSummaries"]) == 100
+    assert answer["TrainingJobSummaries"][0]["TrainingJobName"] == "job-00000"
     assert elapsed < 1.0

@@ -103,26 +103,26 @@ async def test_create_then_describe(sim, client):
     )
     created = await client.create_training_job(**request)
     assert (
-        "arn:aws:sagemaker:us-east-1:123456789012:training-job/api-job"
-        == created["TrainingJobArn"]
+        created["TrainingJobArn"]
+        == "arn:aws:sagemaker:us-east-1:123456789012:training-job/api-job"
     )
     answer = await client.describe_training_job(TrainingJobName="api-job")
-    assert {"epochs": "3"} == answer["HyperParameters"]
-    assert {"TOKEN": "secret"} == answer["Environment"]
+    assert answer["HyperParameters"] == {"epochs": "3"}
+    assert answer["Environment"] == {"TOKEN": "secret"}
     assert answer["EnableManagedSpotTraining"] is True
-    assert {
+    assert answer["StoppingCondition"] == {
         "MaxRuntimeInSeconds": 600,
         "MaxWaitTimeInSeconds": 1200,
-    } == answer["StoppingCondition"]
-    assert {"MaximumRetryAttempts": 2} == answer["RetryStrategy"]
-    assert START == answer["CreationTime"]
-    assert ("InProgress", "Starting") == (
+    }
+    assert answer["RetryStrategy"] == {"MaximumRetryAttempts": 2}
+    assert answer["CreationTime"] == START
+    assert (
         answer["TrainingJobStatus"],
         answer["SecondaryStatus"],
-    )
+    ) == ("InProgress", "Starting")
     assert (
-        "s3://bucket/out/api-job/output/model.tar.gz"
-        == answer["ModelArtifacts"]["S3ModelArtifacts"]
+        answer["ModelArtifacts"]["S3ModelArtifacts"]
+        == "s3://bucket/out/api-job/output/model.tar.gz"
     )
 
 
@@ -134,7 +134,7 @@ async def test_create_picks_timeline_from_tag(sim, client):
     )
     sim.advance(100000)
     answer = await client.describe_training_job(TrainingJobName="tagged")
-    assert "Failed" == answer["TrainingJobStatus"]
+    assert answer["TrainingJobStatus"] == "Failed"
 
 
 @pytest.mark.asyncio
@@ -144,7 +144,7 @@ async def test_create_rejects_unknown_timeline_tag(client):
         await client.create_training_job(
             **_create_request("tagged", Tags=[{"Key": TIMELINE_TAG, "Value": "nope"}])
         )
-    assert (400, "ValidationException") == _error(excinfo)[:2]
+    assert _error(excinfo)[:2] == (400, "ValidationException")
 
 
 @pytest.mark.asyncio
@@ -157,7 +157,7 @@ async def test_create_uses_default_timeline():
         await client.create_training_job(**_create_request("job"))
         fake.advance(100000)
         answer = await client.describe_training_job(TrainingJobName="job")
-    assert "MaxRuntimeExceeded" == answer["SecondaryStatus"]
+    assert answer["SecondaryStatus"] == "MaxRuntimeExceeded"
 
 
 @pytest.mark.asyncio
@@ -166,7 +166,7 @@ async def test_create_validates_name(client):
     with pytest.raises(ClientError) as excinfo:
         await client.create_training_job(**_create_request("bad_name"))
     status, code, message = _error(excinfo)
-    assert (400, "ValidationException") == (status, code)
+    assert (status, code) == (400, "ValidationException")
     assert "regular expression pattern" in message
 
 
@@ -189,9 +189,9 @@ async def test_describe_missing(client):
     """Describing a missing job is the real service's ValidationException."""
     with pytest.raises(ClientError) as excinfo:
         await client.describe_training_job(TrainingJobName="missing")
-    assert (400, "ValidationException", "Requested resource not found.") == _error(
+    assert _error(
         excinfo
-    )
+    ) == (400, "ValidationException", "Requested resource not found.")
 
 
 @pytest.mark.asyncio
@@ -201,31 +201,32 @@ async def test_stop_flow(sim, client):
     sim.advance(500)
     await client.stop_training_job(TrainingJobName="job")
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert "Stopping" == answer["TrainingJobStatus"]
+    assert answer["TrainingJobStatus"] == "Stopping"
     last = answer["SecondaryStatusTransitions"][-1]
-    assert ("Stopping", "Stopping the training job") == (
+    assert (
         last["Status"],
         last["StatusMessage"],
-    )
+    ) == ("Stopping", "Stopping the training job")
     sim.advance(30)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert ("Stopped", "Stopped") == (
+    assert (
         answer["TrainingJobStatus"],
         answer["SecondaryStatus"],
-    )
-    assert ["Starting", "Downloading", "Training", "Stopping", "Stopped"] == [
+    ) == ("Stopped", "Stopped")
+    assert [
         t["Status"] for t in answer["SecondaryStatusTransitions"]
-    ]
-    assert "Training job stopped" == answer["SecondaryStatusTransitions"][-1][
-        "StatusMessage"
-    ]
+    ] == ["Starting", "Downloading", "Training", "Stopping", "Stopped"]
+    assert (
+        answer["SecondaryStatusTransitions"][-1]["StatusMessage"]
+        == "Training job stopped"
+    )
     with pytest.raises(ClientError) as excinfo:
         await client.stop_training_job(TrainingJobName="job")
-    assert (
+    assert _error(excinfo) == (
         400,
         "ValidationException",
         "The request was rejected because the training job is in status Stopped.",
-    ) == _error(excinfo)
+    )
 
 
 @pytest.mark.asyncio
@@ -233,9 +234,9 @@ async def test_stop_missing(client):
     """Stopping a missing job is ValidationException, resource not found."""
     with pytest.raises(ClientError) as excinfo:
         await client.stop_training_job(TrainingJobName="missing")
-    assert (400, "ValidationException", "Requested resource not found.") == _error(
+    assert _error(
         excinfo
-    )
+    ) == (400, "ValidationException", "Requested resource not found.")
 
 
 def test_python_stop_errors():
@@ -260,7 +261,7 @@ async def test_name_reuse_after_delete(sim, client):
     sim.add_job("job", "plain")
     answer = await client.describe_training_job(TrainingJobName="job")
     assert START + dt.timedelta(seconds=100000) == answer["CreationTime"]
-    assert "InProgress" == answer["TrainingJobStatus"]
+    assert answer["TrainingJobStatus"] == "InProgress"
     with pytest.raises(KeyError):
         sim.delete_job("never-was")
 
@@ -271,15 +272,15 @@ async def test_delete_training_job_api(sim, client):
     sim.add_job("job", "plain")
     with pytest.raises(ClientError) as excinfo:
         await client.delete_training_job(TrainingJobName="job")
-    assert "ValidationException" == _error(excinfo)[1]
+    assert _error(excinfo)[1] == "ValidationException"
     sim.advance(100000)
     await client.delete_training_job(TrainingJobName="job")
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert "Deleting" == answer["TrainingJobStatus"]
+    assert answer["TrainingJobStatus"] == "Deleting"
     sim.advance(10)
     with pytest.raises(ClientError):
         await client.describe_training_job(TrainingJobName="job")
-    assert () == sim.job_names()
+    assert sim.job_names() == ()
     with pytest.raises(ClientError):
         await client.delete_training_job(TrainingJobName="job")
 
@@ -301,8 +302,8 @@ def test_add_job_overrides_and_describe_job():
     fake = FakeSageMaker(clock=ManualClock())
     fake.add_job("job", plain(), HyperParameters={"lr": "0.1"})
     answer = fake.describe_job("job")
-    assert {"lr": "0.1"} == answer["HyperParameters"]
-    assert "File" == answer["AlgorithmSpecification"]["TrainingInputMode"]
+    assert answer["HyperParameters"] == {"lr": "0.1"}
+    assert answer["AlgorithmSpecification"]["TrainingInputMode"] == "File"
     with pytest.raises(KeyError):
         fake.describe_job("missing")
 
@@ -324,17 +325,17 @@ async def test_warm_pool_status(sim, client):
     assert "WarmPoolStatus" not in answer
     sim.advance(plain().duration + 1)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert {"Status": "Available"} == answer["WarmPoolStatus"]
+    assert answer["WarmPoolStatus"] == {"Status": "Available"}
     sim.advance(600)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert {
+    assert answer["WarmPoolStatus"] == {
         "Status": "Terminated",
         "ResourceRetainedBillableTimeInSeconds": 600,
-    } == answer["WarmPoolStatus"]
+    }
     listed = await client.list_training_jobs(WarmPoolStatusEquals="Terminated")
-    assert {"Status": "Terminated", "ResourceRetainedBillableTimeInSeconds": 600} == (
+    assert (
         listed["TrainingJobSummaries"][0]["WarmPoolStatus"]
-    )
+    ) == {"Status": "Terminated", "ResourceRetainedBillableTimeInSeconds": 600}
 
 
 @pytest.mark.asyncio
@@ -346,7 +347,7 @@ async def test_environ_points_a_default_client_at_the_fake(sim, monkeypatch):
     assert sim.endpoint_url == os.environ["AWS_ENDPOINT_URL_SAGEMAKER"]
     async with get_session().create_client("sagemaker") as client:
         answer = await client.describe_training_job(TrainingJobName="job")
-    assert "job" == answer["TrainingJobName"]
+    assert answer["TrainingJobName"] == "job"
 
 
 @pytest.mark.asyncio
@@ -361,16 +362,17 @@ async def test_unknown_operation_and_bad_json(sim):
             data=b"{}",
             headers={**headers, "X-Amz-Target": "SageMaker.CreateEndpoint"},
         ) as response:
-            assert 400 == response.status
-            assert "UnknownOperationException" == (await response.json(content_type=None))[
-                "__type"
-            ]
+            assert response.status == 400
+            assert (
+                (await response.json(content_type=None))["__type"]
+                == "UnknownOperationException"
+            )
         async with session.post(
             sim.endpoint_url,
             data=b"[1]",
             headers={**headers, "X-Amz-Target": "SageMaker.DescribeTrainingJob"},
         ) as response:
-            assert 400 == response.status
+            assert response.status == 400
 
 
 @pytest.mark.asyncio
@@ -378,17 +380,17 @@ async def test_manual_clock_satisfies_clock_protocol():
     """ManualClock is a Clock whose sleep advances time and yields."""
     clock = ManualClock()
     assert isinstance(clock, Clock)
-    assert START == clock.now()
+    assert clock.now() == START
     await clock.sleep(3600)
-    assert 3600 == clock.monotonic()
+    assert clock.monotonic() == 3600
     assert START + dt.timedelta(hours=1) == clock.now()
     await clock.sleep(-5)
-    assert 3600 == clock.monotonic()
+    assert clock.monotonic() == 3600
     with pytest.raises(ValueError, match="backwards"):
         clock.advance(-1)
     with pytest.raises(ValueError, match="aware"):
         ManualClock(dt.datetime(2024, 1, 1))  # noqa: DTZ001
-    assert "ManualClock(now=2024-05-06T10:30:00+00:00)" == repr(clock)
+    assert repr(clock) == "ManualClock(now=2024-05-06T10:30:00+00:00)"
 
 
 @pytest.mark.asyncio
@@ -401,7 +403,7 @@ async def test_scaled_clock_compresses_time():
         await clock.sleep(3600)
     assert clock.monotonic() - before >= 3600
     assert clock.now() > START
-    assert 10000 == clock.speed
+    assert clock.speed == 10000
     assert repr(clock).startswith("ScaledClock(speed=10000")
     with pytest.raises(ValueError, match="positive"):
         ScaledClock(speed=0)
@@ -416,5 +418,5 @@ async def test_speed_mode_moves_jobs():
             fake.advance(1)
         await fake.clock.sleep(plain(training=600).duration + 1)
         answer = await client.describe_training_job(TrainingJobName="job")
-    assert "Completed" == answer["TrainingJobStatus"]
+    assert answer["TrainingJobStatus"] == "Completed"
     assert "FakeSageMaker(closed" in repr(fake)

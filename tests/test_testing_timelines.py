@@ -174,32 +174,37 @@ async def test_messages_rewritten_in_place(sim, client):
     for _ in range(4):
         answer = await client.describe_training_job(TrainingJobName="job")
         seen.append(
-            [(t["Status"], t["StatusMessage"]) for t in answer["SecondaryStatusTransitions"]]
+            [
+                (t["Status"], t["StatusMessage"])
+                for t in answer["SecondaryStatusTransitions"]
+            ]
         )
         sim.advance(61)
-    assert [("Starting", "Launching requested ML instances")] == seen[0]
-    assert [("Starting", "Preparing the instances for training")] == seen[1]
-    assert [
+    assert seen[0] == [("Starting", "Launching requested ML instances")]
+    assert seen[1] == [("Starting", "Preparing the instances for training")]
+    assert seen[2] == [
         ("Starting", "Preparing the instances for training"),
         ("Downloading", "Downloading input data"),
-    ] == seen[2]
-    assert ("Downloading", "Downloading the training image") == seen[3][-1]
+    ]
+    assert seen[3][-1] == ("Downloading", "Downloading the training image")
 
 
 @pytest.mark.asyncio
 async def test_primary_leads_the_transition(sim, client):
     """With a lead, the primary status is Completed while the history still ends in Uploading."""
-    timeline = plain(starting=100, downloading=50, training=300, uploading=30, primary_lead=10)
+    timeline = plain(
+        starting=100, downloading=50, training=300, uploading=30, primary_lead=10
+    )
     sim.add_job("job", timeline)
     sim.advance(100 + 50 + 300 + 30 - 5)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert "Completed" == answer["TrainingJobStatus"]
-    assert "Uploading" == answer["SecondaryStatus"]
-    assert "Uploading" == _statuses(answer)[-1]
+    assert answer["TrainingJobStatus"] == "Completed"
+    assert answer["SecondaryStatus"] == "Uploading"
+    assert _statuses(answer)[-1] == "Uploading"
     assert "EndTime" not in answer["SecondaryStatusTransitions"][-1]
     sim.advance(5)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert "Completed" == _statuses(answer)[-1]
+    assert _statuses(answer)[-1] == "Completed"
 
 
 @pytest.mark.asyncio
@@ -209,20 +214,20 @@ async def test_stop_with_lead_matches_recorded_response(sim, client):
     sim.advance(10)
     sim.stop_job("job")
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert ("Stopping", "Starting", ["Starting"]) == (
+    assert (
         answer["TrainingJobStatus"],
         answer["SecondaryStatus"],
         _statuses(answer),
-    )
+    ) == ("Stopping", "Starting", ["Starting"])
     sim.advance(20)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert ["Starting", "Stopping"] == _statuses(answer)
+    assert _statuses(answer) == ["Starting", "Stopping"]
     sim.advance(30)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert ("Stopped", ["Starting", "Stopping", "Stopped"]) == (
+    assert (
         answer["TrainingJobStatus"],
         _statuses(answer),
-    )
+    ) == ("Stopped", ["Starting", "Stopping", "Stopped"])
 
 
 @pytest.mark.asyncio
@@ -237,11 +242,11 @@ async def test_completion_details(sim, client):
     start = answer["CreationTime"]
     assert start + dt.timedelta(seconds=100) == answer["TrainingStartTime"]
     assert start + dt.timedelta(seconds=480) == answer["TrainingEndTime"]
-    assert 380 == answer["TrainingTimeInSeconds"]
-    assert 380 == answer["BillableTimeInSeconds"]
-    assert ["train:loss", "validation:accuracy"] == [
+    assert answer["TrainingTimeInSeconds"] == 380
+    assert answer["BillableTimeInSeconds"] == 380
+    assert [
         m["MetricName"] for m in answer["FinalMetricDataList"]
-    ]
+    ] == ["train:loss", "validation:accuracy"]
     assert "ProgressInfo" not in answer
 
 
@@ -262,12 +267,12 @@ async def test_progress_info_during_training(sim, client):
     sim.add_job("job", plain(starting=100, downloading=100, training=1000))
     sim.advance(200 + 550)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert {
+    assert answer["ProgressInfo"] == {
         "TotalStepCountPerEpoch": 100,
         "CurrentStep": 50,
         "CurrentEpoch": 6,
         "MaxEpoch": 10,
-    } == answer["ProgressInfo"]
+    }
 
 
 @pytest.mark.asyncio
@@ -288,7 +293,7 @@ async def test_unknown_status_is_secondary(sim, client):
     sim.add_job("job", "unknown_status")
     sim.advance(150)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert "PreparingQuantumFlux" == answer["SecondaryStatus"]
+    assert answer["SecondaryStatus"] == "PreparingQuantumFlux"
 
 
 @pytest.mark.asyncio
@@ -296,15 +301,18 @@ async def test_user_stop_timeline_parameters(sim, client):
     """user_stop's stop_after sets how long training runs before Stopping."""
     sim.add_job("job", user_stop(starting=10, downloading=10, stop_after=100))
     sim.advance(119)
-    assert "Training" == (await client.describe_training_job(TrainingJobName="job"))[
-        "SecondaryStatus"
-    ]
+    assert (
+        (await client.describe_training_job(TrainingJobName="job"))[
+            "SecondaryStatus"
+        ]
+        == "Training"
+    )
     sim.advance(1)
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert ("Stopping", "Stopping") == (
+    assert (
         answer["TrainingJobStatus"],
         answer["SecondaryStatus"],
-    )
+    ) == ("Stopping", "Stopping")
 
 
 def test_custom_timeline_validation():
@@ -317,6 +325,6 @@ def test_custom_timeline_validation():
         phases=(Phase(status="Training", duration=10, messages=("x",)),),
         outcome=Stopped(reason="MaxRuntimeExceeded"),
     )
-    assert 40 == timeline.duration
+    assert timeline.duration == 40
     assert "Training" in repr(timeline)
     assert isinstance(plain().outcome, Completed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._clocks import ManualClock, ScaledClock
-from ._faults import DEFAULT_QUOTAS, Fault, FakeStatistics, Quota
+from ._faults import DEFAULT_QUOTAS, FakeStatistics, Fault, Quota
 from ._server import TIMELINE_TAG, FakeSageMaker
 from ._timelines import (
     TIMELINES,

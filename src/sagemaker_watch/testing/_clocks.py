@@ -1,4 +1,4 @@
-"""Simulated clocks for the fake SageMaker: advanced by hand, or compressed real time."""
+"""Simulated clocks for the fake SageMaker: moved by hand, or compressed real time."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 import anyio
+import anyio.lowlevel
 
 #: Where simulated time begins unless told otherwise: a fixed, realistic UTC instant.
 DEFAULT_START = dt.datetime(2024, 5, 6, 9, 30, tzinfo=dt.UTC)
@@ -70,7 +71,7 @@ class ManualClock:
     async def sleep(self, seconds: float) -> None:
         """Advance the clock by *seconds* (negative counts as 0), then yield once."""
         self._elapsed += max(seconds, 0.0)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
     def __repr__(self) -> str:
         """Return ``ManualClock(now=...)``."""
@@ -121,7 +122,7 @@ class ScaledClock:
         return self._start + dt.timedelta(seconds=self.monotonic())
 
     async def sleep(self, seconds: float) -> None:
-        """Sleep *seconds* of simulated time, that is ``seconds / speed`` real seconds."""
+        """Sleep *seconds* of simulated time: ``seconds / speed`` real seconds."""
         await anyio.sleep(max(seconds, 0.0) / self._speed)
 
     def __repr__(self) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import random
 import types
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Mapping
 
 FaultKind = Literal["error", "drop_connection", "slow", "truncated", "malformed"]
 MalformedKind = Literal["not_json", "cut_json", "missing_members"]

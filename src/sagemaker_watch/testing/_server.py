@@ -12,7 +12,6 @@ import json
 import random
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
@@ -23,14 +22,15 @@ from ._faults import (
     DEFAULT_QUOTAS,
     Accounting,
     ArmedFault,
-    Fault,
     FakeStatistics,
+    Fault,
     Quota,
     TokenBucket,
 )
-from ._timelines import TIMELINES, Plan, Timeline
+from ._timelines import TIMELINES, JobState, Plan, Timeline
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Mapping
     from types import TracebackType
 
     from aiobotocore.config import AioConfig
@@ -43,6 +43,7 @@ TIMELINE_TAG = "sagemaker-watch:timeline"
 #: Simulated seconds a deleted job shows ``Deleting`` before it is gone.
 DELETING_SECONDS = 10.0
 
+_REQUEST_ID = "fa4e0000-0000-4000-8000-"
 _CONTENT_TYPE = "application/x-amz-json-1.1"
 _NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 _NOT_FOUND = "Requested resource not found."
@@ -65,6 +66,25 @@ _PASSTHROUGH = (
     "ProfilerRuleConfigurations",
     "RemoteDebugConfig",
     "InfraCheckConfig",
+)
+_BEFORE_WARM_POOL = (
+    "HyperParameters",
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+)
+_FLAGS = (
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+)
+_PROGRESS_MEMBERS = (
+    "TotalStepCountPerEpoch",
+    "CurrentStep",
+    "CurrentEpoch",
+    "MaxEpoch",
 )
 _REQUIRED_OUTPUT: Mapping[str, tuple[str, ...]] = {
     "CreateTrainingJob": ("TrainingJobArn",),
@@ -293,8 +313,8 @@ class FakeSageMaker:
         Args:
             config: Extra botocore configuration.
         """
-        from aiobotocore.session import get_session  # noqa: PLC0415 - load lazily
         from aiobotocore.config import AioConfig  # noqa: PLC0415 - load lazily
+        from aiobotocore.session import get_session  # noqa: PLC0415 - load lazily
 
         merged = AioConfig(retries={"mode": "standard", "total_max_attempts": 1})
         if config is not None:
@@ -407,7 +427,10 @@ class FakeSageMaker:
     def request_count(
         self, operation: str | None = None, job_name: str | None = None
     ) -> int:
-        """Return how many requests arrived for *operation* (any) and *job_name* (any)."""
+        """Return how many requests arrived for *operation* and *job_name*.
+
+        ``None`` for either means any.
+        """
         acc = self._accounting
         if job_name is None:
             if operation is None:
@@ -425,19 +448,16 @@ class FakeSageMaker:
 
     def __repr__(self) -> str:
         """Return ``FakeSageMaker(url, jobs=..., clock=...)``."""
-        return f"FakeSageMaker({self._url or self._state}, jobs={len(self._jobs)}, clock={self._clock!r})"
+        where = self._url or self._state
+        return f"FakeSageMaker({where}, jobs={len(self._jobs)}, clock={self._clock!r})"
 
     # -- HTTP ----------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         target = request.headers.get("X-Amz-Target", "")
         prefix, _, operation = target.partition(".")
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw else {}
-            if not isinstance(body, dict):
-                raise TypeError
-        except (ValueError, TypeError):
+        body = _parse_body(await request.read())
+        if body is None:
             return self._error(
                 ServiceError("SerializationException", "Invalid JSON body")
             )
@@ -452,15 +472,9 @@ class FakeSageMaker:
             return self._error(
                 ServiceError("UnknownOperationException", f"Unknown operation {target}")
             )
-        quota = self._quotas.get(operation)
-        if quota is not None:
-            now = self._clock.timestamp()
-            bucket = self._buckets.get(operation)
-            if bucket is None:
-                bucket = self._buckets[operation] = TokenBucket(quota, now)
-            if not bucket.take(now):
-                acc.throttled[operation] += 1
-                return self._error(ServiceError("ThrottlingException", "Rate exceeded"))
+        if not self._take_token(operation):
+            acc.throttled[operation] += 1
+            return self._error(ServiceError("ThrottlingException", "Rate exceeded"))
         fault = next(
             (f.fault for f in self._faults if f.fires(operation, job_name, self._rng)),
             None,
@@ -475,6 +489,16 @@ class FakeSageMaker:
         except ServiceError as exc:
             return self._error(exc)
         return self._respond(answer)
+
+    def _take_token(self, operation: str) -> bool:
+        quota = self._quotas.get(operation)
+        if quota is None:
+            return True
+        now = self._clock.timestamp()
+        bucket = self._buckets.get(operation)
+        if bucket is None:
+            bucket = self._buckets[operation] = TokenBucket(quota, now)
+        return bucket.take(now)
 
     async def _fault(
         self,
@@ -497,14 +521,7 @@ class FakeSageMaker:
         except ServiceError as exc:
             answer = {"__type": exc.code, "message": exc.message}
         if fault.kind == "malformed":
-            if fault.malformed == "not_json":
-                return self._respond_bytes(b"<html><body>502 Bad Gateway</body></html>")
-            if fault.malformed == "cut_json":
-                payload = json.dumps(answer).encode()
-                return self._respond_bytes(payload[: len(payload) // 2])
-            for member in _REQUIRED_OUTPUT.get(operation, ()):
-                answer.pop(member, None)
-            return self._respond(answer)
+            return self._malformed(operation, fault, answer)
         payload = json.dumps(answer).encode()
         response = web.StreamResponse(status=200, headers=self._headers())
         response.content_length = len(payload)
@@ -514,10 +531,20 @@ class FakeSageMaker:
             request.transport.close()
         return response
 
+    def _malformed(self, operation: str, fault: Fault, answer: JSON) -> web.Response:
+        if fault.malformed == "not_json":
+            return self._respond_bytes(b"<html><body>502 Bad Gateway</body></html>")
+        if fault.malformed == "cut_json":
+            payload = json.dumps(answer).encode()
+            return self._respond_bytes(payload[: len(payload) // 2])
+        for member in _REQUIRED_OUTPUT.get(operation, ()):
+            answer.pop(member, None)
+        return self._respond(answer)
+
     def _headers(self) -> dict[str, str]:
         return {
             "Content-Type": _CONTENT_TYPE,
-            "x-amzn-RequestId": f"fa4e0000-0000-4000-8000-{next(self._request_ids):012d}",
+            "x-amzn-RequestId": f"{_REQUEST_ID}{next(self._request_ids):012d}",
         }
 
     def _respond(self, answer: JSON) -> web.Response:
@@ -533,7 +560,8 @@ class FakeSageMaker:
     # -- the model -------------------------------------------------------------------
 
     def _arn(self, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:training-job/{name.lower()}"
+        where = f"{self.region}:{self.account_id}"
+        return f"arn:aws:sagemaker:{where}:training-job/{name.lower()}"
 
     def _purge(self) -> None:
         now = self._clock.timestamp()
@@ -634,7 +662,8 @@ class FakeSageMaker:
         status = "Deleting" if job.deleting_at is not None else job.plan.primary_at(now)
         if status != "InProgress":
             raise _validation(
-                f"The request was rejected because the training job is in status {status}."
+                "The request was rejected because the training job is in status "
+                f"{status}."
             )
         job.plan = Plan(job.timeline, created=job.created, stop_at=now)
 
@@ -697,14 +726,11 @@ class FakeSageMaker:
         }
         if state.failure_reason is not None:
             answer["FailureReason"] = state.failure_reason
-        for member in ("HyperParameters", "AlgorithmSpecification", "RoleArn"):
-            if member in request:
-                answer[member] = request[member]
-        for member in ("InputDataConfig", "OutputDataConfig", "ResourceConfig"):
-            if member in request:
-                answer[member] = request[member]
+        _copy(answer, request, _BEFORE_WARM_POOL)
         warm_pool = _warm_pool(request, state.primary, job.plan.terminal_at, now)
+        changed = 0.0
         if warm_pool is not None:
+            changed = warm_pool.pop("_changed")
             answer["WarmPoolStatus"] = warm_pool
         answer["StoppingCondition"] = request.get("StoppingCondition") or {}
         answer["CreationTime"] = job.created
@@ -713,58 +739,31 @@ class FakeSageMaker:
         if state.training_end is not None:
             answer["TrainingEndTime"] = state.training_end
         answer["LastModifiedTime"] = max(
-            state.last_modified,
-            job.deleting_at or 0.0,
-            (warm_pool or {}).get("_changed", 0.0),
+            state.last_modified, job.deleting_at or 0.0, changed
         )
-        if warm_pool is not None:
-            warm_pool.pop("_changed")
-        transitions = []
-        for view in state.transitions:
-            entry: JSON = {"Status": view.status, "StartTime": view.start}
-            if view.end is not None:
-                entry["EndTime"] = view.end
-            if view.message is not None:
-                entry["StatusMessage"] = view.message
-            transitions.append(entry)
-        answer["SecondaryStatusTransitions"] = transitions
+        answer["SecondaryStatusTransitions"] = _transitions(state)
         if state.final_metrics is not None:
             answer["FinalMetricDataList"] = [
                 {"MetricName": name, "Value": value, "Timestamp": at}
                 for name, value, at in state.final_metrics
             ]
-        for member in (
-            "EnableNetworkIsolation",
-            "EnableInterContainerTrafficEncryption",
-        ):
+        for member in _FLAGS:
             answer[member] = bool(request.get(member, False))
-        answer["EnableManagedSpotTraining"] = bool(
-            request.get("EnableManagedSpotTraining", False)
-        )
-        for member in _PASSTHROUGH:
-            if member in request:
-                answer[member] = request[member]
+        _copy(answer, request, _PASSTHROUGH)
         if state.training_seconds is not None:
             answer["TrainingTimeInSeconds"] = state.training_seconds
             answer["BillableTimeInSeconds"] = state.billable_seconds
         answer["ProfilingStatus"] = (
             "Enabled" if "ProfilerConfig" in request else "Disabled"
         )
-        if "Environment" in request:
-            answer["Environment"] = request["Environment"]
-        if "RetryStrategy" in request:
-            answer["RetryStrategy"] = request["RetryStrategy"]
+        _copy(answer, request, ("Environment", "RetryStrategy"))
         if state.progress is not None:
-            per_epoch, step, epoch, max_epoch = state.progress
-            answer["ProgressInfo"] = {
-                "TotalStepCountPerEpoch": per_epoch,
-                "CurrentStep": step,
-                "CurrentEpoch": epoch,
-                "MaxEpoch": max_epoch,
-            }
+            answer["ProgressInfo"] = dict(
+                zip(_PROGRESS_MEMBERS, state.progress, strict=True)
+            )
         return answer
 
-    def _op_list(self, body: JSON) -> JSON:  # noqa: C901, PLR0912 - one filter each
+    def _op_list(self, body: JSON) -> JSON:  # noqa: C901, PLR0912, PLR0915 - one filter each
         max_results = body.get("MaxResults", 10)
         if not isinstance(max_results, int) or not 1 <= max_results <= 100:  # noqa: PLR2004
             raise _validation(
@@ -833,22 +832,31 @@ class FakeSageMaker:
                 else (job.created if sort_by == "CreationTime" else primary, job.name)
             )
             rows.append((key, summary))
-        rows.sort(key=lambda row: row[0])
-        keys = [row[0] for row in rows]
-        if sort_order == "Ascending":
-            start = 0 if after_key is None else bisect.bisect_right(keys, after_key)
-            page = rows[start : start + max_results]
-            more = start + max_results < len(rows)
-        else:
-            stop = (
-                len(rows) if after_key is None else bisect.bisect_left(keys, after_key)
-            )
-            page = rows[max(stop - max_results, 0) : stop][::-1]
-            more = stop - max_results > 0
-        answer: JSON = {"TrainingJobSummaries": [summary for _, summary in page]}
-        if more and page:
-            answer["NextToken"] = _write_token(page[-1][0], sort_by, sort_order)
-        return answer
+        return _page(rows, after_key, sort_by, sort_order, max_results)
+
+
+def _page(
+    rows: list[tuple[tuple[Any, ...], JSON]],
+    after_key: tuple[Any, ...] | None,
+    sort_by: str,
+    sort_order: str,
+    max_results: int,
+) -> JSON:
+    """Sort *rows* by key and cut the page after *after_key* (keyset paging)."""
+    rows.sort(key=lambda row: row[0])
+    keys = [row[0] for row in rows]
+    if sort_order == "Ascending":
+        start = 0 if after_key is None else bisect.bisect_right(keys, after_key)
+        page = rows[start : start + max_results]
+        more = start + max_results < len(rows)
+    else:
+        stop = len(rows) if after_key is None else bisect.bisect_left(keys, after_key)
+        page = rows[max(stop - max_results, 0) : stop][::-1]
+        more = stop - max_results > 0
+    answer: JSON = {"TrainingJobSummaries": [summary for _, summary in page]}
+    if more and page:
+        answer["NextToken"] = _write_token(page[-1][0], sort_by, sort_order)
+    return answer
 
 
 def _resolve(timeline: Timeline | str) -> Timeline:
@@ -860,6 +868,32 @@ def _resolve(timeline: Timeline | str) -> Timeline:
             f"unknown timeline {timeline!r}; known: {', '.join(sorted(TIMELINES))}"
         )
     return factory()
+
+
+def _copy(answer: JSON, request: JSON, members: tuple[str, ...]) -> None:
+    for member in members:
+        if member in request:
+            answer[member] = request[member]
+
+
+def _transitions(state: JobState) -> list[JSON]:
+    transitions = []
+    for view in state.transitions:
+        entry: JSON = {"Status": view.status, "StartTime": view.start}
+        if view.end is not None:
+            entry["EndTime"] = view.end
+        if view.message is not None:
+            entry["StatusMessage"] = view.message
+        transitions.append(entry)
+    return transitions
+
+
+def _parse_body(raw: bytes) -> JSON | None:
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _time(body: JSON, member: str) -> float | None:

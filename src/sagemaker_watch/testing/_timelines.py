@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import types
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 STOPPING_MESSAGE = "Stopping the training job"
 STOPPED_MESSAGES: Mapping[str, str] = types.MappingProxyType(
     {
         "Stopped": "Training job stopped",
-        "MaxRuntimeExceeded": "Training job runtime exceeded MaxRuntimeInSeconds provided",
+        "MaxRuntimeExceeded": (
+            "Training job runtime exceeded MaxRuntimeInSeconds provided"
+        ),
         "MaxWaitTimeExceeded": "Training job exceeded MaxWaitTimeInSeconds provided",
     }
 )
@@ -31,8 +36,10 @@ DOWNLOADING = ("Downloading input data", "Downloading the training image")
 TRAINING = ("Training image download completed. Training in progress.",)
 UPLOADING = ("Uploading generated training model",)
 INTERRUPTED = (
-    "Training job interrupted: insufficient capacity. "
-    "Training resumes when Spot capacity is available.",
+    (
+        "Training job interrupted: insufficient capacity. "
+        "Training resumes when Spot capacity is available."
+    ),
 )
 RESTARTING = ("Restarting the training job after an internal error",)
 FAILURE_REASON = (
@@ -165,7 +172,10 @@ class Timeline:
     def __repr__(self) -> str:
         """Return ``Timeline(name=..., statuses=...)``."""
         statuses = "→".join(phase.status for phase in self.phases)
-        return f"Timeline(name={self.name!r}, statuses={statuses!r}, outcome={self.outcome!r})"
+        return (
+            f"Timeline(name={self.name!r}, statuses={statuses!r}, "
+            f"outcome={self.outcome!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,24 +247,8 @@ class Plan:
         self.stopped_by_user = stop_at is not None
         self.progress = timeline.progress
         self._spot = timeline.spot
-        transitions: list[_Transition] = []
         cut = None if stop_at is None else stop_at + timeline.primary_lead
-        at = created
-        for phase in timeline.phases:
-            if cut is not None and at >= cut and transitions:
-                break
-            n = max(len(phase.messages), 1)
-            share = phase.duration / n
-            times = tuple(at + i * share for i in range(n))
-            messages = phase.messages or ("",)
-            if cut is not None:
-                kept = [i for i, t in enumerate(times) if t < cut] or [0]
-                times = tuple(times[i] for i in kept)
-                messages = tuple(messages[i] for i in kept)
-            transitions.append(
-                _Transition(phase.status, at, times, messages, phase.duration)
-            )
-            at += phase.duration
+        transitions, at = _lay_out(timeline.phases, created, cut)
         outcome: Outcome = timeline.outcome
         lead = timeline.primary_lead
         primary: list[tuple[float, str]] = [(created, "InProgress")]
@@ -268,23 +262,23 @@ class Plan:
         end_phases = at
         if isinstance(outcome, Stopped):
             final_at = at + timeline.stopping
+            message = STOPPED_MESSAGES[outcome.reason]
             transitions.append(_single("Stopping", at, STOPPING_MESSAGE))
             transitions.append(
-                _single(
-                    outcome.reason, final_at, STOPPED_MESSAGES[outcome.reason], True
-                )
+                _single(outcome.reason, final_at, message, terminal=True)
             )
             primary += [(at - lead, "Stopping"), (final_at - lead, "Stopped")]
-        elif isinstance(outcome, Failed):
-            final_at = at
-            self.failure_reason = outcome.failure_reason
-            transitions.append(_single("Failed", at, FAILED_MESSAGE, True))
-            primary.append((at - lead, "Failed"))
         else:
-            final_at = at
-            self.metrics = outcome.final_metrics
-            transitions.append(_single("Completed", at, COMPLETED_MESSAGE, True))
-            primary.append((at - lead, "Completed"))
+            status = "Failed" if isinstance(outcome, Failed) else "Completed"
+            message = (
+                FAILED_MESSAGE if isinstance(outcome, Failed) else COMPLETED_MESSAGE
+            )
+            if isinstance(outcome, Failed):
+                self.failure_reason = outcome.failure_reason
+            else:
+                self.metrics = outcome.final_metrics
+            transitions.append(_single(status, at, message, terminal=True))
+            primary.append((at - lead, status))
         self._transitions = tuple(transitions)
         self._starts = tuple(t.start for t in transitions)
         self._primary = tuple(primary)
@@ -300,7 +294,7 @@ class Plan:
         )
         self._billable_at = sum(
             min(nxt.start, end_phases) - cur.start
-            for cur, nxt in zip(transitions, transitions[1:], strict=False)
+            for cur, nxt in itertools.pairwise(transitions)
             if cur.status not in _UNBILLED and cur.start < end_phases
         )
         self._mod_times = tuple(
@@ -395,20 +389,40 @@ class Plan:
         )
 
     def _last_training_end(self) -> float:
-        for cur, nxt in zip(
-            reversed(self._transitions[:-1]),
-            reversed(self._transitions[1:]),
-            strict=True,
-        ):
+        for cur, nxt in reversed(list(itertools.pairwise(self._transitions))):
             if cur.status == "Training":
                 return nxt.start
         return self.terminal_at
 
 
 def _single(
-    status: str, at: float, message: str, terminal: bool = False
-) -> _Transition:  # noqa: FBT001, FBT002
+    status: str, at: float, message: str, *, terminal: bool = False
+) -> _Transition:
     return _Transition(status, at, (at,), (message,), 0.0, terminal)
+
+
+def _lay_out(
+    phases: tuple[Phase, ...], created: float, cut: float | None
+) -> tuple[list[_Transition], float]:
+    """Place *phases* from *created*, dropping what starts at or after *cut*."""
+    transitions: list[_Transition] = []
+    at = created
+    for phase in phases:
+        if cut is not None and at >= cut and transitions:
+            break
+        n = max(len(phase.messages), 1)
+        share = phase.duration / n
+        times = tuple(at + i * share for i in range(n))
+        messages = phase.messages or ("",)
+        if cut is not None:
+            kept = [i for i, t in enumerate(times) if t < cut] or [0]
+            times = tuple(times[i] for i in kept)
+            messages = tuple(messages[i] for i in kept)
+        transitions.append(
+            _Transition(phase.status, at, times, messages, phase.duration)
+        )
+        at += phase.duration
+    return transitions, at
 
 
 def _phase(status: str, duration: float, messages: tuple[str, ...]) -> Phase:
@@ -445,7 +459,11 @@ def spot_interrupted_once(
     uploading: float = 30,
     primary_lead: float = 0.0,
 ) -> Timeline:
-    """Spot: … Training → Interrupted → Starting → Downloading → Training → … Completed."""
+    """Spot: … Training → Interrupted → Starting → Downloading → Training → … Completed.
+
+    Starting → Downloading → Training → Interrupted → Starting → Downloading →
+    Training → Uploading → Completed.
+    """
     return Timeline(
         name="spot_interrupted_once",
         phases=(
@@ -507,8 +525,10 @@ def spot_capacity_never(
                 waiting,
                 (
                     "Launching requested ML instances",
-                    "Insufficient capacity error from EC2 while launching instances, "
-                    "retrying!",
+                    (
+                        "Insufficient capacity error from EC2 while launching "
+                        "instances, retrying!"
+                    ),
                 ),
             ),
         ),
@@ -622,7 +642,10 @@ def unknown_status(
     status: str = "PreparingQuantumFlux",
     primary_lead: float = 0.0,
 ) -> Timeline:
-    """Starting → PreparingQuantumFlux → Downloading → Training → Uploading → Completed."""
+    """A status nobody has heard of, in the history and as SecondaryStatus.
+
+    Starting → PreparingQuantumFlux → Downloading → Training → Uploading → Completed.
+    """
     return Timeline(
         name="unknown_status",
         phases=(
