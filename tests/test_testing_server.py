@@ -91,7 +91,7 @@ def test_speed_and_clock_exclusive():
 
 
 @pytest.mark.asyncio
-async def test_create_then_describe(sim, client):
+async def test_create_then_describe(client):
     """A job created over the API echoes its request members in Describe."""
     request = _create_request(
         "api-job",
@@ -179,8 +179,10 @@ async def test_create_rejects_duplicates(sim, client):
     assert (
         400,
         "ResourceInUse",
-        "Training job names must be unique within an AWS account and region, and a "
-        f"training job with this name already exists ({arn})",
+        (
+            "Training job names must be unique within an AWS account and region, "
+            f"and a training job with this name already exists ({arn})"
+        ),
     ) == _error(excinfo)
 
 
@@ -189,9 +191,11 @@ async def test_describe_missing(client):
     """Describing a missing job is the real service's ValidationException."""
     with pytest.raises(ClientError) as excinfo:
         await client.describe_training_job(TrainingJobName="missing")
-    assert _error(
-        excinfo
-    ) == (400, "ValidationException", "Requested resource not found.")
+    assert _error(excinfo) == (
+        400,
+        "ValidationException",
+        "Requested resource not found.",
+    )
 
 
 @pytest.mark.asyncio
@@ -213,9 +217,13 @@ async def test_stop_flow(sim, client):
         answer["TrainingJobStatus"],
         answer["SecondaryStatus"],
     ) == ("Stopped", "Stopped")
-    assert [
-        t["Status"] for t in answer["SecondaryStatusTransitions"]
-    ] == ["Starting", "Downloading", "Training", "Stopping", "Stopped"]
+    assert [t["Status"] for t in answer["SecondaryStatusTransitions"]] == [
+        "Starting",
+        "Downloading",
+        "Training",
+        "Stopping",
+        "Stopped",
+    ]
     assert (
         answer["SecondaryStatusTransitions"][-1]["StatusMessage"]
         == "Training job stopped"
@@ -234,9 +242,11 @@ async def test_stop_missing(client):
     """Stopping a missing job is ValidationException, resource not found."""
     with pytest.raises(ClientError) as excinfo:
         await client.stop_training_job(TrainingJobName="missing")
-    assert _error(
-        excinfo
-    ) == (400, "ValidationException", "Requested resource not found.")
+    assert _error(excinfo) == (
+        400,
+        "ValidationException",
+        "Requested resource not found.",
+    )
 
 
 def test_python_stop_errors():
@@ -333,9 +343,10 @@ async def test_warm_pool_status(sim, client):
         "ResourceRetainedBillableTimeInSeconds": 600,
     }
     listed = await client.list_training_jobs(WarmPoolStatusEquals="Terminated")
-    assert (
-        listed["TrainingJobSummaries"][0]["WarmPoolStatus"]
-    ) == {"Status": "Terminated", "ResourceRetainedBillableTimeInSeconds": 600}
+    assert (listed["TrainingJobSummaries"][0]["WarmPoolStatus"]) == {
+        "Status": "Terminated",
+        "ResourceRetainedBillableTimeInSeconds": 600,
+    }
 
 
 @pytest.mark.asyncio
@@ -363,10 +374,9 @@ async def test_unknown_operation_and_bad_json(sim):
             headers={**headers, "X-Amz-Target": "SageMaker.CreateEndpoint"},
         ) as response:
             assert response.status == 400
-            assert (
-                (await response.json(content_type=None))["__type"]
-                == "UnknownOperationException"
-            )
+            assert (await response.json(content_type=None))[
+                "__type"
+            ] == "UnknownOperationException"
         async with session.post(
             sim.endpoint_url,
             data=b"[1]",
@@ -395,7 +405,7 @@ async def test_manual_clock_satisfies_clock_protocol():
 
 @pytest.mark.asyncio
 async def test_scaled_clock_compresses_time():
-    """A ScaledClock at 10,000x sleeps an hour of simulated time in well under a second."""
+    """A ScaledClock at 10,000x sleeps a simulated hour in well under a second."""
     clock = ScaledClock(speed=10000)
     assert isinstance(clock, Clock)
     before = clock.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 import pytest_asyncio
@@ -160,7 +161,7 @@ async def test_lifecycle_end_to_end(sim, client, name):
     final = answers[-1]
     assert transitions[-1] == final["SecondaryStatus"]
     history = final["SecondaryStatusTransitions"]
-    for current, following in zip(history, history[1:], strict=False):
+    for current, following in itertools.pairwise(history):
         assert following["StartTime"] == current["EndTime"]
     assert history[-1]["StartTime"] == history[-1]["EndTime"]
     assert final["LastModifiedTime"] >= history[-1]["StartTime"]
@@ -191,7 +192,7 @@ async def test_messages_rewritten_in_place(sim, client):
 
 @pytest.mark.asyncio
 async def test_primary_leads_the_transition(sim, client):
-    """With a lead, the primary status is Completed while the history still ends in Uploading."""
+    """With a lead, primary is Completed while the history still ends in Uploading."""
     timeline = plain(
         starting=100, downloading=50, training=300, uploading=30, primary_lead=10
     )
@@ -209,7 +210,7 @@ async def test_primary_leads_the_transition(sim, client):
 
 @pytest.mark.asyncio
 async def test_stop_with_lead_matches_recorded_response(sim, client):
-    """A stop during Starting with a lead shows primary Stopping over a lone Starting transition."""
+    """A stop in Starting with a lead shows Stopping over a lone Starting transition."""
     sim.add_job("job", plain(primary_lead=20))
     sim.advance(10)
     sim.stop_job("job")
@@ -232,7 +233,7 @@ async def test_stop_with_lead_matches_recorded_response(sim, client):
 
 @pytest.mark.asyncio
 async def test_completion_details(sim, client):
-    """A completed job has start, end, training and billable seconds and final metrics."""
+    """A completed job has start, end, training and billable seconds, and metrics."""
     sim.add_job("job", plain(starting=100, downloading=50, training=300, uploading=30))
     answer = await client.describe_training_job(TrainingJobName="job")
     assert "TrainingStartTime" not in answer
@@ -244,9 +245,10 @@ async def test_completion_details(sim, client):
     assert start + dt.timedelta(seconds=480) == answer["TrainingEndTime"]
     assert answer["TrainingTimeInSeconds"] == 380
     assert answer["BillableTimeInSeconds"] == 380
-    assert [
-        m["MetricName"] for m in answer["FinalMetricDataList"]
-    ] == ["train:loss", "validation:accuracy"]
+    assert [m["MetricName"] for m in answer["FinalMetricDataList"]] == [
+        "train:loss",
+        "validation:accuracy",
+    ]
     assert "ProgressInfo" not in answer
 
 
@@ -301,12 +303,9 @@ async def test_user_stop_timeline_parameters(sim, client):
     """user_stop's stop_after sets how long training runs before Stopping."""
     sim.add_job("job", user_stop(starting=10, downloading=10, stop_after=100))
     sim.advance(119)
-    assert (
-        (await client.describe_training_job(TrainingJobName="job"))[
-            "SecondaryStatus"
-        ]
-        == "Training"
-    )
+    assert (await client.describe_training_job(TrainingJobName="job"))[
+        "SecondaryStatus"
+    ] == "Training"
     sim.advance(1)
     answer = await client.describe_training_job(TrainingJobName="job")
     assert (
