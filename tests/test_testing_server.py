@@ -430,3 +430,18 @@ async def test_speed_mode_moves_jobs():
         answer = await client.describe_training_job(TrainingJobName="job")
     assert answer["TrainingJobStatus"] == "Completed"
     assert "FakeSageMaker(closed" in repr(fake)
+
+
+def test_testing_imports_without_pytest():
+    """sagemaker_watch.testing imports in a fresh interpreter without pytest."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = (
+        "import sys, sagemaker_watch.testing as t; "
+        "print('pytest' in sys.modules, len(t.__all__))"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "False 24" == result.stdout.strip()
