@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["sagemaker_watch.testing.pytest_plugin"]
+
 
 @pytest.fixture(autouse=True)
 def _hide_developer_aws(monkeypatch, tmp_path):

@@ -1,9 +1,115 @@
-"""Watch Amazon SageMaker training jobs from async Python."""
+"""Watch Amazon SageMaker training jobs from async Python.
+
+Typed events, exactly once and in order, and waiters that say why a job ended::
+
+    import sagemaker_watch as sw
+
+    snapshot = await sw.wait_until_complete("my-job")
+
+    async for event in sw.watch("my-job"):
+        print(event.to_json())
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import version as _version
 
+from ._clock import Clock, SystemClock
+from ._diff import DiffResult, ResumeCursor, diff, diff_with_anomalies
+from ._errors import (
+    InvalidJobName,
+    InvalidResumeToken,
+    JobReplaced,
+    MalformedResponse,
+    RetriesExhausted,
+    SageMakerWatchError,
+    ServiceError,
+    StatusNotReached,
+    TrainingJobEnded,
+    TrainingJobFailed,
+    TrainingJobNotFound,
+    TrainingJobStopped,
+    WaitTimeout,
+)
+from ._events import (
+    Event,
+    Interrupted,
+    JobCompleted,
+    JobEnded,
+    JobFailed,
+    JobObserved,
+    JobStopped,
+    PrimaryStatusChanged,
+    ProgressChanged,
+    StatusEntered,
+    StatusMessageChanged,
+)
+from ._names import validate_job_name
+from ._retry import RetryPolicy
+from ._schedule import PollSchedule, PollState, next_delay
+from ._snapshot import JobIdentity, Metric, Progress, Snapshot, Transition
+from ._status import (
+    INTERRUPTION_STATUSES,
+    SHORT_PHASES,
+    TERMINAL_STATUSES,
+    PrimaryStatus,
+    SecondaryStatus,
+)
+from ._waiters import wait_for_status, wait_until_complete, wait_until_terminal
+from ._watch import Watch, watch
+
 __version__ = _version("sagemaker-watch")
 
-__all__ = ["__version__"]
+__all__ = [
+    "INTERRUPTION_STATUSES",
+    "SHORT_PHASES",
+    "TERMINAL_STATUSES",
+    "Clock",
+    "DiffResult",
+    "Event",
+    "Interrupted",
+    "InvalidJobName",
+    "InvalidResumeToken",
+    "JobCompleted",
+    "JobEnded",
+    "JobFailed",
+    "JobIdentity",
+    "JobObserved",
+    "JobReplaced",
+    "JobStopped",
+    "MalformedResponse",
+    "Metric",
+    "PollSchedule",
+    "PollState",
+    "PrimaryStatus",
+    "PrimaryStatusChanged",
+    "Progress",
+    "ProgressChanged",
+    "ResumeCursor",
+    "RetriesExhausted",
+    "RetryPolicy",
+    "SageMakerWatchError",
+    "SecondaryStatus",
+    "ServiceError",
+    "Snapshot",
+    "StatusEntered",
+    "StatusMessageChanged",
+    "StatusNotReached",
+    "SystemClock",
+    "TrainingJobEnded",
+    "TrainingJobFailed",
+    "TrainingJobNotFound",
+    "TrainingJobStopped",
+    "Transition",
+    "WaitTimeout",
+    "Watch",
+    "__version__",
+    "diff",
+    "diff_with_anomalies",
+    "next_delay",
+    "validate_job_name",
+    "wait_for_status",
+    "wait_until_complete",
+    "wait_until_terminal",
+    "watch",
+]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 import botocore.exceptions
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+from aiobotocore.session import AioSession, get_session
 
 from ._clock import Clock, SystemClock
 from ._errors import (
@@ -157,6 +157,7 @@ class AioBotocoreSource:
         """Wrap *client*, or prepare to open one per call."""
         self.client = client
         self._client_options = client_options or ClientOptions()
+        self._session: AioSession | None = None
         self._retry = retry if retry is not None else RetryPolicy()
         self._clock = clock if clock is not None else SystemClock()
         self._rng = rng if rng is not None else random.Random()  # noqa: S311
@@ -197,7 +198,13 @@ class AioBotocoreSource:
                     TrainingJobName=job_name
                 )
             else:
-                async with default_client(self._client_options) as client:
+                if self._session is None:
+                    # One session for all polls: credentials and the service
+                    # model are resolved once, not on every call.
+                    self._session = get_session()
+                async with default_client(
+                    self._client_options, session=self._session
+                ) as client:
                     response = await client.describe_training_job(
                         TrainingJobName=job_name
                     )
@@ -285,6 +292,8 @@ def client_config() -> AioConfig:
 @contextlib.asynccontextmanager
 async def default_client(
     options: ClientOptions | None = None,
+    *,
+    session: AioSession | None = None,
 ) -> AsyncIterator[SageMakerClient]:
     """Create a SageMaker client from the standard chain, closed on exit.
 
@@ -293,7 +302,7 @@ async def default_client(
     every other setting botocore reads.
     """
     options = options or ClientOptions()
-    session = get_session()
+    session = session if session is not None else get_session()
     if options.profile is not None:
         session.set_config_variable("profile", options.profile)
     region = options.region or os.environ.get("AWS_REGION") or None

@@ -13,7 +13,7 @@ import anyio
 from ._clock import Clock, SystemClock
 from ._diff import ResumeCursor, diff_with_anomalies
 from ._errors import InvalidResumeToken
-from ._events import Event
+from ._events import Event, ProgressChanged
 from ._logging import HISTORY_ANOMALY, logger
 from ._names import validate_job_name
 from ._retry import RetryPolicy
@@ -155,7 +155,7 @@ class Watch:
         result = diff_with_anomalies(self._previous, snapshot)
         for anomaly in result.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=self.job_name, anomaly=anomaly)
-        self._previous = self._last = snapshot
+        self._previous, self._last = result.cursor, snapshot
         self._pending.extend(result.events)
         remaining = self._remaining()
         if snapshot.is_terminal or remaining == 0:
@@ -163,11 +163,15 @@ class Watch:
             # At the deadline no further poll is made; the caller sees the end.
             self._finished = True
             return
+        # Progress ticks all through Training; only a status or message change
+        # brings the schedule back to its floor, or Training would poll at it.
         throttled = self._source.take_throttled()
         delay, self._state = next_delay(
             self._schedule,
             self._state,
-            changed=bool(result.events),
+            changed=any(
+                not isinstance(event, ProgressChanged) for event in result.events
+            ),
             phase=snapshot.secondary_status,
             throttled=throttled,
             remaining=remaining,

@@ -1,0 +1,40 @@
+"""Tests for job name validation."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sagemaker_watch._errors import InvalidJobName
+from sagemaker_watch._names import JOB_NAME_PATTERN, validate_job_name
+
+VALID = st.from_regex(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
+
+
+@given(VALID)
+def test_accepts_every_name_sagemaker_accepts(name):
+    """Any name matching SageMaker's pattern comes back unchanged."""
+    assert name == validate_job_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "-job", "job-", "job_name", "job name", "a" * 64, "jöb", None, 42, b"job"],
+)
+def test_rejects_names_sagemaker_rejects(name):
+    """Bad names raise InvalidJobName, which is also a ValueError, naming the input."""
+    with pytest.raises(InvalidJobName) as info:
+        validate_job_name(name)
+    assert isinstance(info.value, ValueError)
+    assert repr(name) in str(info.value)
+
+
+@given(st.text(max_size=80))
+def test_validation_agrees_with_the_service_pattern(text):
+    """validate_job_name accepts exactly the strings the pattern fully matches."""
+    if JOB_NAME_PATTERN.fullmatch(text):
+        assert text == validate_job_name(text)
+    else:
+        with pytest.raises(InvalidJobName):
+            validate_job_name(text)

@@ -1,0 +1,434 @@
+"""Tests for watch(): every lifecycle end to end over real HTTP against the fake."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+import pytest_asyncio
+from structlog.testing import capture_logs
+
+import sagemaker_watch as sw
+from sagemaker_watch.testing import (
+    TIMELINES,
+    FakeSageMaker,
+    Fault,
+    ManualClock,
+    plain,
+)
+
+#: What each ready-made lifecycle ends with: the terminal event and its detail.
+OUTCOMES = {
+    "plain": (sw.JobCompleted, None),
+    "spot_interrupted_once": (sw.JobCompleted, None),
+    "spot_interrupted_twice_max_wait": (sw.JobStopped, "MaxWaitTimeExceeded"),
+    "spot_capacity_never": (sw.JobStopped, "MaxWaitTimeExceeded"),
+    "retry_restart": (sw.JobCompleted, None),
+    "failure": (sw.JobFailed, None),
+    "max_runtime": (sw.JobStopped, "MaxRuntimeExceeded"),
+    "user_stop": (sw.JobStopped, "Stopped"),
+    "unknown_status": (sw.JobCompleted, None),
+}
+
+
+#: A slow schedule, so that tests replaying whole lifecycles stay quick.
+COARSE = sw.PollSchedule(min_delay=10, short_phase_max_delay=30, max_delay=300)
+
+
+async def collect(events):
+    """Drain an event stream into a list."""
+    return [event async for event in events]
+
+
+def entered(events):
+    """The statuses of every StatusEntered (and Interrupted) event, in order."""
+    return [str(e.status) for e in events if isinstance(e, sw.StatusEntered)]
+
+
+def final_history(fake, name):
+    """The statuses in the job's final SecondaryStatusTransitions, per the fake."""
+    return [t["Status"] for t in fake.describe_job(name)["SecondaryStatusTransitions"]]
+
+
+@pytest_asyncio.fixture(name="sim")
+async def _sim(fake_sagemaker):
+    """The fake SageMaker with a client for it."""
+    async with fake_sagemaker.client() as client:
+        yield fake_sagemaker, client
+
+
+def test_every_ready_made_lifecycle_has_an_expected_outcome():
+    """The outcome table above covers every lifecycle the fake ships."""
+    assert set(TIMELINES) == set(OUTCOMES)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("lifecycle", sorted(OUTCOMES))
+async def test_each_lifecycle_yields_every_transition_once_and_one_terminal_event(
+    sim, lifecycle
+):
+    """Every transition is entered once, in order, and the outcome event is last."""
+    fake, client = sim
+    fake.add_job("job-1", lifecycle)
+    events = await collect(sw.watch("job-1", client=client, clock=fake.clock, seed=1))
+
+    expected_type, reason = OUTCOMES[lifecycle]
+    assert isinstance(events[0], sw.JobObserved)
+    assert final_history(fake, "job-1") == entered(events)
+    assert [expected_type] == [type(e) for e in events if isinstance(e, sw.JobEnded)]
+    assert isinstance(events[-1], expected_type)
+    if reason is not None:
+        assert reason == str(events[-1].reason)
+    assert all(e.job_name == "job-1" for e in events)
+    assert [e.at for e in events] == sorted(e.at for e in events)
+
+
+@pytest.mark.asyncio
+async def test_spot_interruption_is_an_interrupted_event(sim):
+    """A spot interruption arrives as Interrupted, which is also a StatusEntered."""
+    fake, client = sim
+    fake.add_job("spot", "spot_interrupted_once")
+    events = await collect(sw.watch("spot", client=client, clock=fake.clock))
+    interruptions = [e for e in events if isinstance(e, sw.Interrupted)]
+    assert 1 == len(interruptions)
+    assert "Training" == interruptions[0].previous_status
+    assert interruptions[0].to_json()["event"] == "interrupted"
+
+
+@pytest.mark.asyncio
+async def test_failure_carries_the_failure_reason(sim):
+    """JobFailed carries SageMaker's FailureReason verbatim."""
+    fake, client = sim
+    fake.add_job("bad", "failure")
+    events = await collect(sw.watch("bad", client=client, clock=fake.clock))
+    assert fake.describe_job("bad")["FailureReason"] == events[-1].failure_reason
+
+
+@pytest.mark.asyncio
+async def test_unknown_status_is_carried_not_dropped(sim):
+    """A status the library never heard of is entered like any other."""
+    fake, client = sim
+    fake.add_job("odd", "unknown_status")
+    events = await collect(sw.watch("odd", client=client, clock=fake.clock))
+    unknown = [e for e in events if isinstance(e, sw.StatusEntered) and not e.status.is_known]
+    assert 1 <= len(unknown)
+
+
+@pytest.mark.asyncio
+async def test_message_rewritten_in_place_is_reported(sim):
+    """A StatusMessage rewritten within one status yields StatusMessageChanged."""
+    fake, client = sim
+    fake.add_job("msgs", plain())
+    schedule = sw.PollSchedule(min_delay=1, short_phase_max_delay=5, max_delay=30)
+    events = await collect(
+        sw.watch("msgs", client=client, clock=fake.clock, schedule=schedule)
+    )
+    changes = [e for e in events if isinstance(e, sw.StatusMessageChanged)]
+    assert changes
+    assert all(c.message != c.previous_message for c in changes)
+
+
+@pytest.mark.asyncio
+async def test_caller_owned_client_is_left_open(sim):
+    """A client passed in is still usable after the watch ends."""
+    fake, client = sim
+    fake.add_job("mine", "plain")
+    await collect(sw.watch("mine", client=client, clock=fake.clock))
+    response = await client.describe_training_job(TrainingJobName="mine")
+    assert "Completed" == response["TrainingJobStatus"]
+
+
+@pytest.mark.asyncio
+async def test_invalid_name_fails_before_any_request(sim):
+    """An invalid job name raises InvalidJobName and sends nothing."""
+    fake, client = sim
+    with pytest.raises(sw.InvalidJobName):
+        sw.watch("not_a_valid name", client=client)
+    assert 0 == fake.statistics().total
+
+
+@pytest.mark.asyncio
+async def test_garbage_resume_token_fails_at_once(sim):
+    """An unreadable resume token raises InvalidResumeToken before any request."""
+    fake, client = sim
+    with pytest.raises(sw.InvalidResumeToken):
+        sw.watch("job", client=client, resume="garbage")
+    assert 0 == fake.statistics().total
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("lifecycle", sorted(OUTCOMES))
+async def test_resume_from_any_event_repeats_nothing_and_misses_nothing(lifecycle):
+    """A watcher re-created from event k's token emits exactly what followed it."""
+    async with FakeSageMaker(clock=ManualClock()) as fake, fake.client() as client:
+        fake.add_job("job", lifecycle)
+        options = {"client": client, "clock": fake.clock, "schedule": COARSE}
+        full = await collect(sw.watch("job", **options))
+        for k in range(len(full)):
+            fake.delete_job("job")
+            fake.advance(60)
+            fake.add_job("job", lifecycle)
+            head = []
+            async for event in sw.watch("job", **options):
+                head.append(event)
+                if len(head) == k + 1:
+                    break
+            tail = await collect(
+                sw.watch("job", **options, resume=head[-1].resume_token)
+            )
+            assert final_history(fake, "job") == entered(head + tail)
+            assert not any(isinstance(e, sw.JobObserved) for e in tail)
+            ended = [e for e in head + tail if isinstance(e, sw.JobEnded)]
+            assert 1 == len(ended)
+            assert ended[0] is (head + tail)[-1]
+
+
+@pytest.mark.asyncio
+async def test_resume_token_of_another_job_generation_raises_job_replaced(sim):
+    """Resuming with a token from a deleted job of the same name raises JobReplaced."""
+    fake, client = sim
+    fake.add_job("reused", "plain")
+    first = await anext(aiter(sw.watch("reused", client=client, clock=fake.clock)))
+    fake.delete_job("reused")
+    fake.advance(60)
+    fake.add_job("reused", "plain")
+    with pytest.raises(sw.JobReplaced):
+        await collect(
+            sw.watch("reused", client=client, clock=fake.clock, resume=first.resume_token)
+        )
+
+
+@pytest.mark.asyncio
+async def test_name_reused_mid_watch_raises_job_replaced(sim):
+    """A job deleted and created again under the watch is not spliced: JobReplaced."""
+    fake, client = sim
+    fake.add_job("reused", "plain")
+    events = sw.watch("reused", client=client, clock=fake.clock)
+    await anext(events)
+    fake.delete_job("reused")
+    fake.advance(60)
+    fake.add_job("reused", "plain")
+    with pytest.raises(sw.JobReplaced):
+        await collect(events)
+
+
+@pytest.mark.asyncio
+async def test_job_deleted_mid_watch_raises_not_found_at_once(sim):
+    """A job seen before that disappears raises TrainingJobNotFound, no grace."""
+    fake, client = sim
+    fake.add_job("gone", "plain")
+    events = sw.watch("gone", client=client, clock=fake.clock)
+    await anext(events)
+    fake.delete_job("gone")
+    before = fake.request_count("DescribeTrainingJob")
+    with pytest.raises(sw.TrainingJobNotFound):
+        await collect(events)
+    assert 1 == fake.request_count("DescribeTrainingJob") - before
+
+
+@pytest.mark.asyncio
+async def test_missing_job_is_retried_for_the_grace_period_then_not_found(sim):
+    """A name never seen is retried for not_found_grace, then TrainingJobNotFound."""
+    fake, client = sim
+    start = fake.clock.monotonic()
+    with pytest.raises(sw.TrainingJobNotFound) as info:
+        await collect(sw.watch("never-was", client=client, clock=fake.clock))
+    assert "never-was" == info.value.job_name
+    assert fake.request_count("DescribeTrainingJob") > 1
+    assert 30.0 <= fake.clock.monotonic() - start <= 60.0
+
+
+@pytest.mark.asyncio
+async def test_job_created_during_the_grace_period_is_found(sim):
+    """Eventual consistency: a job visible a few seconds late is still watched."""
+    fake, client = sim
+
+    async def create_later():
+        await anyio.sleep(0.01)
+        fake.add_job("late", "plain")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(create_later)
+        policy = sw.RetryPolicy(initial_delay=0.001, max_delay=0.001, not_found_grace=1e9)
+        events = await collect(
+            sw.watch("late", client=client, clock=fake.clock, retry=policy)
+        )
+    assert isinstance(events[-1], sw.JobCompleted)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.throttle(operation="DescribeTrainingJob", times=4),
+        Fault.server_error(503, times=4),
+        Fault.server_error(500, times=4),
+        Fault.drop_connection(times=3),
+        Fault.truncated(times=3),
+        Fault.malformed_body("not_json", times=3),
+        Fault.malformed_body("cut_json", times=3),
+        Fault.malformed_body("missing_members", times=3),
+    ],
+    ids=repr,
+)
+async def test_transient_faults_are_retried_and_nothing_is_lost(sim, fault):
+    """Throttling, 5xx, drops and bad bodies are retried; events stay exactly once."""
+    fake, client = sim
+    fake.add_job("job", "spot_interrupted_once")
+    fake.inject(fault)
+    events = await collect(sw.watch("job", client=client, clock=fake.clock))
+    assert final_history(fake, "job") == entered(events)
+    assert isinstance(events[-1], sw.JobCompleted)
+
+
+@pytest.mark.asyncio
+async def test_each_retry_is_logged_with_attempt_and_delay(sim):
+    """A throttled poll logs one retry line per attempt, with job, attempt, delay."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    fake.inject(Fault.throttle(times=2))
+    with capture_logs() as logs:
+        await anext(aiter(sw.watch("job", client=client, clock=fake.clock)))
+    retries = [entry for entry in logs if entry["event"].endswith("poll_retry_scheduled")]
+    assert [1, 2] == [entry["attempt"] for entry in retries]
+    for entry in retries:
+        assert {
+            "event": "sagemaker_watch.poll_retry_scheduled",
+            "log_level": "info",
+            "job_name": "job",
+            "attempt": entry["attempt"],
+            "delay": entry["delay"],
+            "error": "ThrottlingException",
+        } == entry
+        assert entry["delay"] >= 0
+
+
+@pytest.mark.asyncio
+async def test_fatal_errors_are_raised_at_once_typed_and_chained(sim):
+    """AccessDenied is not retried: ServiceError with the botocore error chained."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    fake.inject(Fault.error("AccessDeniedException", "User is not authorized"))
+    with pytest.raises(sw.ServiceError) as info:
+        await collect(sw.watch("job", client=client, clock=fake.clock))
+    assert "AccessDeniedException" == info.value.code
+    assert info.value.__cause__ is not None
+    assert 1 == fake.request_count("DescribeTrainingJob")
+
+
+@pytest.mark.asyncio
+async def test_endless_transient_errors_end_in_retries_exhausted(sim):
+    """When 5xx never stops, the poll gives up within the policy: RetriesExhausted."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    fake.inject(Fault.server_error(503))
+    policy = sw.RetryPolicy(max_attempts=5, max_elapsed=None)
+    with pytest.raises(sw.RetriesExhausted) as info:
+        await collect(sw.watch("job", client=client, clock=fake.clock, retry=policy))
+    assert "ServiceUnavailable" == info.value.code
+    assert 5 == fake.request_count("DescribeTrainingJob")
+
+
+@pytest.mark.asyncio
+async def test_training_phase_is_polled_within_the_schedule_ceiling(sim):
+    """A long Training phase costs about what the schedule promises, not more."""
+    fake, client = sim
+    fake.add_job("long", plain(training=6 * 3600))
+    await collect(sw.watch("long", client=client, clock=fake.clock, seed=7))
+    calls = fake.request_count("DescribeTrainingJob")
+    hours = fake.clock.monotonic() / 3600
+    assert 60 <= calls / hours <= 130
+
+
+@pytest.mark.asyncio
+async def test_breaking_out_early_leaves_no_client_open(fake_sagemaker, monkeypatch):
+    """Without client=, breaking out of async for leaves no connection open."""
+    fake = fake_sagemaker
+    for key, value in fake.environ().items():
+        monkeypatch.setenv(key, value)
+    fake.add_job("job", "plain")
+    async for _event in sw.watch("job", clock=fake.clock):
+        break
+    await _settle()
+    assert 0 == _open_connections(fake)
+    assert 1 == fake.request_count("DescribeTrainingJob")
+
+
+@pytest.mark.asyncio
+async def test_async_with_keeps_one_client_and_closes_it(fake_sagemaker, monkeypatch):
+    """Inside async with, one client serves every poll and closes on exit."""
+    fake = fake_sagemaker
+    for key, value in fake.environ().items():
+        monkeypatch.setenv(key, value)
+    fake.add_job("job", "plain")
+    async with sw.watch("job", clock=fake.clock) as events:
+        async for event in events:
+            if isinstance(event, sw.StatusEntered) and event.status == "Training":
+                assert 1 == _open_connections(fake)
+                break
+    await _settle()
+    assert 0 == _open_connections(fake)
+
+
+@pytest.mark.asyncio
+async def test_reentering_a_watch_raises(sim):
+    """A watch is entered once; a second async with raises RuntimeError."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    events = sw.watch("job", client=client, clock=fake.clock)
+    async with events:
+        pass
+    with pytest.raises(RuntimeError):
+        async with events:
+            pass
+
+
+@pytest.mark.asyncio
+async def test_cancel_scope_interrupts_a_sleeping_watch_and_leaves_nothing(monkeypatch):
+    """anyio.move_on_after ends a watch mid-sleep; no connection or task remains."""
+    async with FakeSageMaker(speed=1.0) as fake:
+        for key, value in fake.environ().items():
+            monkeypatch.setenv(key, value)
+        fake.add_job("job", plain(training=3600))
+        tasks_before = len(_tasks())
+        seen = []
+        with anyio.move_on_after(0.3) as scope:
+            async with sw.watch("job", clock=fake.clock) as events:
+                async for event in events:
+                    seen.append(event)
+        assert scope.cancelled_caught
+        assert seen
+        await _settle()
+        assert 0 == _open_connections(fake)
+        assert tasks_before == len(_tasks())
+
+
+@pytest.mark.asyncio
+async def test_plain_async_for_opens_a_client_per_poll_and_closes_each(
+    fake_sagemaker, monkeypatch
+):
+    """Without client= or async with, no connection outlives its poll."""
+    fake = fake_sagemaker
+    for key, value in fake.environ().items():
+        monkeypatch.setenv(key, value)
+    fake.add_job("job", "plain")
+    async for _event in sw.watch("job", clock=fake.clock, schedule=COARSE):
+        await _settle()
+        assert 0 == _open_connections(fake)
+
+
+def _tasks():
+    import asyncio  # noqa: PLC0415
+
+    return asyncio.all_tasks()
+
+
+async def _settle():
+    """Let the server notice closed connections."""
+    for _ in range(5):
+        await anyio.sleep(0.01)
+
+
+def _open_connections(fake):
+    """Connections the fake's HTTP server holds open right now."""
+    server = fake._runner.server
+    return len(server.connections)
