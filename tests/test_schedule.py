@@ -210,9 +210,8 @@ def test_fixed_schedule():
         {"min_delay": -1.0},
         {"max_delay": math.inf},
         {"min_delay": math.nan},
-        {"min_delay": 20.0},
-        {"short_phase_max_delay": 90.0},
-        {"throttle_max_delay": 30.0},
+        {"min_delay": 90.0},
+        {"max_delay": 1.0},
         {"multiplier": 0.5},
         {"throttle_multiplier": math.inf},
         {"jitter": 1.5},
@@ -260,3 +259,21 @@ def test_documented_cost(schedule, calls, noticed):
     actual_calls, actual_noticed = _simulate(schedule)
     assert calls == pytest.approx(actual_calls, rel=0.02)
     assert noticed == pytest.approx(actual_noticed, rel=0.04)
+
+
+@pytest.mark.parametrize(
+    ("settings_", "short", "throttle"),
+    [
+        ({"min_delay": 30.0}, 30.0, 300.0),
+        ({"min_delay": 1.0, "max_delay": 5.0}, 5.0, 300.0),
+        ({"max_delay": 600.0}, 10.0, 600.0),
+        ({"short_phase_max_delay": 90.0}, 60.0, 300.0),
+    ],
+)
+def test_secondary_ceilings_follow_min_and_max(settings_, short, throttle):
+    """The short-phase and throttle ceilings are clamped to fit min and max delay."""
+    schedule = PollSchedule(**settings_)
+    assert (short, throttle) == (
+        schedule.short_phase_max_delay,
+        schedule.throttle_max_delay,
+    )

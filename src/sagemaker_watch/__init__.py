@@ -48,6 +48,7 @@ from ._names import validate_job_name
 from ._retry import RetryPolicy
 from ._schedule import PollSchedule, PollState, next_delay
 from ._snapshot import JobIdentity, Metric, Progress, Snapshot, Transition
+from ._source import sagemaker_client
 from ._status import (
     INTERRUPTION_STATUSES,
     SHORT_PHASES,
@@ -107,6 +108,7 @@ __all__ = [
     "diff",
     "diff_with_anomalies",
     "next_delay",
+    "sagemaker_client",
     "validate_job_name",
     "wait_for_status",
     "wait_until_complete",

@@ -52,10 +52,12 @@ class PollSchedule:
         throttle_max_delay: the most a throttled poll waits (300 s).
 
     Raises:
-        ValueError: if a delay is not positive and finite, if
-            ``min_delay <= short_phase_max_delay <= max_delay <= throttle_max_delay``
-            does not hold, if a multiplier is below 1 or *jitter* is outside
-            ``[0, 1]``.
+        ValueError: if a delay is not positive and finite, if *min_delay* exceeds
+            *max_delay*, if a multiplier is below 1 or *jitter* is outside
+            ``[0, 1]``. *short_phase_max_delay* is clamped into
+            ``[min_delay, max_delay]`` and *throttle_max_delay* raised to at least
+            *max_delay*, so ``PollSchedule(min_delay=30)`` or
+            ``PollSchedule(max_delay=5)`` mean what they say.
     """
 
     min_delay: float = 2.0
@@ -77,12 +79,15 @@ class PollSchedule:
         if not all(math.isfinite(d) and d > 0 for d in delays):
             msg = f"delays must be positive and finite: {self!r}"
             raise ValueError(msg)
-        if list(delays) != sorted(delays):
-            msg = (
-                "need min_delay <= short_phase_max_delay <= max_delay "
-                f"<= throttle_max_delay: {self!r}"
-            )
+        if self.min_delay > self.max_delay:
+            msg = f"need min_delay <= max_delay: {self!r}"
             raise ValueError(msg)
+        # The secondary ceilings follow the two a caller sets most: a schedule
+        # with min_delay=30 or max_delay=5 is meant, not a contradiction.
+        short = min(max(self.short_phase_max_delay, self.min_delay), self.max_delay)
+        object.__setattr__(self, "short_phase_max_delay", short)
+        throttle = max(self.throttle_max_delay, self.max_delay)
+        object.__setattr__(self, "throttle_max_delay", throttle)
         multipliers = (self.multiplier, self.throttle_multiplier)
         if not all(math.isfinite(m) and m >= 1 for m in multipliers):
             msg = f"multipliers must be finite and at least 1: {self!r}"

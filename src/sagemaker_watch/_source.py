@@ -290,6 +290,39 @@ def client_config() -> AioConfig:
 
 
 @contextlib.asynccontextmanager
+async def sagemaker_client(
+    *,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+) -> AsyncIterator[SageMakerClient]:
+    """Open an aiobotocore SageMaker client the way sagemaker-watch does.
+
+    Credentials, region and endpoint come from the standard chain (``AWS_PROFILE``,
+    ``AWS_REGION`` then ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_SAGEMAKER``, the
+    config files, ...) unless given here. botocore's own retries are off: the
+    library's ``RetryPolicy`` is the one retry layer. The client is closed when
+    the block exits; entering waits for nothing but local set-up.
+
+    ::
+
+        async with sagemaker_client(region="eu-west-1") as client:
+            await wait_until_complete("my-job", client=client)
+
+    Args:
+        region: the AWS region; ``None`` for the chain's.
+        profile: the AWS profile; ``None`` for the chain's.
+        endpoint_url: the SageMaker endpoint; ``None`` for the chain's.
+
+    Yields:
+        The client, owned by this block.
+    """
+    options = ClientOptions(region=region, profile=profile, endpoint_url=endpoint_url)
+    async with default_client(options) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
 async def default_client(
     options: ClientOptions | None = None,
     *,
