@@ -56,7 +56,12 @@ from ._status import (
     PrimaryStatus,
     SecondaryStatus,
 )
-from ._waiters import wait_for_status, wait_until_complete, wait_until_terminal
+from ._waiters import (
+    raise_for_outcome,
+    wait_for_status,
+    wait_until_complete,
+    wait_until_terminal,
+)
 from ._watch import Watch, watch
 
 __version__ = _version("sagemaker-watch")
@@ -108,6 +113,7 @@ __all__ = [
     "diff",
     "diff_with_anomalies",
     "next_delay",
+    "raise_for_outcome",
     "sagemaker_client",
     "validate_job_name",
     "wait_for_status",

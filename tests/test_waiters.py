@@ -1,0 +1,189 @@
+"""Tests for the waiters, over real HTTP against the fake SageMaker."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+import sagemaker_watch as sw
+from sagemaker_watch.testing import FakeSageMaker, Fault, plain
+
+
+@pytest_asyncio.fixture(name="sim")
+async def _sim(fake_sagemaker):
+    """The fake SageMaker on a manual clock, with a client for it."""
+    async with fake_sagemaker.client() as client:
+        yield fake_sagemaker, client
+
+
+@pytest.mark.asyncio
+async def test_wait_until_complete_returns_the_final_snapshot(sim):
+    """A Completed job returns its final snapshot, with the whole history."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    snapshot = await sw.wait_until_complete("job", client=client, clock=fake.clock)
+    assert sw.PrimaryStatus.COMPLETED == snapshot.primary_status
+    assert "job" == snapshot.job_name
+    assert ["Starting", "Downloading", "Training", "Uploading", "Completed"] == [
+        str(t.status) for t in snapshot.transitions
+    ]
+
+
+@pytest.mark.asyncio
+async def test_wait_until_complete_raises_failed_with_the_reason(sim):
+    """A Failed job raises TrainingJobFailed with failure_reason and snapshot."""
+    fake, client = sim
+    fake.add_job("bad", "failure")
+    with pytest.raises(sw.TrainingJobFailed) as info:
+        await sw.wait_until_complete("bad", client=client, clock=fake.clock)
+    reason = fake.describe_job("bad")["FailureReason"]
+    assert reason == info.value.failure_reason
+    assert "bad" == info.value.job_name
+    assert sw.PrimaryStatus.FAILED == info.value.snapshot.primary_status
+    assert reason in str(info.value)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("lifecycle", "reason"),
+    [
+        ("max_runtime", "MaxRuntimeExceeded"),
+        ("spot_interrupted_twice_max_wait", "MaxWaitTimeExceeded"),
+        ("spot_capacity_never", "MaxWaitTimeExceeded"),
+        ("user_stop", "Stopped"),
+    ],
+)
+async def test_wait_until_complete_raises_stopped_with_the_reason(sim, lifecycle, reason):
+    """A Stopped job raises TrainingJobStopped whose reason says what stopped it."""
+    fake, client = sim
+    fake.add_job("stopped", lifecycle)
+    with pytest.raises(sw.TrainingJobStopped) as info:
+        await sw.wait_until_complete("stopped", client=client, clock=fake.clock)
+    assert reason == info.value.reason
+    assert sw.PrimaryStatus.STOPPED == info.value.snapshot.primary_status
+
+
+@pytest.mark.asyncio
+async def test_stop_over_the_api_mid_training_is_reported_as_stopped(sim):
+    """StopTrainingJob while the waiter runs ends it with reason Stopped."""
+    fake, client = sim
+    fake.add_job("job", plain(training=7200))
+    await sw.wait_for_status("job", "Training", client=client, clock=fake.clock)
+    await client.stop_training_job(TrainingJobName="job")
+    with pytest.raises(sw.TrainingJobStopped) as info:
+        await sw.wait_until_complete("job", client=client, clock=fake.clock)
+    assert "Stopped" == info.value.reason
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("lifecycle", ["plain", "failure", "max_runtime"])
+async def test_wait_until_terminal_never_raises_on_the_outcome(sim, lifecycle):
+    """wait_until_terminal returns the final snapshot whatever the outcome."""
+    fake, client = sim
+    fake.add_job("job", lifecycle)
+    snapshot = await sw.wait_until_terminal("job", client=client, clock=fake.clock)
+    assert snapshot.is_terminal
+    assert fake.describe_job("job")["TrainingJobStatus"] == snapshot.primary_status
+
+
+@pytest.mark.asyncio
+async def test_wait_for_status_returns_when_training_starts(sim):
+    """wait_for_status(TRAINING) returns while the job trains, not at its end."""
+    fake, client = sim
+    fake.add_job("job", plain(training=3600))
+    snapshot = await sw.wait_for_status(
+        "job", sw.SecondaryStatus.TRAINING, client=client, clock=fake.clock
+    )
+    assert sw.PrimaryStatus.IN_PROGRESS == snapshot.primary_status
+    assert "Training" == snapshot.transitions[-1].status
+
+
+@pytest.mark.asyncio
+async def test_wait_for_status_counts_a_status_already_in_the_history(sim):
+    """A status the job already passed through returns on the first poll."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    fake.advance(400)
+    await sw.wait_for_status("job", "Downloading", client=client, clock=fake.clock)
+    assert 1 == fake.request_count("DescribeTrainingJob")
+
+
+@pytest.mark.asyncio
+async def test_wait_for_status_raises_when_the_job_fails_first(sim):
+    """A job that fails before entering the status raises TrainingJobFailed."""
+    fake, client = sim
+    fake.add_job("job", "failure")
+    with pytest.raises(sw.TrainingJobFailed):
+        await sw.wait_for_status("job", "Uploading", client=client, clock=fake.clock)
+
+
+@pytest.mark.asyncio
+async def test_wait_for_status_raises_when_completed_without_it(sim):
+    """A job that completes without entering the status raises StatusNotReached."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    with pytest.raises(sw.StatusNotReached) as info:
+        await sw.wait_for_status("job", "Interrupted", client=client, clock=fake.clock)
+    assert ("Interrupted",) == info.value.wanted
+
+
+@pytest.mark.asyncio
+async def test_timeout_raises_wait_timeout_with_the_last_snapshot(sim):
+    """timeout= on the injected clock raises WaitTimeout carrying the last snapshot."""
+    fake, client = sim
+    fake.add_job("long", plain(training=10 * 3600))
+    start = fake.clock.monotonic()
+    with pytest.raises(sw.WaitTimeout) as info:
+        await sw.wait_until_complete(
+            "long", client=client, clock=fake.clock, timeout=1800
+        )
+    assert info.value.snapshot is not None
+    assert sw.PrimaryStatus.IN_PROGRESS == info.value.snapshot.primary_status
+    assert 1800 == pytest.approx(fake.clock.monotonic() - start, abs=1e-6)
+    assert isinstance(info.value, TimeoutError)
+
+
+@pytest.mark.asyncio
+async def test_timeout_cuts_a_hanging_request_on_the_real_clock():
+    """On the system clock, timeout= also cuts a request that hangs past it."""
+    async with FakeSageMaker(speed=1.0) as fake, fake.client() as client:
+        fake.add_job("job", "plain")
+        fake.inject(Fault.slow(5.0))
+        with pytest.raises(sw.WaitTimeout) as info:
+            await sw.wait_until_complete("job", client=client, timeout=0.2)
+    assert info.value.snapshot is None
+    assert "never observed" in str(info.value)
+
+
+@pytest.mark.asyncio
+async def test_negative_timeout_is_rejected(sim):
+    """A negative timeout is a ValueError, raised before any request."""
+    fake, client = sim
+    with pytest.raises(ValueError, match="timeout"):
+        await sw.wait_until_complete("job", client=client, timeout=-1)
+    assert 0 == fake.statistics().total
+
+
+@pytest.mark.asyncio
+async def test_invalid_name_fails_before_any_request(sim):
+    """Each waiter rejects an invalid name before sending anything."""
+    fake, client = sim
+    for waiter in (sw.wait_until_complete, sw.wait_until_terminal):
+        with pytest.raises(sw.InvalidJobName):
+            await waiter("bad name!", client=client)
+    with pytest.raises(sw.InvalidJobName):
+        await sw.wait_for_status("bad name!", "Training", client=client)
+    assert 0 == fake.statistics().total
+
+
+@pytest.mark.asyncio
+async def test_waiter_without_client_uses_the_environment(fake_sagemaker, monkeypatch):
+    """Without client=, AWS_ENDPOINT_URL_SAGEMAKER and AWS_REGION are honoured."""
+    fake = fake_sagemaker
+    for key, value in fake.environ().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    fake.add_job("job", "plain")
+    snapshot = await sw.wait_until_complete("job", clock=fake.clock)
+    assert snapshot.job_arn.startswith("arn:aws:sagemaker:us-east-1:")
+    assert fake.request_count("DescribeTrainingJob") >= 1
