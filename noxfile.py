@@ -43,7 +43,9 @@ def lint(session: nox.Session) -> None:
     """Ruff: lint and formatting."""
     session.install("ruff")
     session.run("ruff", "check", "src", "tests", "examples", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "examples", "bench", "noxfile.py")
+    session.run(
+        "ruff", "format", "--check", "src", "tests", "examples", "bench", "noxfile.py"
+    )
 
 
 @nox.session

@@ -69,7 +69,9 @@ def test_all_is_complete():
             continue
         module = importlib.import_module(f"sagemaker_watch.{info.name}")
         public = _defined_public_names(module)
-        unexported = public - set(sagemaker_watch.__all__) - INTERNAL.get(info.name, set())
+        unexported = (
+            public - set(sagemaker_watch.__all__) - INTERNAL.get(info.name, set())
+        )
         if unexported:
             missing[info.name] = sorted(unexported)
     assert {} == missing

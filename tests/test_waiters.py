@@ -53,7 +53,9 @@ async def test_wait_until_complete_raises_failed_with_the_reason(sim):
         ("user_stop", "Stopped"),
     ],
 )
-async def test_wait_until_complete_raises_stopped_with_the_reason(sim, lifecycle, reason):
+async def test_wait_until_complete_raises_stopped_with_the_reason(
+    sim, lifecycle, reason
+):
     """A Stopped job raises TrainingJobStopped whose reason says what stopped it."""
     fake, client = sim
     fake.add_job("stopped", lifecycle)

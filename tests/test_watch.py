@@ -109,7 +109,9 @@ async def test_unknown_status_is_carried_not_dropped(sim):
     fake, client = sim
     fake.add_job("odd", "unknown_status")
     events = await collect(sw.watch("odd", client=client, clock=fake.clock))
-    unknown = [e for e in events if isinstance(e, sw.StatusEntered) and not e.status.is_known]
+    unknown = [
+        e for e in events if isinstance(e, sw.StatusEntered) and not e.status.is_known
+    ]
     assert 1 <= len(unknown)
 
 
@@ -193,7 +195,9 @@ async def test_resume_token_of_another_job_generation_raises_job_replaced(sim):
     fake.add_job("reused", "plain")
     with pytest.raises(sw.JobReplaced):
         await collect(
-            sw.watch("reused", client=client, clock=fake.clock, resume=first.resume_token)
+            sw.watch(
+                "reused", client=client, clock=fake.clock, resume=first.resume_token
+            )
         )
 
 
@@ -248,7 +252,9 @@ async def test_job_created_during_the_grace_period_is_found(sim):
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(create_later)
-        policy = sw.RetryPolicy(initial_delay=0.001, max_delay=0.001, not_found_grace=1e9)
+        policy = sw.RetryPolicy(
+            initial_delay=0.001, max_delay=0.001, not_found_grace=1e9
+        )
         events = await collect(
             sw.watch("late", client=client, clock=fake.clock, retry=policy)
         )
@@ -288,7 +294,9 @@ async def test_each_retry_is_logged_with_attempt_and_delay(sim):
     fake.inject(Fault.throttle(times=2))
     with capture_logs() as logs:
         await anext(aiter(sw.watch("job", client=client, clock=fake.clock)))
-    retries = [entry for entry in logs if entry["event"].endswith("poll_retry_scheduled")]
+    retries = [
+        entry for entry in logs if entry["event"].endswith("poll_retry_scheduled")
+    ]
     assert [1, 2] == [entry["attempt"] for entry in retries]
     for entry in retries:
         assert {

@@ -3,14 +3,14 @@
 ::
 
     SageMakerWatchError
-    ├── InvalidJobName                (also ValueError) bad name, raised before any request
-    ├── InvalidResumeToken            (also ValueError) a resume token we cannot read
-    ├── MalformedResponse             a response that is not a DescribeTrainingJob answer
+    ├── InvalidJobName                (ValueError) bad name, raised before any request
+    ├── InvalidResumeToken            (ValueError) a resume token we cannot read
+    ├── MalformedResponse             an answer that is not a DescribeTrainingJob reply
     ├── TrainingJobNotFound           no job of that name (after the grace period)
     ├── JobReplaced                   the name now belongs to another job
     ├── ServiceError                  a fatal AWS error: access, validation, ...
     │   └── RetriesExhausted          transient errors outlasted the retry policy
-    ├── WaitTimeout                   (also TimeoutError) a waiter's timeout= ran out
+    ├── WaitTimeout                   (TimeoutError) a waiter's timeout= ran out
     └── TrainingJobEnded              the job ended other than Completed
         ├── TrainingJobFailed         primary status Failed, with failure_reason
         ├── TrainingJobStopped        primary status Stopped, with reason

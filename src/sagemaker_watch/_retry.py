@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import tenacity
 
 if TYPE_CHECKING:
+    import random
+    from collections.abc import Awaitable, Callable
+
     from ._clock import Clock
 
 T = TypeVar("T")
@@ -54,7 +55,9 @@ class RetryPolicy:
             msg = "a RetryPolicy needs max_attempts or max_elapsed, or it never stops"
             raise ValueError(msg)
         if self.max_attempts is not None and self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
+            raise ValueError(
+                f"max_attempts must be at least 1, not {self.max_attempts}"
+            )
         for name in ("initial_delay", "max_delay", "not_found_grace"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
@@ -107,7 +110,10 @@ async def call_with_retries(
         return clock.monotonic() - start
 
     def stop(state: tenacity.RetryCallState) -> bool:
-        if policy.max_attempts is not None and state.attempt_number >= policy.max_attempts:
+        if (
+            policy.max_attempts is not None
+            and state.attempt_number >= policy.max_attempts
+        ):
             return True
         return policy.max_elapsed is not None and elapsed() >= policy.max_elapsed
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from ._clock import Clock, SystemClock
-from ._errors import StatusNotReached, TrainingJobFailed, TrainingJobStopped, WaitTimeout
+from ._errors import (
+    StatusNotReached,
+    TrainingJobFailed,
+    TrainingJobStopped,
+    WaitTimeout,
+)
 from ._events import JobEnded, StatusEntered
 from ._status import PrimaryStatus, SecondaryStatus
 from ._watch import Watch
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from types_aiobotocore_sagemaker import SageMakerClient
 
     from ._retry import RetryPolicy
@@ -55,7 +61,15 @@ async def wait_until_terminal(
         InvalidJobName: before any request, for a name SageMaker would reject.
         ServiceError: a fatal AWS error, or transient ones that outlasted *retry*.
     """
-    events = _watch(job_name, client, schedule, timeout, retry, clock, seed)
+    events = _watch(
+        job_name,
+        client=client,
+        schedule=schedule,
+        timeout=timeout,
+        retry=retry,
+        clock=clock,
+        seed=seed,
+    )
     with _real_deadline(timeout, clock):
         async with events:
             async for event in events:
@@ -135,7 +149,15 @@ async def wait_for_status(
         if isinstance(status, str)
         else {SecondaryStatus(s) for s in status}
     )
-    events = _watch(job_name, client, schedule, timeout, retry, clock, seed)
+    events = _watch(
+        job_name,
+        client=client,
+        schedule=schedule,
+        timeout=timeout,
+        retry=retry,
+        clock=clock,
+        seed=seed,
+    )
     with _real_deadline(timeout, clock):
         async with events:
             async for event in events:
@@ -157,6 +179,7 @@ def raise_for_outcome(snapshot: Snapshot) -> None:
 
 def _watch(
     job_name: str,
+    *,
     client: SageMakerClient | None,
     schedule: PollSchedule | None,
     timeout: float | None,
