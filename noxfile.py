@@ -52,7 +52,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Mypy --strict on the package, the typing tests and this file."""
     _install(session, "typing")
-    session.run("mypy", "src", "tests/typing", "noxfile.py")
+    session.run("mypy", "src", "tests/typing", "examples", "noxfile.py")
 
 
 @nox.session

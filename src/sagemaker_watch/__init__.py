@@ -32,6 +32,7 @@ from ._errors import (
     WaitTimeout,
 )
 from ._events import (
+    JSON,
     Event,
     Interrupted,
     JobCompleted,
@@ -68,6 +69,7 @@ __version__ = _version("sagemaker-watch")
 
 __all__ = [
     "INTERRUPTION_STATUSES",
+    "JSON",
     "SHORT_PHASES",
     "TERMINAL_STATUSES",
     "Clock",
