@@ -1,0 +1,804 @@
+"""The ``sagemaker-watch`` command line: watch, wait, demo and simulate.
+
+Built on the public API only (``sagemaker_watch`` and ``sagemaker_watch.testing``).
+Exit codes are a contract, listed in ``ExitCode`` and in ``docs/cli.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import enum
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import anyio
+import botocore.exceptions
+import click
+import structlog
+from rich.console import Console
+
+import sagemaker_watch as sw
+from sagemaker_watch.testing import FakeSageMaker
+
+from . import _demo, _scenario
+from ._render import (
+    JobResult,
+    JsonRenderer,
+    LineRenderer,
+    LiveRenderer,
+    NullRenderer,
+    Outcome,
+    Renderer,
+    describe,
+    outcome_of,
+    status,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Sequence
+    from contextlib import AbstractAsyncContextManager
+
+    from types_aiobotocore_sagemaker import SageMakerClient
+else:
+    SageMakerClient = Any
+
+
+class ExitCode(enum.IntEnum):
+    """The process's exit status; stable and documented in ``docs/cli.md``."""
+
+    COMPLETED = 0
+    FAILED = 1
+    USAGE = 2
+    STOPPED = 3
+    NOT_FOUND = 4
+    TIMEOUT = 5
+    AWS_ERROR = 6
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+_EXIT_CODES = {
+    Outcome.COMPLETED: ExitCode.COMPLETED,
+    Outcome.STOPPED: ExitCode.STOPPED,
+    Outcome.FAILED: ExitCode.FAILED,
+    Outcome.TIMEOUT: ExitCode.TIMEOUT,
+    Outcome.NOT_FOUND: ExitCode.NOT_FOUND,
+    Outcome.ERROR: ExitCode.AWS_ERROR,
+}
+#: Outcomes from best to worst: with several jobs, the worst one sets the exit code.
+_SEVERITY = tuple(Outcome)
+
+_CONNECTION_CODES = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "ProxyConnectionError",
+        "SSLError",
+        "ClientConnectorError",
+        "ServerDisconnectedError",
+        "TimeoutError",
+    }
+)
+_CREDENTIAL_CODES = frozenset(
+    {
+        "NoCredentialsError",
+        "PartialCredentialsError",
+        "CredentialRetrievalError",
+        "NoAuthTokenError",
+        "SSOTokenLoadError",
+        "TokenRetrievalError",
+        "UnauthorizedSSOTokenError",
+    }
+)
+_REJECTED_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+    }
+)
+_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+
+#: How often the live view redraws, in seconds.
+_TICK = 0.25
+
+
+class CliError(Exception):
+    """A problem that ends the command: one line for stderr and an exit code."""
+
+    def __init__(self, message: str, code: ExitCode) -> None:
+        """Build the error; *message* says what went wrong and what to do."""
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """How each job is watched.
+
+    Attributes:
+        schedule: when to poll.
+        retry: how a poll retries transient errors once the job has been seen.
+        first_retry: how the first poll of a job retries: shorter, so that an
+            unreachable endpoint or a missing job is reported in seconds.
+        timeout: real seconds to watch at most, or ``None``.
+        clock: the library's clock (the fake's in the demo), or ``None``.
+        region: the client's region, for messages.
+    """
+
+    schedule: sw.PollSchedule
+    retry: sw.RetryPolicy
+    first_retry: sw.RetryPolicy
+    timeout: float | None = None
+    clock: sw.Clock | None = None
+    region: str | None = None
+
+    def now(self) -> dt.datetime:
+        """Return the current time on the watch's clock."""
+        return self.clock.now() if self.clock is not None else dt.datetime.now(dt.UTC)
+
+
+def exit_code(results: Sequence[JobResult], *, allow_stopped: bool = False) -> ExitCode:
+    """Return the exit code of the worst outcome among *results*."""
+    outcomes = [
+        Outcome.COMPLETED
+        if allow_stopped and result.outcome is Outcome.STOPPED
+        else result.outcome
+        for result in results
+    ]
+    worst = max(outcomes, key=_SEVERITY.index, default=Outcome.COMPLETED)
+    return _EXIT_CODES[worst]
+
+
+def _problem(job_name: str, error: sw.SageMakerWatchError, settings: Settings) -> JobResult:
+    """Turn a library error into a result with one line of diagnosis and advice."""
+    if isinstance(error, sw.TrainingJobNotFound):
+        where = f" in {settings.region}" if settings.region else ""
+        return JobResult(
+            job_name=job_name,
+            outcome=Outcome.NOT_FOUND,
+            snapshot=None,
+            problem=f"{job_name}: no such training job{where}; "
+            "check the name, --region and --profile",
+        )
+    snapshot = getattr(error, "snapshot", None)
+    message = f"{job_name}: {error}"
+    if isinstance(error, sw.ServiceError):
+        message = _service_problem(job_name, error, settings)
+    return JobResult(
+        job_name=job_name, outcome=Outcome.ERROR, snapshot=snapshot, problem=message
+    )
+
+
+def _service_problem(job_name: str, error: sw.ServiceError, settings: Settings) -> str:
+    code = error.code
+    cause = str(error.__cause__) if error.__cause__ is not None else str(error)
+    if code in _CREDENTIAL_CODES:
+        return (
+            f"no usable AWS credentials ({cause}); set AWS_PROFILE (after "
+            "`aws sso login` for SSO) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    if code in _REJECTED_CODES:
+        return f"AWS rejected the credentials ({code}); refresh or replace them"
+    if code in _DENIED_CODES:
+        return (
+            f"access denied ({code}) to {job_name}; the credentials need "
+            "sagemaker:DescribeTrainingJob"
+        )
+    if isinstance(error, sw.RetriesExhausted):
+        budget = settings.first_retry.max_elapsed
+        if code in _CONNECTION_CODES:
+            return (
+                f"cannot reach SageMaker: {cause} (retried for {budget:g}s); check "
+                "--endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER, --region and the "
+                "network"
+            )
+        return f"{job_name}: SageMaker kept failing ({code}) after retries: {cause}"
+    return f"{job_name}: SageMaker refused the request: {error}"
+
+
+def _ended(snapshot: sw.Snapshot) -> JobResult:
+    return JobResult(
+        job_name=snapshot.job_name, outcome=outcome_of(snapshot), snapshot=snapshot
+    )
+
+
+def _timed_out(job_name: str, snapshot: sw.Snapshot | None, settings: Settings) -> JobResult:
+    seen = f"last seen {status(snapshot)}" if snapshot is not None else "never seen"
+    return JobResult(
+        job_name=job_name,
+        outcome=Outcome.TIMEOUT,
+        snapshot=snapshot,
+        problem=f"{job_name}: timed out after {settings.timeout or 0:g}s; {seen}",
+    )
+
+
+async def follow_one(
+    job_name: str,
+    client: SageMakerClient,
+    settings: Settings,
+    emit: Callable[[sw.Event], None],
+) -> JobResult:
+    """Watch one job to its end, handing every event to *emit*.
+
+    The first poll runs under ``settings.first_retry``; the watch then resumes
+    from the first event's token under ``settings.retry``, so nothing is missed
+    or repeated and a long watch rides out outages that a bad endpoint does not.
+    """
+    last: sw.Snapshot | None = None
+    options: dict[str, Any] = {
+        "client": client,
+        "schedule": settings.schedule,
+        "clock": settings.clock,
+    }
+    try:
+        first: sw.Event | None = None
+        async for event in sw.watch(job_name, retry=settings.first_retry, **options):
+            first = event
+            break
+        if first is None:
+            return _timed_out(job_name, last, settings)
+        last = first.snapshot
+        emit(first)
+        if isinstance(first, sw.JobEnded):
+            return _ended(first.snapshot)
+        rest = sw.watch(
+            job_name, resume=first.resume_token, retry=settings.retry, **options
+        )
+        async for event in rest:
+            last = event.snapshot
+            emit(event)
+            if isinstance(event, sw.JobEnded):
+                return _ended(event.snapshot)
+    except sw.SageMakerWatchError as error:
+        return _problem(job_name, error, settings)
+    return _timed_out(job_name, last, settings)
+
+
+async def follow(
+    job_names: Sequence[str],
+    client: SageMakerClient,
+    settings: Settings,
+    renderer: Renderer,
+) -> tuple[list[JobResult], ExitCode | None]:
+    """Watch every job concurrently until all end, the timeout, or a signal.
+
+    Returns:
+        One result per job, in order, and the exit code of the signal that
+        interrupted the watch, if one did.
+    """
+    results: dict[str, JobResult] = {}
+    last: dict[str, sw.Snapshot] = {}
+    interrupted: ExitCode | None = None
+
+    def emit(event: sw.Event) -> None:
+        last[event.job_name] = event.snapshot
+        renderer.event(event)
+
+    async def one(job_name: str) -> None:
+        result = await follow_one(job_name, client, settings, emit)
+        results[job_name] = result
+        renderer.result(result)
+
+    async def tick() -> None:
+        while True:
+            renderer.tick()
+            await anyio.sleep(_TICK)
+
+    async def until_signal(scope: anyio.CancelScope) -> None:
+        nonlocal interrupted
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                interrupted = (
+                    ExitCode.INTERRUPTED
+                    if signum == signal.SIGINT
+                    else ExitCode.TERMINATED
+                )
+                scope.cancel()
+                return
+
+    with renderer:
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(tick)
+            outer.start_soon(until_signal, outer.cancel_scope)
+            with anyio.move_on_after(settings.timeout):
+                async with anyio.create_task_group() as jobs:
+                    for job_name in job_names:
+                        jobs.start_soon(one, job_name)
+            outer.cancel_scope.cancel()
+        if interrupted is None:
+            for job_name in job_names:
+                if job_name not in results:
+                    result = _timed_out(job_name, last.get(job_name), settings)
+                    results[job_name] = result
+                    renderer.result(result)
+    return [results[name] for name in job_names if name in results], interrupted
+
+
+@contextlib.asynccontextmanager
+async def aws_client(
+    *, region: str | None, profile: str | None, endpoint_url: str | None
+) -> AsyncIterator[SageMakerClient]:
+    """Open ``sw.sagemaker_client``, turning set-up errors into ``CliError``."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            client = await stack.enter_async_context(
+                sw.sagemaker_client(
+                    region=region, profile=profile, endpoint_url=endpoint_url
+                )
+            )
+        except botocore.exceptions.NoRegionError:
+            raise CliError(
+                "no AWS region configured; pass --region or set AWS_REGION",
+                ExitCode.AWS_ERROR,
+            ) from None
+        except botocore.exceptions.ProfileNotFound as error:
+            raise CliError(
+                f"{error}; pass an existing --profile or fix AWS_PROFILE",
+                ExitCode.AWS_ERROR,
+            ) from None
+        except botocore.exceptions.BotoCoreError as error:
+            raise CliError(f"cannot set up AWS: {error}", ExitCode.AWS_ERROR) from None
+        except ValueError as error:
+            raise CliError(
+                f"{error}; pass --endpoint-url like https://host[:port]",
+                ExitCode.USAGE,
+            ) from None
+        yield client
+
+
+class _StderrLogger:
+    """A structlog logger that writes to whatever ``sys.stderr`` is at the time."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = msg
+
+
+def _configure_logging(verbose: int) -> None:
+    """Send the library's structlog output to stderr, warnings only unless -v."""
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=lambda *_: _StderrLogger(),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _schedule(min_delay: float | None, max_delay: float | None) -> sw.PollSchedule:
+    options: dict[str, float] = {}
+    if min_delay is not None:
+        options["min_delay"] = min_delay
+        if max_delay is None:
+            options["max_delay"] = max(min_delay, sw.PollSchedule().max_delay)
+    if max_delay is not None:
+        options["max_delay"] = max_delay
+        if min_delay is None:
+            options["min_delay"] = min(max_delay, sw.PollSchedule().min_delay)
+    try:
+        return sw.PollSchedule(**options)
+    except ValueError:
+        raise click.UsageError("--min-delay must not exceed --max-delay") from None
+
+
+def _renderer(
+    job_names: Sequence[str], *, json: bool, plain: bool, now: Callable[[], dt.datetime]
+) -> Renderer:
+    if json:
+        return JsonRenderer(sys.stdout, sys.stderr)
+    console = Console()
+    if plain or not console.is_terminal:
+        return LineRenderer(sys.stdout, sys.stderr)
+    return LiveRenderer(console, job_names, now=now, err=sys.stderr)
+
+
+def _job_names(values: Sequence[str]) -> list[str]:
+    """Validate the names (before any request) and drop repeats, keeping order."""
+    names: list[str] = []
+    for value in values:
+        try:
+            sw.validate_job_name(value)
+        except sw.InvalidJobName as error:
+            raise click.BadParameter(str(error), param_hint="JOB") from None
+        if value not in names:
+            names.append(value)
+    return names
+
+
+def _check_output(*, json: bool, plain: bool) -> None:
+    if json and plain:
+        raise click.UsageError("--json and --plain exclude each other")
+
+
+def _run(main: Callable[[], Any]) -> ExitCode:
+    """Run *main* on anyio and return its exit code."""
+    code: ExitCode = anyio.run(main)
+    return code
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+_aws_options = [
+    click.option("--region", help="AWS region (default: AWS_REGION or the profile's)."),
+    click.option("--profile", help="AWS profile (default: AWS_PROFILE)."),
+    click.option(
+        "--endpoint-url",
+        metavar="URL",
+        help="SageMaker endpoint (default: AWS_ENDPOINT_URL_SAGEMAKER, else AWS's).",
+    ),
+    click.option(
+        "--min-delay",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="S",
+        help="Shortest delay between polls of a job, after a change [2].",
+    ),
+    click.option(
+        "--max-delay",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="S",
+        help="Longest delay between polls of a job, in long phases [60].",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        metavar="S",
+        help="Give up after S seconds (exit 5).",
+    ),
+    click.option(
+        "--retry-for",
+        type=click.FloatRange(min=0),
+        default=900.0,
+        show_default=True,
+        metavar="S",
+        help="Once a job has been seen, how long one poll retries throttling, "
+        "5xx and network errors.",
+    ),
+    click.option(
+        "--grace",
+        type=click.FloatRange(min=0),
+        default=15.0,
+        show_default=True,
+        metavar="S",
+        help="How long the first poll retries an unreachable endpoint, or a job "
+        "not visible yet.",
+    ),
+    click.option(
+        "--allow-stopped",
+        is_flag=True,
+        help="Count Stopped as success (exit 0), like botocore's waiter.",
+    ),
+]
+
+
+def _with_aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_aws_options):
+        command = option(command)
+    return command
+
+
+def _settings(
+    *,
+    min_delay: float | None,
+    max_delay: float | None,
+    timeout: float | None,
+    retry_for: float,
+    grace: float,
+) -> Settings:
+    return Settings(
+        schedule=_schedule(min_delay, max_delay),
+        retry=sw.RetryPolicy(max_attempts=None, max_elapsed=retry_for),
+        first_retry=sw.RetryPolicy(
+            max_attempts=None,
+            max_elapsed=grace,
+            max_delay=min(5.0, max(grace, 0.1)),
+            initial_delay=min(0.5, max(grace, 0.1)),
+            not_found_grace=grace,
+        ),
+        timeout=timeout,
+    )
+
+
+async def _watch_aws(
+    job_names: Sequence[str],
+    settings: Settings,
+    *,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    make_renderer: Callable[[Settings], Renderer],
+) -> tuple[list[JobResult], ExitCode | None]:
+    async with aws_client(
+        region=region, profile=profile, endpoint_url=endpoint_url
+    ) as client:
+        settings = Settings(
+            schedule=settings.schedule,
+            retry=settings.retry,
+            first_retry=settings.first_retry,
+            timeout=settings.timeout,
+            region=client.meta.region_name,
+        )
+        return await follow(job_names, client, settings, make_renderer(settings))
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(
+    sw.__version__, "-V", "--version", prog_name="sagemaker-watch", message="%(prog)s %(version)s"
+)
+@click.option("-v", "--verbose", count=True, help="Log retries on stderr (-vv: more).")
+def cli(verbose: int) -> None:
+    """Watch Amazon SageMaker training jobs: live, as log lines, or as JSON."""
+    _configure_logging(verbose)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("jobs", nargs=-1, required=True, metavar="JOB [JOB ...]")
+@_with_aws_options
+@click.option("--json", "json_", is_flag=True, help="One JSON object per event.")
+@click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
+def watch(  # noqa: PLR0913 - one parameter per option
+    jobs: tuple[str, ...],
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    min_delay: float | None,
+    max_delay: float | None,
+    timeout: float | None,
+    retry_for: float,
+    grace: float,
+    allow_stopped: bool,  # noqa: FBT001 - a click flag
+    json_: bool,  # noqa: FBT001 - a click flag
+    plain: bool,  # noqa: FBT001 - a click flag
+) -> int:
+    """Follow training jobs until they end; exit as `wait` does for the worst one.
+
+    On a terminal: a live table, one row per job. Otherwise one line per event,
+    or with --json one JSON object per event (logs go to stderr).
+    """
+    _check_output(json=json_, plain=plain)
+    names = _job_names(jobs)
+    settings = _settings(
+        min_delay=min_delay,
+        max_delay=max_delay,
+        timeout=timeout,
+        retry_for=retry_for,
+        grace=grace,
+    )
+
+    async def main() -> ExitCode:
+        results, interrupted = await _watch_aws(
+            names,
+            settings,
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url,
+            make_renderer=lambda s: _renderer(names, json=json_, plain=plain, now=s.now),
+        )
+        return interrupted or exit_code(results, allow_stopped=allow_stopped)
+
+    return _run(main)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("job", metavar="JOB")
+@_with_aws_options
+def wait(  # noqa: PLR0913 - one parameter per option
+    job: str,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    min_delay: float | None,
+    max_delay: float | None,
+    timeout: float | None,
+    retry_for: float,
+    grace: float,
+    allow_stopped: bool,  # noqa: FBT001 - a click flag
+) -> int:
+    """Wait for a training job to end; print its outcome; exit 0 if it Completed.
+
+    Exit codes: 0 completed, 1 failed, 3 stopped, 4 not found, 5 timeout,
+    6 AWS credentials/access/service error, 2 usage error, 130 Ctrl-C.
+    """
+    names = _job_names([job])
+    settings = _settings(
+        min_delay=min_delay,
+        max_delay=max_delay,
+        timeout=timeout,
+        retry_for=retry_for,
+        grace=grace,
+    )
+
+    async def main() -> ExitCode:
+        results, interrupted = await _watch_aws(
+            names,
+            settings,
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url,
+            make_renderer=lambda _: NullRenderer(sys.stdout, sys.stderr),
+        )
+        if interrupted is not None:
+            return interrupted
+        result = results[0]
+        if result.outcome is not Outcome.ERROR:
+            print(f"{result.job_name} {' '.join(describe(result).split())}", flush=True)
+        return exit_code(results, allow_stopped=allow_stopped)
+
+    return _run(main)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=1),
+    default=100.0,
+    show_default=True,
+    help="Simulated seconds per real second.",
+)
+@click.option(
+    "--copies",
+    type=click.IntRange(1, 20),
+    default=1,
+    show_default=True,
+    help="Run the fleet N times over (5 x N jobs).",
+)
+@click.option("--json", "json_", is_flag=True, help="One JSON object per event.")
+@click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
+def demo(speed: float, copies: int, json_: bool, plain: bool) -> int:  # noqa: FBT001 - click flags
+    """Watch a small fleet on an embedded fake SageMaker: no AWS account needed.
+
+    Five jobs cover the interesting lifecycles: a plain run, a spot interruption,
+    a failure with its reason, a MaxRuntimeExceeded stop and a retry-strategy
+    restart. Takes about 12 seconds at the default speed; exits 0 when every job
+    reached an outcome, whatever it was.
+    """
+    _check_output(json=json_, plain=plain)
+    fleet = _scenario.demo_fleet(copies)
+    names = [entry.name for entry in fleet]
+
+    async def main() -> ExitCode:
+        async with (
+            FakeSageMaker(speed=speed) as fake,
+            anyio.create_task_group() as task_group,
+            fake.client() as client,
+        ):
+            await _demo.populate(fake, fleet, task_group)
+            settings = Settings(
+                schedule=sw.PollSchedule(),
+                retry=sw.RetryPolicy(),
+                first_retry=sw.RetryPolicy(),
+                clock=fake.clock,
+                region=fake.region,
+            )
+            renderer = _renderer(names, json=json_, plain=plain, now=settings.now)
+            results, interrupted = await follow(names, client, settings, renderer)
+            task_group.cancel_scope.cancel()
+        if interrupted is not None:
+            return interrupted
+        if not json_:
+            print(
+                "That was sagemaker-watch on a fake SageMaker at "
+                f"{speed:g}x speed. Next: `sagemaker-watch simulate`, "
+                "or `sagemaker-watch watch YOUR-JOB`.",
+                file=sys.stderr,
+            )
+        ended = {Outcome.COMPLETED, Outcome.FAILED, Outcome.STOPPED}
+        if all(result.outcome in ended for result in results):
+            return ExitCode.COMPLETED
+        return exit_code(results)
+
+    return _run(main)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; keep it loopback unless you mean it.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Simulated seconds per real second.",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file of jobs to create (default: the demo fleet).",
+)
+def simulate(host: str, port: int, speed: float, scenario: Path | None) -> int:
+    """Serve a fake SageMaker until Ctrl-C, and print how to point clients at it.
+
+    Stdout gets `export` lines (AWS_ENDPOINT_URL_SAGEMAKER, dummy credentials,
+    region). Ctrl-C or SIGTERM stops it cleanly with exit 0.
+    """
+    try:
+        jobs = _scenario.load(scenario) if scenario else _scenario.demo_fleet()
+    except _scenario.ScenarioError as error:
+        raise CliError(f"{error}; see docs/cli.md", ExitCode.USAGE) from None
+
+    async def main() -> ExitCode:
+        try:
+            await _demo.serve(
+                host=host,
+                port=port,
+                speed=speed,
+                jobs=jobs,
+                out=sys.stdout,
+                err=sys.stderr,
+            )
+        except OSError as error:
+            raise CliError(
+                f"cannot listen on {host}:{port}: {error.strerror or error}; "
+                "choose another --host or --port",
+                ExitCode.USAGE,
+            ) from None
+        return ExitCode.COMPLETED
+
+    return _run(main)
+
+
+def _usage_line(error: click.UsageError) -> str:
+    command = error.ctx.command_path if error.ctx is not None else "sagemaker-watch"
+    message = " ".join(error.format_message().split())
+    return f"{command}: error: {message} (see '{command} --help')"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with *argv* (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status (see ``ExitCode``).
+    """
+    try:
+        code = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="sagemaker-watch",
+            standalone_mode=False,
+        )
+    except click.exceptions.NoArgsIsHelpError as error:
+        click.echo(error.ctx.get_help() if error.ctx else "", err=True)
+        return ExitCode.USAGE
+    except click.UsageError as error:
+        click.echo(_usage_line(error), err=True)
+        return ExitCode.USAGE
+    except click.ClickException as error:
+        click.echo(f"sagemaker-watch: error: {error.format_message()}", err=True)
+        return error.exit_code
+    except CliError as error:
+        click.echo(f"sagemaker-watch: error: {error}", err=True)
+        return error.code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("sagemaker-watch: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    return int(code) if isinstance(code, int) else ExitCode.COMPLETED
+
+
+def run() -> NoReturn:
+    """Run the command line and exit with its status (the console script)."""
+    sys.exit(main())
