@@ -41,7 +41,6 @@ from ._render import (
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
-    from contextlib import AbstractAsyncContextManager
 
     from types_aiobotocore_sagemaker import SageMakerClient
 else:
@@ -160,7 +159,9 @@ def exit_code(results: Sequence[JobResult], *, allow_stopped: bool = False) -> E
     return _EXIT_CODES[worst]
 
 
-def _problem(job_name: str, error: sw.SageMakerWatchError, settings: Settings) -> JobResult:
+def _problem(
+    job_name: str, error: sw.SageMakerWatchError, settings: Settings
+) -> JobResult:
     """Turn a library error into a result with one line of diagnosis and advice."""
     if isinstance(error, sw.TrainingJobNotFound):
         where = f" in {settings.region}" if settings.region else ""
@@ -213,7 +214,9 @@ def _ended(snapshot: sw.Snapshot) -> JobResult:
     )
 
 
-def _timed_out(job_name: str, snapshot: sw.Snapshot | None, settings: Settings) -> JobResult:
+def _timed_out(
+    job_name: str, snapshot: sw.Snapshot | None, settings: Settings
+) -> JobResult:
     seen = f"last seen {status(snapshot)}" if snapshot is not None else "never seen"
     return JobResult(
         job_name=job_name,
@@ -297,15 +300,8 @@ async def follow(
 
     async def until_signal(scope: anyio.CancelScope) -> None:
         nonlocal interrupted
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                interrupted = (
-                    ExitCode.INTERRUPTED
-                    if signum == signal.SIGINT
-                    else ExitCode.TERMINATED
-                )
-                scope.cancel()
-                return
+        interrupted = await _next_signal()
+        scope.cancel()
 
     with renderer:
         async with anyio.create_task_group() as outer:
@@ -323,6 +319,16 @@ async def follow(
                     results[job_name] = result
                     renderer.result(result)
     return [results[name] for name in job_names if name in results], interrupted
+
+
+async def _next_signal() -> ExitCode:
+    """Wait for SIGINT or SIGTERM; return the exit code it calls for."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if signum == signal.SIGINT:
+                return ExitCode.INTERRUPTED
+            return ExitCode.TERMINATED
+    return ExitCode.INTERRUPTED  # pragma: no cover - the receiver never ends
 
 
 @contextlib.asynccontextmanager
@@ -361,14 +367,16 @@ class _StderrLogger:
     """A structlog logger that writes to whatever ``sys.stderr`` is at the time."""
 
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        click.echo(message, err=True)
 
     log = debug = info = warning = warn = error = critical = exception = msg
 
 
 def _configure_logging(verbose: int) -> None:
     """Send the library's structlog output to stderr, warnings only unless -v."""
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    level = (
+        logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    )
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -538,7 +546,11 @@ async def _watch_aws(
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(
-    sw.__version__, "-V", "--version", prog_name="sagemaker-watch", message="%(prog)s %(version)s"
+    sw.__version__,
+    "-V",
+    "--version",
+    prog_name="sagemaker-watch",
+    message="%(prog)s %(version)s",
 )
 @click.option("-v", "--verbose", count=True, help="Log retries on stderr (-vv: more).")
 def cli(verbose: int) -> None:
@@ -551,7 +563,8 @@ def cli(verbose: int) -> None:
 @_with_aws_options
 @click.option("--json", "json_", is_flag=True, help="One JSON object per event.")
 @click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
-def watch(  # noqa: PLR0913 - one parameter per option
+def watch(
+    *,
     jobs: tuple[str, ...],
     region: str | None,
     profile: str | None,
@@ -561,9 +574,9 @@ def watch(  # noqa: PLR0913 - one parameter per option
     timeout: float | None,
     retry_for: float,
     grace: float,
-    allow_stopped: bool,  # noqa: FBT001 - a click flag
-    json_: bool,  # noqa: FBT001 - a click flag
-    plain: bool,  # noqa: FBT001 - a click flag
+    allow_stopped: bool,
+    json_: bool,
+    plain: bool,
 ) -> int:
     """Follow training jobs until they end; exit as `wait` does for the worst one.
 
@@ -587,7 +600,9 @@ def watch(  # noqa: PLR0913 - one parameter per option
             region=region,
             profile=profile,
             endpoint_url=endpoint_url,
-            make_renderer=lambda s: _renderer(names, json=json_, plain=plain, now=s.now),
+            make_renderer=lambda s: _renderer(
+                names, json=json_, plain=plain, now=s.now
+            ),
         )
         return interrupted or exit_code(results, allow_stopped=allow_stopped)
 
@@ -597,7 +612,8 @@ def watch(  # noqa: PLR0913 - one parameter per option
 @cli.command(context_settings=CONTEXT)
 @click.argument("job", metavar="JOB")
 @_with_aws_options
-def wait(  # noqa: PLR0913 - one parameter per option
+def wait(
+    *,
     job: str,
     region: str | None,
     profile: str | None,
@@ -607,7 +623,7 @@ def wait(  # noqa: PLR0913 - one parameter per option
     timeout: float | None,
     retry_for: float,
     grace: float,
-    allow_stopped: bool,  # noqa: FBT001 - a click flag
+    allow_stopped: bool,
 ) -> int:
     """Wait for a training job to end; print its outcome; exit 0 if it Completed.
 
@@ -636,7 +652,7 @@ def wait(  # noqa: PLR0913 - one parameter per option
             return interrupted
         result = results[0]
         if result.outcome is not Outcome.ERROR:
-            print(f"{result.job_name} {' '.join(describe(result).split())}", flush=True)
+            click.echo(f"{result.job_name} {' '.join(describe(result).split())}")
         return exit_code(results, allow_stopped=allow_stopped)
 
     return _run(main)
@@ -659,7 +675,7 @@ def wait(  # noqa: PLR0913 - one parameter per option
 )
 @click.option("--json", "json_", is_flag=True, help="One JSON object per event.")
 @click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
-def demo(speed: float, copies: int, json_: bool, plain: bool) -> int:  # noqa: FBT001 - click flags
+def demo(*, speed: float, copies: int, json_: bool, plain: bool) -> int:
     """Watch a small fleet on an embedded fake SageMaker: no AWS account needed.
 
     Five jobs cover the interesting lifecycles: a plain run, a spot interruption,
@@ -691,11 +707,11 @@ def demo(speed: float, copies: int, json_: bool, plain: bool) -> int:  # noqa: F
         if interrupted is not None:
             return interrupted
         if not json_:
-            print(
+            click.echo(
                 "That was sagemaker-watch on a fake SageMaker at "
                 f"{speed:g}x speed. Next: `sagemaker-watch simulate`, "
                 "or `sagemaker-watch watch YOUR-JOB`.",
-                file=sys.stderr,
+                err=True,
             )
         ended = {Outcome.COMPLETED, Outcome.FAILED, Outcome.STOPPED}
         if all(result.outcome in ended for result in results):
@@ -731,7 +747,7 @@ def demo(speed: float, copies: int, json_: bool, plain: bool) -> int:  # noqa: F
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML file of jobs to create (default: the demo fleet).",
 )
-def simulate(host: str, port: int, speed: float, scenario: Path | None) -> int:
+def simulate(*, host: str, port: int, speed: float, scenario: Path | None) -> int:
     """Serve a fake SageMaker until Ctrl-C, and print how to point clients at it.
 
     Stdout gets `export` lines (AWS_ENDPOINT_URL_SAGEMAKER, dummy credentials,

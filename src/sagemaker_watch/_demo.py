@@ -1,4 +1,4 @@
-"""The embedded fake SageMaker for the command line: populate it, serve it standalone."""
+"""The fake SageMaker for the command line: populate it, or serve it standalone."""
 
 from __future__ import annotations
 
@@ -76,8 +76,7 @@ async def serve(
             out.flush()
             names = ", ".join(entry.name for entry in jobs) or "none"
             print(
-                f"Serving at {speed:g}x speed; jobs: {names}.\n"
-                "Press Ctrl-C to stop.",
+                f"Serving at {speed:g}x speed; jobs: {names}.\nPress Ctrl-C to stop.",
                 file=err,
                 flush=True,
             )

@@ -106,7 +106,7 @@ def times(snapshot: sw.Snapshot) -> str:
 def status(snapshot: sw.Snapshot) -> str:
     """Return ``InProgress/Training``: the primary and the secondary status."""
     secondary = snapshot.secondary_status
-    if secondary is None or secondary == snapshot.primary_status:
+    if secondary is None or str(secondary) == str(snapshot.primary_status):
         return str(snapshot.primary_status)
     return f"{snapshot.primary_status}/{secondary}"
 
@@ -119,8 +119,8 @@ def _end_time(snapshot: sw.Snapshot) -> dt.datetime:
     return snapshot.observed_at
 
 
-def describe(result: JobResult) -> str:
-    """Return the outcome of a job as one line, such as ``Stopped (MaxRuntimeExceeded)``."""
+def describe(result: JobResult, *, quoted: bool = True) -> str:
+    """Return a job's outcome on one line, such as ``Stopped (MaxRuntimeExceeded)``."""
     snapshot = result.snapshot
     if result.outcome is Outcome.NOT_FOUND:
         return "not found"
@@ -132,7 +132,8 @@ def describe(result: JobResult) -> str:
     detail = times(snapshot)
     if result.outcome is Outcome.FAILED:
         reason = snapshot.failure_reason or "no FailureReason given"
-        return f"Failed after {elapsed}: {quote(reason)}"
+        reason = quote(reason) if quoted else " ".join(reason.split())
+        return f"Failed after {elapsed}: {reason}"
     if result.outcome is Outcome.STOPPED:
         return f"Stopped ({snapshot.stop_reason}) after {elapsed}" + (
             f" ({detail})" if detail else ""
@@ -220,7 +221,7 @@ class Renderer(Protocol):
 
 
 class _Problems:
-    """Problem lines for stderr, each said once (fifty jobs share one bad credential)."""
+    """Problem lines for stderr, each said once (many jobs share one bad credential)."""
 
     def __init__(self, err: TextIO) -> None:
         self._err = err
@@ -312,6 +313,8 @@ _STYLES = {
     Outcome.ERROR: "red",
 }
 _BAR_WIDTH = 10
+_NAME_WIDTH = 40
+_STATUS_WIDTH = 26
 #: Lines the table needs besides its rows: header, summary, a spare.
 _CHROME = 3
 
@@ -332,6 +335,7 @@ class LiveRenderer:
         self._rows = {name: _Row(name) for name in job_names}
         self._now = now
         self._problems = _Problems(err)
+        self._all_rows = False
         self._live = Live(
             console=console,
             auto_refresh=False,
@@ -353,6 +357,7 @@ class LiveRenderer:
         tb: TracebackType | None,
     ) -> None:
         """Draw the final table, leave it on screen, then print the problems."""
+        self._all_rows = True
         try:
             self._live.update(self.table(), refresh=True)
         finally:
@@ -382,17 +387,33 @@ class LiveRenderer:
             box=None,
             padding=(0, 1),
             pad_edge=False,
-            expand=False,
+            expand=True,
             header_style="bold",
             caption_justify="left",
         )
-        table.add_column("JOB", no_wrap=True, overflow="ellipsis", max_width=40)
-        table.add_column("STATUS", no_wrap=True, overflow="ellipsis", max_width=34)
-        table.add_column("PHASE", no_wrap=True, justify="right")
-        table.add_column("TOTAL", no_wrap=True, justify="right")
-        table.add_column("INT", no_wrap=True, justify="right")
-        table.add_column("PROGRESS", no_wrap=True, min_width=_BAR_WIDTH + 6)
-        table.add_column("MESSAGE / OUTCOME", no_wrap=True, overflow="ellipsis", ratio=1)
+        name_width = min(max(map(len, self._rows), default=3), _NAME_WIDTH)
+        for title, width in (
+            ("JOB", name_width),
+            ("STATUS", _STATUS_WIDTH),
+            ("PHASE", 6),
+            ("TOTAL", 6),
+            ("INT", 3),
+            ("PROGRESS", _BAR_WIDTH + 6),
+        ):
+            table.add_column(
+                title,
+                width=width,
+                no_wrap=True,
+                overflow="ellipsis",
+                justify="right" if title in {"PHASE", "TOTAL", "INT"} else "left",
+            )
+        table.add_column(
+            "MESSAGE / OUTCOME",
+            ratio=1,
+            min_width=20,
+            no_wrap=True,
+            overflow="ellipsis",
+        )
         shown = self._visible_rows()
         for row in shown:
             table.add_row(*self._cells(row, now))
@@ -402,14 +423,15 @@ class LiveRenderer:
     def _visible_rows(self) -> list[_Row]:
         room = max(1, self._console.size.height - _CHROME)
         rows = list(self._rows.values())
-        if len(rows) <= room:
+        if self._all_rows or len(rows) <= room:
             return rows
-        # Too many to show: jobs still running and jobs that went wrong first,
-        # each group in the order given; finished successes are counted below.
+
+        # Too many to show: jobs that went wrong first, then running ones, each
+        # in the order given; the summary line counts what is left out.
         def rank(row: _Row) -> int:
             if row.result is None:
-                return 0
-            return 2 if row.result.outcome is Outcome.COMPLETED else 1
+                return 1
+            return 2 if row.result.outcome is Outcome.COMPLETED else 0
 
         kept = sorted(rows, key=rank)[:room]
         keep = {row.job_name for row in kept}
@@ -421,7 +443,9 @@ class LiveRenderer:
             key = "running" if row.result is None else str(row.result.outcome)
             counts[key] = counts.get(key, 0) + 1
         order = ["running", *(str(outcome) for outcome in Outcome)]
-        parts = [f"{counts[key]} {key.replace('_', ' ')}" for key in order if counts.get(key)]
+        parts = [
+            f"{counts[key]} {key.replace('_', ' ')}" for key in order if counts.get(key)
+        ]
         text = Text(f"{len(self._rows)} jobs: " + ", ".join(parts), style="dim")
         if hidden:
             text.append(f" ({hidden} not shown)", style="dim")
@@ -435,11 +459,13 @@ class LiveRenderer:
         ended = snapshot.is_terminal
         secondary = snapshot.secondary_status
         status = Text(str(snapshot.primary_status), style=self._status_style(row))
-        if secondary is not None and secondary != snapshot.primary_status:
+        if secondary is not None and str(secondary) != str(snapshot.primary_status):
             status.append(f"/{secondary}", style="default")
         phase = ""
         if not ended and snapshot.transitions:
-            phase = duration((now - snapshot.transitions[-1].started_at).total_seconds())
+            phase = duration(
+                (now - snapshot.transitions[-1].started_at).total_seconds()
+            )
         end = _end_time(snapshot) if ended else now
         total = duration((end - snapshot.creation_time).total_seconds())
         interruptions = str(snapshot.interruptions) if snapshot.interruptions else ""
@@ -463,8 +489,12 @@ class LiveRenderer:
     def _outcome_text(row: _Row) -> Text:
         result, snapshot = row.result, row.snapshot
         if result is not None:
-            text = " ".join(describe(result).split())
-            return Text(text, style=_STYLES[result.outcome])
+            text = describe(result, quoted=False)
+            if snapshot is not None and result.outcome is Outcome.FAILED:
+                text = snapshot.failure_reason or "no FailureReason given"
+            elif snapshot is not None and result.problem is None:
+                text = times(snapshot)
+            return Text(" ".join(text.split()), style=_STYLES[result.outcome])
         if snapshot is not None and snapshot.transitions:
             message = snapshot.transitions[-1].message or ""
             return Text(" ".join(message.split()))

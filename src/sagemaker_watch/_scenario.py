@@ -46,7 +46,9 @@ class ScenarioJob:
     params: Mapping[str, float] = field(default_factory=dict)
 
 
-def job(name: str, timeline: str, *, start: float = 0.0, **params: float) -> ScenarioJob:
+def job(
+    name: str, timeline: str, *, start: float = 0.0, **params: float
+) -> ScenarioJob:
     """Return a scenario job following the ready-made *timeline* with *params*."""
     return ScenarioJob(
         name=name, timeline=TIMELINES[timeline](**params), start=start, params=params
@@ -139,8 +141,10 @@ def _entry(path: Path, index: int, entry: object) -> ScenarioJob:
         known = ", ".join(sorted(TIMELINES))
         raise ScenarioError(f"{where}: unknown timeline {timeline!r} (known: {known})")
     start = entry.get("start", 0)
-    if isinstance(start, bool) or not isinstance(start, int | float) or not (
-        math.isfinite(start) and start >= 0
+    if (
+        isinstance(start, bool)
+        or not isinstance(start, int | float)
+        or not (math.isfinite(start) and start >= 0)
     ):
         raise ScenarioError(f"{where}: 'start' must be a number of seconds >= 0")
     params = entry.get("params", {})
