@@ -45,8 +45,11 @@ def _open_connections(fake):
 
 
 async def _settle():
-    """Let the server notice closed connections (without collecting garbage, so a
-    leaked client is not rescued by its finaliser before we look)."""
+    """Let the server notice closed connections.
+
+    No garbage collection: a leaked client must not be rescued by its finaliser
+    before we look.
+    """
     for _ in range(5):
         await asyncio.sleep(0.005)
 
@@ -104,7 +107,7 @@ async def test_cut_during_each_request_leaves_nothing(env_for, in_block):
             async with anyio.create_task_group() as tg:
 
                 async def cut_at_request(k=k, scope=tg.cancel_scope):
-                    while fake.request_count("DescribeTrainingJob") < k:
+                    while fake.request_count("DescribeTrainingJob") < k:  # noqa: ASYNC110 - the fake has no event to wait on
                         await asyncio.sleep(0.001)
                     await asyncio.sleep(0.01)  # the answer is 50 ms away
                     scope.cancel()
