@@ -1,4 +1,4 @@
-"""The only module that talks to AWS: describe a job, classify errors, retry.
+"""The only module that talks to AWS: describe and list jobs, classify errors, retry.
 
 Retries live in exactly one place. Clients created here are built with botocore's
 own retries switched off (``total_max_attempts=1``), and ``RetryPolicy`` decides
@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import os
 import random
-from collections.abc import AsyncIterator, Iterator
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,14 +26,19 @@ from ._clock import Clock, SystemClock
 from ._errors import (
     MalformedResponse,
     RetriesExhausted,
+    SageMakerWatchError,
     ServiceError,
     TrainingJobNotFound,
 )
 from ._logging import JOB_NOT_FOUND_YET, POLL_RETRY_SCHEDULED, logger
 from ._retry import RetryDetails, RetryPolicy, call_with_retries
-from ._snapshot import Snapshot
+from ._snapshot import Snapshot, _time
+from ._status import PrimaryStatus, SecondaryStatus
 
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import AsyncIterator, Iterator
+
     from types_aiobotocore_sagemaker import SageMakerClient
 else:
     SageMakerClient = Any
@@ -82,7 +86,9 @@ def classify(error: BaseException) -> ErrorKind:
         err = error.response.get("Error", {})
         code = str(err.get("Code", ""))
         message = str(err.get("Message", ""))
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        status = int(
+            error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        )
         if code in _THROTTLING_CODES or status == 429:  # noqa: PLR2004
             return ErrorKind.THROTTLED
         if code in _NOT_FOUND_CODES or (
@@ -135,6 +141,40 @@ class ClientOptions:
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CallFailed:
+    """One call that failed, classified; nothing was retried.
+
+    Attributes:
+        kind: how to handle it (retry later, give up, ...).
+        error: what to raise if giving up: ``TrainingJobNotFound``,
+            ``ServiceError``, or ``RetriesExhausted`` for throttled and transient
+            errors. The botocore or transport error is its ``__cause__``.
+    """
+
+    kind: ErrorKind
+    error: SageMakerWatchError
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class JobSummary:
+    """One ``TrainingJobSummaries`` entry of ``ListTrainingJobs``."""
+
+    job_name: str
+    creation_time: dt.datetime | None
+    last_modified_time: dt.datetime | None
+    primary_status: PrimaryStatus | None
+    secondary_status: SecondaryStatus | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ListPage:
+    """One page of ``ListTrainingJobs``: its summaries and the token of the next."""
+
+    summaries: tuple[JobSummary, ...]
+    next_token: str | None
 
 
 class AioBotocoreSource:
@@ -223,7 +263,9 @@ class AioBotocoreSource:
             self._retries += 1
             kind = classify(details.error)
             logger.info(
-                JOB_NOT_FOUND_YET if kind is ErrorKind.NOT_FOUND else POLL_RETRY_SCHEDULED,
+                JOB_NOT_FOUND_YET
+                if kind is ErrorKind.NOT_FOUND
+                else POLL_RETRY_SCHEDULED,
                 job_name=job_name,
                 attempt=details.attempt,
                 delay=round(details.delay, 3),
@@ -240,6 +282,109 @@ class AioBotocoreSource:
                 on_retry=on_retry,
             )
 
+    async def describe_once(self, job_name: str) -> Snapshot | CallFailed:
+        """Describe *job_name* with one attempt and no retry; never raise its errors.
+
+        For callers that schedule their own retries (the fleet): the failure is
+        returned classified, with the error to raise if giving up.
+        """
+        self._calls += 1
+        try:
+            response = await self._call(
+                "describe_training_job", {"TrainingJobName": job_name}
+            )
+            return Snapshot.from_response(response, observed_at=self._clock.now())
+        except _call_errors() as error:
+            return self._failed(error, job_name)
+
+    async def list_changed(
+        self,
+        *,
+        modified_after: dt.datetime,
+        created_after: dt.datetime | None = None,
+        next_token: str | None = None,
+        page_size: int = 100,
+    ) -> ListPage | CallFailed:
+        """List one page of jobs modified after *modified_after*, newest first.
+
+        One ``ListTrainingJobs`` call, no retry (``SortBy=CreationTime``,
+        descending, so paging is stable while jobs change); never raises its errors.
+
+        Args:
+            modified_after: only jobs whose ``LastModifiedTime`` is later.
+            created_after: only jobs created later, or ``None`` for any.
+            next_token: the previous page's token, or ``None`` for the first page.
+            page_size: ``MaxResults``, 1 to 100.
+        """
+        self._calls += 1
+        request: dict[str, Any] = {
+            "LastModifiedTimeAfter": modified_after,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": page_size,
+        }
+        if created_after is not None:
+            request["CreationTimeAfter"] = created_after
+        if next_token is not None:
+            request["NextToken"] = next_token
+        try:
+            response = await self._call("list_training_jobs", request)
+            return _list_page(response)
+        except _call_errors() as error:
+            return self._failed(error, None)
+
+    async def _call(self, operation: str, request: dict[str, Any]) -> Any:  # noqa: ANN401 - botocore answers are untyped dicts
+        if self.client is not None:
+            return await getattr(self.client, operation)(**request)
+        if self._session is None:
+            self._session = get_session()
+        async with default_client(self._client_options, session=self._session) as c:
+            return await getattr(c, operation)(**request)
+
+    def _failed(self, error: BaseException, job_name: str | None) -> CallFailed:
+        kind = classify(error)
+        if kind is ErrorKind.THROTTLED:
+            self._throttles += 1
+            self._throttled_since_read = True
+        try:
+            with _map_errors(job_name):
+                raise error
+        except SageMakerWatchError as mapped:
+            return CallFailed(kind=kind, error=mapped)
+
+
+def _list_page(response: Any) -> ListPage:  # noqa: ANN401 - botocore answers are untyped dicts
+    """Read a ``ListTrainingJobs`` answer; raise ``MalformedResponse`` if unreadable."""
+    rows = response.get("TrainingJobSummaries") if isinstance(response, dict) else None
+    if not isinstance(rows, list):
+        msg = "ListTrainingJobs answer without TrainingJobSummaries"
+        raise MalformedResponse(msg)
+    summaries = []
+    for row in rows:
+        name = row.get("TrainingJobName") if isinstance(row, dict) else None
+        if not isinstance(name, str):
+            continue
+        primary = row.get("TrainingJobStatus")
+        secondary = row.get("SecondaryStatus")
+        summaries.append(
+            JobSummary(
+                job_name=name,
+                creation_time=_time(row.get("CreationTime")),
+                last_modified_time=_time(row.get("LastModifiedTime")),
+                primary_status=PrimaryStatus(primary)
+                if isinstance(primary, str)
+                else None,
+                secondary_status=SecondaryStatus(secondary)
+                if isinstance(secondary, str)
+                else None,
+            )
+        )
+    token = response.get("NextToken")
+    return ListPage(
+        summaries=tuple(summaries),
+        next_token=token if isinstance(token, str) and token else None,
+    )
+
 
 def _describe_error(error: BaseException) -> str:
     """Name an error in a log line without its body: the code or the type."""
@@ -249,13 +394,13 @@ def _describe_error(error: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _map_errors(job_name: str) -> Iterator[None]:
-    """Turn whatever a describe call raised into this library's errors."""
+def _map_errors(job_name: str | None) -> Iterator[None]:
+    """Turn whatever a call raised into this library's errors."""
     try:
         yield
-    except (MalformedResponse, *_botocore_and_transport_errors()) as error:
+    except _call_errors() as error:
         kind = classify(error)
-        if kind is ErrorKind.NOT_FOUND:
+        if kind is ErrorKind.NOT_FOUND and job_name is not None:
             raise TrainingJobNotFound(job_name) from error
         code = _describe_error(error)
         message = (
@@ -263,15 +408,17 @@ def _map_errors(job_name: str) -> Iterator[None]:
             if isinstance(error, botocore.exceptions.ClientError)
             else str(error)
         )
-        if kind is ErrorKind.FATAL:
+        if kind in {ErrorKind.FATAL, ErrorKind.NOT_FOUND}:
             raise ServiceError(message, job_name=job_name, code=code) from error
         raise RetriesExhausted(
             f"gave up after retries: {message}", job_name=job_name, code=code
         ) from error
 
 
-def _botocore_and_transport_errors() -> tuple[type[BaseException], ...]:
+def _call_errors() -> tuple[type[BaseException], ...]:
+    """Every error a call may raise that ``classify`` knows how to sort."""
     return (
+        MalformedResponse,
         botocore.exceptions.BotoCoreError,
         botocore.exceptions.ClientError,
         aiohttp.ClientError,
