@@ -45,7 +45,7 @@ def _probe():
     assert spec is not None
     assert spec.submodule_search_locations is not None
     source = next(iter(spec.submodule_search_locations))
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and script
+    completed = subprocess.run(
         [sys.executable, "-I", "-c", PROBE, source, json.dumps(CORE)],
         capture_output=True,
         text=True,

@@ -49,7 +49,7 @@ SCHEDULES = st.builds(
 
 
 def _rng(seed):
-    return random.Random(seed)  # noqa: S311 - seeded jitter, not security
+    return random.Random(seed)
 
 
 def _step(

@@ -20,7 +20,6 @@ from sagemaker_watch.testing import (
     plain,
 )
 
-pytest_plugins = ["sagemaker_watch.testing.pytest_plugin"]
 
 START = dt.datetime(2024, 5, 6, 9, 30, tzinfo=dt.UTC)
 
@@ -441,7 +440,7 @@ def test_testing_imports_without_pytest():
         "import sys, sagemaker_watch.testing as t; "
         "print('pytest' in sys.modules, len(t.__all__))"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+    result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "False 24" == result.stdout.strip()
