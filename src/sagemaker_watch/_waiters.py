@@ -13,12 +13,12 @@ from ._errors import (
     TrainingJobStopped,
     WaitTimeout,
 )
-from ._events import JobEnded, StatusEntered
+from ._events import Event, JobEnded, StatusEntered
 from ._status import PrimaryStatus, SecondaryStatus
 from ._watch import Watch
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
     from types_aiobotocore_sagemaker import SageMakerClient
 
@@ -61,7 +61,12 @@ async def wait_until_terminal(
         InvalidJobName: before any request, for a name SageMaker would reject.
         ServiceError: a fatal AWS error, or transient ones that outlasted *retry*.
     """
-    events = _watch(
+
+    def ended(event: Event) -> Snapshot | None:
+        return event.snapshot if isinstance(event, JobEnded) else None
+
+    return await _first(
+        ended,
         job_name,
         client=client,
         schedule=schedule,
@@ -70,12 +75,6 @@ async def wait_until_terminal(
         clock=clock,
         seed=seed,
     )
-    with _real_deadline(timeout, clock):
-        async with events:
-            async for event in events:
-                if isinstance(event, JobEnded):
-                    return event.snapshot
-    raise _timed_out(events, timeout)
 
 
 async def wait_until_complete(
@@ -149,7 +148,17 @@ async def wait_for_status(
         if isinstance(status, str)
         else {SecondaryStatus(s) for s in status}
     )
-    events = _watch(
+
+    def entered(event: Event) -> Snapshot | None:
+        if isinstance(event, StatusEntered) and event.status in wanted:
+            return event.snapshot
+        if isinstance(event, JobEnded):
+            raise_for_outcome(event.snapshot)
+            raise StatusNotReached(event.snapshot, wanted=sorted(wanted))
+        return None
+
+    return await _first(
+        entered,
         job_name,
         client=client,
         schedule=schedule,
@@ -158,15 +167,6 @@ async def wait_for_status(
         clock=clock,
         seed=seed,
     )
-    with _real_deadline(timeout, clock):
-        async with events:
-            async for event in events:
-                if isinstance(event, StatusEntered) and event.status in wanted:
-                    return event.snapshot
-                if isinstance(event, JobEnded):
-                    raise_for_outcome(event.snapshot)
-                    raise StatusNotReached(event.snapshot, wanted=sorted(wanted))
-    raise _timed_out(events, timeout)
 
 
 def raise_for_outcome(snapshot: Snapshot) -> None:
@@ -177,21 +177,23 @@ def raise_for_outcome(snapshot: Snapshot) -> None:
         raise TrainingJobStopped(snapshot)
 
 
-def _watch(
+async def _first(
+    pick: Callable[[Event], Snapshot | None],
     job_name: str,
     *,
     client: SageMakerClient | None,
     schedule: PollSchedule | None,
-    timeout: float | None,
+    timeout: float | None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
     retry: RetryPolicy | None,
     clock: Clock | None,
     seed: int | None,
-) -> Watch:
+) -> Snapshot:
+    """Watch until *pick* returns a snapshot (or raises); the waiters' one loop."""
     clock = clock if clock is not None else SystemClock()
     if timeout is not None and not timeout >= 0:
         msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
         raise ValueError(msg)
-    return Watch(
+    events = Watch(
         job_name,
         client=client,
         schedule=schedule,
@@ -199,6 +201,14 @@ def _watch(
         clock=clock,
         seed=seed,
         deadline=None if timeout is None else clock.monotonic() + timeout,
+    )
+    with _real_deadline(timeout, clock):
+        async with events:
+            async for event in events:
+                if (snapshot := pick(event)) is not None:
+                    return snapshot
+    raise WaitTimeout(
+        events.job_name, timeout=timeout or 0.0, snapshot=events.last_snapshot
     )
 
 
@@ -210,9 +220,3 @@ def _real_deadline(timeout: float | None, clock: Clock | None) -> anyio.CancelSc
     """
     real = clock is None or isinstance(clock, SystemClock)
     return anyio.move_on_after(timeout if real else None)
-
-
-def _timed_out(events: Watch, timeout: float | None) -> WaitTimeout:
-    return WaitTimeout(
-        events.job_name, timeout=timeout or 0.0, snapshot=events.last_snapshot
-    )
