@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import pytest_asyncio
 
 pytest_plugins = ["sagemaker_watch.testing.pytest_plugin"]
 
@@ -26,3 +27,10 @@ def _hide_developer_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest_asyncio.fixture(name="sim")
+async def _sim(fake_sagemaker):
+    """The fake SageMaker on a manual clock, with a real aiobotocore client for it."""
+    async with fake_sagemaker.client() as client:
+        yield fake_sagemaker, client

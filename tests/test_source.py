@@ -5,7 +5,6 @@ from __future__ import annotations
 import aiohttp
 import botocore.exceptions
 import pytest
-import pytest_asyncio
 
 import sagemaker_watch as sw
 from sagemaker_watch._source import (
@@ -75,13 +74,6 @@ def test_clients_we_create_have_botocore_retries_off():
     """One retry layer: clients we create make a single attempt per call."""
     config = client_config()
     assert {"mode": "standard", "total_max_attempts": 1} == config.retries
-
-
-@pytest_asyncio.fixture(name="sim")
-async def _sim(fake_sagemaker):
-    """The fake SageMaker on a manual clock, with a client for it."""
-    async with fake_sagemaker.client() as client:
-        yield fake_sagemaker, client
 
 
 @pytest.mark.asyncio

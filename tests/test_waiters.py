@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
 import sagemaker_watch as sw
 from sagemaker_watch.testing import FakeSageMaker, Fault, plain
-
-
-@pytest_asyncio.fixture(name="sim")
-async def _sim(fake_sagemaker):
-    """The fake SageMaker on a manual clock, with a client for it."""
-    async with fake_sagemaker.client() as client:
-        yield fake_sagemaker, client
 
 
 @pytest.mark.asyncio

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import anyio
 import pytest
-import pytest_asyncio
 from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
@@ -47,13 +46,6 @@ def entered(events):
 def final_history(fake, name):
     """The statuses in the job's final SecondaryStatusTransitions, per the fake."""
     return [t["Status"] for t in fake.describe_job(name)["SecondaryStatusTransitions"]]
-
-
-@pytest_asyncio.fixture(name="sim")
-async def _sim(fake_sagemaker):
-    """The fake SageMaker with a client for it."""
-    async with fake_sagemaker.client() as client:
-        yield fake_sagemaker, client
 
 
 def test_every_ready_made_lifecycle_has_an_expected_outcome():
