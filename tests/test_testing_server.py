@@ -20,7 +20,6 @@ from sagemaker_watch.testing import (
     plain,
 )
 
-
 START = dt.datetime(2024, 5, 6, 9, 30, tzinfo=dt.UTC)
 
 
