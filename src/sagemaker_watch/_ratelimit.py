@@ -52,6 +52,11 @@ class Rate:
             raise ValueError(msg)
 
 
+#: Slack for float rounding: a token this close to whole counts as whole, so that
+#: sleeping exactly the delay returned always makes a token available.
+_EPSILON = 1e-9
+
+
 class TokenBucket:
     """A token bucket on explicit time: *rate* tokens per second, *burst* at most.
 
@@ -81,7 +86,7 @@ class TokenBucket:
     def delay(self, now: float) -> float:
         """Return the seconds until a token is available (0 if one is now)."""
         self._refill(now)
-        if self._tokens >= 1:
+        if self._tokens >= 1 - _EPSILON:
             return 0.0
         return (1 - self._tokens) / self.rate
 

@@ -1,0 +1,1152 @@
+"""FleetWatcher: thousands of jobs, one client, one rate budget, one scheduler.
+
+How it works:
+
+* **One scheduler** task keeps a heap of jobs keyed by the time each is next due and
+  always polls the most overdue job first. A job's due time comes from its own
+  ``PollSchedule`` (as in ``watch()``), from a change ``ListTrainingJobs`` reported
+  (due since the change's ``LastModifiedTime``), or from a retry after an error.
+  Describe calls run concurrently, at most *max_in_flight* at once; every sleep
+  on the clock happens in the scheduler, so a hand-driven clock stays
+  deterministic with ``max_in_flight=1``.
+* **One rate budget** (``RateBudget``): a token bucket per operation, halved on a
+  throttling answer and climbing back while answers are clean (AIMD). Throttled
+  calls are retried later through the same budget; they never reach the caller.
+* **Change detection at scale.** While at least *list_min_jobs* jobs are watched,
+  a sweep pages through ``ListTrainingJobs(LastModifiedTimeAfter=...)`` every
+  *sweep_interval* seconds (the window overlaps the previous sweep by *overlap*
+  seconds, for clock skew and for a list index that lags), and only jobs it
+  reports as changed are described. A summary counts as a change when its
+  ``LastModifiedTime`` is later than the last snapshot's, or, for timestamps too
+  coarse to tell, when its statuses differ. Summaries of jobs not watched are
+  ignored. Then each job's own schedule is replaced by a slow **safety re-check**
+  (every *recheck_interval* seconds, stretched so re-checks take at most half the
+  describe budget) that catches a change the list missed. So the cost grows with
+  the number of changes, not with jobs times polls. If a sweep fails (throttled,
+  5xx) the fleet falls back to per-job schedules until a sweep succeeds; if
+  listing is forbidden (no ``sagemaker:ListTrainingJobs`` permission) it stays
+  on per-job schedules.
+* **Per-job errors never stop the fleet.** A job that is not found (after the
+  retry policy's grace period for a job never seen), that was replaced by
+  another job of the same name, or that got a fatal error (access denied) is
+  *lost*: it is no longer polled, a ``JobLost`` item carrying the error is put in
+  the event stream, ``sagemaker_watch.fleet_job_lost`` is logged, and its waiters
+  raise that error. Throttling is ridden out for ever; other transient errors
+  follow the ``RetryPolicy`` (then the job is lost with ``RetriesExhausted``).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import datetime as dt
+import heapq
+import itertools
+import math
+import random
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeAlias
+
+import anyio
+import anyio.lowlevel
+
+from ._clock import Clock, SystemClock
+from ._diff import ResumeCursor, diff_with_anomalies
+from ._errors import (
+    InvalidResumeToken,
+    JobReplaced,
+    SageMakerWatchError,
+    WaitTimeout,
+)
+from ._events import Event, ProgressChanged
+from ._logging import HISTORY_ANOMALY, logger
+from ._names import validate_job_name
+from ._ratelimit import Rate, RateBudget
+from ._retry import RetryPolicy
+from ._schedule import PollSchedule, PollState, next_delay
+from ._snapshot import _iso
+from ._source import (
+    AioBotocoreSource,
+    CallFailed,
+    ClientOptions,
+    ErrorKind,
+    JobSummary,
+    default_client,
+)
+from ._waiters import raise_for_outcome
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+    from types import TracebackType
+
+    from anyio.abc import TaskGroup
+    from anyio.streams.memory import (
+        MemoryObjectReceiveStream,
+        MemoryObjectSendStream,
+    )
+    from types_aiobotocore_sagemaker import SageMakerClient
+
+    from ._events import JSON
+    from ._snapshot import Snapshot
+else:
+    SageMakerClient = Any
+
+DESCRIBE: Final = "DescribeTrainingJob"
+LIST: Final = "ListTrainingJobs"
+
+FLEET_JOB_LOST: Final = "sagemaker_watch.fleet_job_lost"
+FLEET_POLL_FAILED: Final = "sagemaker_watch.fleet_poll_failed"
+FLEET_LIST_UNAVAILABLE: Final = "sagemaker_watch.fleet_list_unavailable"
+
+#: What re-checks may take of the describe budget at most (the rest is for changes).
+_RECHECK_SHARE: Final = 0.5
+_RETRY_CAP: Final = 16
+#: Slack for float rounding: what is due this close to now is due now, so that
+#: sleeping exactly the delay returned always reaches it.
+_EPSILON: Final = 1e-6
+
+
+class JobRemoved(SageMakerWatchError, LookupError):
+    """The job was removed from the fleet while a waiter waited for it."""
+
+    def __init__(self, job_name: str) -> None:
+        """Build the error for *job_name*."""
+        self.job_name = job_name
+        super().__init__(f"training job {job_name!r} was removed from the fleet")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class JobLost:
+    """The fleet stopped watching a job because of an error; the fleet goes on.
+
+    Attributes:
+        job_name: the training job's name.
+        at: when the error was seen (UTC).
+        error: the error the job's waiters raise (``TrainingJobNotFound``,
+            ``JobReplaced``, ``ServiceError`` or ``RetriesExhausted``).
+        snapshot: the last snapshot of the job, if it was ever seen.
+    """
+
+    #: The stable name of the item in JSON (``"event"`` key).
+    kind: ClassVar[str] = "job_lost"
+
+    job_name: str
+    at: dt.datetime
+    error: SageMakerWatchError = dataclasses.field(compare=False)
+    snapshot: Snapshot | None = dataclasses.field(compare=False)
+
+    def __repr__(self) -> str:
+        """Return a short description."""
+        return f"JobLost(job_name={self.job_name!r}, error={type(self.error).__name__})"
+
+    def to_json(self) -> dict[str, JSON]:
+        """Return a flat JSON object like an event's: ``event``, ``job_name``, ``at``.
+
+        Then ``error`` (the exception's class name) and ``message``.
+        """
+        return {
+            "event": self.kind,
+            "job_name": self.job_name,
+            "at": _iso(self.at),
+            "error": type(self.error).__name__,
+            "message": str(self.error),
+        }
+
+
+#: What the fleet's stream carries: every event ``watch()`` yields, and ``JobLost``.
+FleetEvent: TypeAlias = Event | JobLost
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FleetStatistics:
+    """A fleet's state at one instant.
+
+    Attributes:
+        watching: jobs being polled.
+        finished: jobs that reached a terminal status.
+        lost: jobs given up because of an error (see ``JobLost``).
+        jobs_by_status: every known job by its last primary status
+            (``"Unobserved"`` before the first answer, ``"Lost"`` once lost).
+        calls: requests sent, by operation.
+        throttles: throttling answers, by operation (ridden out, never raised).
+        errors: other failed requests (5xx, dropped connections, ...), by operation.
+        rates: the current budget, requests per second, by operation.
+        sweeps: ``ListTrainingJobs`` sweeps completed.
+        listing: whether changes are found by listing (else per-job schedules).
+        events: events put in the stream.
+        staleness_p50: median of now minus the last successful observation of
+            each watched job, in seconds; a complete list sweep that shows a job
+            unchanged counts as observing it.
+        staleness_p95: the 95th percentile of the same.
+        staleness_max: the largest of the same.
+    """
+
+    watching: int
+    finished: int
+    lost: int
+    jobs_by_status: Mapping[str, int]
+    calls: Mapping[str, int]
+    throttles: Mapping[str, int]
+    errors: Mapping[str, int]
+    rates: Mapping[str, float]
+    sweeps: int
+    listing: bool
+    events: int
+    staleness_p50: float
+    staleness_p95: float
+    staleness_max: float
+
+
+class _Job:
+    """One watched job's state (mutable, owned by the fleet)."""
+
+    __slots__ = (
+        "active",
+        "added_at",
+        "consumed",
+        "done",
+        "failing_since",
+        "failures",
+        "in_flight",
+        "last",
+        "listed",
+        "name",
+        "not_found_since",
+        "observed_at",
+        "outcome",
+        "previous",
+        "queued",
+        "retry_at",
+        "schedule_due",
+        "state",
+        "throttled",
+        "urgent",
+    )
+
+    def __init__(
+        self, name: str, previous: ResumeCursor | None, added_at: float
+    ) -> None:
+        self.name = name
+        self.previous: Snapshot | ResumeCursor | None = previous
+        self.last: Snapshot | None = None
+        self.state = PollState()
+        self.added_at = added_at
+        self.observed_at: float | None = None
+        self.schedule_due = added_at
+        self.urgent: float | None = added_at
+        self.retry_at: float | None = None
+        self.queued: float | None = None
+        self.in_flight = False
+        self.active = True
+        self.throttled = False
+        self.failures = 0
+        self.failing_since: float | None = None
+        self.not_found_since: float | None = None
+        self.listed: JobSummary | None = None
+        self.consumed: tuple[object, ...] | None = None
+        self.outcome: Snapshot | SageMakerWatchError | None = None
+        self.done = anyio.Event()
+
+
+class _Sweep:
+    __slots__ = ("created_after", "next_token", "ready_at", "since", "started")
+
+    def __init__(
+        self,
+        started: tuple[float, dt.datetime],
+        since: dt.datetime,
+        created_after: dt.datetime | None,
+    ) -> None:
+        self.started = started
+        self.since = since
+        self.created_after = created_after
+        self.next_token: str | None = None
+        self.ready_at = started[0]
+
+
+class _Timer:
+    __slots__ = ("fired", "wake")
+
+    def __init__(self) -> None:
+        self.wake = anyio.Event()
+        self.fired = False
+
+
+class _Idle:
+    """The marker put in the stream when no job is left to watch."""
+
+
+_IDLE: Final = _Idle()
+
+
+class FleetWatcher:
+    """Watch many training jobs at once, inside the account's API quotas.
+
+    ::
+
+        async with sw.FleetWatcher() as fleet:
+            for name in names:
+                fleet.add(name)
+            async for event in fleet:          # every job's events, merged
+                print(event.to_json())
+
+    The stream carries, for each job, exactly the events ``watch()`` would yield
+    for it (``ProgressChanged`` only when the job is polled, which is rarer
+    here), in order, plus a ``JobLost`` for a job the fleet had to give up. It
+    ends once no job is left to watch; ``events(until_idle=False)`` runs until the
+    fleet closes. Consume it from one task. Events not consumed accumulate, so
+    pass ``stream=False`` if only the waiters and ``statistics()`` are used.
+
+    Entering starts the scheduler (and creates a client unless one is given:
+    waits for local set-up only); leaving cancels every request in flight and
+    closes a client the fleet created (shielded from cancellation). A fleet can
+    be entered once. The waiters and ``events()`` wait and can be cancelled.
+
+    With a hand-driven clock (``ManualClock``), pass ``max_in_flight=1``: the
+    clock then moves only while no request is in flight.
+
+    Args:
+        client: a caller-owned aiobotocore SageMaker client, never closed here.
+            Without one, the fleet creates one from the standard credential chain.
+        schedule: each job's poll schedule when not listing; ``PollSchedule()``.
+        retry: how failed calls are retried (throttles are retried for ever).
+        clock: the source of time (the fake SageMaker's clock in tests).
+        seed: seeds the jitter.
+        describe_rate: the ``DescribeTrainingJob`` budget, requests per second.
+        list_rate: the ``ListTrainingJobs`` budget, requests per second (keep it
+            under the account's limit, which other tools share).
+        max_in_flight: the most requests in flight at once.
+        sweep_interval: seconds between list sweeps; ``None`` never lists.
+        list_min_jobs: list only while at least this many jobs are watched (one
+            sweep a few seconds costs less than polling them one by one).
+        overlap: seconds each sweep's window reaches back before the previous
+            sweep began.
+        recheck_interval: seconds between safety re-checks of each job while
+            listing (stretched when re-checks would exceed half the budget).
+        stream: whether to keep an event stream at all.
+        region: the AWS region, when no *client* is given.
+        profile: the AWS profile, when no *client* is given.
+        endpoint_url: the SageMaker endpoint, when no *client* is given.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: SageMakerClient | None = None,
+        schedule: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        describe_rate: float = 10.0,
+        list_rate: float = 1.0,
+        max_in_flight: int = 4,
+        sweep_interval: float | None = 5.0,
+        list_min_jobs: int = 10,
+        overlap: float = 60.0,
+        recheck_interval: float = 900.0,
+        stream: bool = True,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        """Configure the fleet; nothing is sent before ``async with``.
+
+        Raises:
+            ValueError: for a rate, interval or limit that is not positive.
+        """
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
+        for name, value in (
+            ("overlap", overlap),
+            ("recheck_interval", recheck_interval),
+            ("sweep_interval", 1.0 if sweep_interval is None else sweep_interval),
+        ):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
+        self._client = client
+        self._client_options = ClientOptions(
+            region=region, profile=profile, endpoint_url=endpoint_url
+        )
+        self._schedule = schedule if schedule is not None else PollSchedule()
+        self._retry = retry if retry is not None else RetryPolicy()
+        self._clock = clock if clock is not None else SystemClock()
+        self._rng = random.Random(seed)  # noqa: S311 - jitter, not security
+        self._budget = RateBudget(
+            {
+                DESCRIBE: Rate(
+                    per_second=describe_rate, burst=max(1.0, describe_rate / 2)
+                ),
+                LIST: Rate(per_second=list_rate, burst=1.0),
+            },
+            clock=self._clock,
+        )
+        self._describe_ceiling = describe_rate
+        self._max_in_flight = max_in_flight
+        self._sweep_interval = sweep_interval
+        self._list_min_jobs = list_min_jobs
+        self._overlap = overlap
+        self._recheck_interval = recheck_interval
+        self._stream = stream
+        self._source = AioBotocoreSource(
+            client,
+            retry=self._retry,
+            clock=self._clock,
+            rng=self._rng,
+            client_options=self._client_options,
+        )
+        self._jobs: dict[str, _Job] = {}
+        self._active = 0
+        self._heap: list[tuple[float, int, _Job]] = []
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._seq = itertools.count()
+        self._in_flight = 0
+        self._poked = False
+        self._sleep_scope: anyio.CancelScope | None = None
+        self._state = "new"
+        self._exit_stack: contextlib.AsyncExitStack | None = None
+        self._task_group: TaskGroup | None = None
+        self._send: MemoryObjectSendStream[FleetEvent | _Idle] | None = None
+        self._receive: MemoryObjectReceiveStream[FleetEvent | _Idle] | None = None
+        self._calls: collections.Counter[str] = collections.Counter()
+        self._throttles: collections.Counter[str] = collections.Counter()
+        self._errors: collections.Counter[str] = collections.Counter()
+        self._events = 0
+        self._lost = 0
+        self._finished = 0
+        self._sweeps = 0
+        self._listing = False
+        self._list_failing = False
+        self._list_forbidden = False
+        self._sweep: _Sweep | None = None
+        self._sweep_in_flight = False
+        self._next_sweep = 0.0
+        self._swept: tuple[float, dt.datetime] | None = None
+        self._started: tuple[float, dt.datetime] | None = None
+
+    def __repr__(self) -> str:
+        """Return a short description."""
+        return (
+            f"FleetWatcher(watching={self._active}, jobs={len(self._jobs)}, "
+            f"state={self._state!r})"
+        )
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        """Start the scheduler; create a client unless one was given (waits).
+
+        Raises:
+            RuntimeError: if this fleet was entered before.
+        """
+        if self._state != "new":
+            msg = "this FleetWatcher was already entered; create a new one"
+            raise RuntimeError(msg)
+        self._state = "running"
+        stack = contextlib.AsyncExitStack()
+        try:
+            if self._client is None:
+                self._source.client = await stack.enter_async_context(
+                    default_client(self._client_options)
+                )
+            if self._stream:
+                self._send, self._receive = anyio.create_memory_object_stream[
+                    FleetEvent | _Idle
+                ](math.inf)
+                stack.push_async_callback(self._close_streams)
+            task_group = anyio.create_task_group()
+            await task_group.__aenter__()
+        except BaseException:
+            self._state = "closed"
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+            raise
+        self._exit_stack = stack
+        self._task_group = task_group
+        self._started = (self._clock.monotonic(), self._clock.now())
+        self._next_sweep = self._started[0]
+        self._task_group.start_soon(self._run)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Cancel the scheduler and every request; close an owned client (shielded)."""
+        self._state = "closed"
+        for job in self._jobs.values():
+            job.done.set()
+        for _, _, timer in self._timers:
+            timer.wake.set()
+        task_group, self._task_group = self._task_group, None
+        stack, self._exit_stack = self._exit_stack, None
+        try:
+            if task_group is not None:
+                task_group.cancel_scope.cancel()
+                await task_group.__aexit__(None, None, None)
+        finally:
+            if stack is not None:
+                with anyio.CancelScope(shield=True):
+                    await stack.aclose()
+        if self._client is None:
+            self._source.client = None
+
+    async def _close_streams(self) -> None:
+        if self._send is not None:
+            self._send.close()
+        if self._receive is not None:
+            self._receive.close()
+
+    # -- jobs ----------------------------------------------------------------
+
+    def add(self, job_name: str, *, resume: str | None = None) -> None:
+        """Start watching *job_name*; adding a job already watched does nothing.
+
+        A job that finished or was lost is watched again from the start (or from
+        *resume*). Jobs may be added before or while the fleet runs.
+
+        Args:
+            job_name: the training job's name.
+            resume: an event's ``resume_token``: emit only what came after it.
+
+        Raises:
+            InvalidJobName: at once, if SageMaker would reject the name.
+            InvalidResumeToken: at once, if *resume* cannot be read or is for
+                another job.
+            RuntimeError: if the fleet was closed.
+        """
+        self._add(job_name, resume=resume)
+
+    def _add(self, job_name: str, *, resume: str | None) -> _Job:
+        name = validate_job_name(job_name)
+        if self._state == "closed":
+            msg = "this FleetWatcher is closed"
+            raise RuntimeError(msg)
+        cursor = None if resume is None else ResumeCursor.from_token(resume)
+        if cursor is not None and cursor.job_name not in {None, name}:
+            msg = f"resume token is for job {cursor.job_name!r}"
+            raise InvalidResumeToken(msg)
+        job = self._jobs.get(name)
+        if job is not None and job.active:
+            return job
+        job = _Job(name, cursor, self._clock.monotonic())
+        self._jobs[name] = job
+        self._active += 1
+        self._queue(job)
+        self._poke()
+        return job
+
+    def remove(self, job_name: str) -> None:
+        """Stop watching *job_name* and forget it; its waiters raise ``JobRemoved``.
+
+        Removing a job the fleet does not know does nothing. A request in
+        flight for it completes, but its answer is dropped.
+        """
+        job = self._jobs.pop(job_name, None)
+        if job is None:
+            return
+        if job.active:
+            job.active = False
+            self._active -= 1
+            self._check_idle()
+        job.outcome = JobRemoved(job_name)
+        job.done.set()
+        self._poke()
+
+    def __contains__(self, job_name: object) -> bool:
+        """Return whether *job_name* is watched now (not ended, lost or removed)."""
+        job = self._jobs.get(job_name) if isinstance(job_name, str) else None
+        return job is not None and job.active
+
+    def snapshot(self, job_name: str) -> Snapshot | None:
+        """Return the last snapshot of *job_name*, or ``None`` if not seen yet.
+
+        Raises:
+            KeyError: if the fleet does not know the job.
+        """
+        return self._jobs[job_name].last
+
+    # -- waiters ---------------------------------------------------------------
+
+    async def wait_until_terminal(
+        self,
+        job_name: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    ) -> Snapshot:
+        """Wait until the job is Completed, Failed or Stopped; never raise on that.
+
+        A job the fleet does not watch is added first; one that already ended
+        returns at once.
+
+        Args:
+            job_name: the training job's name.
+            timeout: seconds on the fleet's clock to wait at most, or ``None``.
+
+        Returns:
+            The final snapshot.
+
+        Raises:
+            WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
+            TrainingJobNotFound: there is no such job (after the grace period).
+            JobReplaced: the name now belongs to another job.
+            ServiceError: a fatal AWS error, or transient ones that outlasted
+                the retry policy.
+            JobRemoved: the job was removed from the fleet meanwhile.
+            RuntimeError: the fleet is not running.
+        """
+        if self._state != "running":
+            msg = "wait inside `async with FleetWatcher(...)`"
+            raise RuntimeError(msg)
+        if timeout is not None and not timeout >= 0:
+            msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
+            raise ValueError(msg)
+        job = self._jobs.get(job_name)
+        if job is None:
+            job = self._add(job_name, resume=None)
+        if job.outcome is None:
+            await self._wait_for(job, timeout)
+        outcome = job.outcome
+        if outcome is None:
+            if self._state != "running":
+                msg = "the FleetWatcher was closed"
+                raise RuntimeError(msg)
+            raise WaitTimeout(job.name, timeout=timeout or 0.0, snapshot=job.last)
+        if isinstance(outcome, SageMakerWatchError):
+            raise outcome
+        return outcome
+
+    async def wait_until_complete(
+        self,
+        job_name: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    ) -> Snapshot:
+        """Wait until the job is Completed; raise if it ends any other way.
+
+        Takes the same arguments as ``wait_until_terminal``.
+
+        Returns:
+            The final snapshot of the Completed job.
+
+        Raises:
+            TrainingJobFailed: the job failed; ``.failure_reason`` says why.
+            TrainingJobStopped: the job was stopped; ``.reason`` says how.
+            WaitTimeout: as for ``wait_until_terminal``, and its other errors.
+        """
+        snapshot = await self.wait_until_terminal(job_name, timeout=timeout)
+        raise_for_outcome(snapshot)
+        return snapshot
+
+    async def _wait_for(self, job: _Job, limit: float | None) -> None:
+        if limit is None:
+            await job.done.wait()
+            return
+        timer = _Timer()
+        deadline = self._clock.monotonic() + limit
+        heapq.heappush(self._timers, (deadline, next(self._seq), timer))
+        self._poke()
+        async with anyio.create_task_group() as tg:
+
+            async def on_done() -> None:
+                await job.done.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(on_done)
+            await timer.wake.wait()
+            tg.cancel_scope.cancel()
+
+    # -- events --------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[FleetEvent]:
+        """Iterate ``events()``: every job's events until none is left to watch."""
+        return self.events()
+
+    def events(self, *, until_idle: bool = True) -> AsyncIterator[FleetEvent]:
+        """Return the merged event stream.
+
+        Args:
+            until_idle: end once no job is left to watch (else run until the
+                fleet closes).
+
+        Raises:
+            RuntimeError: the fleet is not running, or was made with
+                ``stream=False``.
+        """
+        if self._receive is None or self._state != "running":
+            msg = "iterate inside `async with FleetWatcher(...)` (and stream=True)"
+            raise RuntimeError(msg)
+        return _Events(self, self._receive, until_idle=until_idle)
+
+    def _emit(self, item: FleetEvent | _Idle) -> None:
+        if self._send is not None:
+            with contextlib.suppress(anyio.ClosedResourceError):
+                self._send.send_nowait(item)
+
+    def _check_idle(self) -> None:
+        if self._active == 0:
+            self._emit(_IDLE)
+
+    # -- statistics ----------------------------------------------------------
+
+    def statistics(self) -> FleetStatistics:
+        """Return the fleet's counters and the staleness of what it knows."""
+        now = self._clock.monotonic()
+        by_status: collections.Counter[str] = collections.Counter()
+        stale: list[float] = []
+        swept = self._swept[0] if (self._swept and self._listing) else -math.inf
+        for job in self._jobs.values():
+            if isinstance(job.outcome, SageMakerWatchError):
+                by_status["Lost"] += 1
+            elif job.last is None:
+                by_status["Unobserved"] += 1
+            else:
+                by_status[str(job.last.primary_status)] += 1
+            if job.active:
+                seen = job.added_at if job.observed_at is None else job.observed_at
+                if job.observed_at is not None and job.listed is None:
+                    seen = max(seen, swept)
+                stale.append(max(0.0, now - seen))
+        stale.sort()
+        return FleetStatistics(
+            watching=self._active,
+            finished=self._finished,
+            lost=self._lost,
+            jobs_by_status=MappingProxyType(dict(by_status)),
+            calls=MappingProxyType(dict(self._calls)),
+            throttles=MappingProxyType(dict(self._throttles)),
+            errors=MappingProxyType(dict(self._errors)),
+            rates=MappingProxyType(
+                {op: self._budget.rate(op) for op in (DESCRIBE, LIST)}
+            ),
+            sweeps=self._sweeps,
+            listing=self._listing,
+            events=self._events,
+            staleness_p50=_percentile(stale, 0.5),
+            staleness_p95=_percentile(stale, 0.95),
+            staleness_max=stale[-1] if stale else 0.0,
+        )
+
+    # -- the scheduler -------------------------------------------------------
+
+    def _poke(self) -> None:
+        """Wake the scheduler: something changed."""
+        self._poked = True
+        if self._sleep_scope is not None:
+            self._sleep_scope.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            now = self._clock.monotonic()
+            self._fire_timers(now)
+            self._refresh_mode()
+            wait = self._dispatch(now)
+            await self._wait(wait)
+
+    async def _wait(self, delay: float | None) -> None:
+        if self._poked:
+            self._poked = False
+            await anyio.lowlevel.checkpoint()
+            return
+        with anyio.CancelScope() as scope:
+            self._sleep_scope = scope
+            try:
+                if delay is None:
+                    await anyio.sleep_forever()
+                else:
+                    await self._clock.sleep(delay)
+            finally:
+                self._sleep_scope = None
+        self._poked = False
+
+    def _fire_timers(self, now: float) -> None:
+        while self._timers and self._timers[0][0] <= now + _EPSILON:
+            _, _, timer = heapq.heappop(self._timers)
+            timer.fired = True
+            timer.wake.set()
+
+    def _dispatch(self, now: float) -> float | None:
+        """Send what is due, within budget; return how long to sleep (or None)."""
+        waits: list[float] = []
+        while self._in_flight < self._max_in_flight:
+            sweep_wait = self._sweep_wait(now)
+            if sweep_wait == 0:
+                self._start_page()
+                continue
+            job_wait = self._job_wait(now)
+            if job_wait == 0:
+                self._start_describe(heapq.heappop(self._heap)[2])
+                continue
+            waits.extend(w for w in (sweep_wait, job_wait) if w is not None)
+            break
+        else:
+            # At capacity: wait for an answer, not the clock.
+            return None
+        if self._timers:
+            waits.append(self._timers[0][0] - now)
+        return max(0.0, min(waits)) if waits else None
+
+    def _job_wait(self, now: float) -> float | None:
+        while self._heap:
+            due, _, job = self._heap[0]
+            if job.queued != due or not job.active or job.in_flight:
+                heapq.heappop(self._heap)
+                continue
+            if due > now + _EPSILON:
+                return due - now
+            return (
+                0.0 if self._budget.try_take(DESCRIBE) else self._budget.delay(DESCRIBE)
+            )
+        return None
+
+    def _start_describe(self, job: _Job) -> None:
+        job.queued = None
+        job.urgent = None
+        job.in_flight = True
+        if job.listed is not None:
+            job.consumed = _summary_key(job.listed)
+            job.listed = None
+        self._in_flight += 1
+        assert self._task_group is not None  # noqa: S101 - set while running
+        self._task_group.start_soon(self._describe, job)
+
+    async def _describe(self, job: _Job) -> None:
+        try:
+            outcome = await self._source.describe_once(job.name)
+        finally:
+            self._in_flight -= 1
+            job.in_flight = False
+            self._calls[DESCRIBE] += 1
+            self._poke()
+        if self._jobs.get(job.name) is not job or not job.active:
+            return
+        if isinstance(outcome, CallFailed):
+            self._describe_failed(job, outcome)
+        else:
+            self._observe(job, outcome)
+
+    def _observe(self, job: _Job, snapshot: Snapshot) -> None:
+        self._budget.succeeded(DESCRIBE)
+        now = self._clock.monotonic()
+        try:
+            result = diff_with_anomalies(job.previous, snapshot)
+        except JobReplaced as error:
+            self._lose(job, error, snapshot)
+            return
+        for anomaly in result.anomalies:
+            logger.warning(HISTORY_ANOMALY, job_name=job.name, anomaly=anomaly)
+        job.previous, job.last = result.cursor, snapshot
+        job.observed_at = now
+        job.failures = 0
+        job.failing_since = job.not_found_since = job.retry_at = None
+        for event in result.events:
+            self._events += 1
+            self._emit(event)
+        if snapshot.is_terminal:
+            self._end(job, snapshot)
+            return
+        throttled, job.throttled = job.throttled, False
+        delay, job.state = next_delay(
+            self._schedule,
+            job.state,
+            changed=any(not isinstance(e, ProgressChanged) for e in result.events),
+            phase=snapshot.secondary_status,
+            throttled=throttled,
+            remaining=None,
+            rng=self._rng,
+        )
+        job.schedule_due = now + delay
+        if job.listed is not None and not _covers(snapshot, job.listed):
+            job.urgent = now
+        else:
+            job.listed = None
+        self._queue(job)
+
+    def _describe_failed(self, job: _Job, failed: CallFailed) -> None:
+        now = self._clock.monotonic()
+        kind = failed.kind
+        if kind is ErrorKind.THROTTLED:
+            self._budget.throttled(DESCRIBE)
+            self._throttles[DESCRIBE] += 1
+            job.throttled = True
+            self._retry_later(job, now)
+            return
+        if kind is ErrorKind.NOT_FOUND and job.last is None:
+            if job.not_found_since is None:
+                job.not_found_since = now
+            if now - job.not_found_since < self._retry.not_found_grace:
+                self._retry_later(job, now)
+                return
+        if kind is ErrorKind.TRANSIENT:
+            self._errors[DESCRIBE] += 1
+            if job.failing_since is None:
+                job.failing_since = now
+            policy = self._retry
+            exhausted = (
+                policy.max_attempts is not None
+                and job.failures + 1 >= policy.max_attempts
+            ) or (
+                policy.max_elapsed is not None
+                and now - job.failing_since >= policy.max_elapsed
+            )
+            if not exhausted:
+                logger.info(
+                    FLEET_POLL_FAILED,
+                    job_name=job.name,
+                    attempt=job.failures + 1,
+                    error=getattr(failed.error, "code", type(failed.error).__name__),
+                )
+                self._retry_later(job, now)
+                return
+        self._lose(job, failed.error, job.last)
+
+    def _retry_later(self, job: _Job, now: float) -> None:
+        job.failures += 1
+        delay = self._retry.wait_for(min(job.failures, _RETRY_CAP), self._rng)
+        job.retry_at = job.urgent = now + delay
+        self._queue(job)
+
+    def _end(self, job: _Job, snapshot: Snapshot) -> None:
+        job.active = False
+        job.outcome = snapshot
+        job.done.set()
+        self._active -= 1
+        self._finished += 1
+        self._check_idle()
+
+    def _lose(
+        self, job: _Job, error: SageMakerWatchError, snapshot: Snapshot | None
+    ) -> None:
+        job.active = False
+        job.outcome = error
+        job.done.set()
+        self._active -= 1
+        self._lost += 1
+        logger.warning(
+            FLEET_JOB_LOST,
+            job_name=job.name,
+            error=type(error).__name__,
+            message=str(error),
+        )
+        self._events += 1
+        self._emit(
+            JobLost(
+                job_name=job.name, at=self._clock.now(), error=error, snapshot=snapshot
+            )
+        )
+        self._check_idle()
+
+    # -- due times -------------------------------------------------------------
+
+    def _routine_due(self, job: _Job) -> float:
+        if not self._listing or job.observed_at is None:
+            return job.schedule_due
+        interval = max(
+            self._recheck_interval,
+            self._active / (_RECHECK_SHARE * self._describe_ceiling),
+        )
+        return job.observed_at + interval
+
+    def _queue(self, job: _Job) -> None:
+        """(Re)place *job* in the heap at its due time, unless one as early is there."""
+        if job.in_flight or not job.active:
+            return
+        due = self._routine_due(job)
+        if job.urgent is not None:
+            due = min(due, job.urgent)
+        if job.retry_at is not None:
+            due = max(due, job.retry_at)
+        if job.queued is not None and job.queued <= due:
+            return
+        job.queued = due
+        heapq.heappush(self._heap, (due, next(self._seq), job))
+
+    def _refresh_mode(self) -> None:
+        listing = (
+            self._sweep_interval is not None
+            and not self._list_forbidden
+            and not self._list_failing
+            and self._active >= self._list_min_jobs
+        )
+        if listing == self._listing:
+            return
+        self._listing = listing
+        self._heap = []
+        for job in self._jobs.values():
+            job.queued = None
+            self._queue(job)
+
+    # -- list sweeps -----------------------------------------------------------
+
+    def _sweep_wanted(self) -> bool:
+        return (
+            self._sweep_interval is not None
+            and not self._list_forbidden
+            and self._active >= self._list_min_jobs
+        )
+
+    def _sweep_wait(self, now: float) -> float | None:
+        if self._sweep_in_flight or not self._sweep_wanted():
+            return None
+        if self._sweep is None:
+            if now + _EPSILON < self._next_sweep:
+                return self._next_sweep - now
+            self._sweep = self._new_sweep(now)
+        if now + _EPSILON < self._sweep.ready_at:
+            return self._sweep.ready_at - now
+        return 0.0 if self._budget.try_take(LIST) else self._budget.delay(LIST)
+
+    def _new_sweep(self, now: float) -> _Sweep:
+        assert self._started is not None  # noqa: S101 - set while running
+        since = (self._swept or self._started)[1] - dt.timedelta(seconds=self._overlap)
+        created = [
+            job.last.creation_time
+            for job in self._jobs.values()
+            if job.active and job.last is not None
+        ]
+        created_after = None
+        if created and len(created) == self._active:
+            created_after = min(created) - dt.timedelta(seconds=1)
+        return _Sweep((now, self._clock.now()), since, created_after)
+
+    def _start_page(self) -> None:
+        self._sweep_in_flight = True
+        self._in_flight += 1
+        assert self._task_group is not None  # noqa: S101 - set while running
+        self._task_group.start_soon(self._list_page)
+
+    async def _list_page(self) -> None:
+        sweep = self._sweep
+        assert sweep is not None  # noqa: S101 - a page is only started for a sweep
+        try:
+            outcome = await self._source.list_changed(
+                modified_after=sweep.since,
+                created_after=sweep.created_after,
+                next_token=sweep.next_token,
+            )
+        finally:
+            self._in_flight -= 1
+            self._sweep_in_flight = False
+            self._calls[LIST] += 1
+            self._poke()
+        now = self._clock.monotonic()
+        if isinstance(outcome, CallFailed):
+            self._list_failed(sweep, outcome, now)
+            return
+        self._budget.succeeded(LIST)
+        self._list_failing = False
+        for summary in outcome.summaries:
+            self._listed(summary, now)
+        if outcome.next_token is not None:
+            sweep.next_token = outcome.next_token
+            return
+        self._sweep = None
+        self._sweeps += 1
+        self._swept = sweep.started
+        assert self._sweep_interval is not None  # noqa: S101 - sweeps need one
+        self._next_sweep = sweep.started[0] + self._sweep_interval
+
+    def _list_failed(self, sweep: _Sweep, failed: CallFailed, now: float) -> None:
+        if failed.kind is ErrorKind.THROTTLED:
+            self._budget.throttled(LIST)
+            self._throttles[LIST] += 1
+        else:
+            self._errors[LIST] += 1
+        if failed.kind in {ErrorKind.FATAL, ErrorKind.NOT_FOUND}:
+            if sweep.next_token is None:
+                # Listing is not allowed here: per-job schedules from now on.
+                self._list_forbidden = True
+                self._sweep = None
+                logger.warning(
+                    FLEET_LIST_UNAVAILABLE,
+                    error=getattr(failed.error, "code", type(failed.error).__name__),
+                    message=str(failed.error),
+                )
+                return
+            sweep.next_token = None
+        self._list_failing = True
+        attempt = min(self._throttles[LIST] + self._errors[LIST], _RETRY_CAP)
+        sweep.ready_at = now + self._retry.wait_for(attempt, self._rng)
+
+    def _listed(self, summary: JobSummary, now: float) -> None:
+        job = self._jobs.get(summary.job_name)
+        if job is None or not job.active or job.last is None:
+            return
+        if job.consumed == _summary_key(summary) or _covers(job.last, summary):
+            return
+        if job.listed is not None and _summary_key(job.listed) == _summary_key(summary):
+            return
+        job.listed = summary
+        changed = summary.last_modified_time
+        ago = (
+            0.0
+            if changed is None
+            else max(0.0, (self._clock.now() - changed).total_seconds())
+        )
+        if not job.in_flight:
+            job.urgent = now - ago if job.urgent is None else min(job.urgent, now - ago)
+            self._queue(job)
+
+
+class _Events:
+    """The merged stream, read from the fleet's memory object stream."""
+
+    def __init__(
+        self,
+        fleet: FleetWatcher,
+        receive: MemoryObjectReceiveStream[FleetEvent | _Idle],
+        *,
+        until_idle: bool,
+    ) -> None:
+        self._fleet = fleet
+        self._receive = receive
+        self._until_idle = until_idle
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> FleetEvent:
+        while True:
+            try:
+                item = self._receive.receive_nowait()
+            except anyio.WouldBlock:
+                if self._until_idle and self._fleet._active == 0:  # noqa: SLF001
+                    raise StopAsyncIteration from None
+                try:
+                    item = await self._receive.receive()
+                except (anyio.EndOfStream, anyio.ClosedResourceError):
+                    raise StopAsyncIteration from None
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                raise StopAsyncIteration from None
+            if isinstance(item, _Idle):
+                continue
+            return item
+
+
+def _summary_key(summary: JobSummary) -> tuple[object, ...]:
+    return (
+        summary.last_modified_time,
+        summary.primary_status,
+        summary.secondary_status,
+    )
+
+
+def _covers(snapshot: Snapshot, summary: JobSummary) -> bool:
+    """Whether *snapshot* already shows what *summary* reports."""
+    listed, seen = summary.last_modified_time, snapshot.last_modified_time
+    if listed is not None and seen is not None and listed > seen:
+        return False
+    return (
+        summary.primary_status in {None, snapshot.primary_status}
+        and summary.secondary_status in {None, snapshot.secondary_status}
+    ) or (listed is not None and seen is not None and seen > listed)
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ordered list (0 for an empty one)."""
+    if not ordered:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
