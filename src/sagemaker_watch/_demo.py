@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import signal
 from typing import TYPE_CHECKING
 
 import anyio
 
-from sagemaker_watch.testing import FakeSageMaker
+from sagemaker_watch.testing import FakeSageMaker, ScaledClock
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,7 +60,13 @@ async def serve(
     """
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with (
-            FakeSageMaker(speed=speed, host=host, port=port) as fake,
+            FakeSageMaker(
+                # Simulated time starts now, so that a watcher on the real
+                # clock sees plausible timestamps (exact at speed 1).
+                clock=ScaledClock(speed=speed, start=dt.datetime.now(dt.UTC)),
+                host=host,
+                port=port,
+            ) as fake,
             anyio.create_task_group() as task_group,
         ):
             await populate(fake, jobs, task_group)

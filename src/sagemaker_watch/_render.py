@@ -70,8 +70,11 @@ def quote(text: str) -> str:
 
 
 def duration(seconds: float) -> str:
-    """Format *seconds* compactly: ``45s``, ``4m05s``, ``1h02m``."""
+    """Format *seconds* compactly: ``45s``, ``4m05s``, ``1h02m``, ``3d04h``."""
     whole = max(0, int(seconds))
+    days, whole = divmod(whole, 86400)
+    if days:
+        return f"{days}d{whole // 3600:02d}h"
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
