@@ -1,0 +1,1 @@
+"""Benchmarks for sagemaker-watch, run with ``python -m bench`` (never in CI)."""
