@@ -54,7 +54,7 @@ class Rate:
 
 #: Slack for float rounding: a token this close to whole counts as whole, so that
 #: sleeping exactly the delay returned always makes a token available.
-_EPSILON = 1e-9
+_EPSILON = 1e-6
 
 
 class TokenBucket:
