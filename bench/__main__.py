@@ -1,6 +1,6 @@
 """Run every benchmark side by side; write bench/results/latest.json, BENCHMARKS.md.
 
-Usage: ``python -m bench`` (about 10 minutes) or ``python -m bench --quick``
+Usage: ``python -m bench`` (about 5 minutes) or ``python -m bench --quick``
 (under two minutes). Through nox: ``python -m nox -s bench`` and
 ``python -m nox -s bench -- --quick``.
 """

@@ -51,7 +51,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Reproduce with `python -m nox -s bench` (full, about 10 minutes) or",
+        "Reproduce with `python -m nox -s bench` (full, about 5 minutes) or",
         "`python -m nox -s bench -- --quick` (under two minutes); both run",
         "`python -m bench` and rewrite this file, `bench/results/latest.json` and",
         "`bench/results/latency_vs_calls.png`. Benchmarks never run in CI.",
