@@ -66,5 +66,5 @@ def examples(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks (pass ``-- --quick`` for a short run)."""
-    _install(session)
+    _install(session, "bench")
     session.run("python", "-m", "bench", *session.posargs)

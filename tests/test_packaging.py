@@ -15,6 +15,9 @@ import sagemaker_watch.testing
 INTERNAL = {
     "_source": {
         "AioBotocoreSource",
+        "CallFailed",
+        "JobSummary",
+        "ListPage",
         "ClientOptions",
         "DescribeSource",
         "ErrorKind",
@@ -24,6 +27,14 @@ INTERNAL = {
         "default_client",
     },
     "_retry": {"RetryDetails", "call_with_retries"},
+    "_ratelimit": {
+        "AdaptiveRate",
+        "BudgetStatistics",
+        "OperationBudget",
+        "Rate",
+        "RateBudget",
+        "TokenBucket",
+    },
     "_cli": {
         "CliError",
         "ExitCode",

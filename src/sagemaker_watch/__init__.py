@@ -45,6 +45,7 @@ from ._events import (
     StatusEntered,
     StatusMessageChanged,
 )
+from ._fleet import FleetEvent, FleetStatistics, FleetWatcher, JobLost, JobRemoved
 from ._names import validate_job_name
 from ._retry import RetryPolicy
 from ._schedule import PollSchedule, PollState, next_delay
@@ -75,6 +76,9 @@ __all__ = [
     "Clock",
     "DiffResult",
     "Event",
+    "FleetEvent",
+    "FleetStatistics",
+    "FleetWatcher",
     "Interrupted",
     "InvalidJobName",
     "InvalidResumeToken",
@@ -82,7 +86,9 @@ __all__ = [
     "JobEnded",
     "JobFailed",
     "JobIdentity",
+    "JobLost",
     "JobObserved",
+    "JobRemoved",
     "JobReplaced",
     "JobStopped",
     "MalformedResponse",

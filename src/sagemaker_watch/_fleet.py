@@ -60,7 +60,13 @@ from ._errors import (
     WaitTimeout,
 )
 from ._events import Event, ProgressChanged
-from ._logging import HISTORY_ANOMALY, logger
+from ._logging import (
+    FLEET_JOB_LOST,
+    FLEET_LIST_UNAVAILABLE,
+    FLEET_POLL_FAILED,
+    HISTORY_ANOMALY,
+    logger,
+)
 from ._names import validate_job_name
 from ._ratelimit import Rate, RateBudget
 from ._retry import RetryPolicy
@@ -95,9 +101,6 @@ else:
 DESCRIBE: Final = "DescribeTrainingJob"
 LIST: Final = "ListTrainingJobs"
 
-FLEET_JOB_LOST: Final = "sagemaker_watch.fleet_job_lost"
-FLEET_POLL_FAILED: Final = "sagemaker_watch.fleet_poll_failed"
-FLEET_LIST_UNAVAILABLE: Final = "sagemaker_watch.fleet_list_unavailable"
 
 #: What re-checks may take of the describe budget at most (the rest is for changes).
 _RECHECK_SHARE: Final = 0.5
