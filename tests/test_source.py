@@ -150,3 +150,32 @@ async def test_aws_region_wins_over_aws_default_region(monkeypatch):
     monkeypatch.delenv("AWS_REGION")
     async with sw.sagemaker_client() as client:
         assert "us-west-2" == client.meta.region_name
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("options", "cause"),
+    [
+        ({}, botocore.exceptions.NoRegionError),
+        (
+            {"region": "us-east-1", "profile": "nope"},
+            botocore.exceptions.ProfileNotFound,
+        ),
+        ({"region": "us-east-1", "endpoint_url": "not a url"}, ValueError),
+    ],
+)
+async def test_client_set_up_errors_are_typed(options, cause):
+    """No region, an unknown profile or a bad endpoint: ServiceError, cause chained."""
+    with pytest.raises(sw.ServiceError) as info:
+        async with sw.sagemaker_client(**options):
+            pass
+    assert isinstance(info.value.__cause__, cause)
+    assert cause.__name__ == info.value.code
+
+
+@pytest.mark.asyncio
+async def test_errors_inside_the_block_are_not_rewrapped():
+    """A ValueError raised by the caller inside the block passes through unchanged."""
+    with pytest.raises(ValueError, match="mine"):
+        async with sw.sagemaker_client(region="us-east-1"):
+            raise ValueError("mine")

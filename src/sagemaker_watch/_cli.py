@@ -343,24 +343,28 @@ async def aws_client(
                     region=region, profile=profile, endpoint_url=endpoint_url
                 )
             )
-        except botocore.exceptions.NoRegionError:
-            raise CliError(
-                "no AWS region configured; pass --region or set AWS_REGION",
-                ExitCode.AWS_ERROR,
-            ) from None
-        except botocore.exceptions.ProfileNotFound as error:
-            raise CliError(
-                f"{error}; pass an existing --profile or fix AWS_PROFILE",
-                ExitCode.AWS_ERROR,
-            ) from None
-        except botocore.exceptions.BotoCoreError as error:
-            raise CliError(f"cannot set up AWS: {error}", ExitCode.AWS_ERROR) from None
-        except ValueError as error:
-            raise CliError(
-                f"{error}; pass --endpoint-url like https://host[:port]",
-                ExitCode.USAGE,
-            ) from None
+        except sw.ServiceError as error:
+            raise _setup_problem(error.__cause__) from None
         yield client
+
+
+def _setup_problem(cause: BaseException | None) -> CliError:
+    """Say what to do about a client that could not be set up."""
+    if isinstance(cause, botocore.exceptions.NoRegionError):
+        return CliError(
+            "no AWS region configured; pass --region or set AWS_REGION",
+            ExitCode.AWS_ERROR,
+        )
+    if isinstance(cause, botocore.exceptions.ProfileNotFound):
+        return CliError(
+            f"{cause}; pass an existing --profile or fix AWS_PROFILE",
+            ExitCode.AWS_ERROR,
+        )
+    if isinstance(cause, ValueError):
+        return CliError(
+            f"{cause}; pass --endpoint-url like https://host[:port]", ExitCode.USAGE
+        )
+    return CliError(f"cannot set up AWS: {cause}", ExitCode.AWS_ERROR)
 
 
 class _StderrLogger:

@@ -463,6 +463,10 @@ async def sagemaker_client(
 
     Yields:
         The client, owned by this block.
+
+    Raises:
+        ServiceError: the client cannot be set up (no region, an unknown profile,
+            a malformed endpoint URL); botocore's error is chained.
     """
     options = ClientOptions(region=region, profile=profile, endpoint_url=endpoint_url)
     async with default_client(options) as client:
@@ -486,10 +490,20 @@ async def default_client(
     if options.profile is not None:
         session.set_config_variable("profile", options.profile)
     region = options.region or os.environ.get("AWS_REGION") or None
-    async with session.create_client(
-        "sagemaker",
-        region_name=region,
-        endpoint_url=options.endpoint_url,
-        config=client_config(),
-    ) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            client = await stack.enter_async_context(
+                session.create_client(
+                    "sagemaker",
+                    region_name=region,
+                    endpoint_url=options.endpoint_url,
+                    config=client_config(),
+                )
+            )
+        except (botocore.exceptions.BotoCoreError, ValueError) as error:
+            # No region, an unknown profile, a malformed endpoint URL: typed,
+            # with botocore's error chained, like every other AWS failure.
+            raise ServiceError(
+                str(error), job_name=None, code=type(error).__name__
+            ) from error
         yield client
