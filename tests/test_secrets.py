@@ -6,6 +6,8 @@ import json
 import logging
 
 import pytest
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
 from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
@@ -67,3 +69,39 @@ async def test_canary_never_appears_in_events_snapshots_errors_or_logs(
     assert logs
     outputs = [*_texts_of(events, errors), repr(logs), caplog.text]
     assert [] == [text for text in outputs if CANARY in text]
+
+
+@pytest.mark.asyncio
+async def test_no_credential_or_signature_reaches_our_logs(caplog):
+    """Retries under every fault log no access key, secret key or signature."""
+    caplog.set_level(logging.DEBUG, logger="sagemaker_watch")
+    secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"  # noqa: S105 - a canary
+    async with FakeSageMaker(clock=ManualClock()) as fake:
+        fake.add_job("job", "plain")
+        fake.inject(
+            Fault.throttle(times=2),
+            Fault.error(
+                "ExpiredTokenException", "The security token is expired", times=1
+            ),
+            Fault.drop_connection(times=1),
+            Fault.error(
+                "AccessDeniedException", "User: arn:aws:iam::1:user/x is not authorized"
+            ),
+        )
+        session = get_session()
+        async with session.create_client(
+            "sagemaker",
+            region_name="us-east-1",
+            endpoint_url=fake.endpoint_url,
+            aws_access_key_id="AKIAIOSFODNN7CANARY",
+            aws_secret_access_key=secret,
+            config=AioConfig(retries={"total_max_attempts": 1}),
+        ) as client:
+            with capture_logs() as logs, pytest.raises(sw.ServiceError) as info:
+                await sw.wait_until_complete("job", client=client, clock=fake.clock)
+    assert 4 <= len(logs)
+    texts = [repr(logs), caplog.text, str(info.value), repr(info.value)]
+    for text in texts:
+        assert "AKIAIOSFODNN7CANARY" not in text
+        assert secret not in text
+        assert "Signature=" not in text
