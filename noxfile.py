@@ -68,3 +68,10 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks (pass ``-- --quick`` for a short run)."""
     _install(session, "bench")
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """1,000 jobs through 24 simulated hours with faults (``-- --quick`` for less)."""
+    _install(session, "bench")
+    session.run("python", "-m", "bench.soak", *session.posargs)
