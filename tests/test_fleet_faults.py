@@ -1,0 +1,206 @@
+"""The fleet's rows of the fault matrix: every fault, through FleetWatcher, over HTTP.
+
+For each fault of ``test_fault_matrix`` a fleet watching a mix of lifecycles must
+reach each job's right outcome with every transition exactly once and in order, one
+terminal event last, no ``JobLost``, no crash and no hang, listing or not.
+"""
+
+from __future__ import annotations
+
+import collections
+import zlib
+
+import anyio
+import pytest
+from aiobotocore.config import AioConfig
+
+import sagemaker_watch as sw
+from sagemaker_watch.testing import (
+    FakeSageMaker,
+    Fault,
+    ManualClock,
+    plain,
+    spot_interrupted_once,
+)
+
+#: The same faults as ``test_fault_matrix.FAULTS`` (importing it is fragile under
+#: ``--import-mode=importlib``, so the table is rebuilt here, factory for factory).
+FAULTS = {
+    "throttling_storm": lambda: [
+        Fault.throttle(times=40),
+        Fault.throttle(probability=0.5),
+    ],
+    "5xx_burst": lambda: [
+        Fault.server_error(503, times=8),
+        Fault.server_error(500, times=8),
+    ],
+    "5xx_sprinkled": lambda: [Fault.server_error(503, probability=0.3)],
+    "dropped_connections": lambda: [Fault.drop_connection(probability=0.3)],
+    "slower_than_read_timeout": lambda: [Fault.slow(0.3, times=3)],
+    "truncated_bodies": lambda: [Fault.truncated(probability=0.3)],
+    "not_json": lambda: [Fault.malformed_body("not_json", probability=0.3)],
+    "cut_json": lambda: [Fault.malformed_body("cut_json", probability=0.3)],
+    "missing_members": lambda: [
+        Fault.malformed_body("missing_members", probability=0.3)
+    ],
+    "expired_credentials": lambda: [
+        Fault.error(
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+            times=2,
+        )
+    ],
+}
+
+#: Each lifecycle (shortened where length only adds polls) and its outcome.
+LIFECYCLES = {
+    "spot_interrupted_once": (
+        lambda: spot_interrupted_once(training=600, interrupted=300),
+        "Completed",
+        None,
+    ),
+    "failure": ("failure", "Failed", None),
+    "spot_interrupted_twice_max_wait": (
+        "spot_interrupted_twice_max_wait",
+        "Stopped",
+        "MaxWaitTimeExceeded",
+    ),
+    "unknown_status": ("unknown_status", "Completed", None),
+    "plain": (lambda: plain(training=600), "Completed", None),
+}
+
+#: Short read timeouts so a slow answer trips them in a fraction of a second.
+FAST_TIMEOUTS = AioConfig(read_timeout=0.1, connect_timeout=0.5)
+
+#: Change detection by list sweeps (kept on to the last job), or per-job schedules.
+MODES = {
+    "listing": {"sweep_interval": 5.0, "list_min_jobs": 1},
+    "per-job": {"sweep_interval": None},
+}
+
+#: Two jobs per lifecycle: ten, exactly the fleet's default ``list_min_jobs``.
+COPIES = 2
+
+
+def _timeline(lifecycle):
+    made = LIFECYCLES[lifecycle][0]
+    return made if isinstance(made, str) else made()
+
+
+def _add_jobs(fake):
+    """Create COPIES jobs of every lifecycle; return {name: lifecycle}."""
+    jobs = {}
+    for copy in range(COPIES):
+        for lifecycle in sorted(LIFECYCLES):
+            name = f"{lifecycle.replace('_', '-')}-{copy}"
+            fake.add_job(name, _timeline(lifecycle))
+            jobs[name] = lifecycle
+    return jobs
+
+
+def _history(fake, name):
+    return [t["Status"] for t in fake.describe_job(name)["SecondaryStatusTransitions"]]
+
+
+def _outcome(event):
+    """The terminal event as (kind, primary status, reason or failure reason)."""
+    detail = None
+    if isinstance(event, sw.JobFailed):
+        detail = event.failure_reason
+    elif isinstance(event, sw.JobStopped):
+        detail = str(event.reason)
+    return type(event).__name__, str(event.snapshot.primary_status), detail
+
+
+def _expected_outcome(fake, name):
+    """The terminal event the fake's final state calls for."""
+    final = fake.describe_job(name)
+    primary = final["TrainingJobStatus"]
+    kind = {"Completed": "JobCompleted", "Failed": "JobFailed"}.get(
+        primary, "JobStopped"
+    )
+    detail = {
+        "Completed": None,
+        "Failed": final.get("FailureReason"),
+        "Stopped": final["SecondaryStatus"],
+    }[primary]
+    return kind, primary, detail
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_fleet_under_fault(fault, mode):
+    """Each job's transitions arrive once, in order, then its right terminal event."""
+    with anyio.fail_after(60):
+        async with (
+            FakeSageMaker(clock=ManualClock(), seed=zlib.crc32(fault.encode())) as fake,
+            fake.client(config=FAST_TIMEOUTS) as client,
+        ):
+            jobs = _add_jobs(fake)
+            fake.inject(*FAULTS[fault]())
+            by_job = collections.defaultdict(list)
+            async with sw.FleetWatcher(
+                client=client,
+                clock=fake.clock,
+                max_in_flight=1,
+                seed=7,
+                **MODES[mode],
+            ) as fleet:
+                for name in jobs:
+                    fleet.add(name)
+                async for item in fleet:
+                    by_job[item.job_name].append(item)
+                stats = fleet.statistics()
+    assert sorted(jobs) == sorted(by_job)
+    assert [] == [
+        i for items in by_job.values() for i in items if isinstance(i, sw.JobLost)
+    ]
+    assert (0, len(jobs)) == (stats.lost, stats.finished)
+    assert (mode == "listing") == (stats.sweeps > 0)
+    for name, lifecycle in jobs.items():
+        items = by_job[name]
+        ends = [e for e in items if isinstance(e, sw.JobEnded)]
+        entered = [str(e.status) for e in items if isinstance(e, sw.StatusEntered)]
+        assert (name, _history(fake, name)) == (name, entered)
+        assert (name, [items[-1]]) == (name, ends)
+        assert _expected_outcome(fake, name) == _outcome(ends[0])
+        _, primary, reason = LIFECYCLES[lifecycle]
+        assert primary == ends[0].snapshot.primary_status
+        if reason is not None:
+            assert reason == ends[0].reason
+        assert sorted(e.at for e in items) == [e.at for e in items]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "fault", ["5xx_burst", "dropped_connections", "cut_json", "throttling_storm"]
+)
+async def test_fleet_waiters_under_fault(fault):
+    """The fleet's waiters reach each outcome through the fault; errors are typed."""
+    with anyio.fail_after(60):
+        async with (
+            FakeSageMaker(clock=ManualClock(), seed=zlib.crc32(fault.encode())) as fake,
+            fake.client(config=FAST_TIMEOUTS) as client,
+        ):
+            fake.inject(*FAULTS[fault]())
+            fake.add_job("ok", _timeline("spot_interrupted_once"))
+            fake.add_job("bad", "failure")
+            fake.add_job("spot", "spot_interrupted_twice_max_wait")
+            async with sw.FleetWatcher(
+                client=client, clock=fake.clock, max_in_flight=1, seed=7, stream=False
+            ) as fleet:
+                completed = await fleet.wait_until_complete("ok")
+                with pytest.raises(sw.TrainingJobFailed) as failed:
+                    await fleet.wait_until_complete("bad")
+                with pytest.raises(sw.TrainingJobStopped) as stopped:
+                    await fleet.wait_until_complete("spot")
+                fake.add_job("later", _timeline("plain"))
+                with pytest.raises(sw.WaitTimeout) as timed_out:
+                    await fleet.wait_until_complete("later", timeout=60)
+                stats = fleet.statistics()
+    assert "Completed" == completed.primary_status
+    assert fake.describe_job("bad")["FailureReason"] == failed.value.failure_reason
+    assert "MaxWaitTimeExceeded" == stopped.value.reason
+    assert timed_out.value.snapshot is not None
+    assert 0 == stats.lost
