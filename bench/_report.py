@@ -144,4 +144,10 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         ),
         "",
     ]
-    path.write_text("\n".join(lines))
+    # The soak (``python -m bench.soak``) owns the sections from "## Soak" on.
+    kept = ""
+    if path.exists():
+        old = path.read_text()
+        if (start := old.find("\n## Soak")) != -1:
+            kept = old[start:]
+    path.write_text("\n".join(lines) + kept)

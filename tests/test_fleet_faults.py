@@ -225,11 +225,6 @@ async def _describes_for_plain_jobs(faults):
         return fake.request_count("DescribeTrainingJob")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a throttled sweep falls back to per-job schedules whose due times went "
-    "stale while listing, so every watched job is described at once",
-)
 @pytest.mark.asyncio
 async def test_sparse_list_throttling_does_not_multiply_describes():
     """5 % of sweeps throttled costs at most half again the describes of none."""

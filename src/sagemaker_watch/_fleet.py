@@ -98,6 +98,8 @@ if TYPE_CHECKING:
 else:
     SageMakerClient = Any
 
+#: Consecutive throttled sweeps before the fleet falls back to per-job schedules.
+_LIST_THROTTLES_BEFORE_FALLBACK: Final = 5
 DESCRIBE: Final = "DescribeTrainingJob"
 LIST: Final = "ListTrainingJobs"
 
@@ -420,6 +422,7 @@ class FleetWatcher:
         self._sweeps = 0
         self._listing = False
         self._list_failing = False
+        self._list_failures = 0
         self._list_forbidden = False
         self._sweep: _Sweep | None = None
         self._sweep_in_flight = False
@@ -944,8 +947,16 @@ class FleetWatcher:
     # -- due times -------------------------------------------------------------
 
     def _routine_due(self, job: _Job) -> float:
-        if not self._listing or job.observed_at is None:
+        if job.observed_at is None:
             return job.schedule_due
+        if not self._listing:
+            if self._swept is None:
+                return job.schedule_due
+            # A sweep that showed the job unchanged was as good as a poll: after
+            # falling back from listing, resume each job's own schedule from the
+            # last sweep, instead of finding every job overdue at once.
+            last_delay = job.schedule_due - job.observed_at
+            return max(job.schedule_due, self._swept[0] + last_delay)
         interval = max(
             self._recheck_interval,
             self._active / (_RECHECK_SHARE * self._describe_ceiling),
@@ -1040,6 +1051,7 @@ class FleetWatcher:
             return
         self._budget.succeeded(LIST)
         self._list_failing = False
+        self._list_failures = 0
         for summary in outcome.summaries:
             self._listed(summary, now)
         if outcome.next_token is not None:
@@ -1069,7 +1081,14 @@ class FleetWatcher:
                 )
                 return
             sweep.next_token = None
-        self._list_failing = True
+        self._list_failures += 1
+        if (
+            failed.kind is not ErrorKind.THROTTLED
+            or self._list_failures >= _LIST_THROTTLES_BEFORE_FALLBACK
+        ):
+            # A throttled sweep is retried through the budget; only errors, or
+            # throttling that persists, fall back to per-job schedules.
+            self._list_failing = True
         attempt = min(self._throttles[LIST] + self._errors[LIST], _RETRY_CAP)
         sweep.ready_at = now + self._retry.wait_for(attempt, self._rng)
 
