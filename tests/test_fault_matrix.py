@@ -13,34 +13,9 @@ import pytest
 from aiobotocore.config import AioConfig
 
 import sagemaker_watch as sw
-from sagemaker_watch.testing import FakeSageMaker, Fault, ManualClock
+from sagemaker_watch.testing import FAULT_SCENARIOS, FakeSageMaker, Fault, ManualClock
 
-FAULTS = {
-    "throttling_storm": lambda: [
-        Fault.throttle(times=40),
-        Fault.throttle(probability=0.5),
-    ],
-    "5xx_burst": lambda: [
-        Fault.server_error(503, times=8),
-        Fault.server_error(500, times=8),
-    ],
-    "5xx_sprinkled": lambda: [Fault.server_error(503, probability=0.3)],
-    "dropped_connections": lambda: [Fault.drop_connection(probability=0.3)],
-    "slower_than_read_timeout": lambda: [Fault.slow(0.3, times=3)],
-    "truncated_bodies": lambda: [Fault.truncated(probability=0.3)],
-    "not_json": lambda: [Fault.malformed_body("not_json", probability=0.3)],
-    "cut_json": lambda: [Fault.malformed_body("cut_json", probability=0.3)],
-    "missing_members": lambda: [
-        Fault.malformed_body("missing_members", probability=0.3)
-    ],
-    "expired_credentials": lambda: [
-        Fault.error(
-            "ExpiredTokenException",
-            "The security token included in the request is expired",
-            times=2,
-        )
-    ],
-}
+FAULTS = FAULT_SCENARIOS
 
 LIFECYCLES = {
     "spot_interrupted_once": ("Completed", None),
@@ -71,7 +46,7 @@ async def test_watch_under_fault(fault, lifecycle):
         fake.client(config=FAST_TIMEOUTS) as client,
     ):
         fake.add_job("job", lifecycle)
-        fake.inject(*FAULTS[fault]())
+        fake.inject(*FAULTS[fault])
         events = [e async for e in sw.watch("job", client=client, clock=fake.clock)]
     primary, reason = LIFECYCLES[lifecycle]
     assert _history(fake, "job") == _statuses(events)
@@ -91,7 +66,7 @@ async def test_every_waiter_under_fault(fault):
         FakeSageMaker(clock=ManualClock()) as fake,
         fake.client(config=FAST_TIMEOUTS) as client,
     ):
-        fake.inject(*FAULTS[fault]())
+        fake.inject(*FAULTS[fault])
         options = {"client": client, "clock": fake.clock}
         fake.add_job("ok", "spot_interrupted_once")
         fake.add_job("bad", "failure")

@@ -16,6 +16,7 @@ from aiobotocore.config import AioConfig
 
 import sagemaker_watch as sw
 from sagemaker_watch.testing import (
+    FAULT_SCENARIOS,
     FakeSageMaker,
     Fault,
     ManualClock,
@@ -23,34 +24,7 @@ from sagemaker_watch.testing import (
     spot_interrupted_once,
 )
 
-#: The same faults as ``test_fault_matrix.FAULTS`` (importing it is fragile under
-#: ``--import-mode=importlib``, so the table is rebuilt here, factory for factory).
-FAULTS = {
-    "throttling_storm": lambda: [
-        Fault.throttle(times=40),
-        Fault.throttle(probability=0.5),
-    ],
-    "5xx_burst": lambda: [
-        Fault.server_error(503, times=8),
-        Fault.server_error(500, times=8),
-    ],
-    "5xx_sprinkled": lambda: [Fault.server_error(503, probability=0.3)],
-    "dropped_connections": lambda: [Fault.drop_connection(probability=0.3)],
-    "slower_than_read_timeout": lambda: [Fault.slow(0.3, times=3)],
-    "truncated_bodies": lambda: [Fault.truncated(probability=0.3)],
-    "not_json": lambda: [Fault.malformed_body("not_json", probability=0.3)],
-    "cut_json": lambda: [Fault.malformed_body("cut_json", probability=0.3)],
-    "missing_members": lambda: [
-        Fault.malformed_body("missing_members", probability=0.3)
-    ],
-    "expired_credentials": lambda: [
-        Fault.error(
-            "ExpiredTokenException",
-            "The security token included in the request is expired",
-            times=2,
-        )
-    ],
-}
+FAULTS = FAULT_SCENARIOS
 
 #: Each lifecycle (shortened where length only adds polls) and its outcome.
 LIFECYCLES = {
@@ -138,7 +112,7 @@ async def test_fleet_under_fault(fault, mode):
             fake.client(config=FAST_TIMEOUTS) as client,
         ):
             jobs = _add_jobs(fake)
-            fake.inject(*FAULTS[fault]())
+            fake.inject(*FAULTS[fault])
             by_job = collections.defaultdict(list)
             async with sw.FleetWatcher(
                 client=client,
@@ -183,7 +157,7 @@ async def test_fleet_waiters_under_fault(fault):
             FakeSageMaker(clock=ManualClock(), seed=zlib.crc32(fault.encode())) as fake,
             fake.client(config=FAST_TIMEOUTS) as client,
         ):
-            fake.inject(*FAULTS[fault]())
+            fake.inject(*FAULTS[fault])
             fake.add_job("ok", _timeline("spot_interrupted_once"))
             fake.add_job("bad", "failure")
             fake.add_job("spot", "spot_interrupted_twice_max_wait")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._clocks import ManualClock, ScaledClock
-from ._faults import DEFAULT_QUOTAS, FakeStatistics, Fault, Quota
+from ._faults import DEFAULT_QUOTAS, FAULT_SCENARIOS, FakeStatistics, Fault, Quota
 from ._server import TIMELINE_TAG, FakeSageMaker
 from ._timelines import (
     TIMELINES,
@@ -26,6 +26,7 @@ from ._timelines import (
 
 __all__ = [
     "DEFAULT_QUOTAS",
+    "FAULT_SCENARIOS",
     "TIMELINES",
     "TIMELINE_TAG",
     "Completed",

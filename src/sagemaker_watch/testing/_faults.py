@@ -345,3 +345,32 @@ class Accounting:
             faulted=types.MappingProxyType(dict(self.faulted)),
             throttled=types.MappingProxyType(dict(self.throttled)),
         )
+
+
+#: Named fault scenarios: the matrix sagemaker-watch's own tests put every watcher
+#: through. Inject one with ``fake.inject(*FAULT_SCENARIOS[name])`` to check that
+#: your code reaches the right outcome through it. ``slower_than_read_timeout``
+#: needs a client whose read timeout is under 0.3 s.
+FAULT_SCENARIOS: Mapping[str, tuple[Fault, ...]] = types.MappingProxyType(
+    {
+        "throttling_storm": (Fault.throttle(times=40), Fault.throttle(probability=0.5)),
+        "5xx_burst": (
+            Fault.server_error(503, times=8),
+            Fault.server_error(500, times=8),
+        ),
+        "5xx_sprinkled": (Fault.server_error(503, probability=0.3),),
+        "dropped_connections": (Fault.drop_connection(probability=0.3),),
+        "slower_than_read_timeout": (Fault.slow(0.3, times=3),),
+        "truncated_bodies": (Fault.truncated(probability=0.3),),
+        "not_json": (Fault.malformed_body("not_json", probability=0.3),),
+        "cut_json": (Fault.malformed_body("cut_json", probability=0.3),),
+        "missing_members": (Fault.malformed_body("missing_members", probability=0.3),),
+        "expired_credentials": (
+            Fault.error(
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+                times=2,
+            ),
+        ),
+    }
+)
