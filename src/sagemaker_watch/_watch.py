@@ -12,7 +12,6 @@ import anyio
 
 from ._clock import Clock, SystemClock
 from ._diff import ResumeCursor, diff_with_anomalies
-from ._errors import InvalidResumeToken
 from ._events import Event, ProgressChanged
 from ._logging import HISTORY_ANOMALY, logger
 from ._names import validate_job_name
@@ -79,11 +78,6 @@ class Watch:
         self._previous: Snapshot | ResumeCursor | None = (
             None if resume is None else ResumeCursor.from_token(resume)
         )
-        if isinstance(self._previous, ResumeCursor) and (
-            self._previous.job_name not in {None, self.job_name}
-        ):
-            msg = f"resume token is for job {self._previous.job_name!r}"
-            raise InvalidResumeToken(msg)
         self._last: Snapshot | None = None
         self._pending: collections.deque[Event] = collections.deque()
         self._state = PollState()
