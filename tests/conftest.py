@@ -34,3 +34,12 @@ async def _sim(fake_sagemaker):
     """The fake SageMaker on a manual clock, with a real aiobotocore client for it."""
     async with fake_sagemaker.client() as client:
         yield fake_sagemaker, client
+
+
+@pytest_asyncio.fixture(name="hostile")
+async def _hostile(fake_sagemaker):
+    """A hostile endpoint in front of the fake: passes through until told otherwise."""
+    from hostile import HostileServer  # noqa: PLC0415 - a test helper module
+
+    async with HostileServer(upstream=fake_sagemaker.endpoint_url) as server:
+        yield server
