@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import json
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 from aiohttp import web
@@ -91,7 +91,7 @@ class HostileServer:
             1 for op, name in self.requests if op == operation and job in {None, name}
         )
 
-    async def __aenter__(self) -> HostileServer:
+    async def __aenter__(self) -> Self:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
@@ -164,9 +164,8 @@ class HostileServer:
                     if isinstance(changed, bytes)
                     else json.dumps(changed).encode()
                 )
-            status = (
-                rule.status if rule.body is not None or rule.status != 200 else status
-            )
+            if rule.body is not None or rule.status != 200:
+                status = rule.status
             headers.update(rule.headers)
         if rule is None or rule.trickle is None:
             return web.Response(status=status, body=body, headers=headers)
