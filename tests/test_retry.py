@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
+import re
+import time
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sagemaker_watch._clock import SystemClock
 from sagemaker_watch._retry import RetryDetails, RetryPolicy, call_with_retries
 
 
@@ -138,3 +143,124 @@ def test_rejects_policies_that_make_no_sense(kwargs):
     """Settings that never stop or never wait raise ValueError at once."""
     with pytest.raises(ValueError, match=r"."):
         RetryPolicy(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_attempts": 2.5}, "max_attempts must be an int >= 1 or None, not 2.5"),
+        ({"max_attempts": True}, "max_attempts must be an int >= 1 or None, not True"),
+        ({"max_attempts": "3"}, "max_attempts must be an int >= 1 or None, not '3'"),
+        (
+            {"max_attempts": None, "max_elapsed": math.inf},
+            "needs a finite max_attempts or max_elapsed, or it never stops",
+        ),
+        ({"max_elapsed": math.nan}, "max_elapsed must be a number >= 0, not nan"),
+        (
+            {"initial_delay": math.nan},
+            "initial_delay must be a finite number >= 0, not nan",
+        ),
+        (
+            {"not_found_grace": math.nan},
+            "not_found_grace must be a finite number >= 0, not nan",
+        ),
+        (
+            {"not_found_grace": math.inf},
+            "not_found_grace must be a finite number >= 0, not inf",
+        ),
+        ({"attempt_timeout": 0}, "attempt_timeout must be > 0, not 0"),
+        (
+            {"attempt_timeout": -1.0},
+            "attempt_timeout must be a finite number >= 0, not -1.0",
+        ),
+        (
+            {"attempt_timeout": math.inf},
+            "attempt_timeout must be a finite number >= 0, not inf",
+        ),
+        (
+            {"attempt_timeout": math.nan},
+            "attempt_timeout must be a finite number >= 0, not nan",
+        ),
+        (
+            {"attempt_timeout": None},
+            "attempt_timeout must be a finite number >= 0, not None",
+        ),
+    ],
+)
+def test_rejects_settings_with_a_message_naming_them(kwargs, message):
+    """Non-integers, never-stopping pairs and NaN are rejected, each named."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RetryPolicy(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_attempts": 5, "max_elapsed": math.inf},
+        {"max_attempts": None, "max_elapsed": 60.0},
+        {"attempt_timeout": 0.01},
+    ],
+)
+def test_accepts_bounded_settings(kwargs):
+    """An infinite max_elapsed is fine when max_attempts bounds the retries."""
+    policy = RetryPolicy(**kwargs)
+    assert kwargs == {name: getattr(policy, name) for name in kwargs}
+
+
+def test_attempt_timeout_defaults_to_a_minute():
+    """Each attempt is bounded by default: sixty seconds of real time."""
+    assert 60.0 == RetryPolicy().attempt_timeout
+
+
+@pytest.mark.asyncio
+async def test_an_attempt_that_hangs_is_cut_and_retried():
+    """A hanging attempt times out after attempt_timeout and the next one runs."""
+    calls = 0
+
+    async def hangs_once():
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await anyio.sleep_forever()
+        return "ok"
+
+    seen: list[RetryDetails] = []
+    policy = RetryPolicy(attempt_timeout=0.05)
+    assert "ok" == await _run(hangs_once, policy, StepClock(), seen=seen)
+    assert 2 == calls
+    assert ["the attempt took longer than 0.05s"] == [str(d.error) for d in seen]
+    assert isinstance(seen[0].error, TimeoutError)
+
+
+@pytest.mark.asyncio
+async def test_hanging_attempts_end_within_max_elapsed_plus_one_attempt():
+    """On the real clock, a poll whose attempts all hang ends near max_elapsed."""
+
+    async def hangs():
+        await anyio.sleep_forever()
+
+    policy = RetryPolicy(
+        max_attempts=None,
+        max_elapsed=0.2,
+        attempt_timeout=0.05,
+        initial_delay=0.01,
+        max_delay=0.01,
+    )
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await _run(hangs, policy, SystemClock())
+    assert time.monotonic() - started < 0.2 + 0.05 + 0.2
+
+
+@pytest.mark.asyncio
+async def test_cancellation_of_a_hanging_attempt_is_not_retried():
+    """An outer cancel scope ends the poll at once, even if the predicate says retry."""
+
+    async def hangs():
+        await anyio.sleep_forever()
+
+    fn_calls: list[RetryDetails] = []
+    with anyio.move_on_after(0.05) as scope:
+        await _run(hangs, RetryPolicy(attempt_timeout=5), StepClock(), seen=fn_calls)
+    assert scope.cancelled_caught
+    assert [] == fn_calls

@@ -9,6 +9,7 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, TypeVar
 
+import anyio
 import tenacity
 
 if TYPE_CHECKING:
@@ -28,19 +29,30 @@ class RetryPolicy:
     malformed bodies. Waits grow exponentially from *initial_delay* to *max_delay*
     with full jitter; a poll gives up after *max_attempts* attempts or once
     *max_elapsed* seconds have passed since its first attempt, whichever comes first.
+    Each attempt is cut after *attempt_timeout* seconds of real time (a body
+    trickled byte by byte would otherwise hold it forever) and counts as transient.
+    No wait reaches past *max_elapsed*, so on a real clock a poll that keeps failing
+    ends within *max_elapsed* + *attempt_timeout* seconds.
 
     The defaults ride out about fifteen minutes of continuous failure (a throttling
     storm or a regional hiccup) without giving up on a job that may train for days,
     while an unreachable endpoint still fails within that bound.
 
     Args:
-        max_attempts: attempts per poll, including the first; ``None`` for no limit.
-        max_elapsed: seconds from the first attempt after which no retry starts;
+        max_attempts: attempts per poll, including the first (an ``int`` >= 1);
             ``None`` for no limit.
+        max_elapsed: seconds from the first attempt after which no retry starts;
+            ``None`` (or ``math.inf``) for no limit. One of *max_attempts* and
+            *max_elapsed* must be bounded.
         initial_delay: the first wait's ceiling, in seconds.
         max_delay: the ceiling of any single wait, in seconds.
         not_found_grace: how long "not found" is retried for a job never seen yet,
             in seconds (a job is not always visible right after it was created).
+        attempt_timeout: the real-time bound of one attempt, in seconds (finite,
+            > 0); an attempt still running then is abandoned and retried.
+
+    Raises:
+        ValueError: a setting that never stops, never waits, or is not a number.
     """
 
     max_attempts: int | None = 60
@@ -48,22 +60,35 @@ class RetryPolicy:
     initial_delay: float = 1.0
     max_delay: float = 30.0
     not_found_grace: float = 30.0
+    attempt_timeout: float = 60.0
 
     def __post_init__(self) -> None:
-        """Reject settings that would never stop or never wait."""
-        if self.max_attempts is None and self.max_elapsed is None:
-            msg = "a RetryPolicy needs max_attempts or max_elapsed, or it never stops"
+        """Reject settings that would never stop, never wait, or are not numbers."""
+        attempts = self.max_attempts
+        if attempts is not None and (
+            isinstance(attempts, bool) or not isinstance(attempts, int)
+        ):
+            msg = f"max_attempts must be an int >= 1 or None, not {attempts!r}"
             raise ValueError(msg)
-        if self.max_attempts is not None and self.max_attempts < 1:
-            raise ValueError(
-                f"max_attempts must be at least 1, not {self.max_attempts}"
-            )
+        if attempts is not None and attempts < 1:
+            msg = f"max_attempts must be at least 1, not {attempts}"
+            raise ValueError(msg)
         for name in ("initial_delay", "max_delay", "not_found_grace"):
-            value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
-        if self.max_elapsed is not None and not self.max_elapsed >= 0:
-            raise ValueError(f"max_elapsed must be >= 0, not {self.max_elapsed!r}")
+            _check_number(name, getattr(self, name), finite=True)
+        if self.max_elapsed is not None:
+            _check_number("max_elapsed", self.max_elapsed, finite=False)
+        _check_number("attempt_timeout", self.attempt_timeout, finite=True)
+        if self.attempt_timeout == 0:
+            msg = "attempt_timeout must be > 0, not 0"
+            raise ValueError(msg)
+        if attempts is None and (
+            self.max_elapsed is None or math.isinf(self.max_elapsed)
+        ):
+            msg = (
+                "a RetryPolicy needs a finite max_attempts or max_elapsed, "
+                "or it never stops"
+            )
+            raise ValueError(msg)
         if self.initial_delay > self.max_delay:
             msg = "initial_delay must not exceed max_delay"
             raise ValueError(msg)
@@ -77,6 +102,35 @@ class RetryPolicy:
         """Return the wait after failed *attempt* (1-based): full jitter, capped."""
         cap = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
         return rng.uniform(0.0, cap)
+
+
+def _check_number(name: str, value: object, *, finite: bool) -> None:
+    """Raise ``ValueError`` unless *value* is a real number >= 0 (and finite)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or value < 0
+        or (finite and math.isinf(value))
+    ):
+        kind = "a finite number" if finite else "a number"
+        msg = f"{name} must be {kind} >= 0, not {value!r}"
+        raise ValueError(msg)
+
+
+async def call_within(fn: Callable[[], Awaitable[T]], *, seconds: float) -> T:
+    """Await ``fn()``, abandoning it after *seconds* of real time.
+
+    Raises:
+        TimeoutError: *fn* was still running after *seconds*; it was cancelled.
+    """
+    with anyio.move_on_after(seconds) as scope:
+        return await fn()
+    if scope.cancelled_caught:
+        msg = f"the attempt took longer than {seconds:g}s"
+        raise TimeoutError(msg)
+    msg = "unreachable: the attempt neither returned nor timed out"  # pragma: no cover
+    raise AssertionError(msg)  # pragma: no cover
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,33 +156,32 @@ async def call_with_retries(
 
     *should_retry* receives the error and the seconds elapsed since the first attempt.
     The last error is re-raised unchanged when the policy or *should_retry* says stop.
-    Sleeps go through *clock*, so compressed and manual time work.
+    Each attempt is bounded by ``policy.attempt_timeout`` seconds of real time (a
+    ``TimeoutError`` then); sleeps go through *clock*, so compressed and manual time
+    work.
     """
     start = clock.monotonic()
+    max_elapsed = math.inf if policy.max_elapsed is None else policy.max_elapsed
+    max_attempts = math.inf if policy.max_attempts is None else policy.max_attempts
 
     def elapsed() -> float:
         return clock.monotonic() - start
 
     def stop(state: tenacity.RetryCallState) -> bool:
-        if (
-            policy.max_attempts is not None
-            and state.attempt_number >= policy.max_attempts
-        ):
-            return True
-        return policy.max_elapsed is not None and elapsed() >= policy.max_elapsed
+        return state.attempt_number >= max_attempts or elapsed() >= max_elapsed
 
     def wait(state: tenacity.RetryCallState) -> float:
         delay = policy.wait_for(state.attempt_number, rng)
-        if policy.max_elapsed is not None:
-            delay = max(0.0, min(delay, policy.max_elapsed - elapsed()))
-        return delay
+        return max(0.0, min(delay, max_elapsed - elapsed()))
 
     def retry(state: tenacity.RetryCallState) -> bool:
         outcome = state.outcome
         if outcome is None or not outcome.failed:
             return False
         error = outcome.exception()
-        return error is not None and should_retry(error, elapsed())
+        # tenacity sees BaseException too: cancellation and interrupts always
+        # propagate, whatever the predicate says.
+        return isinstance(error, Exception) and should_retry(error, elapsed())
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
@@ -142,6 +195,9 @@ async def call_with_retries(
                 )
             )
 
+    async def attempt() -> T:
+        return await call_within(fn, seconds=policy.attempt_timeout)
+
     retrying = tenacity.AsyncRetrying(
         sleep=clock.sleep,
         stop=stop,
@@ -150,4 +206,4 @@ async def call_with_retries(
         before_sleep=before_sleep,
         reraise=True,
     )
-    return await retrying(fn)
+    return await retrying(attempt)
