@@ -56,6 +56,7 @@ from ._diff import ResumeCursor, diff_with_anomalies
 from ._errors import (
     InvalidResumeToken,
     JobReplaced,
+    RetriesExhausted,
     SageMakerWatchError,
     WaitTimeout,
 )
@@ -821,6 +822,8 @@ class FleetWatcher:
     async def _describe(self, job: _Job) -> None:
         try:
             outcome = await self._source.describe_once(job.name)
+        except Exception as error:  # noqa: BLE001 - one job's answer, never the fleet
+            outcome = _unreadable(error, job.name)
         finally:
             self._in_flight -= 1
             job.in_flight = False
@@ -828,10 +831,23 @@ class FleetWatcher:
             self._poke()
         if self._jobs.get(job.name) is not job or not job.active:
             return
-        if isinstance(outcome, CallFailed):
-            self._describe_failed(job, outcome)
-        else:
-            self._observe(job, outcome)
+        try:
+            if isinstance(outcome, CallFailed):
+                self._describe_failed(job, outcome)
+            else:
+                self._observe(job, outcome)
+        except Exception as error:  # noqa: BLE001 - one job's answer, never the fleet
+            self._contain(job, error)
+
+    def _contain(self, job: _Job, error: Exception) -> None:
+        """Handle what went wrong with one job's answer as that job's failure."""
+        if not job.active:
+            return
+        try:
+            self._describe_failed(job, _unreadable(error, job.name))
+        except Exception as again:  # noqa: BLE001 - last resort: lose the job only
+            if job.active:
+                self._lose(job, _unreadable(again, job.name).error, job.last)
 
     def _observe(self, job: _Job, snapshot: Snapshot) -> None:
         self._budget.succeeded(DESCRIBE)
@@ -1040,6 +1056,8 @@ class FleetWatcher:
                 created_after=sweep.created_after,
                 next_token=sweep.next_token,
             )
+        except Exception as error:  # noqa: BLE001 - an unreadable page fails one sweep
+            outcome = _unreadable(error, None)
         finally:
             self._in_flight -= 1
             self._sweep_in_flight = False
@@ -1053,7 +1071,14 @@ class FleetWatcher:
         self._list_failing = False
         self._list_failures = 0
         for summary in outcome.summaries:
-            self._listed(summary, now)
+            try:
+                self._listed(summary, now)
+            except Exception as error:  # noqa: BLE001 - skip one summary, not the sweep
+                logger.info(
+                    FLEET_POLL_FAILED,
+                    job_name=summary.job_name,
+                    error=type(error).__name__,
+                )
         if outcome.next_token is not None:
             sweep.next_token = outcome.next_token
             return
@@ -1145,6 +1170,21 @@ class _Events:
             if isinstance(item, _Idle):
                 continue
             return item
+
+
+def _unreadable(error: Exception, job_name: str | None) -> CallFailed:
+    """Classify an answer that could not be handled as a transient failure.
+
+    Only the exception's type is kept in the message: its text may quote the body.
+    """
+    code = type(error).__name__
+    failure = RetriesExhausted(
+        f"gave up after retries: an answer that could not be read ({code})",
+        job_name=job_name,
+        code=code,
+    )
+    failure.__cause__ = error
+    return CallFailed(kind=ErrorKind.TRANSIENT, error=failure)
 
 
 def _summary_key(summary: JobSummary) -> tuple[object, ...]:

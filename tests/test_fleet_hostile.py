@@ -1,0 +1,177 @@
+"""FleetWatcher against hostile answers: one bad job never takes the fleet down.
+
+Every test talks over real HTTP through a real aiobotocore client to a hostile
+endpoint (``tests/hostile.py``) in front of the fake SageMaker on a hand-driven clock.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import anyio
+import pytest
+
+import sagemaker_watch as sw
+from sagemaker_watch.testing import plain
+
+
+def deterministic(**options):
+    """Fleet options for a hand-driven clock: one request at a time."""
+    return {"max_in_flight": 1, "seed": 7, **options}
+
+
+def lone_surrogate(answer):
+    """Put a lone surrogate in the job's status messages."""
+    transitions = [
+        {**t, "StatusMessage": "broken \ud800 text"}
+        for t in answer.get("SecondaryStatusTransitions", [])
+    ]
+    return {
+        **answer,
+        "SecondaryStatusTransitions": transitions,
+        "StatusMessage": "\ud800",
+    }
+
+
+def far_timestamp(answer):
+    """Give the job a creation time botocore cannot convert."""
+    return {**answer, "CreationTime": 1e20}
+
+
+#: Hostile describe answers, each as rule options for the hostile server. A lone
+#: surrogate is text a robust diff may carry through: that job may also complete.
+HOSTILE_DESCRIBES = {
+    "lone_surrogate": {"mutate": lone_surrogate},
+    "unconvertible_timestamp": {"mutate": far_timestamp},
+    "list_body": {"body": b"[]"},
+    "string_body": {"body": b'"a string"'},
+    "transitions_not_a_list": {
+        "mutate": lambda a: {**a, "SecondaryStatusTransitions": "no"}
+    },
+}
+
+#: Change detection by list sweeps, or per-job schedules.
+MODES = {
+    "listing": {"sweep_interval": 5.0},
+    "per-job": {"sweep_interval": None},
+}
+
+HEALTHY = tuple(f"good-{i:02d}" for i in range(10))
+
+
+async def _drain(fleet):
+    by_job = collections.defaultdict(list)
+    async for item in fleet:
+        by_job[item.job_name].append(item)
+    return by_job
+
+
+def _assert_completed(fake, name, items):
+    """The job's whole history arrived once, in order, then JobCompleted last."""
+    history = [
+        t["Status"] for t in fake.describe_job(name)["SecondaryStatusTransitions"]
+    ]
+    entered = [str(e.status) for e in items if isinstance(e, sw.StatusEntered)]
+    assert (name, history) == (name, entered)
+    assert (name, sw.JobCompleted) == (name, type(items[-1]))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("hostile_answer", sorted(HOSTILE_DESCRIBES))
+async def test_a_hostile_describe_loses_one_job_and_the_fleet_goes_on(
+    fake_sagemaker, hostile, hostile_answer, mode
+):
+    """A job whose every answer is hostile ends as JobLost; the others complete."""
+    fake = fake_sagemaker
+    for name in (*HEALTHY, "bad", "flaky"):
+        fake.add_job(name, plain(training=900))
+    hostile.rule("DescribeTrainingJob", job="bad", **HOSTILE_DESCRIBES[hostile_answer])
+    hostile.rule(
+        "DescribeTrainingJob", job="flaky", times=2, **HOSTILE_DESCRIBES[hostile_answer]
+    )
+    retry = sw.RetryPolicy(max_attempts=4, max_elapsed=None)
+    with anyio.fail_after(60):
+        async with (
+            hostile.client() as client,
+            sw.FleetWatcher(
+                client=client,
+                clock=fake.clock,
+                retry=retry,
+                **deterministic(**MODES[mode]),
+            ) as fleet,
+        ):
+            for name in (*HEALTHY, "bad", "flaky"):
+                fleet.add(name)
+            by_job = await _drain(fleet)
+            stats = fleet.statistics()
+            with pytest.raises(sw.ServiceError):
+                await fleet.wait_until_terminal("bad")
+    if hostile_answer == "lone_surrogate" and sw.JobCompleted in map(
+        type, by_job["bad"]
+    ):
+        _assert_completed(fake, "bad", by_job["bad"])
+        assert (0, 12) == (stats.lost, stats.finished)
+    else:
+        assert [sw.JobLost] == [type(item) for item in by_job["bad"]]
+        assert 4 == hostile.count("DescribeTrainingJob", "bad")
+        assert (1, 11) == (stats.lost, stats.finished)
+    for name in (*HEALTHY, "flaky"):
+        _assert_completed(fake, name, by_job[name])
+
+
+def summary_time(job, value):
+    """Rewrite *job*'s ListTrainingJobs summary: its LastModifiedTime is *value*."""
+
+    def mutate(answer):
+        rows = [
+            {**row, "LastModifiedTime": value}
+            if row.get("TrainingJobName") == job
+            else row
+            for row in answer.get("TrainingJobSummaries", [])
+        ]
+        return {**answer, "TrainingJobSummaries": rows}
+
+    return mutate
+
+
+#: Hostile ListTrainingJobs answers, each as rule options for the hostile server.
+HOSTILE_LISTS = {
+    "unconvertible_summary_time": {"mutate": summary_time("bad", 1e20)},
+    "far_future_summary_time": {"mutate": summary_time("bad", 1e11)},
+    "list_body": {"body": b"[]"},
+    "summaries_not_a_list": {"body": b'{"TrainingJobSummaries": "no"}'},
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("hostile_answer", sorted(HOSTILE_LISTS))
+async def test_a_hostile_list_answer_never_stops_the_fleet(
+    fake_sagemaker, hostile, hostile_answer
+):
+    """With every list page hostile, each job is still described to its end."""
+    fake = fake_sagemaker
+    names = (*HEALTHY, "bad")
+    for name in names:
+        fake.add_job(name, plain(training=900))
+    hostile.rule("ListTrainingJobs", **HOSTILE_LISTS[hostile_answer])
+    with anyio.fail_after(60):
+        async with (
+            hostile.client() as client,
+            sw.FleetWatcher(
+                client=client, clock=fake.clock, **deterministic()
+            ) as fleet,
+        ):
+            for name in names:
+                fleet.add(name)
+            by_job = await _drain(fleet)
+            stats = fleet.statistics()
+    assert hostile.count("ListTrainingJobs") > 0
+    assert (0, len(names)) == (stats.lost, stats.finished)
+    for name in names:
+        _assert_completed(fake, name, by_job[name])
+    # Completions are seen within a minute or so, not at a 15-minute re-check.
+    ends = [items[-1].at for items in by_job.values()]
+    finished = [fake.describe_job(name)["TrainingEndTime"] for name in names]
+    lag = max(e.timestamp() for e in ends) - max(finished)
+    assert lag < 120, lag
