@@ -199,12 +199,17 @@ async def test_describe_missing(client):
 
 @pytest.mark.asyncio
 async def test_stop_flow(sim, client):
-    """Stop moves the primary to Stopping at once, then to Stopped 30 s later."""
+    """Stop turns the primary Stopping at once, the history 5 s later, then Stopped."""
     sim.add_job("job", plain())
     sim.advance(500)
     await client.stop_training_job(TrainingJobName="job")
     answer = await client.describe_training_job(TrainingJobName="job")
-    assert answer["TrainingJobStatus"] == "Stopping"
+    assert ("Stopping", "Training") == (
+        answer["TrainingJobStatus"],
+        answer["SecondaryStatus"],
+    )
+    sim.advance(5)
+    answer = await client.describe_training_job(TrainingJobName="job")
     last = answer["SecondaryStatusTransitions"][-1]
     assert (
         last["Status"],

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import pathlib
 
 import pytest
 import pytest_asyncio
+from botocore.exceptions import ClientError
 
 from sagemaker_watch.testing import (
     TIMELINES,
@@ -34,6 +37,9 @@ async def _client(sim):
     """An aiobotocore client for the fake."""
     async with sim.client() as client:
         yield client
+
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "describe-responses"
 
 
 def _statuses(answer):
@@ -169,25 +175,67 @@ async def test_lifecycle_end_to_end(sim, client, name):
 
 @pytest.mark.asyncio
 async def test_messages_rewritten_in_place(sim, client):
-    """A phase's status messages replace each other on the same transition."""
-    sim.add_job("job", plain(starting=120, downloading=120))
+    """Each status's messages appear under it, in order, as the service logs them."""
+    sim.add_job("job", plain(starting=90, downloading=30, training=60, uploading=30))
     seen = []
-    for _ in range(4):
+    for _ in range(25):
         answer = await client.describe_training_job(TrainingJobName="job")
-        seen.append(
-            [
-                (t["Status"], t["StatusMessage"])
-                for t in answer["SecondaryStatusTransitions"]
-            ]
-        )
-        sim.advance(61)
-    assert seen[0] == [("Starting", "Launching requested ML instances")]
-    assert seen[1] == [("Starting", "Preparing the instances for training")]
-    assert seen[2] == [
+        last = answer["SecondaryStatusTransitions"][-1]
+        seen.append((last["Status"], last["StatusMessage"]))
+        sim.advance(10)
+    assert [
+        ("Starting", "Starting the training job"),
+        ("Starting", "Launching requested ML instances"),
         ("Starting", "Preparing the instances for training"),
         ("Downloading", "Downloading input data"),
+        ("Training", "Downloading the training image"),
+        ("Training", "Training image download completed. Training in progress."),
+        ("Uploading", "Uploading generated training model"),
+        ("Completed", "Training job completed"),
+    ] == _distinct(seen)
+
+
+@pytest.mark.asyncio
+async def test_final_history_matches_the_recorded_one(sim, client):
+    """A completed plain job's history reads like the recorded real response."""
+    recorded = json.loads((FIXTURES / "ack_completed.json").read_text())
+    sim.add_job("job", "plain")
+    sim.advance(100000)
+    answer = await client.describe_training_job(TrainingJobName="job")
+    assert [
+        (t["Status"], t["StatusMessage"])
+        for t in recorded["SecondaryStatusTransitions"]
+    ] == [
+        (t["Status"], t["StatusMessage"]) for t in answer["SecondaryStatusTransitions"]
     ]
-    assert seen[3][-1] == ("Downloading", "Downloading the training image")
+
+
+@pytest.mark.asyncio
+async def test_stop_in_starting_matches_the_recorded_response(sim, client):
+    """Just after a stop, primary is Stopping over a lone, unchanged Starting."""
+    recorded = json.loads(
+        (FIXTURES / "ack_stopping_secondary_starting.json").read_text()
+    )
+    sim.add_job("job", "plain")
+    sim.advance(50)
+    sim.stop_job("job")
+    answer = await client.describe_training_job(TrainingJobName="job")
+    assert (
+        recorded["TrainingJobStatus"],
+        recorded["SecondaryStatus"],
+        [
+            (t["Status"], t["StatusMessage"])
+            for t in recorded["SecondaryStatusTransitions"]
+        ],
+    ) == (
+        answer["TrainingJobStatus"],
+        answer["SecondaryStatus"],
+        [
+            (t["Status"], t["StatusMessage"])
+            for t in answer["SecondaryStatusTransitions"]
+        ],
+    )
+    assert sim.clock.now() == answer["LastModifiedTime"]
 
 
 @pytest.mark.asyncio
@@ -327,3 +375,141 @@ def test_custom_timeline_validation():
     assert timeline.duration == 40
     assert "Training" in repr(timeline)
     assert isinstance(plain().outcome, Completed)
+
+
+def _request(name, **extra):
+    return {
+        "TrainingJobName": name,
+        "RoleArn": "arn:aws:iam::123456789012:role/Role",
+        "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
+        "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.large",
+            "InstanceCount": 1,
+            "VolumeSizeInGB": 10,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        **extra,
+    }
+
+
+def _seen(answer):
+    return (
+        answer["TrainingJobStatus"],
+        answer["SecondaryStatus"],
+        _statuses(answer),
+    )
+
+
+@pytest.mark.asyncio
+async def test_max_runtime_from_the_request_stops_the_job(sim, client):
+    """A job created with MaxRuntimeInSeconds=100 is stopped 100 s into its run."""
+    await client.create_training_job(
+        **_request("job", StoppingCondition={"MaxRuntimeInSeconds": 100})
+    )
+    sim.advance(189)
+    answer = await client.describe_training_job(TrainingJobName="job")
+    assert ("InProgress", "Training", ["Starting", "Downloading", "Training"]) == _seen(
+        answer
+    )
+    sim.advance(1)
+    answer = await client.describe_training_job(TrainingJobName="job")
+    assert (
+        "Stopping",
+        "Stopping",
+        ["Starting", "Downloading", "Training", "Stopping"],
+    ) == _seen(answer)
+    sim.advance(30)
+    answer = await client.describe_training_job(TrainingJobName="job")
+    assert (
+        "Stopped",
+        "MaxRuntimeExceeded",
+        ["Starting", "Downloading", "Training", "Stopping", "MaxRuntimeExceeded"],
+    ) == _seen(answer)
+    assert (
+        "Training job runtime exceeded MaxRuntimeInSeconds provided"
+        == answer["SecondaryStatusTransitions"][-1]["StatusMessage"]
+    )
+    assert {"MaxRuntimeInSeconds": 100} == answer["StoppingCondition"]
+    assert 100 == answer["TrainingTimeInSeconds"]
+    assert 100 == answer["BillableTimeInSeconds"]
+    assert dt.timedelta(seconds=100) == (
+        answer["TrainingEndTime"] - answer["TrainingStartTime"]
+    )
+
+
+@pytest.mark.asyncio
+async def test_max_wait_stops_a_spot_job(sim, client):
+    """A spot job still running MaxWaitTimeInSeconds after creation is stopped."""
+    sim.add_job(
+        "job",
+        spot_interrupted_once(),
+        StoppingCondition={"MaxRuntimeInSeconds": 900, "MaxWaitTimeInSeconds": 1000},
+    )
+    sim.advance(969)
+    answer = await client.describe_training_job(TrainingJobName="job")
+    assert ("InProgress", "Interrupted") == _seen(answer)[:2]
+    sim.advance(1)
+    answer = await client.describe_training_job(TrainingJobName="job")
+    assert ("Stopping", "Stopping") == _seen(answer)[:2]
+    sim.advance(30)
+    answer = await client.describe_training_job(TrainingJobName="job")
+    assert (
+        "Stopped",
+        "MaxWaitTimeExceeded",
+        [
+            "Starting",
+            "Downloading",
+            "Training",
+            "Interrupted",
+            "Stopping",
+            "MaxWaitTimeExceeded",
+        ],
+    ) == _seen(answer)
+    assert dt.timedelta(seconds=1000) == (
+        answer["TrainingEndTime"] - answer["CreationTime"]
+    )
+    assert answer["BillableTimeInSeconds"] <= answer["TrainingTimeInSeconds"] <= 900
+
+
+@pytest.mark.asyncio
+async def test_max_wait_below_max_runtime_is_rejected(client):
+    """A spot job whose MaxWaitTimeInSeconds is below its MaxRuntime is rejected."""
+    with pytest.raises(ClientError) as excinfo:
+        await client.create_training_job(
+            **_request(
+                "job",
+                StoppingCondition={
+                    "MaxRuntimeInSeconds": 100,
+                    "MaxWaitTimeInSeconds": 50,
+                },
+                EnableManagedSpotTraining=True,
+            )
+        )
+    assert "ValidationException" == excinfo.value.response["Error"]["Code"]
+    assert (
+        "Invalid MaxWaitTimeInSeconds. It must be present and be greater than or "
+        "equal to MaxRuntimeInSeconds"
+    ) == excinfo.value.response["Error"]["Message"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_ready_made_stopping_conditions_hold(sim, client, name):
+    """Each ready-made timeline's StoppingCondition agrees with how the job ends."""
+    sim.add_job("job", name)
+    final = (await _run(sim, client, name="job"))[-1]
+    limits = final["StoppingCondition"]
+    training = final.get("TrainingTimeInSeconds", 0)
+    wall = (final["TrainingEndTime"] - final["CreationTime"]).total_seconds()
+    assert training <= limits["MaxRuntimeInSeconds"]
+    assert final.get("BillableTimeInSeconds", 0) <= training
+    if final["SecondaryStatus"] == "MaxRuntimeExceeded":
+        assert limits["MaxRuntimeInSeconds"] == training
+    if final["EnableManagedSpotTraining"]:
+        assert wall <= limits["MaxWaitTimeInSeconds"]
+        assert limits["MaxRuntimeInSeconds"] <= limits["MaxWaitTimeInSeconds"]
+    else:
+        assert "MaxWaitTimeInSeconds" not in limits
+    if final["SecondaryStatus"] == "MaxWaitTimeExceeded":
+        assert limits["MaxWaitTimeInSeconds"] == wall

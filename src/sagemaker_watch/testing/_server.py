@@ -27,7 +27,7 @@ from ._faults import (
     Quota,
     TokenBucket,
 )
-from ._timelines import TIMELINES, JobState, Plan, Timeline
+from ._timelines import DEFAULT_MAX_RUNTIME, TIMELINES, JobState, Plan, Timeline
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping
@@ -127,8 +127,17 @@ class _Job:
         self.timeline = timeline
         self.request = request
         self.created = created
-        self.plan = Plan(timeline, created=created)
+        self.plan = self.replan()
         self.deleting_at: float | None = None
+
+    def replan(self, stop_at: float | None = None) -> Plan:
+        """Lay the timeline out under the request's ``StoppingCondition``."""
+        return Plan(
+            self.timeline,
+            created=self.created,
+            stop_at=stop_at,
+            stopping_condition=self.request.get("StoppingCondition") or {},
+        )
 
 
 class FakeSageMaker:
@@ -588,11 +597,7 @@ class FakeSageMaker:
 
     def _defaults(self, timeline: Timeline) -> JSON:
         bucket = f"s3://sagemaker-{self.region}-{self.account_id}"
-        stopping: JSON = {"MaxRuntimeInSeconds": timeline.max_runtime}
-        if timeline.spot:
-            stopping["MaxWaitTimeInSeconds"] = (
-                timeline.max_wait or 2 * timeline.max_runtime
-            )
+        stopping: JSON = timeline.stopping_condition()
         request: JSON = {
             "RoleArn": f"arn:aws:iam::{self.account_id}:role/service-role/"
             "AmazonSageMaker-ExecutionRole-20240101T000000",
@@ -645,12 +650,13 @@ class FakeSageMaker:
                 "Training job names must be unique within an AWS account and region, "
                 f"and a training job with this name already exists ({arn})",
             )
-        merged = self._defaults(timeline)
-        merged.update({k: v for k, v in request.items() if k != "TrainingJobName"})
-        spot = bool(merged.get("EnableManagedSpotTraining"))
+        spot = bool(request.get("EnableManagedSpotTraining", timeline.spot))
         if spot != timeline.spot:
             timeline = dataclasses.replace(timeline, spot=spot)
-        now = self._clock.timestamp()
+        merged = self._defaults(timeline)
+        merged.update({k: v for k, v in request.items() if k != "TrainingJobName"})
+        _check_stopping_condition(merged.get("StoppingCondition"), spot=spot)
+        now = round(self._clock.timestamp(), 3)
         self._jobs[name] = _Job(name, arn, timeline, merged, now)
         return arn
 
@@ -665,7 +671,7 @@ class FakeSageMaker:
                 "The request was rejected because the training job is in status "
                 f"{status}."
             )
-        job.plan = Plan(job.timeline, created=job.created, stop_at=now)
+        job.plan = job.replan(stop_at=now)
 
     def _op_create(self, body: JSON) -> JSON:
         tags = body.get("Tags") or []
@@ -857,6 +863,38 @@ def _page(
     if more and page:
         answer["NextToken"] = _write_token(page[-1][0], sort_by, sort_order)
     return answer
+
+
+def _check_stopping_condition(condition: object, *, spot: bool) -> None:
+    """Reject what CreateTrainingJob rejects in a ``StoppingCondition``."""
+    if not isinstance(condition, dict):
+        raise _validation(
+            "1 validation error detected: Value null at 'stoppingCondition' failed "
+            "to satisfy constraint: Member must not be null"
+        )
+    errors = [
+        f"Value '{value}' at 'stoppingCondition.{member[0].lower()}{member[1:]}' "
+        "failed to satisfy constraint: Member must have value greater than or "
+        "equal to 1"
+        for member in ("MaxRuntimeInSeconds", "MaxWaitTimeInSeconds")
+        if (value := condition.get(member)) is not None
+        and not (isinstance(value, int) and value >= 1)
+    ]
+    if errors:
+        raise _validation(_validation_message(errors))
+    runtime = condition.get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
+    wait = condition.get("MaxWaitTimeInSeconds")
+    if spot and (wait is None or wait < runtime):
+        raise _validation(
+            "Invalid MaxWaitTimeInSeconds. It must be present and be greater than "
+            "or equal to MaxRuntimeInSeconds"
+        )
+
+
+def _validation_message(errors: list[str]) -> str:
+    """AWS's form: ``N validation error(s) detected: ...; ...``."""
+    noun = "error" if len(errors) == 1 else "errors"
+    return f"{len(errors)} validation {noun} detected: {'; '.join(errors)}"
 
 
 def _resolve(timeline: Timeline | str) -> Timeline:

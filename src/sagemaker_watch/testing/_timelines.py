@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import types
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -31,9 +32,16 @@ _BEFORE_TRAINING = frozenset(
 #: Secondary statuses during which spot instances are not billed.
 _UNBILLED = _BEFORE_TRAINING | {"Interrupted", "Restarting"}
 
-STARTING = ("Launching requested ML instances", "Preparing the instances for training")
-DOWNLOADING = ("Downloading input data", "Downloading the training image")
-TRAINING = ("Training image download completed. Training in progress.",)
+STARTING = (
+    "Starting the training job",
+    "Launching requested ML instances",
+    "Preparing the instances for training",
+)
+DOWNLOADING = ("Downloading input data",)
+TRAINING = (
+    "Downloading the training image",
+    "Training image download completed. Training in progress.",
+)
 UPLOADING = ("Uploading generated training model",)
 INTERRUPTED = (
     (
@@ -49,6 +57,10 @@ FAILURE_REASON = (
     'Command "/opt/conda/bin/python3.10 train.py --epochs 10", exit code 1'
 )
 DEFAULT_METRICS = (("train:loss", 0.0421), ("validation:accuracy", 0.9712))
+#: ``MaxRuntimeInSeconds`` when a request names none: one day, as AWS documents.
+DEFAULT_MAX_RUNTIME = 86400
+#: Simulated seconds between a ``StopTrainingJob`` and its ``Stopping`` transition.
+STOP_ACK_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,17 +106,24 @@ class Failed:
     failure_reason: str = FAILURE_REASON
 
 
+StopReason = Literal["Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stopped:
     """The job is stopped: a ``Stopping`` transition, then one named for *reason*.
 
-    The primary status goes ``Stopping`` then ``Stopped``.
+    The primary status goes ``Stopping`` then ``Stopped``. For ``MaxRuntimeExceeded``
+    and ``MaxWaitTimeExceeded`` the stop is the job's limit being reached: when the
+    timeline leaves the limit to its default, the limit is set so that the job ends
+    where the script ends; when the job's ``StoppingCondition`` names the limit, the
+    last phase runs on until that limit stops it.
 
     Attributes:
         reason: The last transition's status.
     """
 
-    reason: Literal["Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"] = "Stopped"
+    reason: StopReason = "Stopped"
 
 
 Outcome = Completed | Failed | Stopped
@@ -135,10 +154,23 @@ class Timeline:
             ``Completed``, ``Failed`` or ``Stopped``) before the matching transition
             appears in the history, as the real service does.
         stopping: Simulated seconds between the ``Stopping`` transition and the
-            stopped one, for stopped outcomes and for stops by the user.
+            stopped one, for stopped outcomes and for stops by the user. A job
+            stopped by its ``StoppingCondition`` is ``Stopped`` exactly at its
+            limit, so its ``Stopping`` transition starts this long before it.
         spot: Whether the job defaults to ``EnableManagedSpotTraining``.
-        max_runtime: Default ``StoppingCondition.MaxRuntimeInSeconds``.
-        max_wait: Default ``StoppingCondition.MaxWaitTimeInSeconds`` (spot only).
+        max_runtime: Default ``StoppingCondition.MaxRuntimeInSeconds``; ``None``
+            means one day, or, for a ``MaxRuntimeExceeded`` outcome, the runtime
+            at which the script ends. The job honours it: runtime counts wall time
+            from ``TrainingStartTime`` (across interruptions and retries, as AWS
+            documents), and a job still running at the limit is stopped with
+            ``MaxRuntimeExceeded``.
+        max_wait: Default ``StoppingCondition.MaxWaitTimeInSeconds`` (spot only);
+            ``None`` means twice *max_runtime*, or, for a ``MaxWaitTimeExceeded``
+            outcome, the time at which the script ends. A spot job still running
+            that long after its creation is stopped with ``MaxWaitTimeExceeded``.
+        stop_ack: Simulated seconds between ``StopTrainingJob`` (the primary status
+            turns ``Stopping`` at once) and the ``Stopping`` transition; meanwhile
+            the secondary status is unchanged, as in the recorded responses.
         retry_attempts: Default ``RetryStrategy.MaximumRetryAttempts``, if any.
         progress: How ``ProgressInfo`` counts during training, or ``None``.
     """
@@ -149,17 +181,47 @@ class Timeline:
     primary_lead: float = 0.0
     stopping: float = 30.0
     spot: bool = False
-    max_runtime: int = 86400
+    max_runtime: int | None = None
     max_wait: int | None = None
     retry_attempts: int | None = None
     progress: Progress | None = field(default_factory=Progress)
+    stop_ack: float = STOP_ACK_SECONDS
 
     def __post_init__(self) -> None:
-        """Reject an empty script and negative leads."""
+        """Reject an empty script, negative leads and limits below one second."""
         if not self.phases:
             raise ValueError("a timeline needs at least one phase")
-        if self.primary_lead < 0 or self.stopping < 0:
-            raise ValueError("primary_lead and stopping cannot be negative")
+        if self.primary_lead < 0 or self.stopping < 0 or self.stop_ack < 0:
+            raise ValueError("primary_lead, stopping and stop_ack cannot be negative")
+        if any(v is not None and v < 1 for v in (self.max_runtime, self.max_wait)):
+            raise ValueError("max_runtime and max_wait must be at least 1 second")
+
+    def stopping_condition(self) -> dict[str, int]:
+        """Return the ``StoppingCondition`` a job on this timeline gets by default.
+
+        ``MaxWaitTimeInSeconds`` is present for spot timelines only, and never below
+        ``MaxRuntimeInSeconds``.
+        """
+        training_start = _training_offset(self.phases)
+        scripted_end = self.duration
+        reason = self.outcome.reason if isinstance(self.outcome, Stopped) else None
+        wait = self.max_wait
+        if wait is None and reason == "MaxWaitTimeExceeded" and self.spot:
+            wait = max(math.ceil(scripted_end), 1)
+        runtime = self.max_runtime
+        if runtime is None:
+            if reason == "MaxRuntimeExceeded" and training_start is not None:
+                runtime = max(math.ceil(scripted_end - training_start), 1)
+            elif wait is not None:
+                runtime = min(DEFAULT_MAX_RUNTIME, wait)
+            else:
+                runtime = DEFAULT_MAX_RUNTIME
+        condition = {"MaxRuntimeInSeconds": runtime}
+        if self.spot:
+            condition["MaxWaitTimeInSeconds"] = max(
+                wait if wait is not None else 2 * runtime, runtime
+            )
+        return condition
 
     @property
     def duration(self) -> float:
@@ -240,34 +302,50 @@ class Plan:
     )
 
     def __init__(
-        self, timeline: Timeline, *, created: float, stop_at: float | None = None
+        self,
+        timeline: Timeline,
+        *,
+        created: float,
+        stop_at: float | None = None,
+        stopping_condition: Mapping[str, object] | None = None,
     ) -> None:
-        """Lay *timeline* out from *created*; a user stop at *stop_at* cuts it short."""
+        """Lay *timeline* out from *created*; a user stop at *stop_at* cuts it short.
+
+        *stopping_condition* (the job's ``StoppingCondition``; the timeline's own by
+        default) stops the job at its limits.
+        """
         self.created = created
         self.stopped_by_user = stop_at is not None
         self.progress = timeline.progress
         self._spot = timeline.spot
-        cut = None if stop_at is None else stop_at + timeline.primary_lead
-        transitions, at = _lay_out(timeline.phases, created, cut)
-        outcome: Outcome = timeline.outcome
+        limits = dict(
+            timeline.stopping_condition()
+            if stopping_condition is None
+            else stopping_condition
+        )
         lead = timeline.primary_lead
+        cut, stopping, outcome, primary_stopping = _ending(
+            timeline, created, stop_at, limits
+        )
+        transitions, at = _lay_out(timeline.phases, created, cut)
         primary: list[tuple[float, str]] = [(created, "InProgress")]
         self.failure_reason: str | None = None
         self.metrics: tuple[tuple[str, float], ...] = ()
-        if stop_at is not None and cut is not None:
-            outcome = Stopped(reason="Stopped")
+        if cut is not None:
             at = cut
         else:
             lead = min(lead, timeline.phases[-1].duration)
         end_phases = at
         if isinstance(outcome, Stopped):
-            final_at = at + timeline.stopping
+            final_at = at + stopping
             message = STOPPED_MESSAGES[outcome.reason]
             transitions.append(_single("Stopping", at, STOPPING_MESSAGE))
             transitions.append(
                 _single(outcome.reason, final_at, message, terminal=True)
             )
-            primary += [(at - lead, "Stopping"), (final_at - lead, "Stopped")]
+            if primary_stopping is None:
+                primary_stopping = at - lead
+            primary += [(primary_stopping, "Stopping"), (final_at - lead, "Stopped")]
         else:
             status = "Failed" if isinstance(outcome, Failed) else "Completed"
             message = (
@@ -351,7 +429,9 @@ class Plan:
         )
         training_seconds = billable = None
         if terminal and self.training_start is not None:
-            training_seconds = max(int(self.terminal_at - self.training_start), 1)
+            training_seconds = max(
+                _whole(self.terminal_at) - _whole(self.training_start), 1
+            )
             billable = training_seconds
             if self._spot:
                 billable = max(min(int(self._billable_at), training_seconds - 1), 1)
@@ -372,7 +452,7 @@ class Plan:
             )
         metrics = None
         if terminal and primary == "Completed" and self.metrics:
-            metric_time = self._last_training_end()
+            metric_time = float(_whole(self._last_training_end()))
             metrics = tuple((name, value, metric_time) for name, value in self.metrics)
         return JobState(
             primary=primary,
@@ -395,10 +475,79 @@ class Plan:
         return self.terminal_at
 
 
+def _whole(t: float) -> int:
+    """Whole seconds of *t* as the service counts them: at millisecond precision."""
+    return math.floor(round(t, 3))
+
+
 def _single(
     status: str, at: float, message: str, *, terminal: bool = False
 ) -> _Transition:
     return _Transition(status, at, (at,), (message,), 0.0, terminal)
+
+
+def _training_offset(phases: tuple[Phase, ...]) -> float | None:
+    """Seconds from creation to the first phase on the training instances."""
+    at = 0.0
+    for phase in phases:
+        if phase.status not in _BEFORE_TRAINING:
+            return at
+        at += phase.duration
+    return None
+
+
+def _deadline(
+    timeline: Timeline, created: float, limits: Mapping[str, object]
+) -> tuple[float, StopReason] | None:
+    """When and why the job's limits stop it, if they do before it ends.
+
+    A limit outcome (``MaxRuntimeExceeded``, ``MaxWaitTimeExceeded``) runs on until
+    a limit stops it, if the job has that limit; otherwise it ends as scripted.
+    """
+    natural = created + timeline.duration
+    outcome = timeline.outcome
+    own = outcome.reason if isinstance(outcome, Stopped) else None
+    candidates: list[tuple[float, StopReason]] = []
+    runtime = limits.get("MaxRuntimeInSeconds")
+    offset = _training_offset(timeline.phases)
+    if isinstance(runtime, int | float) and offset is not None:
+        candidates.append((created + offset + runtime, "MaxRuntimeExceeded"))
+    wait = limits.get("MaxWaitTimeInSeconds")
+    if timeline.spot and isinstance(wait, int | float):
+        candidates.append((created + wait, "MaxWaitTimeExceeded"))
+    if not candidates:
+        return None
+    first = min(candidates)
+    if first[0] < natural or own in {reason for _, reason in candidates}:
+        return first
+    return None
+
+
+def _ending(
+    timeline: Timeline,
+    created: float,
+    stop_at: float | None,
+    limits: Mapping[str, object],
+) -> tuple[float | None, float, Outcome, float | None]:
+    """Where the phases are cut, the stopping time, the outcome, the primary stop."""
+    deadline = _deadline(timeline, created, limits)
+    stopping = timeline.stopping
+    if deadline is not None and (stop_at is None or deadline[0] - stopping < stop_at):
+        cut, stopping, outcome = _limit_stop(deadline, created, stopping)
+        return cut, stopping, outcome, None
+    if stop_at is not None:
+        cut = stop_at + max(timeline.primary_lead, timeline.stop_ack)
+        return cut, stopping, Stopped(reason="Stopped"), stop_at
+    return None, stopping, timeline.outcome, None
+
+
+def _limit_stop(
+    deadline: tuple[float, StopReason], created: float, stopping: float
+) -> tuple[float, float, Stopped]:
+    """Where the ``Stopping`` transition starts, how long it lasts, and the outcome."""
+    at, reason = deadline
+    begin = max(at - stopping, created)
+    return begin, at - begin, Stopped(reason=reason)
 
 
 def _lay_out(
@@ -491,7 +640,11 @@ def spot_interrupted_twice_max_wait(
     interrupted: float = 900,
     primary_lead: float = 0.0,
 ) -> Timeline:
-    """Spot: … Training → Interrupted → Starting → Training → Interrupted → Training → Stopping → MaxWaitTimeExceeded."""  # noqa: E501
+    """Spot: … Training → Interrupted → Starting → Training → Interrupted → Training → Stopping → MaxWaitTimeExceeded.
+
+    ``MaxWaitTimeInSeconds`` is the scripted duration (phases plus stopping), and
+    ``MaxRuntimeInSeconds`` equal to it, so the wait limit is what stops the job.
+    """  # noqa: E501
     phases = (
         _phase("Starting", starting, STARTING),
         _phase("Downloading", downloading, DOWNLOADING),
@@ -508,15 +661,16 @@ def spot_interrupted_twice_max_wait(
         outcome=Stopped(reason="MaxWaitTimeExceeded"),
         primary_lead=primary_lead,
         spot=True,
-        max_runtime=3600,
-        max_wait=int(sum(phase.duration for phase in phases)),
     )
 
 
 def spot_capacity_never(
     *, waiting: float = 3600, primary_lead: float = 0.0
 ) -> Timeline:
-    """Spot with no capacity: Starting → Stopping → MaxWaitTimeExceeded."""
+    """Spot with no capacity: Starting → Stopping → MaxWaitTimeExceeded.
+
+    ``MaxWaitTimeInSeconds`` is *waiting* plus the 30 s of stopping.
+    """
     return Timeline(
         name="spot_capacity_never",
         phases=(
@@ -535,8 +689,6 @@ def spot_capacity_never(
         outcome=Stopped(reason="MaxWaitTimeExceeded"),
         primary_lead=primary_lead,
         spot=True,
-        max_runtime=int(waiting),
-        max_wait=int(waiting),
     )
 
 
@@ -595,7 +747,11 @@ def max_runtime(
     training: float = 3600,
     primary_lead: float = 0.0,
 ) -> Timeline:
-    """Starting → Downloading → Training → Stopping → MaxRuntimeExceeded."""
+    """Starting → Downloading → Training → Stopping → MaxRuntimeExceeded.
+
+    ``MaxRuntimeInSeconds`` is *downloading* + *training* + the 30 s of stopping:
+    the job is ``Stopped`` exactly that long after ``TrainingStartTime``.
+    """
     return Timeline(
         name="max_runtime",
         phases=(
@@ -605,7 +761,6 @@ def max_runtime(
         ),
         outcome=Stopped(reason="MaxRuntimeExceeded"),
         primary_lead=primary_lead,
-        max_runtime=int(downloading + training),
     )
 
 
