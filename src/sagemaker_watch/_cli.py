@@ -35,7 +35,9 @@ from ._render import (
     Outcome,
     Renderer,
     describe,
+    one_line,
     outcome_of,
+    safe,
     status,
 )
 
@@ -133,6 +135,7 @@ class Settings:
         timeout: real seconds to watch at most, or ``None``.
         clock: the library's clock (the fake's in the demo), or ``None``.
         region: the client's region, for messages.
+        endpoint_url: the client's endpoint, for messages.
     """
 
     schedule: sw.PollSchedule
@@ -141,6 +144,7 @@ class Settings:
     timeout: float | None = None
     clock: sw.Clock | None = None
     region: str | None = None
+    endpoint_url: str | None = None
 
     def now(self) -> dt.datetime:
         """Return the current time on the watch's clock."""
@@ -181,9 +185,34 @@ def _problem(
     )
 
 
-def _service_problem(job_name: str, error: sw.ServiceError, settings: Settings) -> str:
+def _not_sagemaker(error: sw.ServiceError, settings: Settings) -> str | None:
+    """Say so if *error* shows an endpoint that does not speak SageMaker's JSON."""
+    where = (
+        f"the endpoint at {settings.endpoint_url or '?'} did not answer like SageMaker"
+    )
+    advice = "check --endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER"
+    response = getattr(error.__cause__, "response", None)
+    metadata = (
+        response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
+    )
+    headers = metadata.get("HTTPHeaders") or {}
+    content_type = str(headers.get("content-type", "")).partition(";")[0].strip()
+    if content_type and "json" not in content_type:
+        status = metadata.get("HTTPStatusCode", "?")
+        return f"{where} (HTTP {status}, {content_type}); {advice}"
+    if error.code == "MalformedResponse":
+        return f"{where} (an unreadable answer: {error.__cause__ or error}); {advice}"
+    return None
+
+
+def _service_problem(  # noqa: PLR0911 - one diagnosis per kind of failure
+    job_name: str, error: sw.ServiceError, settings: Settings
+) -> str:
     code = error.code
     cause = str(error.__cause__) if error.__cause__ is not None else str(error)
+    not_sagemaker = _not_sagemaker(error, settings)
+    if not_sagemaker is not None:
+        return not_sagemaker
     if code in _CREDENTIAL_CODES:
         return (
             f"no usable AWS credentials ({cause}); set AWS_PROFILE (after "
@@ -371,7 +400,7 @@ class _StderrLogger:
     """A structlog logger that writes to whatever ``sys.stderr`` is at the time."""
 
     def msg(self, message: str) -> None:
-        click.echo(message, err=True)
+        click.echo(safe(message, newlines=True), err=True)
 
     log = debug = info = warning = warn = error = critical = exception = msg
 
@@ -544,6 +573,7 @@ async def _watch_aws(
             first_retry=settings.first_retry,
             timeout=settings.timeout,
             region=client.meta.region_name,
+            endpoint_url=client.meta.endpoint_url,
         )
         return await follow(job_names, client, settings, make_renderer(settings))
 
@@ -656,7 +686,7 @@ def wait(
             return interrupted
         result = results[0]
         if result.outcome is not Outcome.ERROR:
-            click.echo(f"{result.job_name} {' '.join(describe(result).split())}")
+            click.echo(one_line(f"{result.job_name} {describe(result)}", limit=4096))
         return exit_code(results, allow_stopped=allow_stopped)
 
     return _run(main)

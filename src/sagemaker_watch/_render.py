@@ -2,6 +2,12 @@
 
 Everything shown comes from the typed snapshot and event fields; a snapshot's raw
 response (which holds ``Environment`` and ``HyperParameters``) is never read here.
+
+Text from the service (statuses, messages, FailureReason, error messages) is
+untrusted: every human-readable output passes it through ``safe`` at one place
+(``LineRenderer.event``, ``LiveRenderer.table``, ``one_line`` for stderr and
+``wait``'s line), so no control character reaches a terminal. ``--json`` is
+ASCII-only JSON and needs nothing.
 """
 
 from __future__ import annotations
@@ -9,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self
 
 from rich.live import Live
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 import sagemaker_watch as sw
 
@@ -62,6 +69,55 @@ def outcome_of(snapshot: sw.Snapshot) -> Outcome:
     if snapshot.primary_status == sw.PrimaryStatus.STOPPED:
         return Outcome.STOPPED
     return Outcome.COMPLETED
+
+
+#: Characters a terminal may act on, or that cannot be encoded: C0, DEL, C1 and
+#: lone surrogates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_LATIN1 = 0xFF
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+#: The longest line said on stderr about one problem.
+LINE_LIMIT = 300
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (
+        f"\\x{code:02x}" if code <= _LATIN1 else f"\\u{code:04x}"
+    )
+
+
+def safe(text: str, *, newlines: bool = False) -> str:
+    r"""Return *text* with every control character shown as a visible escape.
+
+    C0 controls, DEL, C1 controls (U+0080 to U+009F) and lone surrogates become
+    ``\x1b``, ``\x9b``, ``\ud800``: the reader sees what the service sent,
+    and the terminal acts on none of it. Newlines stay if *newlines* is true.
+    """
+    return (_UNSAFE_BUT_NEWLINE if newlines else _UNSAFE).sub(_escape, text)
+
+
+def one_line(text: str, *, limit: int = LINE_LIMIT) -> str:
+    """Return *text* safe, on one line (whitespace runs collapsed), cut at *limit*."""
+    line = safe(" ".join(text.split()))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def safe_cell(cell: Text | str) -> Text:
+    """Return a table cell as ``Text`` (never markup), its text safe, styles kept."""
+    if isinstance(cell, str):
+        return Text(safe(cell))
+    if not _UNSAFE.search(cell.plain):
+        return cell
+    bounds = sorted({at for span in cell.spans for at in (span.start, span.end)})
+    result = Text(style=cell.style, overflow=cell.overflow, no_wrap=cell.no_wrap)
+    for piece in cell.divide(bounds):
+        shown = safe(piece.plain)
+        spans = [Span(0, len(shown), span.style) for span in piece.spans]
+        result.append_text(Text(shown, spans=spans))
+    return result
 
 
 def quote(text: str) -> str:
@@ -246,7 +302,7 @@ class _Problems:
         self._held.clear()
 
     def _say(self, problem: str) -> None:
-        print(f"sagemaker-watch: {problem}", file=self._err, flush=True)
+        print(f"sagemaker-watch: {one_line(problem)}", file=self._err, flush=True)
 
 
 class _StreamRenderer:
@@ -281,8 +337,8 @@ class LineRenderer(_StreamRenderer):
     """One plain line per event, for CI logs and pipes."""
 
     def event(self, event: sw.Event) -> None:
-        """Write ``<time> <job> <kind> <detail>``."""
-        self._write(event_line(event))
+        """Write ``<time> <job> <kind> <detail>``, control characters escaped."""
+        self._write(safe(event_line(event)))
 
 
 class JsonRenderer(_StreamRenderer):
@@ -419,7 +475,7 @@ class LiveRenderer:
         )
         shown = self._visible_rows()
         for row in shown:
-            table.add_row(*self._cells(row, now))
+            table.add_row(*map(safe_cell, self._cells(row, now)))
         table.caption = self._summary(len(self._rows) - len(shown))
         return table
 
