@@ -88,6 +88,11 @@ class Block:
         return "excerpt" in self.markers
 
     @property
+    def notebook(self) -> bool:
+        """Return whether the block is a notebook cell, with top-level ``await``."""
+        return "notebook" in self.markers
+
+    @property
     def pytest(self) -> bool:
         """Return whether the block is a test module, run by pytest."""
         return "pytest" in self.markers

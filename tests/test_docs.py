@@ -1,11 +1,11 @@
-"""Every ``python`` and ``console`` block of README.md and docs/*.md runs as written.
+r"""Every ``python`` and ``console`` block of README.md and docs/*.md runs as written.
 
 Conventions, on the Markdown side:
 
 * A ```` ```python ```` block is a complete program. It runs as ``python block.py`` in
   an empty temporary directory, as a user's script would, and must exit 0.
 * A ```` ```console ```` block is a shell session. Every command starts with ``$ ``
-  (a command ending in ``\\`` continues on the next line); the lines after a command,
+  (a command ending in ``\`` continues on the next line); the lines after a command,
   up to the next ``$ ``, are what it prints (stdout and stderr, as a terminal shows
   them). The commands run in order in one ``bash`` (``pipefail`` on, stderr merged
   into stdout), so ``cd`` and ``export`` carry over. A command must exit 0, unless
@@ -25,6 +25,10 @@ Conventions, on the Markdown side:
     shown lines must appear, in order, among the printed ones; others may come between.
   * ``<!-- docs-test: pytest -->`` before a python block: it is a test module, saved
     as ``test_block.py`` and run with ``python -m pytest`` in its directory.
+  * ``<!-- docs-test: notebook -->`` before a python block: it is a notebook cell
+    (top-level ``await``), run the way IPython runs one: compiled with
+    ``PyCF_ALLOW_TOP_LEVEL_AWAIT`` and awaited inside an already running asyncio
+    event loop (``NOTEBOOK``), so ``asyncio.run()`` in it fails as in Jupyter.
 
 Where it runs: each block gets its own ``FakeSageMaker`` in this process, on a clock
 ``SPEED`` times faster than real time, holding the jobs of ``JOBS`` (created as the
@@ -41,13 +45,14 @@ import dataclasses
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
 import pytest
-from docblocks import MISLABELLED, RUNNABLE, Block, commands, mismatch, parse
 
+from docblocks import MISLABELLED, RUNNABLE, Block, commands, mismatch, parse
 from sagemaker_watch._scenario import DEMO_FLEET
 from sagemaker_watch.testing import FakeSageMaker, plain, spot_interrupted_once
 
@@ -72,7 +77,22 @@ JOBS: Mapping[str, Timeline] = {
     "train-c": plain(training=2400),
     **{entry.name: entry.timeline for entry in DEMO_FLEET},
 }
-_KNOWN_MARKERS = ("excerpt", "pytest")
+_KNOWN_MARKERS = ("excerpt", "notebook", "pytest")
+#: How a notebook cell runs: the kernel's loop is running, the cell awaited in it.
+NOTEBOOK = """\
+import ast, asyncio
+
+async def kernel():
+    with open("cell.py", encoding="utf-8") as cell:
+        source = cell.read()
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    code = compile(source, "cell.py", "exec", flags=flags)
+    result = eval(code, {"__name__": "__main__"})
+    if result is not None:
+        await result
+
+asyncio.run(kernel())
+"""
 
 
 def _all() -> tuple[list[Block], list[Block], list]:
@@ -97,6 +117,7 @@ class Outcome:
     returncode: int | None
     stdout: str
     stderr: str
+    seconds: float = 0.0
     problems: tuple[str, ...] = ()
 
 
@@ -150,31 +171,32 @@ def _judge(block: Block, outcome: Outcome) -> tuple[str, ...]:
     """Return what is wrong with a finished run of *block*."""
     if outcome.returncode is None:
         return (f"did not finish within {TIMEOUT} s",)
-    problems: list[str] = []
     if block.lang == "console":
-        runs = _split(outcome.stdout)
-        steps = commands(block)
-        if len(runs) != len(steps):
-            problems.append(f"ran {len(runs)} of {len(steps)} commands")
-        for number, (step, (printed, code)) in enumerate(
-            zip(steps, runs, strict=False)
-        ):
-            then_echo = number + 1 < len(steps) and steps[
-                number + 1
-            ].command.strip() == ("echo $?")
-            if code != 0 and not then_echo:
-                problems.append(f"line {step.line}: `{step.command}` exited {code}")
-            if step.shown:
-                why = mismatch("\n".join(step.shown), printed, excerpt=block.excerpt)
-                if why:
-                    problems.append(f"line {step.line}: `{step.command}`: {why}")
-        return tuple(problems)
+        return _judge_console(block, outcome)
+    problems: list[str] = []
     if outcome.returncode != 0:
         problems.append(f"exited {outcome.returncode}")
     if block.output is not None:
         why = mismatch(block.output.text, outcome.stdout, excerpt=block.output.excerpt)
         if why:
             problems.append(f"output differs from {block.output.where}: {why}")
+    return tuple(problems)
+
+
+def _judge_console(block: Block, outcome: Outcome) -> tuple[str, ...]:
+    problems: list[str] = []
+    runs = _split(outcome.stdout)
+    steps = commands(block)
+    if len(runs) != len(steps):
+        problems.append(f"ran {len(runs)} of {len(steps)} commands")
+    for number, (step, (printed, code)) in enumerate(zip(steps, runs, strict=False)):
+        after = steps[number + 1].command if number + 1 < len(steps) else ""
+        if code != 0 and not after.startswith("echo $?"):
+            problems.append(f"line {step.line}: `{step.command}` exited {code}")
+        if step.shown:
+            why = mismatch("\n".join(step.shown), printed, excerpt=block.excerpt)
+            if why:
+                problems.append(f"line {step.line}: `{step.command}`: {why}")
     return tuple(problems)
 
 
@@ -190,12 +212,16 @@ async def _run(block: Block, workdir: Path, limiter: anyio.CapacityLimiter) -> O
                 return Outcome(
                     returncode=None, stdout="", stderr="", problems=(str(exc),)
                 )
+        elif block.notebook:
+            (workdir / "cell.py").write_text(block.text)
+            command = [sys.executable, "-c", NOTEBOOK]
         elif block.pytest:
             (workdir / "test_block.py").write_text(block.text)
             command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         else:
             (workdir / "block.py").write_text(block.text)
             command = [sys.executable, "block.py"]
+        started = time.monotonic()
         with anyio.move_on_after(TIMEOUT):
             done = await anyio.run_process(
                 command,
@@ -208,6 +234,7 @@ async def _run(block: Block, workdir: Path, limiter: anyio.CapacityLimiter) -> O
                 returncode=done.returncode,
                 stdout=done.stdout.decode(errors="replace"),
                 stderr=done.stderr.decode(errors="replace"),
+                seconds=time.monotonic() - started,
             )
             return dataclasses.replace(outcome, problems=_judge(block, outcome))
     outcome = Outcome(returncode=None, stdout="", stderr="")
@@ -252,6 +279,7 @@ def test_block_runs_as_written(block: Block, outcomes: dict[str, Outcome]) -> No
     report = "\n".join(
         [
             *outcome.problems,
+            f"--- ran {outcome.seconds:.1f} s",
             "--- stdout",
             outcome.stdout,
             "--- stderr",
