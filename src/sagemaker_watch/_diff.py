@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from ._errors import InvalidResumeToken, JobReplaced
 from ._events import (
@@ -28,10 +29,15 @@ from ._snapshot import Snapshot, _iso
 from ._status import INTERRUPTION_STATUSES, PrimaryStatus, SecondaryStatus
 
 if TYPE_CHECKING:
-    from ._events import JobEnded
-    from ._snapshot import Progress, Transition
+    from collections.abc import Sequence
 
-_VERSION: Final = "1"
+    from ._events import JobEnded
+    from ._snapshot import Progress
+
+#: What tells two history entries apart: the status and when it started.
+_Key: TypeAlias = "tuple[SecondaryStatus, dt.datetime]"
+
+_VERSION: Final = "2"
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _PRIMARY_CODES: Final = {
     PrimaryStatus.IN_PROGRESS: "I",
@@ -45,11 +51,19 @@ _CODE_PRIMARIES: Final = {code: status for status, code in _PRIMARY_CODES.items(
 _CARRIED_PRIMARY: Final = re.compile(r"[A-Za-z]{1,12}")
 _DIGEST: Final = r"[A-Za-z0-9_-]{8}"
 _TOKEN: Final = re.compile(
-    rf"{_VERSION}\.(?P<created>-?[0-9a-z]{{1,14}})\.(?P<arn>{_DIGEST})"
+    r"(?:1|2\.(?P<name>[A-Za-z0-9_-]{4}))"
+    rf"\.(?P<created>-?[0-9a-z]{{1,14}})\.(?P<arn>{_DIGEST})"
     rf"\.(?P<transitions>[0-9a-z]{{1,6}})\.(?P<message>{_DIGEST}|)"
     rf"\.(?P<primary>[{''.join(_CODE_PRIMARIES)}]|~[A-Za-z]{{1,12}}|!{_DIGEST})"
     rf"\.(?P<progress>{_DIGEST}|)\.(?P<ended>[01])"
 )
+
+#: The kinds of history anomaly ``diff_with_anomalies`` reports.
+HISTORY_SHRANK: Final = "history_shrank"
+HISTORY_REWRITTEN: Final = "history_rewritten"
+HISTORY_REORDERED: Final = "history_reordered"
+HISTORY_ENTRY_INSERTED: Final = "history_entry_inserted"
+CHANGED_AFTER_END: Final = "changed_after_end"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -62,21 +76,33 @@ class ResumeCursor:
     identity, how many transitions were reported, hashes of the last reported
     status message and progress, the primary status reported and whether the
     terminal event was emitted. A cursor read from a token knows less than one
-    made from a snapshot (no job name, ARN or message text), which only shows in
-    ``StatusMessageChanged.previous_message`` being ``None`` after a resume.
+    made from a snapshot (no ARN or message text, nor the history entries that were
+    reported), which only shows in ``StatusMessageChanged.previous_message`` being
+    ``None`` after a resume, and in the first poll after a resume not being able
+    to tell a rewritten history from a grown one.
 
-    Token format (version 1), fields joined by ``.``, all URL-safe, at most about
-    60 characters::
+    A cursor from a snapshot or a diff also remembers, outside its token and its
+    equality, which history entries (status and start time) were reported and
+    the history last seen: that is how the diff tells a history that was
+    rewritten, reordered or shrank from one that grew, and reports each entry
+    exactly once.
 
-        1.<created>.<arn>.<count>.<message>.<primary>.<progress>.<ended>
+    Token format (version 2), fields joined by ``.``, all URL-safe, usually about
+    50 and at most 64 characters::
 
+        2.<name>.<created>.<arn>.<count>.<message>.<primary>.<progress>.<ended>
+
+    ``name`` is a 4-character BLAKE2b digest of the job name in URL-safe base 64,
+    so a token given for another job is refused (a mistake check, not security);
     ``created`` is the creation time in microseconds since the epoch in base 36;
     ``arn``, ``message`` and ``progress`` are 8-character BLAKE2b digests in
     URL-safe base 64 (empty for no message or no progress); ``count`` is the
     number of transitions reported, in base 36; ``primary`` is a one-letter code
     for a known primary status, ``~Value`` for a short unknown one, ``!digest``
     otherwise; ``ended`` is ``1`` once the terminal event was emitted. The format
-    is versioned, not a stable interface: treat tokens as opaque.
+    is versioned, not a stable interface: treat tokens as opaque. Version-1
+    tokens (the same without ``name``) are still read; they cannot be checked
+    against the job name.
     """
 
     job_name: str | None
@@ -90,6 +116,10 @@ class ResumeCursor:
     primary_digest: str
     progress_digest: str
     ended: bool
+    name_digest: str = ""
+    reported: tuple[_Key, ...] | None = field(default=None, compare=False)
+    seen: tuple[_Key, ...] | None = field(default=None, compare=False)
+    last_key: _Key | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         """Return a short description: the job name (if known) and the token."""
@@ -99,8 +129,10 @@ class ResumeCursor:
     def from_snapshot(cls, snapshot: Snapshot) -> ResumeCursor:
         """Return the watermark after every event *snapshot* holds was reported."""
         last = snapshot.transitions[-1].message if snapshot.transitions else None
+        keys = _keys(snapshot)
         return cls(
             job_name=snapshot.job_name,
+            name_digest=_name_digest(snapshot.job_name),
             job_arn=snapshot.job_arn,
             arn_digest=_digest(snapshot.job_arn),
             creation_time=snapshot.creation_time,
@@ -111,19 +143,34 @@ class ResumeCursor:
             primary_digest=_digest(str(snapshot.primary_status)),
             progress_digest=_progress_digest(snapshot.progress),
             ended=snapshot.is_terminal,
+            reported=keys,
+            seen=keys,
+            last_key=keys[-1] if keys else None,
         )
 
     @classmethod
-    def from_token(cls, token: str) -> ResumeCursor:
+    def from_token(cls, token: str, *, job_name: str | None = None) -> ResumeCursor:
         """Read an event's ``resume_token``.
 
+        Args:
+            token: the token.
+            job_name: the job it is meant for; if given, a token written for
+                another job is refused (version-1 tokens cannot be checked).
+
         Raises:
-            InvalidResumeToken: if *token* is not a token this version wrote.
+            InvalidResumeToken: if *token* is not a token this version wrote,
+                or was written for a job other than *job_name*.
         """
         match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
         if match is None:
             msg = "not a sagemaker-watch resume token (or from another version)"
             raise InvalidResumeToken(msg)
+        name_digest = match["name"] or ""
+        if job_name is not None:
+            if name_digest and name_digest != _name_digest(job_name):
+                msg = f"resume token is for another job, not {job_name!r}"
+                raise InvalidResumeToken(msg)
+            name_digest = _name_digest(job_name)
         primary_code = match["primary"]
         if primary_code in _CODE_PRIMARIES:
             primary: PrimaryStatus | None = _CODE_PRIMARIES[primary_code]
@@ -138,7 +185,8 @@ class ResumeCursor:
             msg = "resume token holds an impossible creation time"
             raise InvalidResumeToken(msg) from exc
         return cls(
-            job_name=None,
+            job_name=job_name,
+            name_digest=name_digest,
             job_arn=None,
             arn_digest=match["arn"],
             creation_time=created,
@@ -165,9 +213,10 @@ class ResumeCursor:
             primary_code = "~" + primary
         else:
             primary_code = "!" + self.primary_digest
+        version = (_VERSION, self.name_digest) if self.name_digest else ("1",)
         return ".".join(
             (
-                _VERSION,
+                *version,
                 _base36(micros),
                 self.arn_digest,
                 _base36(self.transitions),
@@ -190,9 +239,14 @@ class DiffResult:
 
     Attributes:
         events: the new events, in order.
-        anomalies: human-readable notes about histories that shrank or were
-            rewritten, or changes after the terminal event; the caller logs them.
-            They never stop the diff.
+        anomalies: what was odd about *current*, as short kinds the caller logs
+            (never message text): ``"history_shrank"`` (entries reported before
+            are gone from the end), ``"history_rewritten"`` (entries seen before
+            were replaced), ``"history_reordered"`` (the same entries in another
+            order), ``"history_entry_inserted"`` (a new entry before entries seen
+            before), ``"changed_after_end"`` (a change after the terminal event).
+            Each is reported once, by the observation that shows it. They never
+            stop the diff.
         cursor: the watermark after ``events``. Passing it (rather than the
             snapshot) as the next *previous* keeps exactly-once delivery even
             across anomalies such as a stale, shorter history.
@@ -231,11 +285,14 @@ def diff_with_anomalies(
     4. ``PrimaryStatusChanged`` if the primary status moved.
     5. ``ProgressChanged`` if ``ProgressInfo`` changed (to something).
     6. The terminal event (``JobCompleted``, ``JobFailed``, ``JobStopped``) once,
-       when the primary status is terminal. After it, nothing is ever emitted.
+       when the job's outcome is known. After it, nothing is ever emitted.
 
-    A history that shrank or whose reported entries were rewritten is tolerated:
-    the first *n* entries count as reported (*n* = entries reported so far), only
-    entries beyond them are emitted, and an anomaly says what happened.
+    Histories that shrink, are rewritten or reordered are tolerated and never
+    lose a transition: an entry (a status and its start time) is reported once,
+    wherever it appears in the history, however late; an entry that only moved,
+    or kept its place and status with another start time, is not reported
+    again. Only a cursor read from a token, in its first diff, falls back to
+    counting: the first *n* entries count as reported.
 
     Args:
         previous: the previous snapshot, a ``ResumeCursor`` (from a token or a
@@ -251,6 +308,7 @@ def diff_with_anomalies(
     """
     anomalies: list[str] = []
     events: list[Event] = []
+    keys = _keys(current)
     if previous is None:
         cursor = _initial_cursor(current)
         events.append(
@@ -265,23 +323,26 @@ def diff_with_anomalies(
                 creation_time=current.creation_time,
             )
         )
-    elif isinstance(previous, Snapshot):
-        cursor = ResumeCursor.from_snapshot(previous)
-        _check_identity(cursor, current)
-        anomalies.extend(_rewrites(previous.transitions, current.transitions))
     else:
-        cursor = previous
+        cursor = (
+            ResumeCursor.from_snapshot(previous)
+            if isinstance(previous, Snapshot)
+            else previous
+        )
         _check_identity(cursor, current)
-    builder = _Builder(cursor=cursor, current=current, events=events)
-    if cursor.ended:
-        anomalies.extend(_after_end(cursor, current))
-    else:
-        if len(current.transitions) < cursor.transitions:
-            anomalies.append(
-                f"transition history shrank from {cursor.transitions} to "
-                f"{len(current.transitions)} entries; waiting for it to grow back"
+        if not cursor.name_digest:
+            cursor = dataclasses.replace(
+                cursor, name_digest=_name_digest(current.job_name)
             )
-        builder.emit_all(rewritten=bool(anomalies))
+    builder = _Builder(cursor=cursor, current=current, keys=keys, events=events)
+    if cursor.ended:
+        anomalies.extend(_after_end(cursor, current, keys))
+        builder.cursor = dataclasses.replace(cursor, seen=keys)
+    else:
+        anomaly = _history_anomaly(cursor, keys)
+        if anomaly is not None:
+            anomalies.append(anomaly)
+        builder.emit_all()
     return DiffResult(
         events=tuple(builder.events),
         anomalies=tuple(anomalies),
@@ -295,15 +356,27 @@ class _Builder:
 
     cursor: ResumeCursor
     current: Snapshot
+    keys: tuple[_Key, ...]
     events: list[Event]
 
-    def emit_all(self, *, rewritten: bool) -> None:
-        current = self.current
-        reported = self.cursor.transitions
-        if 0 < reported <= len(current.transitions) and not rewritten:
-            self._message_changed(current.transitions[reported - 1])
-        for index in range(reported, len(current.transitions)):
-            self._entered(index)
+    def emit_all(self) -> None:
+        current, keys = self.current, self.keys
+        reported = self.cursor.reported
+        count = self.cursor.transitions
+        if reported is None:
+            # Read from a token: only a count is known.
+            if 0 < count <= len(keys):
+                self._message_changed(count - 1)
+            new, retimed = list(range(count, len(keys))), list[int]()
+        else:
+            last = _last_index(keys, self.cursor.last_key)
+            if last is not None:
+                self._message_changed(last)
+            new, retimed = _unreported(reported, self.cursor.seen or (), keys)
+        for position, index in enumerate(new):
+            following = new[position + 1] if position + 1 < len(new) else len(keys)
+            self._entered(index, covered=following)
+        self._remember(new, retimed)
         if _digest(str(current.primary_status)) != self.cursor.primary_digest:
             self._primary_changed()
         if (
@@ -314,11 +387,27 @@ class _Builder:
         if current.is_terminal:
             self._ended()
 
+    def _remember(self, new: list[int], retimed: list[int]) -> None:
+        """Record, outside the token, what was reported and what was seen."""
+        cursor, keys = self.cursor, self.keys
+        reported = cursor.reported
+        if reported is not None:
+            reported += tuple(keys[index] for index in (*new, *retimed))
+        elif len(keys) >= cursor.transitions:
+            reported = keys
+        last_key = cursor.last_key
+        if last_key is None and reported is not None and cursor.transitions:
+            last_key = keys[cursor.transitions - 1]
+        self.cursor = dataclasses.replace(
+            cursor, reported=reported, seen=keys, last_key=last_key
+        )
+
     def _advance(self, cursor: ResumeCursor) -> str:
         self.cursor = cursor
         return cursor.to_token()
 
-    def _message_changed(self, transition: Transition) -> None:
+    def _message_changed(self, index: int) -> None:
+        transition = self.current.transitions[index]
         message = transition.message
         if message is None or _message_digest(message) == self.cursor.message_digest:
             return
@@ -342,15 +431,18 @@ class _Builder:
             )
         )
 
-    def _entered(self, index: int) -> None:
+    def _entered(self, index: int, *, covered: int) -> None:
+        """Report entry *index*; entries up to *covered* are then all reported."""
         transitions = self.current.transitions
         transition = transitions[index]
+        last = transitions[covered - 1]
         token = self._advance(
             dataclasses.replace(
                 self.cursor,
-                transitions=index + 1,
-                message_digest=_message_digest(transition.message),
-                last_message=transition.message,
+                transitions=covered,
+                message_digest=_message_digest(last.message),
+                last_message=last.message,
+                last_key=self.keys[covered - 1],
             )
         )
         kind = (
@@ -446,6 +538,7 @@ def _initial_cursor(current: Snapshot) -> ResumeCursor:
     """The watermark right after ``JobObserved``: only the primary status reported."""
     return ResumeCursor(
         job_name=current.job_name,
+        name_digest=_name_digest(current.job_name),
         job_arn=current.job_arn,
         arn_digest=_digest(current.job_arn),
         creation_time=current.creation_time,
@@ -456,6 +549,7 @@ def _initial_cursor(current: Snapshot) -> ResumeCursor:
         primary_digest=_digest(str(current.primary_status)),
         progress_digest=_progress_digest(None),
         ended=False,
+        reported=(),
     )
 
 
@@ -471,37 +565,85 @@ def _check_identity(cursor: ResumeCursor, current: Snapshot) -> None:
         )
 
 
-def _rewrites(
-    before: tuple[Transition, ...], after: tuple[Transition, ...]
+def _keys(snapshot: Snapshot) -> tuple[_Key, ...]:
+    return tuple((t.status, t.started_at) for t in snapshot.transitions)
+
+
+def _last_index(keys: Sequence[_Key], key: _Key | None) -> int | None:
+    for index in range(len(keys) - 1, -1, -1):
+        if keys[index] == key:
+            return index
+    return None
+
+
+def _unreported(
+    reported: Sequence[_Key], seen: Sequence[_Key], keys: Sequence[_Key]
+) -> tuple[list[int], list[int]]:
+    """Split the entries of *keys* not reported yet into new and retimed ones.
+
+    An entry is reported if its key is among *reported* (as often as it was
+    reported). An unmatched entry with the status of the unmatched reported entry
+    seen at its place last time is that entry with another start time (retimed);
+    the others are new.
+    """
+    pool = collections.Counter(reported)
+    unmatched = []
+    for index, key in enumerate(keys):
+        if pool[key] > 0:
+            pool[key] -= 1
+        else:
+            unmatched.append(index)
+    new, retimed = [], []
+    for index in unmatched:
+        before = seen[index] if index < len(seen) else None
+        if before is not None and before[0] == keys[index][0] and pool[before] > 0:
+            pool[before] -= 1
+            retimed.append(index)
+        else:
+            new.append(index)
+    return new, retimed
+
+
+def _history_anomaly(cursor: ResumeCursor, keys: tuple[_Key, ...]) -> str | None:
+    """Classify how *keys* departs from the history seen last, if it does."""
+    seen = cursor.seen
+    if seen is None:
+        return HISTORY_SHRANK if len(keys) < cursor.transitions else None
+    if keys[: len(seen)] == seen:
+        return None
+    missing = collections.Counter(seen)
+    missing.subtract(keys)
+    if any(count > 0 for count in missing.values()):
+        return HISTORY_SHRANK if seen[: len(keys)] == keys else HISTORY_REWRITTEN
+    budget = collections.Counter(seen)
+    survivors = []
+    for key in keys:
+        if budget[key] > 0:
+            budget[key] -= 1
+            survivors.append(key)
+    return HISTORY_REORDERED if tuple(survivors) != seen else HISTORY_ENTRY_INSERTED
+
+
+def _after_end(
+    cursor: ResumeCursor, current: Snapshot, keys: tuple[_Key, ...]
 ) -> list[str]:
-    for index, (old, new) in enumerate(zip(before, after, strict=False)):
-        if (old.status, old.started_at) != (new.status, new.started_at):
-            note = (
-                f"transition {index} was rewritten from {old.status} at "
-                f"{_iso(old.started_at)} to {new.status} at "
-                f"{_iso(new.started_at)}; not reporting it again"
-            )
-            return [note]
-    return []
-
-
-def _after_end(cursor: ResumeCursor, current: Snapshot) -> list[str]:
-    if (
-        len(current.transitions) > cursor.transitions
-        or _digest(str(current.primary_status)) != cursor.primary_digest
-    ):
-        note = (
-            "the job changed after its terminal event was reported "
-            f"(now {current.primary_status}, {len(current.transitions)} "
-            "transitions); ignored"
-        )
-        return [note]
+    grown = (
+        len(keys) > cursor.transitions if cursor.seen is None else keys != cursor.seen
+    )
+    if grown or _digest(str(current.primary_status)) != cursor.primary_digest:
+        return [CHANGED_AFTER_END]
     return []
 
 
 def _digest(text: str) -> str:
-    raw = hashlib.blake2b(text.encode(), digest_size=6).digest()
-    return base64.urlsafe_b64encode(raw).decode()
+    # surrogatepass: a lone surrogate is valid JSON, so it can reach us.
+    raw = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6)
+    return base64.urlsafe_b64encode(raw.digest()).decode()
+
+
+def _name_digest(job_name: str) -> str:
+    raw = hashlib.blake2b(job_name.encode("utf-8", "surrogatepass"), digest_size=3)
+    return base64.urlsafe_b64encode(raw.digest()).decode()
 
 
 def _message_digest(message: str | None) -> str:
