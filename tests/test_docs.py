@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import time
@@ -77,6 +78,7 @@ JOBS: Mapping[str, Timeline] = {
     "train-c": plain(training=2400),
     **{entry.name: entry.timeline for entry in DEMO_FLEET},
 }
+_CITED = re.compile(r"`(?P<path>tests/[\w/]+\.py)::(?P<name>test_\w+)`")
 _KNOWN_MARKERS = ("excerpt", "notebook", "pytest")
 #: How a notebook cell runs: the kernel's loop is running, the cell awaited in it.
 NOTEBOOK = """\
@@ -346,3 +348,22 @@ def test_console_blocks_start_with_a_command() -> None:
             except ValueError as exc:
                 problems.append(str(exc))
     assert [] == problems
+
+
+def test_every_test_the_docs_name_exists() -> None:
+    """Each ``tests/...py::test_name`` the docs cite is a test defined in that file."""
+    cited = {
+        (match["path"], match["name"])
+        for path in DOCS
+        for match in _CITED.finditer(path.read_text(encoding="utf-8"))
+    }
+    missing = sorted(
+        f"{path}::{name}"
+        for path, name in cited
+        if not (ROOT / path).is_file()
+        or not re.search(
+            rf"^(async )?def {name}\(", (ROOT / path).read_text(), re.MULTILINE
+        )
+    )
+    assert len(cited) >= 20
+    assert [] == missing
