@@ -42,11 +42,43 @@ def _names(answer):
 
 
 @pytest.mark.asyncio
-async def test_default_is_creation_time_descending(client):
-    """Without arguments, the newest job comes first."""
+async def test_default_is_creation_time_ascending(client):
+    """Without arguments, the oldest job comes first (SortOrder defaults Ascending)."""
     answer = await client.list_training_jobs()
-    assert _names(answer) == ["echo-x", "delta-x", "charlie", "bravo", "alpha"]
+    assert ["alpha", "bravo", "charlie", "delta-x", "echo-x"] == _names(answer)
     assert "NextToken" not in answer
+
+
+async def _pages(client, **kwargs):
+    """Every page's names and whether it carried a NextToken."""
+    pages = []
+    while True:
+        answer = await client.list_training_jobs(**kwargs)
+        pages.append((_names(answer), "NextToken" in answer))
+        if "NextToken" not in answer:
+            return pages
+        kwargs["NextToken"] = answer["NextToken"]
+
+
+@pytest.mark.asyncio
+async def test_status_filter_applies_after_max_results(sim, client):
+    """StatusEquals filters pages of MaxResults jobs: a page may be short or empty."""
+    sim.advance(100000)
+    assert [
+        (["bravo"], True),
+        ([], True),
+        ([], False),
+    ] == await _pages(client, StatusEquals="Failed", MaxResults=2)
+
+
+@pytest.mark.asyncio
+async def test_name_filter_applies_after_max_results(client):
+    """NameContains filters each page too, so an empty first page has a NextToken."""
+    assert [
+        ([], True),
+        (["delta-x"], True),
+        (["echo-x"], False),
+    ] == await _pages(client, NameContains="-x", MaxResults=2)
 
 
 @pytest.mark.asyncio
@@ -96,20 +128,19 @@ async def test_sorting(sim, client, sort_by, order, expected):
 @pytest.mark.asyncio
 async def test_filters(sim, client):
     """Every filter narrows the list as documented."""
-    assert _names(await client.list_training_jobs(NameContains="-X")) == [
-        "echo-x",
-        "delta-x",
-    ]
-    assert _names(
+    assert ["delta-x", "echo-x"] == _names(
+        await client.list_training_jobs(NameContains="-X")
+    )
+    assert ["delta-x", "echo-x"] == _names(
         await client.list_training_jobs(
             CreationTimeAfter=START + dt.timedelta(seconds=150)
         )
-    ) == ["echo-x", "delta-x"]
-    assert _names(
+    )
+    assert ["alpha", "bravo"] == _names(
         await client.list_training_jobs(
             CreationTimeBefore=START + dt.timedelta(seconds=90)
         )
-    ) == ["bravo", "alpha"]
+    )
     sim.advance(100000)
     assert _names(await client.list_training_jobs(StatusEquals="Failed")) == ["bravo"]
     assert _names(await client.list_training_jobs(StatusEquals="Stopped")) == [
@@ -160,23 +191,45 @@ async def test_paging_visits_every_job_once(client, sort_by, order):
 @pytest.mark.asyncio
 async def test_paging_is_stable_while_jobs_are_added(sim, client):
     """Jobs created between pages do not shift or repeat later pages."""
-    answer = await client.list_training_jobs(MaxResults=2)
+    answer = await client.list_training_jobs(MaxResults=2, SortOrder="Descending")
     assert _names(answer) == ["echo-x", "delta-x"]
     sim.add_job("zulu")
     sim.add_job("aaa")
     answer = await client.list_training_jobs(
-        MaxResults=2, NextToken=answer["NextToken"]
+        MaxResults=2, SortOrder="Descending", NextToken=answer["NextToken"]
     )
     assert _names(answer) == ["charlie", "bravo"]
 
 
 @pytest.mark.asyncio
 async def test_max_results_bounds(client):
-    """MaxResults defaults to 10 and above 100 is a ValidationException."""
+    """MaxResults above 100 is a ValidationException worded as AWS words it."""
     with pytest.raises(ClientError) as excinfo:
         await client.list_training_jobs(MaxResults=101)
-    assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    assert "maxResults" in excinfo.value.response["Error"]["Message"]
+    assert "ValidationException" == excinfo.value.response["Error"]["Code"]
+    assert (
+        "1 validation error detected: Value '101' at 'maxResults' failed to satisfy "
+        "constraint: Member must have value less than or equal to 100"
+    ) == excinfo.value.response["Error"]["Message"]
+
+
+@pytest.mark.asyncio
+async def test_several_validation_errors_in_one_message(client):
+    """Several bad members are reported together, counted and joined by '; '."""
+    with pytest.raises(ClientError) as excinfo:
+        await client.list_training_jobs(
+            MaxResults=101, SortOrder="Sideways", StatusEquals="Running"
+        )
+    assert (
+        "3 validation errors detected: "
+        "Value '101' at 'maxResults' failed to satisfy constraint: Member must have "
+        "value less than or equal to 100; "
+        "Value 'Running' at 'statusEquals' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [InProgress, Completed, Failed, Stopping, Stopped, "
+        "Deleting]; "
+        "Value 'Sideways' at 'sortOrder' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [Ascending, Descending]"
+    ) == excinfo.value.response["Error"]["Message"]
 
 
 @pytest.mark.asyncio
@@ -192,7 +245,10 @@ async def test_bad_token(client):
 
 @pytest.mark.asyncio
 async def test_ten_thousand_jobs_list_fast():
-    """Listing 10,000 jobs by name with a status filter takes well under a second."""
+    """Listing 10,000 jobs by name with a status filter takes well under a second.
+
+    The filter applies to the first 100 jobs by name, a third of which failed.
+    """
     async with (
         FakeSageMaker(clock=ManualClock(), quotas={}) as fake,
         fake.client() as client,
@@ -206,6 +262,7 @@ async def test_ten_thousand_jobs_list_fast():
             SortBy="Name", SortOrder="Ascending", StatusEquals="Failed", MaxResults=100
         )
         elapsed = time.perf_counter() - began
-    assert len(answer["TrainingJobSummaries"]) == 100
-    assert answer["TrainingJobSummaries"][0]["TrainingJobName"] == "job-00000"
+    assert 34 == len(answer["TrainingJobSummaries"])
+    assert "job-00000" == answer["TrainingJobSummaries"][0]["TrainingJobName"]
+    assert "NextToken" in answer
     assert elapsed < 1.0

@@ -55,6 +55,12 @@ _PRIMARY_STATUSES = (
     "Stopped",
     "Deleting",
 )
+_LIST_ENUMS: Mapping[str, tuple[str, ...]] = {
+    "StatusEquals": _PRIMARY_STATUSES,
+    "SortBy": ("Name", "CreationTime", "Status"),
+    "SortOrder": ("Ascending", "Descending"),
+    "WarmPoolStatusEquals": ("Available", "Terminated", "Reused", "InUse"),
+}
 _PASSTHROUGH = (
     "VpcConfig",
     "CheckpointConfig",
@@ -769,100 +775,187 @@ class FakeSageMaker:
             )
         return answer
 
-    def _op_list(self, body: JSON) -> JSON:  # noqa: C901, PLR0912, PLR0915 - one filter each
-        max_results = body.get("MaxResults", 10)
-        if not isinstance(max_results, int) or not 1 <= max_results <= 100:  # noqa: PLR2004
-            raise _validation(
-                f"1 validation error detected: Value '{max_results}' at 'maxResults' "
-                "failed to satisfy constraint: Member must have value less than or "
-                "equal to 100"
-            )
-        sort_by = body.get("SortBy", "CreationTime")
-        sort_order = body.get("SortOrder", "Descending")
-        if sort_by not in {"Name", "CreationTime", "Status"}:
-            raise _validation(f"Invalid SortBy {sort_by!r}")
-        if sort_order not in {"Ascending", "Descending"}:
-            raise _validation(f"Invalid SortOrder {sort_order!r}")
-        status_equals = body.get("StatusEquals")
-        if status_equals is not None and status_equals not in _PRIMARY_STATUSES:
-            raise _validation(f"Invalid StatusEquals {status_equals!r}")
-        after_key = _read_token(body.get("NextToken"), sort_by, sort_order)
-        created_after = _time(body, "CreationTimeAfter")
-        created_before = _time(body, "CreationTimeBefore")
-        modified_after = _time(body, "LastModifiedTimeAfter")
-        modified_before = _time(body, "LastModifiedTimeBefore")
-        name_contains = str(body.get("NameContains") or "").lower()
-        warm_pool_equals = body.get("WarmPoolStatusEquals")
+    def _op_list(self, body: JSON) -> JSON:
+        query = _ListQuery.parse(body)
         self._purge()
         now = self._clock.timestamp()
-        rows: list[tuple[tuple[Any, ...], JSON]] = []
+        rows: list[tuple[tuple[Any, ...], _Job, tuple[str, str, float, float | None]]]
+        rows = []
         for job in self._jobs.values():
-            if created_after is not None and not job.created > created_after:
-                continue
-            if created_before is not None and not job.created < created_before:
-                continue
-            if name_contains and name_contains not in job.name.lower():
-                continue
-            primary, secondary, modified, end = job.plan.summary(now)
-            if job.deleting_at is not None:
-                primary = "Deleting"
-                modified = max(modified, job.deleting_at)
-            if status_equals is not None and primary != status_equals:
-                continue
-            warm_pool = _warm_pool(job.request, primary, job.plan.terminal_at, now)
-            if warm_pool is not None:
-                modified = max(modified, warm_pool.pop("_changed"))
-            if modified_after is not None and not modified > modified_after:
-                continue
-            if modified_before is not None and not modified < modified_before:
-                continue
-            if warm_pool_equals is not None and (
-                warm_pool is None or warm_pool["Status"] != warm_pool_equals
-            ):
-                continue
-            summary: JSON = {
-                "TrainingJobName": job.name,
-                "TrainingJobArn": job.arn,
-                "CreationTime": job.created,
-            }
-            if end is not None:
-                summary["TrainingEndTime"] = end
-            summary["LastModifiedTime"] = modified
-            summary["TrainingJobStatus"] = primary
-            summary["SecondaryStatus"] = secondary
-            if warm_pool is not None:
-                summary["WarmPoolStatus"] = warm_pool
+            summary = job.plan.summary(now)
+            primary = "Deleting" if job.deleting_at is not None else summary[0]
             key: tuple[Any, ...] = (
                 (job.name,)
-                if sort_by == "Name"
-                else (job.created if sort_by == "CreationTime" else primary, job.name)
+                if query.sort_by == "Name"
+                else (
+                    job.created if query.sort_by == "CreationTime" else primary,
+                    job.name,
+                )
             )
-            rows.append((key, summary))
-        return _page(rows, after_key, sort_by, sort_order, max_results)
+            rows.append((key, job, summary))
+        page, token = _page(rows, query)
+        answer: JSON = {
+            "TrainingJobSummaries": [
+                row
+                for _, job, summary in page
+                if (row := self._summary(job, summary, now, query)) is not None
+            ]
+        }
+        if token is not None:
+            answer["NextToken"] = token
+        return answer
+
+    def _summary(
+        self,
+        job: _Job,
+        summary: tuple[str, str, float, float | None],
+        now: float,
+        query: _ListQuery,
+    ) -> JSON | None:
+        """One job's summary, or ``None`` if the query's filters leave it out."""
+        primary, secondary, modified, end = summary
+        if job.deleting_at is not None:
+            primary = "Deleting"
+            modified = max(modified, job.deleting_at)
+        warm_pool = _warm_pool(job.request, primary, job.plan.terminal_at, now)
+        if warm_pool is not None:
+            modified = max(modified, warm_pool.pop("_changed"))
+        if not query.keeps(job, primary, modified, warm_pool):
+            return None
+        row: JSON = {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": job.arn,
+            "CreationTime": _ms(job.created),
+        }
+        if end is not None:
+            row["TrainingEndTime"] = _ms(end)
+        row["LastModifiedTime"] = _ms(modified)
+        row["TrainingJobStatus"] = primary
+        row["SecondaryStatus"] = secondary
+        if warm_pool is not None:
+            row["WarmPoolStatus"] = warm_pool
+        return row
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _ListQuery:
+    """A validated ``ListTrainingJobs`` request."""
+
+    max_results: int
+    sort_by: str
+    sort_order: str
+    after_key: tuple[Any, ...] | None
+    status_equals: str | None
+    name_contains: str
+    created_after: float | None
+    created_before: float | None
+    modified_after: float | None
+    modified_before: float | None
+    warm_pool_equals: str | None
+
+    @classmethod
+    def parse(cls, body: JSON) -> _ListQuery:
+        """Validate *body* as AWS does, every bad member in one message."""
+        errors: list[str] = []
+        max_results = body.get("MaxResults", 10)
+        if not isinstance(max_results, int) or max_results > 100:  # noqa: PLR2004
+            errors.append(
+                _constraint(
+                    max_results,
+                    "maxResults",
+                    "Member must have value less than or equal to 100",
+                )
+            )
+        elif max_results < 1:
+            errors.append(
+                _constraint(
+                    max_results,
+                    "maxResults",
+                    "Member must have value greater than or equal to 1",
+                )
+            )
+        for member, allowed in _LIST_ENUMS.items():
+            value = body.get(member)
+            if value is not None and value not in allowed:
+                field = member[0].lower() + member[1:]
+                errors.append(
+                    _constraint(
+                        value,
+                        field,
+                        f"Member must satisfy enum value set: [{', '.join(allowed)}]",
+                    )
+                )
+        if errors:
+            raise _validation(_validation_message(errors))
+        sort_by = body.get("SortBy") or "CreationTime"
+        sort_order = body.get("SortOrder") or "Ascending"
+        return cls(
+            max_results=max_results,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            after_key=_read_token(body.get("NextToken"), sort_by, sort_order),
+            status_equals=body.get("StatusEquals"),
+            name_contains=str(body.get("NameContains") or "").lower(),
+            created_after=_time(body, "CreationTimeAfter"),
+            created_before=_time(body, "CreationTimeBefore"),
+            modified_after=_time(body, "LastModifiedTimeAfter"),
+            modified_before=_time(body, "LastModifiedTimeBefore"),
+            warm_pool_equals=body.get("WarmPoolStatusEquals"),
+        )
+
+    def keeps(
+        self, job: _Job, primary: str, modified: float, warm_pool: JSON | None
+    ) -> bool:
+        """Whether *job* passes every filter."""
+        checks = (
+            self.created_after is None or job.created > self.created_after,
+            self.created_before is None or job.created < self.created_before,
+            not self.name_contains or self.name_contains in job.name.lower(),
+            self.status_equals is None or primary == self.status_equals,
+            self.modified_after is None or modified > self.modified_after,
+            self.modified_before is None or modified < self.modified_before,
+            self.warm_pool_equals is None
+            or (warm_pool is not None and warm_pool["Status"] == self.warm_pool_equals),
+        )
+        return all(checks)
 
 
 def _page(
-    rows: list[tuple[tuple[Any, ...], JSON]],
-    after_key: tuple[Any, ...] | None,
-    sort_by: str,
-    sort_order: str,
-    max_results: int,
-) -> JSON:
-    """Sort *rows* by key and cut the page after *after_key* (keyset paging)."""
+    rows: list[tuple[tuple[Any, ...], _Job, tuple[str, str, float, float | None]]],
+    query: _ListQuery,
+) -> tuple[
+    list[tuple[tuple[Any, ...], _Job, tuple[str, str, float, float | None]]],
+    str | None,
+]:
+    """Sort *rows* by key and cut the page after the token's key (keyset paging).
+
+    The page is cut before any filter applies, as the service does: a filtered
+    page can be short, or empty, and still carry a ``NextToken``.
+    """
     rows.sort(key=lambda row: row[0])
     keys = [row[0] for row in rows]
-    if sort_order == "Ascending":
+    after_key, size = query.after_key, query.max_results
+    if query.sort_order == "Ascending":
         start = 0 if after_key is None else bisect.bisect_right(keys, after_key)
-        page = rows[start : start + max_results]
-        more = start + max_results < len(rows)
+        page = rows[start : start + size]
+        more = start + size < len(rows)
     else:
         stop = len(rows) if after_key is None else bisect.bisect_left(keys, after_key)
-        page = rows[max(stop - max_results, 0) : stop][::-1]
-        more = stop - max_results > 0
-    answer: JSON = {"TrainingJobSummaries": [summary for _, summary in page]}
+        page = rows[max(stop - size, 0) : stop][::-1]
+        more = stop - size > 0
+    token = None
     if more and page:
-        answer["NextToken"] = _write_token(page[-1][0], sort_by, sort_order)
-    return answer
+        token = _write_token(page[-1][0], query.sort_by, query.sort_order)
+    return page, token
+
+
+def _constraint(value: object, member: str, constraint: str) -> str:
+    return f"Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+
+
+def _ms(t: float) -> float:
+    """A timestamp at the service's precision: milliseconds."""
+    return round(t, 3)
 
 
 def _check_stopping_condition(condition: object, *, spot: bool) -> None:
