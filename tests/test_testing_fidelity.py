@@ -215,3 +215,98 @@ async def test_injected_errors_parse(sim, http, fault_status, code):
             raw["status_code"],
             parsed["Error"]["Code"],
         )
+
+
+def _strict(raw):
+    """Parse *raw* as RFC 8259 JSON: bare NaN and Infinity are not JSON."""
+
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(raw, parse_constant=refuse)
+
+
+def _timestamps(value, shape, path="$"):
+    """Yield (path, raw number) for every Timestamp member in a raw answer."""
+    if shape.type_name == "timestamp":
+        yield path, value
+    elif shape.type_name == "structure":
+        for name, member in value.items():
+            if name in shape.members:
+                yield from _timestamps(member, shape.members[name], f"{path}.{name}")
+    elif shape.type_name == "list":
+        for i, item in enumerate(value):
+            yield from _timestamps(item, shape.member, f"{path}[{i}]")
+
+
+@pytest.mark.asyncio
+async def test_timestamps_carry_milliseconds_like_the_service():
+    """Every timestamp on the wire is epoch seconds with at most three decimals."""
+    start = dt.datetime(2024, 5, 6, 9, 30, 0, 123456, tzinfo=dt.UTC)
+    async with (
+        FakeSageMaker(clock=ManualClock(start), quotas={}) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        sim.add_job("job", "spot_interrupted_once")
+        sim.add_job("stopped", "plain")
+        shape = MODEL.operation_model("DescribeTrainingJob").output_shape
+        seen = []
+        for i in range(40):
+            if i == 3:
+                sim.stop_job("stopped")
+            for name in ("stopped", "job"):
+                raw = await _raw(
+                    http, sim, "DescribeTrainingJob", {"TrainingJobName": name}
+                )
+                seen += _timestamps(_strict(raw["body"]), shape)
+            sim.advance(77.7777)
+        listed = await _raw(http, sim, "ListTrainingJobs", {})
+        seen += _timestamps(
+            _strict(listed["body"]),
+            MODEL.operation_model("ListTrainingJobs").output_shape,
+        )
+    assert 1714987800.123 == _strict(raw["body"])["CreationTime"]
+    assert [] == [(path, t) for path, t in seen if round(t, 3) != t]
+    assert any(round(t) != t for _, t in seen)
+
+
+@pytest.mark.asyncio
+async def test_final_metric_timestamps_are_whole_seconds(sim, http):
+    """Final metrics carry whole-second timestamps, as recorded responses show."""
+    sim.advance(0.5)
+    sim.add_job("job", "plain")
+    sim.advance(100000)
+    raw = await _raw(http, sim, "DescribeTrainingJob", {"TrainingJobName": "job"})
+    answer = _strict(raw["body"])
+    stamps = [m["Timestamp"] for m in answer["FinalMetricDataList"]]
+    assert stamps == [float(int(t)) for t in stamps]
+    assert all(t <= answer["TrainingEndTime"] for t in stamps)
+
+
+@pytest.mark.asyncio
+async def test_non_finite_metrics_travel_as_strings(sim, http):
+    """Non-finite final metrics go out as "NaN"/"Infinity" strings, as AWS sends."""
+    from sagemaker_watch.testing import Completed, plain  # noqa: PLC0415
+
+    metrics = (
+        ("loss", float("nan")),
+        ("grad_norm", float("inf")),
+        ("margin", float("-inf")),
+        ("accuracy", 0.5),
+    )
+    timeline = plain()
+    sim.add_job(
+        "job",
+        type(timeline)(
+            phases=timeline.phases, outcome=Completed(final_metrics=metrics)
+        ),
+    )
+    sim.advance(100000)
+    raw = await _raw(http, sim, "DescribeTrainingJob", {"TrainingJobName": "job"})
+    values = [m["Value"] for m in _strict(raw["body"])["FinalMetricDataList"]]
+    assert ["NaN", "Infinity", "-Infinity", 0.5] == values
+    async with sim.client() as client:
+        answer = await client.describe_training_job(TrainingJobName="job")
+    assert ["NaN", "Infinity", "-Infinity", 0.5] == [
+        m["Value"] for m in answer["FinalMetricDataList"]
+    ]

@@ -450,3 +450,22 @@ def test_testing_imports_without_pytest():
     )
     expected = f"False {len(sagemaker_watch.testing.__all__)}"
     assert expected == result.stdout.strip()
+
+
+def test_scaled_clock_starts_at_the_real_time():
+    """A ScaledClock without a start reads the real current time, to the second."""
+    before = dt.datetime.now(dt.UTC)
+    clock = ScaledClock(speed=1000)
+    after = dt.datetime.now(dt.UTC)
+    assert (
+        before - dt.timedelta(seconds=1)
+        <= clock.now()
+        <= after + dt.timedelta(seconds=1)
+    )
+    fake = FakeSageMaker(speed=1000)
+    assert abs(fake.clock.now() - after) < dt.timedelta(seconds=1)
+
+
+def test_manual_clock_keeps_a_fixed_start():
+    """A ManualClock without a start reads a fixed instant, so tests repeat exactly."""
+    assert START == ManualClock().now()

@@ -8,13 +8,14 @@ import time
 import anyio
 import anyio.lowlevel
 
-#: Where simulated time begins unless told otherwise: a fixed, realistic UTC instant.
+#: Where a :class:`ManualClock` begins unless told otherwise: a fixed UTC instant, so
+#: that tests on it repeat exactly (and their expected timestamps can be written).
 DEFAULT_START = dt.datetime(2024, 5, 6, 9, 30, tzinfo=dt.UTC)
 
 
-def _aware(start: dt.datetime | None) -> dt.datetime:
+def _aware(start: dt.datetime | None, default: dt.datetime) -> dt.datetime:
     if start is None:
-        return DEFAULT_START
+        return default
     if start.tzinfo is None:
         raise ValueError("start must be a timezone-aware datetime")
     return start.astimezone(dt.UTC)
@@ -34,7 +35,11 @@ class ManualClock:
     __slots__ = ("_elapsed", "_start", "_start_ts")
 
     def __init__(self, start: dt.datetime | None = None) -> None:
-        """Start the clock at *start* (timezone-aware), or at a fixed 2024 instant.
+        """Start the clock at *start* (timezone-aware), or at a fixed instant.
+
+        Without *start* the clock reads :data:`DEFAULT_START` (2024-05-06 09:30 UTC),
+        not the real time: tests on a manual clock then see the same timestamps on
+        every run. Pass ``start=datetime.now(UTC)`` for realistic dates.
 
         Args:
             start: The simulated wall time at which the clock starts.
@@ -42,7 +47,7 @@ class ManualClock:
         Raises:
             ValueError: If *start* is naive.
         """
-        self._start = _aware(start)
+        self._start = _aware(start, DEFAULT_START)
         self._start_ts = self._start.timestamp()
         self._elapsed = 0.0
 
@@ -92,7 +97,8 @@ class ScaledClock:
 
         Args:
             speed: Simulated seconds per real second; must be positive.
-            start: The simulated wall time at which the clock starts.
+            start: The simulated wall time at which the clock starts; by default
+                the real current time, as a live service's timestamps are.
 
         Raises:
             ValueError: If *speed* is not positive or *start* is naive.
@@ -100,7 +106,7 @@ class ScaledClock:
         if not speed > 0:
             raise ValueError("speed must be positive")
         self._speed = float(speed)
-        self._start = _aware(start)
+        self._start = _aware(start, dt.datetime.now(dt.UTC))
         self._start_ts = self._start.timestamp()
         self._origin = time.monotonic()
 

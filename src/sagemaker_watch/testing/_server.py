@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import itertools
 import json
+import math
 import random
 import re
 import socket
@@ -563,7 +564,8 @@ class FakeSageMaker:
         }
 
     def _respond(self, answer: JSON) -> web.Response:
-        return self._respond_bytes(json.dumps(answer, separators=(",", ":")).encode())
+        payload = json.dumps(answer, separators=(",", ":"), allow_nan=False)
+        return self._respond_bytes(payload.encode())
 
     def _respond_bytes(self, payload: bytes, status: int = 200) -> web.Response:
         return web.Response(status=status, body=payload, headers=self._headers())
@@ -677,7 +679,7 @@ class FakeSageMaker:
                 "The request was rejected because the training job is in status "
                 f"{status}."
             )
-        job.plan = job.replan(stop_at=now)
+        job.plan = job.replan(stop_at=round(now, 3))
 
     def _op_create(self, body: JSON) -> JSON:
         tags = body.get("Tags") or []
@@ -717,7 +719,7 @@ class FakeSageMaker:
                     "The request was rejected because the training job is in status "
                     f"{status}. Stop the training job before deleting it."
                 )
-            job.deleting_at = now
+            job.deleting_at = round(now, 3)
         return {}
 
     def _describe(self, job: _Job, now: float) -> JSON:
@@ -745,18 +747,18 @@ class FakeSageMaker:
             changed = warm_pool.pop("_changed")
             answer["WarmPoolStatus"] = warm_pool
         answer["StoppingCondition"] = request.get("StoppingCondition") or {}
-        answer["CreationTime"] = job.created
+        answer["CreationTime"] = _ms(job.created)
         if state.training_start is not None:
-            answer["TrainingStartTime"] = state.training_start
+            answer["TrainingStartTime"] = _ms(state.training_start)
         if state.training_end is not None:
-            answer["TrainingEndTime"] = state.training_end
-        answer["LastModifiedTime"] = max(
-            state.last_modified, job.deleting_at or 0.0, changed
+            answer["TrainingEndTime"] = _ms(state.training_end)
+        answer["LastModifiedTime"] = _ms(
+            max(state.last_modified, job.deleting_at or 0.0, changed)
         )
         answer["SecondaryStatusTransitions"] = _transitions(state)
         if state.final_metrics is not None:
             answer["FinalMetricDataList"] = [
-                {"MetricName": name, "Value": value, "Timestamp": at}
+                {"MetricName": name, "Value": _float(value), "Timestamp": _ms(at)}
                 for name, value, at in state.final_metrics
             ]
         for member in _FLAGS:
@@ -949,6 +951,15 @@ def _page(
     return page, token
 
 
+def _float(value: float) -> float | str:
+    """A ``Float`` member as JSON protocols send it: non-finite values as strings."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def _constraint(value: object, member: str, constraint: str) -> str:
     return f"Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
 
@@ -1010,9 +1021,9 @@ def _copy(answer: JSON, request: JSON, members: tuple[str, ...]) -> None:
 def _transitions(state: JobState) -> list[JSON]:
     transitions = []
     for view in state.transitions:
-        entry: JSON = {"Status": view.status, "StartTime": view.start}
+        entry: JSON = {"Status": view.status, "StartTime": _ms(view.start)}
         if view.end is not None:
-            entry["EndTime"] = view.end
+            entry["EndTime"] = _ms(view.end)
         if view.message is not None:
             entry["StatusMessage"] = view.message
         transitions.append(entry)
