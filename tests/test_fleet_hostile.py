@@ -175,3 +175,59 @@ async def test_a_hostile_list_answer_never_stops_the_fleet(
     finished = [fake.describe_job(name)["TrainingEndTime"] for name in names]
     lag = max(e.timestamp() for e in ends) - max(finished)
     assert lag < 120, lag
+
+
+def lagging_describes(fake, *, lag):
+    """Describe answers that still say InProgress for *lag* seconds after the end."""
+
+    def mutate(answer):
+        end = answer.get("TrainingEndTime")
+        if end is None or fake.clock.timestamp() >= end + lag:
+            return answer
+        transitions = [dict(t) for t in answer["SecondaryStatusTransitions"][:-1]]
+        transitions[-1].pop("EndTime", None)
+        stale = {
+            key: value
+            for key, value in answer.items()
+            if key not in {"TrainingEndTime", "ModelArtifacts", "FinalMetricDataList"}
+        }
+        return {
+            **stale,
+            "TrainingJobStatus": "InProgress",
+            "SecondaryStatus": transitions[-1]["Status"],
+            "SecondaryStatusTransitions": transitions,
+            "LastModifiedTime": transitions[-1]["StartTime"],
+        }
+
+    return mutate
+
+
+@pytest.mark.asyncio
+async def test_a_describe_that_lags_the_list_is_retried_until_it_catches_up(
+    fake_sagemaker, hostile
+):
+    """Completions the list shows arrive soon after describes catch up, not later."""
+    fake = fake_sagemaker
+    lag = 20.0
+    names = [f"job-{i:02d}" for i in range(12)]
+    for i, name in enumerate(names):
+        fake.add_job(name, plain(training=600 + 37 * i))
+    hostile.rule("DescribeTrainingJob", mutate=lagging_describes(fake, lag=lag))
+    with anyio.fail_after(60):
+        async with (
+            hostile.client() as client,
+            sw.FleetWatcher(
+                client=client, clock=fake.clock, **deterministic()
+            ) as fleet,
+        ):
+            for name in names:
+                fleet.add(name)
+            by_job = await _drain(fleet)
+            stats = fleet.statistics()
+    assert stats.sweeps > 0
+    late = {}
+    for name in names:
+        _assert_completed(fake, name, by_job[name])
+        caught_up = fake.describe_job(name)["TrainingEndTime"] + lag
+        late[name] = by_job[name][-1].at.timestamp() - caught_up
+    assert all(0 <= seconds <= 10 for seconds in late.values()), late

@@ -108,6 +108,10 @@ LIST: Final = "ListTrainingJobs"
 #: What re-checks may take of the describe budget at most (the rest is for changes).
 _RECHECK_SHARE: Final = 0.5
 _RETRY_CAP: Final = 16
+#: Describes that lag a newer list summary are retried this often at most...
+_LAG_RETRIES: Final = 12
+#: ...after 1, 2, 4 seconds, then every this many seconds (about 50 s in all).
+_LAG_DELAY_CAP: Final = 5.0
 #: Slack for float rounding: what is due this close to now is due now, so that
 #: sleeping exactly the delay returned always reaches it.
 _EPSILON: Final = 1e-6
@@ -210,11 +214,13 @@ class _Job:
     __slots__ = (
         "active",
         "added_at",
+        "chasing",
         "consumed",
         "done",
         "failing_since",
         "failures",
         "in_flight",
+        "lag_retries",
         "last",
         "listed",
         "name",
@@ -251,6 +257,8 @@ class _Job:
         self.not_found_since: float | None = None
         self.listed: JobSummary | None = None
         self.consumed: tuple[object, ...] | None = None
+        self.chasing: JobSummary | None = None
+        self.lag_retries = 0
         self.outcome: Snapshot | SageMakerWatchError | None = None
         self.done = anyio.Event()
 
@@ -713,7 +721,11 @@ class FleetWatcher:
                 by_status[str(job.last.primary_status)] += 1
             if job.active:
                 seen = job.added_at if job.observed_at is None else job.observed_at
-                if job.observed_at is not None and job.listed is None:
+                if (
+                    job.observed_at is not None
+                    and job.listed is None
+                    and job.chasing is None
+                ):
                     seen = max(seen, swept)
                 stale.append(max(0.0, now - seen))
         stale.sort()
@@ -814,6 +826,7 @@ class FleetWatcher:
         job.in_flight = True
         if job.listed is not None:
             job.consumed = _summary_key(job.listed)
+            job.chasing, job.lag_retries = job.listed, 0
             job.listed = None
         self._in_flight += 1
         assert self._task_group is not None  # noqa: S101 - set while running
@@ -884,7 +897,28 @@ class FleetWatcher:
             job.urgent = now
         else:
             job.listed = None
+        self._chase(job, snapshot, now)
         self._queue(job)
+
+    def _chase(self, job: _Job, snapshot: Snapshot, now: float) -> None:
+        """Describe again soon if *snapshot* lags the summary that called for it.
+
+        The list and the describe are separate reads and may briefly disagree:
+        a describe older than the summary is retried, a few times with growing
+        short delays, until it shows what the summary showed.
+        """
+        chasing = job.chasing
+        if chasing is None or _covers(snapshot, chasing):
+            job.chasing = None
+            return
+        if job.lag_retries >= _LAG_RETRIES:
+            # Given up: the safety re-check will catch what the list showed.
+            job.chasing = None
+            return
+        delay = min(2.0**job.lag_retries, _LAG_DELAY_CAP)
+        job.lag_retries += 1
+        due = now + delay
+        job.urgent = due if job.urgent is None else min(job.urgent, due)
 
     def _describe_failed(self, job: _Job, failed: CallFailed) -> None:
         now = self._clock.monotonic()
