@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import aiohttp
+import anyio
+import anyio.to_thread
 import botocore.exceptions
+import botocore.session
 import pytest
+import trio
 
 import sagemaker_watch as sw
+from sagemaker_watch._errors import InvalidClient, UnsupportedEventLoop
 from sagemaker_watch._source import (
     AioBotocoreSource,
     ErrorKind,
@@ -161,11 +166,10 @@ async def test_aws_region_wins_over_aws_default_region(monkeypatch):
             {"region": "us-east-1", "profile": "nope"},
             botocore.exceptions.ProfileNotFound,
         ),
-        ({"region": "us-east-1", "endpoint_url": "not a url"}, ValueError),
     ],
 )
 async def test_client_set_up_errors_are_typed(options, cause):
-    """No region, an unknown profile or a bad endpoint: ServiceError, cause chained."""
+    """No region or an unknown profile: ServiceError, botocore's cause chained."""
     with pytest.raises(sw.ServiceError) as info:
         async with sw.sagemaker_client(**options):
             pass
@@ -179,3 +183,101 @@ async def test_errors_inside_the_block_are_not_rewrapped():
     with pytest.raises(ValueError, match="mine"):
         async with sw.sagemaker_client(region="us-east-1"):
             raise ValueError("mine")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Requested resource not found.",
+        "Could not find training job 'job'",
+        "Training job job does not exist.",
+        "Resource Not Found",
+    ],
+)
+def test_validation_exception_meaning_not_found_is_not_found(message):
+    """Every wording of "not found" in a ValidationException means NOT_FOUND."""
+    assert ErrorKind.NOT_FOUND == classify(client_error("ValidationException", message))
+
+
+@pytest.mark.asyncio
+async def test_a_synchronous_botocore_client_is_rejected_at_once(fake_sagemaker):
+    """A botocore (boto3-style) client is an InvalidClient before any request."""
+    client = botocore.session.get_session().create_client(
+        "sagemaker",
+        region_name="us-east-1",
+        endpoint_url=fake_sagemaker.endpoint_url,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",  # noqa: S106 - a dummy for the fake
+    )
+    try:
+        with pytest.raises(InvalidClient, match="needs an aiobotocore") as info:
+            AioBotocoreSource(client)
+        with pytest.raises(InvalidClient):
+            await sw.wait_until_complete("job", client=client)
+    finally:
+        client.close()
+    assert isinstance(info.value, TypeError)
+    assert "botocore.client.SageMaker" in str(info.value)
+    assert 0 == fake_sagemaker.statistics().total
+
+
+def _under_trio(fn):
+    """Run *fn* under trio, bounded so that a retry loop shows up as TooSlowError."""
+
+    async def main():
+        with trio.fail_after(5):
+            return await fn()
+
+    return trio.run(main)
+
+
+@pytest.mark.asyncio
+async def test_trio_is_refused_at_once_before_any_request(fake_sagemaker, monkeypatch):
+    """Under trio, waiters and watch() raise UnsupportedEventLoop and send nothing."""
+    for key, value in fake_sagemaker.environ().items():
+        monkeypatch.setenv(key, value)
+    fake_sagemaker.add_job("job", "plain")
+
+    async def wait():
+        await sw.wait_until_complete("job")
+
+    async def watch_block():
+        async with sw.watch("job") as events:
+            await anext(aiter(events))
+
+    for fn in (wait, watch_block):
+        with pytest.raises(UnsupportedEventLoop) as info:
+            await anyio.to_thread.run_sync(_under_trio, fn)
+        assert (
+            "sagemaker-watch needs asyncio (aiobotocore runs on asyncio only), but "
+            "this runs under trio; under anyio use backend='asyncio'"
+        ) == str(info.value)
+    assert 0 == fake_sagemaker.statistics().total
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "url",
+    ["htp://127.0.0.1:1", "ftp://127.0.0.1", "http://", "https:///path", "not a url"],
+)
+async def test_an_endpoint_that_is_not_http_is_refused_at_once(url):
+    """A scheme other than http(s), or no host: ServiceError InvalidEndpoint."""
+    with pytest.raises(sw.ServiceError) as info:
+        async with sw.sagemaker_client(region="us-east-1", endpoint_url=url):
+            pass
+    assert "InvalidEndpoint" == info.value.code
+    assert "http or https" in str(info.value)
+
+
+@pytest.mark.asyncio
+async def test_an_endpoint_from_the_environment_is_checked_too(monkeypatch):
+    """AWS_ENDPOINT_URL_SAGEMAKER with a bad scheme fails describe at once."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "htp://127.0.0.1:1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    source = AioBotocoreSource(None)
+    with anyio.fail_after(5), pytest.raises(sw.ServiceError) as info:
+        await source.describe("job", seen=False)
+    assert "InvalidEndpoint" == info.value.code
+    assert 1 == source.statistics().calls

@@ -5,7 +5,9 @@
     SageMakerWatchError
     ├── InvalidJobName                (ValueError) bad name, raised before any request
     ├── InvalidResumeToken            (ValueError) a resume token we cannot read
-    ├── MalformedResponse             an answer that is not a DescribeTrainingJob reply
+    ├── InvalidClient                 (TypeError) not an aiobotocore client, at once
+    ├── UnsupportedEventLoop          (RuntimeError) not asyncio, before any request
+    ├── MalformedResponse             an answer botocore or the parser cannot read
     ├── TrainingJobNotFound           no job of that name (after the grace period)
     ├── JobReplaced                   the name now belongs to another job
     ├── ServiceError                  a fatal AWS error: access, validation, ...
@@ -45,8 +47,38 @@ class InvalidResumeToken(SageMakerWatchError, ValueError):
     """A resume token that this version cannot read or that belongs to another job."""
 
 
+class InvalidClient(SageMakerWatchError, TypeError):
+    """A *client* that is not an aiobotocore SageMaker client (a boto3 one, say)."""
+
+    def __init__(self, client: object) -> None:
+        """Build the error for *client*."""
+        super().__init__(
+            f"client= needs an aiobotocore SageMaker client (whose calls are "
+            f"awaited), not {type(client).__module__}.{type(client).__qualname__}; "
+            "open one with sagemaker_watch.sagemaker_client() or "
+            "aiobotocore.session.get_session().create_client('sagemaker')"
+        )
+
+
+class UnsupportedEventLoop(SageMakerWatchError, RuntimeError):
+    """Called outside asyncio (under trio, say): aiobotocore runs on asyncio only."""
+
+    def __init__(self, library: str | None) -> None:
+        """Build the error for the event loop *library* found (``None``: unknown)."""
+        self.library = library
+        super().__init__(
+            f"sagemaker-watch needs asyncio (aiobotocore runs on asyncio only), "
+            f"but this runs under {library or 'another event loop'}; "
+            "under anyio use backend='asyncio'"
+        )
+
+
 class MalformedResponse(SageMakerWatchError):
-    """A response that cannot be read as a DescribeTrainingJob answer (retried)."""
+    """An answer that cannot be read (retried): unparseable, wrong types, not JSON.
+
+    The message names what was wrong in one short line and never quotes the body;
+    the parser's own error, if any, is chained as ``__cause__``.
+    """
 
 
 class TrainingJobNotFound(SageMakerWatchError):

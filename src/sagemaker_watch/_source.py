@@ -1,5 +1,12 @@
 """The only module that talks to AWS: describe and list jobs, classify errors, retry.
 
+Everything that comes back from the wire is either read (a ``Snapshot``, a
+``ListPage``) or classified: botocore's own parser fails on some answers before we
+see them (timestamps it cannot convert, members of the wrong JSON type, gzip bytes),
+and those failures become ``MalformedResponse``, retried like any transient error.
+No raw third-party exception leaves this module, every attempt has a total time
+bound (``RetryPolicy.attempt_timeout``), and no message quotes a response body.
+
 Retries live in exactly one place. Clients created here are built with botocore's
 own retries switched off (``total_max_attempts=1``), and ``RetryPolicy`` decides
 everything: botocore's default "legacy" mode has no cap on its backoff, and stacking
@@ -10,28 +17,35 @@ want only our policy pass ``Config(retries={"total_max_attempts": 1})``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import inspect
 import os
 import random
+import traceback
+import urllib.parse
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 import botocore.exceptions
+from aiobotocore.client import AioBaseClient
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
 
 from ._clock import Clock, SystemClock
 from ._errors import (
+    InvalidClient,
     MalformedResponse,
     RetriesExhausted,
     SageMakerWatchError,
     ServiceError,
     TrainingJobNotFound,
+    UnsupportedEventLoop,
 )
 from ._logging import JOB_NOT_FOUND_YET, POLL_RETRY_SCHEDULED, logger
-from ._retry import RetryDetails, RetryPolicy, call_with_retries
+from ._retry import RetryDetails, RetryPolicy, call_with_retries, call_within
 from ._snapshot import Snapshot, _time
 from ._status import PrimaryStatus, SecondaryStatus
 
@@ -68,7 +82,26 @@ _TRANSIENT_CODES = frozenset(
     }
 )
 _NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
-_NOT_FOUND_MESSAGE = "requested resource not found"
+#: How a ValidationException says "no such job": the service writes "Requested
+#: resource not found.", moto "Could not find training job '...'".
+_NOT_FOUND_PHRASES = ("could not find", "not found", "does not exist")
+#: Where botocore turns an answer into a dict: an error raised under these frames
+#: is the answer's fault (see ``_is_parser_failure``).
+_PARSER_MODULES = frozenset({"botocore.parsers", "aiobotocore.parsers"})
+_ENDPOINT_MODULES = frozenset({"botocore.endpoint", "aiobotocore.endpoint"})
+#: What botocore's parser raises on answers it cannot read: ValueError (a
+#: timestamp out of range or NaN, UnicodeDecodeError on gzip bytes),
+#: RuntimeError and OverflowError (timestamps), AttributeError and TypeError (a
+#: member of the wrong JSON type), LookupError (a shape it cannot walk).
+_PARSER_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    AttributeError,
+    RuntimeError,
+    OverflowError,
+    LookupError,
+)
+_MAX_MESSAGE = 200
 
 
 class ErrorKind(Enum):
@@ -92,7 +125,8 @@ def classify(error: BaseException) -> ErrorKind:
         if code in _THROTTLING_CODES or status == 429:  # noqa: PLR2004
             return ErrorKind.THROTTLED
         if code in _NOT_FOUND_CODES or (
-            code == "ValidationException" and _NOT_FOUND_MESSAGE in message.lower()
+            code == "ValidationException"
+            and any(phrase in message.lower() for phrase in _NOT_FOUND_PHRASES)
         ):
             return ErrorKind.NOT_FOUND
         if code in _TRANSIENT_CODES or status >= 500:  # noqa: PLR2004
@@ -194,7 +228,14 @@ class AioBotocoreSource:
         rng: random.Random | None = None,
         client_options: ClientOptions | None = None,
     ) -> None:
-        """Wrap *client*, or prepare to open one per call."""
+        """Wrap *client*, or prepare to open one per call.
+
+        Raises:
+            InvalidClient: *client* is not an aiobotocore client (a boto3 or
+                botocore one, whose calls cannot be awaited).
+        """
+        if client is not None and not _is_async_client(client):
+            raise InvalidClient(client)
         self.client = client
         self._client_options = client_options or ClientOptions()
         self._session: AioSession | None = None
@@ -226,28 +267,19 @@ class AioBotocoreSource:
 
         Raises:
             TrainingJobNotFound: no such job (after the grace period if never seen).
-            RetriesExhausted: transient errors outlasted the retry policy.
+            RetriesExhausted: transient errors (throttling, 5xx, timeouts, answers
+                that cannot be read) outlasted the retry policy.
             ServiceError: a fatal error such as access denied.
+            UnsupportedEventLoop: not running under asyncio (raised at once).
         """
+        _require_asyncio()
         grace = 0.0 if seen else self._retry.not_found_grace
 
         async def attempt() -> Snapshot:
             self._calls += 1
-            if self.client is not None:
-                response = await self.client.describe_training_job(
-                    TrainingJobName=job_name
-                )
-            else:
-                if self._session is None:
-                    # One session for all polls: credentials and the service
-                    # model are resolved once, not on every call.
-                    self._session = get_session()
-                async with default_client(
-                    self._client_options, session=self._session
-                ) as client:
-                    response = await client.describe_training_job(
-                        TrainingJobName=job_name
-                    )
+            response = await self._call(
+                "describe_training_job", {"TrainingJobName": job_name}
+            )
             return Snapshot.from_response(response, observed_at=self._clock.now())
 
         def should_retry(error: BaseException, elapsed: float) -> bool:
@@ -286,12 +318,20 @@ class AioBotocoreSource:
         """Describe *job_name* with one attempt and no retry; never raise its errors.
 
         For callers that schedule their own retries (the fleet): the failure is
-        returned classified, with the error to raise if giving up.
+        returned classified, with the error to raise if giving up. The attempt is
+        bounded by the policy's ``attempt_timeout``.
+
+        Raises:
+            UnsupportedEventLoop: not running under asyncio (raised at once).
         """
+        _require_asyncio()
         self._calls += 1
         try:
-            response = await self._call(
-                "describe_training_job", {"TrainingJobName": job_name}
+            response = await call_within(
+                lambda: self._call(
+                    "describe_training_job", {"TrainingJobName": job_name}
+                ),
+                seconds=self._retry.attempt_timeout,
             )
             return Snapshot.from_response(response, observed_at=self._clock.now())
         except _call_errors() as error:
@@ -315,7 +355,11 @@ class AioBotocoreSource:
             created_after: only jobs created later, or ``None`` for any.
             next_token: the previous page's token, or ``None`` for the first page.
             page_size: ``MaxResults``, 1 to 100.
+
+        Raises:
+            UnsupportedEventLoop: not running under asyncio (raised at once).
         """
+        _require_asyncio()
         self._calls += 1
         request: dict[str, Any] = {
             "LastModifiedTimeAfter": modified_after,
@@ -328,18 +372,40 @@ class AioBotocoreSource:
         if next_token is not None:
             request["NextToken"] = next_token
         try:
-            response = await self._call("list_training_jobs", request)
+            response = await call_within(
+                lambda: self._call("list_training_jobs", request),
+                seconds=self._retry.attempt_timeout,
+            )
             return _list_page(response)
         except _call_errors() as error:
             return self._failed(error, None)
 
     async def _call(self, operation: str, request: dict[str, Any]) -> Any:  # noqa: ANN401 - botocore answers are untyped dicts
-        if self.client is not None:
-            return await getattr(self.client, operation)(**request)
-        if self._session is None:
-            self._session = get_session()
-        async with default_client(self._client_options, session=self._session) as c:
-            return await getattr(c, operation)(**request)
+        """Make one call; raise ``MalformedResponse`` for an answer we cannot read."""
+        try:
+            if self.client is not None:
+                response = await getattr(self.client, operation)(**request)
+            else:
+                if self._session is None:
+                    # One session for all polls: credentials and the service
+                    # model are resolved once, not on every call.
+                    self._session = get_session()
+                async with default_client(
+                    self._client_options, session=self._session
+                ) as client:
+                    response = await getattr(client, operation)(**request)
+        except _PARSER_ERRORS as error:
+            # Only botocore's parser failing on the answer is the answer's
+            # fault; anything else of these types is a bug and goes up as is.
+            if not _is_parser_failure(error):
+                raise
+            msg = (
+                f"botocore could not parse the {_operation_name(operation)} answer "
+                f"({type(error).__name__})"
+            )
+            raise MalformedResponse(msg) from error
+        _check_content_type(response)
+        return response
 
     def _failed(self, error: BaseException, job_name: str | None) -> CallFailed:
         kind = classify(error)
@@ -386,6 +452,95 @@ def _list_page(response: Any) -> ListPage:  # noqa: ANN401 - botocore answers ar
     )
 
 
+def _is_async_client(client: object) -> bool:
+    """Whether *client*'s calls can be awaited: aiobotocore's, or async methods.
+
+    aiobotocore reuses botocore's plain ``_api_call`` (which returns a coroutine),
+    so its methods are not coroutine functions: its class tells it apart.
+    """
+    if isinstance(client, AioBaseClient):
+        return True
+    return inspect.iscoroutinefunction(getattr(client, "describe_training_job", None))
+
+
+def _require_asyncio() -> None:
+    """Raise ``UnsupportedEventLoop`` unless the caller runs in an asyncio task.
+
+    aiohttp (under aiobotocore) needs a running asyncio loop; under trio every call
+    would fail with "no running event loop", a transport error retried for the
+    whole policy. ``asyncio.current_task()`` is sniffio's own asyncio test.
+    """
+    try:
+        in_asyncio = asyncio.current_task() is not None
+    except RuntimeError:
+        in_asyncio = False
+    if not in_asyncio:
+        raise UnsupportedEventLoop(_event_loop_name())
+
+
+def _event_loop_name() -> str | None:
+    """Name the running async library for a message (``sniffio`` if installed)."""
+    try:
+        import sniffio  # noqa: PLC0415 - optional: installed with trio, not anyio
+    except ImportError:  # pragma: no cover - trio brings sniffio
+        return None
+    try:
+        return sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return None
+
+
+def _is_parser_failure(error: BaseException) -> bool:
+    """Whether *error* was raised while botocore turned an answer into a dict.
+
+    True when the traceback passes through botocore's parsers (bad timestamps,
+    wrong JSON types, undecodable bytes), or ends in the endpoint code that merges
+    the parsed answer (a body of JSON ``null`` fails there).
+    """
+    frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
+    modules = [frame.f_globals.get("__name__") for frame in frames]
+    if any(module in _PARSER_MODULES for module in modules):
+        return True
+    return bool(modules) and modules[-1] in _ENDPOINT_MODULES
+
+
+def _operation_name(operation: str) -> str:
+    """``describe_training_job`` -> ``DescribeTrainingJob``."""
+    return "".join(part.title() for part in operation.split("_"))
+
+
+def _foreign_content_type(response: object) -> str | None:
+    """The one-line complaint about an answer that is not JSON, or ``None``."""
+    meta = response.get("ResponseMetadata") if isinstance(response, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    headers = meta.get("HTTPHeaders")
+    content_type = headers.get("content-type") if isinstance(headers, dict) else None
+    if not isinstance(content_type, str) or not content_type:
+        return None
+    media = content_type.partition(";")[0].strip().lower()
+    if "json" in media:
+        return None
+    shown = "".join(c for c in media[:60] if c.isprintable()) or "an empty type"
+    return (
+        f"the endpoint answered {shown}, not SageMaker JSON "
+        f"(HTTP {meta.get('HTTPStatusCode', '?')})"
+    )
+
+
+def _check_content_type(response: object) -> None:
+    """Raise ``MalformedResponse`` for a 2xx answer that is not JSON (HTML, ...)."""
+    complaint = _foreign_content_type(response)
+    if complaint is not None:
+        raise MalformedResponse(complaint)
+
+
+def _one_line(text: str) -> str:
+    """The first line of *text*, at most ``_MAX_MESSAGE`` characters."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
+
+
 def _describe_error(error: BaseException) -> str:
     """Name an error in a log line without its body: the code or the type."""
     if isinstance(error, botocore.exceptions.ClientError):
@@ -403,16 +558,22 @@ def _map_errors(job_name: str | None) -> Iterator[None]:
         if kind is ErrorKind.NOT_FOUND and job_name is not None:
             raise TrainingJobNotFound(job_name) from error
         code = _describe_error(error)
-        message = (
-            str(error.response.get("Error", {}).get("Message", ""))
-            if isinstance(error, botocore.exceptions.ClientError)
-            else str(error)
-        )
+        message = _error_message(error)
         if kind in {ErrorKind.FATAL, ErrorKind.NOT_FOUND}:
             raise ServiceError(message, job_name=job_name, code=code) from error
         raise RetriesExhausted(
             f"gave up after retries: {message}", job_name=job_name, code=code
         ) from error
+
+
+def _error_message(error: BaseException) -> str:
+    """One short line about *error*; never the body of a non-JSON answer."""
+    if isinstance(error, botocore.exceptions.ClientError):
+        complaint = _foreign_content_type(error.response)
+        if complaint is not None:
+            return complaint
+        return _one_line(str(error.response.get("Error", {}).get("Message", "")))
+    return _one_line(str(error))
 
 
 def _call_errors() -> tuple[type[BaseException], ...]:
@@ -485,7 +646,10 @@ async def default_client(
     profile's region), ``AWS_ENDPOINT_URL_SAGEMAKER`` and ``AWS_ENDPOINT_URL``, and
     every other setting botocore reads.
     """
+    _require_asyncio()
     options = options or ClientOptions()
+    if options.endpoint_url is not None:
+        _check_endpoint(options.endpoint_url)
     session = session if session is not None else get_session()
     if options.profile is not None:
         session.set_config_variable("profile", options.profile)
@@ -506,4 +670,26 @@ async def default_client(
             raise ServiceError(
                 str(error), job_name=None, code=type(error).__name__
             ) from error
+        # An endpoint from the environment or the config files is checked too.
+        _check_endpoint(client.meta.endpoint_url)
         yield client
+
+
+def _check_endpoint(url: str) -> None:
+    """Raise ``ServiceError`` (``InvalidEndpoint``) unless *url* is http(s) with a host.
+
+    botocore accepts ``htp://host`` and fails only when connecting, an error the
+    retry policy would retry for minutes.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:
+        scheme, host = "", None
+    if scheme not in {"http", "https"} or not host:
+        # Name the scheme and host only: a URL may carry user:password@.
+        msg = (
+            "the endpoint URL must be http or https with a host "
+            f"(scheme {scheme!r}, host {host!r})"
+        )
+        raise ServiceError(msg, job_name=None, code="InvalidEndpoint")
