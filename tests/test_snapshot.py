@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import pathlib
 
 import pytest
@@ -373,3 +374,103 @@ def test_interruptions_are_counted():
         observed_at=OBSERVED,
     )
     assert 2 == snapshot.interruptions
+
+
+@pytest.mark.parametrize(
+    ("primary", "statuses", "secondary", "expected"),
+    [
+        ("Completed", ("Training", "Completed"), "Completed", "Completed"),
+        ("Failed", ("Training", "Failed"), "Failed", "Failed"),
+        ("Stopped", ("Training", "Stopped"), "Stopped", "Stopped"),
+        ("Stopped", (), None, "Stopped"),
+        ("InProgress", ("Training",), "Training", None),
+        ("Stopping", ("Training", "Stopping"), "Stopping", None),
+        # A known non-terminal primary status wins over a terminal secondary one.
+        ("InProgress", ("Training", "Completed"), "Completed", None),
+        ("completed", ("Training", "Completed"), "Completed", "Completed"),
+        ("FAILED", ("Training", "Failed"), "Failed", "Failed"),
+        ("Halted", ("Training", "Stopped"), "Stopped", "Stopped"),
+        ("Halted", ("Training",), "MaxRuntimeExceeded", "Stopped"),
+        ("Halted", ("Training",), "MaxWaitTimeExceeded", "Stopped"),
+        ("Halted", ("Training",), "Training", None),
+        ("Halted", (), None, None),
+        ("Halted", ("Training",), "Quantum", None),
+    ],
+)
+def test_outcome(primary, statuses, secondary, expected):
+    """The outcome is a terminal primary status, or what an unknown one implies."""
+    extra = {"TrainingJobStatus": primary}
+    if secondary is not None:
+        extra["SecondaryStatus"] = secondary
+    snapshot = Snapshot.from_response(
+        _minimal(SecondaryStatusTransitions=_transitions(*statuses), **extra),
+        observed_at=OBSERVED,
+    )
+    assert expected == snapshot.outcome
+    assert (expected is not None) == snapshot.is_terminal
+    if expected is not None:
+        assert snapshot.outcome.is_known
+    assert primary == snapshot.primary_status
+
+
+def test_stop_reason_of_an_unknown_primary_that_implies_stopped():
+    """An unknown primary status ending in MaxRuntimeExceeded has that stop reason."""
+    snapshot = Snapshot.from_response(
+        _minimal(
+            TrainingJobStatus="stopped",
+            SecondaryStatus="MaxRuntimeExceeded",
+            SecondaryStatusTransitions=_transitions("Training", "MaxRuntimeExceeded"),
+        ),
+        observed_at=OBSERVED,
+    )
+    assert "MaxRuntimeExceeded" == snapshot.stop_reason
+    completed = Snapshot.from_response(
+        _minimal(TrainingJobStatus="completed", SecondaryStatus="Completed"),
+        observed_at=OBSERVED,
+    )
+    assert completed.stop_reason is None
+
+
+def test_non_finite_metric_values_as_the_wire_sends_them():
+    """The JSON protocol strings for NaN and the infinities become floats."""
+    snapshot = Snapshot.from_response(
+        _minimal(
+            FinalMetricDataList=[
+                {"MetricName": "a", "Value": "NaN"},
+                {"MetricName": "b", "Value": "Infinity"},
+                {"MetricName": "c", "Value": "-Infinity"},
+                {"MetricName": "d", "Value": float("nan")},
+                {"MetricName": "e", "Value": "1.5"},
+                {"MetricName": "f", "Value": "lots"},
+                {"MetricName": "g", "Value": True},
+            ]
+        ),
+        observed_at=OBSERVED,
+    )
+    values = {m.name: m.value for m in snapshot.final_metrics}
+    assert ["a", "b", "c", "d"] == list(values)
+    assert math.isnan(values["a"])
+    assert math.isnan(values["d"])
+    assert (math.inf, -math.inf) == (values["b"], values["c"])
+
+
+def test_lone_surrogates_and_control_characters_are_carried():
+    """Text that is valid JSON but not valid UTF-8 or printable is carried as is."""
+    text = "\ud800 bell\x07 nul\x00"
+    snapshot = Snapshot.from_response(
+        _minimal(
+            TrainingJobStatus="Failed",
+            FailureReason=text,
+            SecondaryStatus=text,
+            SecondaryStatusTransitions=[
+                {"Status": text, "StartTime": 1714564800, "StatusMessage": text}
+            ],
+        ),
+        observed_at=OBSERVED,
+    )
+    assert text == snapshot.failure_reason
+    assert text == snapshot.secondary_status
+    assert (text, text) == (
+        snapshot.transitions[0].status,
+        snapshot.transitions[0].message,
+    )

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sagemaker_watch._status import (
     INTERRUPTION_STATUSES,
+    SECONDARY_OUTCOMES,
     SHORT_PHASES,
     STOP_REASONS,
     TERMINAL_STATUSES,
@@ -143,3 +144,17 @@ def test_constant_sets():
     assert {"Interrupted"} == set(INTERRUPTION_STATUSES)
     assert {"Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"} == set(STOP_REASONS)
     assert isinstance(TERMINAL_STATUSES, frozenset)
+
+
+def test_outcome_of_terminal_secondary_statuses():
+    """Each terminal secondary status implies a terminal primary status."""
+    assert {
+        "Completed": "Completed",
+        "Failed": "Failed",
+        "Stopped": "Stopped",
+        "MaxRuntimeExceeded": "Stopped",
+        "MaxWaitTimeExceeded": "Stopped",
+    } == dict(SECONDARY_OUTCOMES)
+    assert set(SECONDARY_OUTCOMES.values()) == set(TERMINAL_STATUSES)
+    with pytest.raises(TypeError):
+        SECONDARY_OUTCOMES[SecondaryStatus.TRAINING] = PrimaryStatus.FAILED  # type: ignore[index]

@@ -12,6 +12,7 @@ from typing import Any
 from ._errors import MalformedResponse
 from ._status import (
     INTERRUPTION_STATUSES,
+    SECONDARY_OUTCOMES,
     STOP_REASONS,
     TERMINAL_STATUSES,
     PrimaryStatus,
@@ -190,9 +191,28 @@ class Snapshot:
         return JobIdentity(job_arn=self.job_arn, creation_time=self.creation_time)
 
     @property
+    def outcome(self) -> PrimaryStatus | None:
+        """How the job ended: Completed, Failed or Stopped; ``None`` while it runs.
+
+        The primary status when it is one of the three. When the primary status is
+        a value this version does not know (``completed``, or one the service adds
+        later), the outcome its secondary status implies: ``Completed`` ->
+        Completed, ``Failed`` -> Failed, ``Stopped``, ``MaxRuntimeExceeded`` or
+        ``MaxWaitTimeExceeded`` -> Stopped (see ``SECONDARY_OUTCOMES``), so a job
+        that plainly ended is never watched forever. A known non-terminal primary
+        status (``InProgress``, ``Stopping``) always means ``None``. The result is
+        always a known member.
+        """
+        if self.primary_status in TERMINAL_STATUSES:
+            return self.primary_status
+        if self.primary_status.is_known or self.secondary_status is None:
+            return None
+        return SECONDARY_OUTCOMES.get(self.secondary_status)
+
+    @property
     def is_terminal(self) -> bool:
-        """Whether the primary status is Completed, Failed or Stopped."""
-        return self.primary_status in TERMINAL_STATUSES
+        """Whether the job ended: ``outcome`` is not ``None``."""
+        return self.outcome is not None
 
     @property
     def interruptions(self) -> int:
@@ -201,13 +221,13 @@ class Snapshot:
 
     @property
     def stop_reason(self) -> SecondaryStatus | None:
-        """Why a Stopped job stopped; ``None`` unless the primary status is Stopped.
+        """Why a Stopped job stopped; ``None`` unless ``outcome`` is Stopped.
 
         The latest transition among ``Stopped``, ``MaxRuntimeExceeded`` and
         ``MaxWaitTimeExceeded``; failing that the secondary status (which may be a
         value the service added later); failing that ``Stopped``.
         """
-        if self.primary_status != PrimaryStatus.STOPPED:
+        if self.outcome != PrimaryStatus.STOPPED:
             return None
         for transition in reversed(self.transitions):
             if transition.status in STOP_REASONS:
@@ -326,13 +346,25 @@ def _metrics(value: object) -> tuple[Metric, ...]:
         if not isinstance(entry, Mapping):
             continue
         name = _optional_str(entry.get("MetricName"))
-        number = _optional_float(entry.get("Value"))
+        number = _metric_value(entry.get("Value"))
         if name is None or number is None:
             continue
         metrics.append(
             Metric(name=name, value=number, timestamp=_time(entry.get("Timestamp")))
         )
     return tuple(metrics)
+
+
+#: How the JSON protocols send floats JSON cannot hold; botocore passes them on
+#: as these strings.
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _metric_value(value: object) -> float | None:
+    """A metric's value: a number, or ``"NaN"``/``"Infinity"``/``"-Infinity"``."""
+    if isinstance(value, str):
+        return _NON_FINITE.get(value)
+    return _optional_float(value)
 
 
 def _progress(value: object) -> Progress | None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final, Self
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final, Self
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class _CarryingStrEnum(StrEnum):
@@ -38,7 +42,9 @@ class PrimaryStatus(_CarryingStrEnum):
     """A training job's ``TrainingJobStatus``; unknown values are carried.
 
     ``Completed``, ``Failed`` and ``Stopped`` are terminal (see
-    ``TERMINAL_STATUSES``).
+    ``TERMINAL_STATUSES``). A value the library does not know is terminal only
+    when the secondary status says the job ended (see ``SECONDARY_OUTCOMES`` and
+    ``Snapshot.outcome``).
     """
 
     IN_PROGRESS = "InProgress"
@@ -108,5 +114,17 @@ STOP_REASONS: Final[frozenset[SecondaryStatus]] = frozenset(
         SecondaryStatus.STOPPED,
         SecondaryStatus.MAX_RUNTIME_EXCEEDED,
         SecondaryStatus.MAX_WAIT_TIME_EXCEEDED,
+    }
+)
+
+#: The outcome a terminal secondary status implies: what ``Snapshot.outcome`` reads
+#: when the primary status is a value this version does not know (read-only).
+SECONDARY_OUTCOMES: Final[Mapping[SecondaryStatus, PrimaryStatus]] = MappingProxyType(
+    {
+        SecondaryStatus.COMPLETED: PrimaryStatus.COMPLETED,
+        SecondaryStatus.FAILED: PrimaryStatus.FAILED,
+        SecondaryStatus.STOPPED: PrimaryStatus.STOPPED,
+        SecondaryStatus.MAX_RUNTIME_EXCEEDED: PrimaryStatus.STOPPED,
+        SecondaryStatus.MAX_WAIT_TIME_EXCEEDED: PrimaryStatus.STOPPED,
     }
 )
