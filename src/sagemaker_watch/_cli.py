@@ -10,8 +10,12 @@ import contextlib
 import datetime as dt
 import enum
 import logging
+import math
+import os
 import signal
 import sys
+import traceback
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -59,7 +63,11 @@ class ExitCode(enum.IntEnum):
     NOT_FOUND = 4
     TIMEOUT = 5
     AWS_ERROR = 6
+    #: An unexpected error (a bug, or a failure nothing foresaw): EX_SOFTWARE.
+    SOFTWARE = 70
     INTERRUPTED = 130
+    #: Stdout was closed early (``| head``): 128 + SIGPIPE, as a shell reports.
+    PIPE_CLOSED = 141
     TERMINATED = 143
 
 
@@ -175,6 +183,15 @@ def _problem(
             snapshot=None,
             problem=f"{job_name}: no such training job{where}; "
             "check the name, --region and --profile",
+        )
+    if isinstance(error, sw.JobReplaced):
+        return JobResult(
+            job_name=job_name,
+            outcome=Outcome.NOT_FOUND,
+            snapshot=None,
+            problem=f"{job_name}: the job was deleted and created again under the "
+            "same name while it was watched; run the command again to watch the "
+            "new one",
         )
     snapshot = getattr(error, "snapshot", None)
     message = f"{job_name}: {error}"
@@ -475,6 +492,71 @@ def _run(main: Callable[[], Any]) -> ExitCode:
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+
+class Number(click.ParamType[float, str | float]):
+    """A finite number, at least (or, with *min_open*, above) *minimum*.
+
+    ``float()`` reads ``nan`` and ``inf``; neither makes sense as a delay, a
+    budget or a speed, so both are usage errors here, as are negative values.
+    """
+
+    name = "number"
+
+    def __init__(self, minimum: float = 0.0, *, min_open: bool = False) -> None:
+        """Accept finite numbers ``>= minimum`` (``> minimum`` if *min_open*)."""
+        self.minimum = minimum
+        self.min_open = min_open
+
+    def convert(
+        self,
+        value: str | float,
+        param: click.Parameter | None,
+        ctx: click.Context | None,
+    ) -> float:
+        """Return *value* as a float, or fail as a usage error saying why."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        below = number <= self.minimum if self.min_open else number < self.minimum
+        if not math.isfinite(number) or below:
+            bound = ">" if self.min_open else ">="
+            self.fail(
+                f"{str(value)!r} is not a finite number {bound} {self.minimum:g}",
+                param,
+                ctx,
+            )
+        return number
+
+
+def _check_endpoint(url: str, where: str) -> None:
+    """Fail as a usage error unless *url* is http(s) with a host."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - reading it checks the port
+    except ValueError:
+        host = None
+    if parts.scheme not in {"http", "https"} or not host:
+        raise click.UsageError(
+            f"{where} {url!r} is not an http:// or https:// URL with a host, "
+            "such as https://api.sagemaker.us-east-1.amazonaws.com"
+        )
+
+
+def _endpoint_url(option: str | None) -> str | None:
+    """Check the endpoint given by option or environment, before any request."""
+    if option is not None:
+        _check_endpoint(option, "--endpoint-url")
+        return option
+    for variable in ("AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL"):
+        value = os.environ.get(variable)
+        if value:
+            _check_endpoint(value, variable)
+            break
+    return None
+
+
 _aws_options = [
     click.option("--region", help="AWS region (default: AWS_REGION or the profile's)."),
     click.option("--profile", help="AWS profile (default: AWS_PROFILE)."),
@@ -485,25 +567,25 @@ _aws_options = [
     ),
     click.option(
         "--min-delay",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Number(min_open=True),
         metavar="S",
         help="Shortest delay between polls of a job, after a change [2].",
     ),
     click.option(
         "--max-delay",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Number(min_open=True),
         metavar="S",
         help="Longest delay between polls of a job, in long phases [60].",
     ),
     click.option(
         "--timeout",
-        type=click.FloatRange(min=0),
+        type=Number(),
         metavar="S",
         help="Give up after S seconds (exit 5).",
     ),
     click.option(
         "--retry-for",
-        type=click.FloatRange(min=0),
+        type=Number(),
         default=900.0,
         show_default=True,
         metavar="S",
@@ -512,7 +594,7 @@ _aws_options = [
     ),
     click.option(
         "--grace",
-        type=click.FloatRange(min=0),
+        type=Number(),
         default=15.0,
         show_default=True,
         metavar="S",
@@ -587,8 +669,10 @@ async def _watch_aws(
     message="%(prog)s %(version)s",
 )
 @click.option("-v", "--verbose", count=True, help="Log retries on stderr (-vv: more).")
-def cli(verbose: int) -> None:
+@click.pass_obj
+def cli(state: _State, verbose: int) -> None:
     """Watch Amazon SageMaker training jobs: live, as log lines, or as JSON."""
+    state.verbose = verbose
     _configure_logging(verbose)
 
 
@@ -619,6 +703,7 @@ def watch(
     """
     _check_output(json=json_, plain=plain)
     names = _job_names(jobs)
+    endpoint_url = _endpoint_url(endpoint_url)
     settings = _settings(
         min_delay=min_delay,
         max_delay=max_delay,
@@ -661,10 +746,12 @@ def wait(
 ) -> int:
     """Wait for a training job to end; print its outcome; exit 0 if it Completed.
 
-    Exit codes: 0 completed, 1 failed, 3 stopped, 4 not found, 5 timeout,
-    6 AWS credentials/access/service error, 2 usage error, 130 Ctrl-C.
+    Exit codes: 0 completed, 1 failed, 3 stopped, 4 not found (or replaced),
+    5 timeout, 6 AWS credentials/access/service error, 2 usage error,
+    70 unexpected error, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM.
     """
     names = _job_names([job])
+    endpoint_url = _endpoint_url(endpoint_url)
     settings = _settings(
         min_delay=min_delay,
         max_delay=max_delay,
@@ -695,7 +782,7 @@ def wait(
 @cli.command(context_settings=CONTEXT)
 @click.option(
     "--speed",
-    type=click.FloatRange(min=1),
+    type=Number(1),
     default=100.0,
     show_default=True,
     help="Simulated seconds per real second.",
@@ -771,7 +858,7 @@ def demo(*, speed: float, copies: int, json_: bool, plain: bool) -> int:
 )
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Number(min_open=True),
     default=10.0,
     show_default=True,
     help="Simulated seconds per real second.",
@@ -813,39 +900,95 @@ def simulate(*, host: str, port: int, speed: float, scenario: Path | None) -> in
     return _run(main)
 
 
+@dataclass(slots=True)
+class _State:
+    """What ``main`` needs to know after the command ended: how verbose to be."""
+
+    verbose: int = 0
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    """Return the exceptions inside *error*, exception groups flattened."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit cannot fail on a dead pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _complain(message: str) -> None:
+    """Write *message* on stderr as one safe line."""
+    with contextlib.suppress(OSError):
+        click.echo(f"sagemaker-watch: {one_line(message)}", err=True)
+
+
+def _unexpected(error: Exception, *, verbose: int) -> ExitCode:
+    """Exit 141 for a closed stdout, else report a surprise in one line: exit 70."""
+    leaves = _leaves(error)
+    if all(isinstance(leaf, BrokenPipeError) for leaf in leaves):
+        _quiet_stdout()
+        return ExitCode.PIPE_CLOSED
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _quiet_stdout()
+    first = next(
+        (leaf for leaf in leaves if not isinstance(leaf, BrokenPipeError)), error
+    )
+    summary = f"unexpected error ({type(first).__name__}: {first})"
+    if verbose:
+        text = "".join(traceback.format_exception(error))
+        with contextlib.suppress(OSError):
+            click.echo(safe(text, newlines=True), err=True, nl=False)
+        _complain(summary)
+    else:
+        _complain(f"{summary}; run `sagemaker-watch -v ...` to see the traceback")
+    return ExitCode.SOFTWARE
+
+
 def _usage_line(error: click.UsageError) -> str:
     command = error.ctx.command_path if error.ctx is not None else "sagemaker-watch"
     message = " ".join(error.format_message().split())
     return f"{command}: error: {message} (see '{command} --help')"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one per ending
     """Run the command line with *argv* (default: ``sys.argv[1:]``).
 
     Returns:
         The exit status (see ``ExitCode``).
     """
+    state = _State()
     try:
         code = cli.main(
             args=list(argv) if argv is not None else None,
             prog_name="sagemaker-watch",
             standalone_mode=False,
+            obj=state,
         )
     except click.exceptions.NoArgsIsHelpError as error:
         click.echo(error.ctx.get_help() if error.ctx else "", err=True)
         return ExitCode.USAGE
     except click.UsageError as error:
-        click.echo(_usage_line(error), err=True)
+        click.echo(one_line(_usage_line(error)), err=True)
         return ExitCode.USAGE
     except click.ClickException as error:
-        click.echo(f"sagemaker-watch: error: {error.format_message()}", err=True)
+        _complain(f"error: {error.format_message()}")
         return error.exit_code
     except CliError as error:
-        click.echo(f"sagemaker-watch: error: {error}", err=True)
+        _complain(f"error: {error}")
         return error.code
     except (click.Abort, KeyboardInterrupt):
-        click.echo("sagemaker-watch: interrupted", err=True)
+        _complain("interrupted")
         return ExitCode.INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the last resort: one line, exit 70
+        return _unexpected(error, verbose=state.verbose)
     return int(code) if isinstance(code, int) else ExitCode.COMPLETED
 
 

@@ -1,0 +1,206 @@
+"""The command line's exits: closed pipes, bad values, odd endpoints, surprises."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+import pytest
+import pytest_asyncio
+
+from hostile import HostileServer
+from sagemaker_watch.testing import FakeSageMaker, plain
+from test_cli import FAST, child_env, cli, run
+
+
+@pytest_asyncio.fixture(name="fake")
+async def _fake():
+    """A fake SageMaker on compressed time (200 simulated seconds per second)."""
+    async with FakeSageMaker(speed=200) as fake:
+        yield fake
+
+
+def read_then_close(args, env, *, lines):
+    """Run the CLI into a pipe, read *lines* lines, close the pipe; return the end."""
+    proc = subprocess.Popen(
+        cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        got = [proc.stdout.readline() for _ in range(lines)]
+        proc.stdout.close()
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    return code, got, err
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("args", "lines"),
+    [
+        (("demo", "--json"), 2),
+        (("demo",), 3),
+        (("demo", "--copies", "20", "--speed", "400"), 1),
+    ],
+)
+async def test_a_pipe_closed_early_exits_141_quietly(args, lines):
+    """`demo | head` ends with 141 (SIGPIPE's code) and nothing on stderr."""
+    code, got, err = await anyio.to_thread.run_sync(
+        lambda: read_then_close(args, child_env(), lines=lines)
+    )
+    assert lines == len([line for line in got if line])
+    assert (141, "") == (code, err)
+
+
+@pytest.mark.asyncio
+async def test_watch_json_into_a_closed_pipe_exits_141_quietly(fake):
+    """`watch JOB --json | head -n 2` against an endpoint exits 141, stderr empty."""
+    fake.add_job("long", plain(starting=5, downloading=5, training=400))
+    args = ("watch", "long", "--json", *FAST)
+    code, got, err = await anyio.to_thread.run_sync(
+        lambda: read_then_close(args, child_env(fake), lines=2)
+    )
+    assert 2 == len(got)
+    assert (141, "") == (code, err)
+
+
+def run_into_full(args):
+    """Run the CLI with stdout on /dev/full; return its exit code and stderr."""
+    with Path("/dev/full").open("wb") as full:
+        result = subprocess.run(
+            cli(*args),
+            env=child_env(),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            check=False,
+            timeout=30,
+        )
+    return result.returncode, result.stderr.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+async def test_an_unexpected_error_exits_70_with_one_line_pointing_to_v():
+    """A surprise (stdout on a full device) exits 70: one line, traceback with -v."""
+    results = []
+    for verbose in ((), ("-v",)):
+        args = (*verbose, "demo", "--json")
+        results.append(await anyio.to_thread.run_sync(run_into_full, args))
+    (code, err), (verbose_code, verbose_err) = results
+
+    assert (70, 70) == (code, verbose_code)
+    expected = (
+        "sagemaker-watch: unexpected error (OSError: [Errno 28] No space left on "
+        "device); run `sagemaker-watch -v ...` to see the traceback\n"
+    )
+    assert expected == err
+    assert "Traceback (most recent call last):\n" in verbose_err
+    assert verbose_err.endswith(
+        "sagemaker-watch: unexpected error (OSError: [Errno 28] No space left on "
+        "device)\n"
+    )
+    assert "Exception ignored" not in err + verbose_err
+
+
+BAD_SECONDS = [
+    ("wait", "job-1", "--grace", "nan"),
+    ("wait", "job-1", "--retry-for", "nan"),
+    ("wait", "job-1", "--timeout", "nan"),
+    ("wait", "job-1", "--timeout", "inf"),
+    ("wait", "job-1", "--min-delay", "nan"),
+    ("wait", "job-1", "--max-delay", "inf"),
+    ("watch", "job-1", "--grace", "-inf"),
+    ("watch", "job-1", "--retry-for", "-1"),
+    ("watch", "job-1", "--min-delay", "0"),
+    ("watch", "job-1", "--max-delay", "-2"),
+    ("demo", "--speed", "nan"),
+    ("demo", "--speed", "inf"),
+    ("simulate", "--speed", "nan"),
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("args", BAD_SECONDS, ids=" ".join)
+async def test_a_number_that_is_not_finite_or_in_range_is_a_usage_error(args):
+    """NaN, infinities and out-of-range numbers exit 2 with one line naming them."""
+    done = await run(*args, env=child_env(AWS_REGION="us-east-1"), limit=15)
+    option, value = args[-2:]
+    assert (2, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert f"Invalid value for '{option}': {value!r} is not a finite number" in (
+        done.err
+    )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("url", "where"),
+    [
+        ("htp://127.0.0.1:1", "--endpoint-url"),
+        ("http://", "--endpoint-url"),
+        ("127.0.0.1:8080", "--endpoint-url"),
+        ("htp://127.0.0.1:1", "AWS_ENDPOINT_URL_SAGEMAKER"),
+        ("ftp://127.0.0.1:1", "AWS_ENDPOINT_URL"),
+    ],
+)
+async def test_a_bad_endpoint_url_is_a_usage_error_at_once(url, where):
+    """An endpoint URL without http(s) and a host exits 2 at once, naming it."""
+    env = child_env(AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="x")
+    env["AWS_SECRET_ACCESS_KEY"] = "y"  # noqa: S105 - a dummy credential
+    args = ["wait", "job-1"]
+    if where == "--endpoint-url":
+        args += ["--endpoint-url", url]
+    else:
+        env[where] = url
+    started = time.monotonic()
+    done = await run(*args, env=env, limit=15)
+    assert (2, "") == (done.code, done.out)
+    assert time.monotonic() - started < 5
+    assert 1 == len(done.err.splitlines())
+    assert f"{where} {url!r} is not an http:// or https:// URL with a host" in (
+        done.err
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_replaced_job_exits_4_saying_what_happened(fake):
+    """A job deleted and created again under its name mid-watch exits 4, not 6."""
+    fake.add_job("twice", plain(training=100_000))
+    answers = 0
+
+    def recreate(answer):
+        nonlocal answers
+        answers += 1
+        if answers > 2:
+            answer["CreationTime"] += 1000
+        return answer
+
+    async with HostileServer(upstream=fake.endpoint_url) as server:
+        server.rule("DescribeTrainingJob", mutate=recreate)
+        env = child_env(None, **server.environ())
+        done = await run("watch", "twice", *FAST, env=env)
+    expected = (
+        "sagemaker-watch: twice: the job was deleted and created again under the "
+        "same name while it was watched; run the command again to watch the new one"
+    )
+    assert (4, [expected]) == (done.code, done.err.splitlines())
+
+
+def test_every_exit_code_is_in_the_docs_table():
+    """docs/cli.md's exit-code table lists every ExitCode value, and no other."""
+    from sagemaker_watch._cli import ExitCode  # noqa: PLC0415
+
+    text = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
+    table = text.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
+    cells = [line.split("|")[1].strip() for line in table.splitlines()]
+    codes = {int(cell) for cell in cells if cell.isdigit()}
+    assert {int(code) for code in ExitCode} == codes
+    assert os.EX_SOFTWARE == ExitCode.SOFTWARE
