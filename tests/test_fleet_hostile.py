@@ -6,7 +6,10 @@ endpoint (``tests/hostile.py``) in front of the fake SageMaker on a hand-driven 
 
 from __future__ import annotations
 
+import base64
 import collections
+import itertools
+import json
 
 import anyio
 import pytest
@@ -231,3 +234,57 @@ async def test_a_describe_that_lags_the_list_is_retried_until_it_catches_up(
         caught_up = fake.describe_job(name)["TrainingEndTime"] + lag
         late[name] = by_job[name][-1].at.timestamp() - caught_up
     assert all(0 <= seconds <= 10 for seconds in late.values()), late
+
+
+def endless_pages():
+    """Empty ListTrainingJobs pages, each with a new token the fake accepts."""
+    counter = itertools.count()
+
+    def mutate(_answer):
+        # A key after every job: the fake answers its first page again.
+        key = {"k": [1e12 + next(counter), "~"], "b": "CreationTime", "o": "Descending"}
+        token = base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+        return {"TrainingJobSummaries": [], "NextToken": token}
+
+    return {"mutate": mutate}
+
+
+#: ListTrainingJobs answers whose pages never end.
+ENDLESS = {
+    "repeated_token": lambda: {
+        "body": b'{"TrainingJobSummaries": [], "NextToken": "again"}'
+    },
+    "new_token_forever": endless_pages,
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("endless", sorted(ENDLESS))
+async def test_a_list_whose_pages_never_end_does_not_stall_the_fleet(
+    fake_sagemaker, hostile, endless
+):
+    """A sweep reads a bounded number of pages; every job still completes soon."""
+    fake = fake_sagemaker
+    names = [f"job-{i:02d}" for i in range(12)]
+    for i, name in enumerate(names):
+        fake.add_job(name, plain(training=1000 + 20 * i))
+    hostile.rule("ListTrainingJobs", **ENDLESS[endless]())
+    with anyio.fail_after(60):
+        async with (
+            hostile.client() as client,
+            sw.FleetWatcher(
+                client=client, clock=fake.clock, **deterministic()
+            ) as fleet,
+        ):
+            for name in names:
+                fleet.add(name)
+            by_job = await _drain(fleet)
+            stats = fleet.statistics()
+    late = {}
+    for name in names:
+        _assert_completed(fake, name, by_job[name])
+        end = fake.describe_job(name)["TrainingEndTime"]
+        late[name] = by_job[name][-1].at.timestamp() - end
+    assert all(seconds <= 60 for seconds in late.values()), late
+    sweeps_begun = stats.errors.get("ListTrainingJobs", 0) + stats.sweeps + 1
+    assert hostile.count("ListTrainingJobs") <= 50 * sweeps_begun

@@ -56,6 +56,7 @@ from ._diff import ResumeCursor, diff_with_anomalies
 from ._errors import (
     InvalidResumeToken,
     JobReplaced,
+    MalformedResponse,
     RetriesExhausted,
     SageMakerWatchError,
     WaitTimeout,
@@ -108,6 +109,8 @@ LIST: Final = "ListTrainingJobs"
 #: What re-checks may take of the describe budget at most (the rest is for changes).
 _RECHECK_SHARE: Final = 0.5
 _RETRY_CAP: Final = 16
+#: A sweep reads at most this many pages, plus two per 100 jobs watched.
+_MIN_PAGE_BOUND: Final = 50
 #: Describes that lag a newer list summary are retried this often at most...
 _LAG_RETRIES: Final = 12
 #: ...after 1, 2, 4 seconds, then every this many seconds (about 50 s in all).
@@ -264,7 +267,15 @@ class _Job:
 
 
 class _Sweep:
-    __slots__ = ("created_after", "next_token", "ready_at", "since", "started")
+    __slots__ = (
+        "created_after",
+        "next_token",
+        "pages",
+        "ready_at",
+        "since",
+        "started",
+        "tokens",
+    )
 
     def __init__(
         self,
@@ -277,6 +288,8 @@ class _Sweep:
         self.created_after = created_after
         self.next_token: str | None = None
         self.ready_at = started[0]
+        self.pages = 0
+        self.tokens: set[str] = set()
 
 
 class _Timer:
@@ -285,6 +298,13 @@ class _Timer:
     def __init__(self) -> None:
         self.wake = anyio.Event()
         self.fired = False
+
+
+#: A sweep whose NextToken repeated, or whose pages outran the bound.
+_ENDLESS_PAGES: Final = CallFailed(
+    kind=ErrorKind.TRANSIENT,
+    error=MalformedResponse("ListTrainingJobs pages never end (a token repeated)"),
+)
 
 
 class _Idle:
@@ -1102,7 +1122,6 @@ class FleetWatcher:
             self._list_failed(sweep, outcome, now)
             return
         self._budget.succeeded(LIST)
-        self._list_failing = False
         self._list_failures = 0
         for summary in outcome.summaries:
             try:
@@ -1114,13 +1133,25 @@ class FleetWatcher:
                     error=type(error).__name__,
                 )
         if outcome.next_token is not None:
+            sweep.pages += 1
+            if outcome.next_token in sweep.tokens or sweep.pages >= self._max_pages():
+                # Pages that never end: give this sweep up like a failed one.
+                sweep.next_token = None
+                self._list_failed(sweep, _ENDLESS_PAGES, now)
+                return
+            sweep.tokens.add(outcome.next_token)
             sweep.next_token = outcome.next_token
             return
         self._sweep = None
         self._sweeps += 1
+        self._list_failing = False
         self._swept = sweep.started
         assert self._sweep_interval is not None  # noqa: S101 - sweeps need one
         self._next_sweep = sweep.started[0] + self._sweep_interval
+
+    def _max_pages(self) -> int:
+        """The most pages one sweep reads: twice what watched jobs fill, and more."""
+        return _MIN_PAGE_BOUND + self._active // 50
 
     def _list_failed(self, sweep: _Sweep, failed: CallFailed, now: float) -> None:
         if failed.kind is ErrorKind.THROTTLED:
