@@ -63,7 +63,7 @@ async def test_a_pipe_closed_early_exits_141_quietly(args, lines):
 @pytest.mark.asyncio
 async def test_watch_json_into_a_closed_pipe_exits_141_quietly(fake):
     """`watch JOB --json | head -n 2` against an endpoint exits 141, stderr empty."""
-    fake.add_job("long", plain(starting=5, downloading=5, training=400))
+    fake.add_job("long", plain(starting=5, downloading=5, training=2000))
     args = ("watch", "long", "--json", *FAST)
     code, got, err = await anyio.to_thread.run_sync(
         lambda: read_then_close(args, child_env(fake), lines=2)
@@ -84,6 +84,16 @@ def run_into_full(args):
             timeout=30,
         )
     return result.returncode, result.stderr.decode()
+
+
+@pytest.mark.asyncio
+async def test_wait_into_a_pipe_closed_before_its_line_exits_141(fake):
+    """`wait` whose reader has gone when its one line comes exits 141, quietly."""
+    fake.add_job("short", plain(starting=5, downloading=5, training=10))
+    code, got, err = await anyio.to_thread.run_sync(
+        lambda: read_then_close(("wait", "short", *FAST), child_env(fake), lines=0)
+    )
+    assert ([], 141, "") == (got, code, err)
 
 
 @pytest.mark.asyncio

@@ -485,8 +485,14 @@ def _check_output(*, json: bool, plain: bool) -> None:
 
 
 def _run(main: Callable[[], Any]) -> ExitCode:
-    """Run *main* on anyio and return its exit code."""
-    code: ExitCode = anyio.run(main)
+    """Run *main* on anyio and return its exit code (141 if stdout was closed)."""
+    try:
+        code: ExitCode = anyio.run(main)
+    except (BrokenPipeError, ExceptionGroup) as error:
+        if not all(isinstance(leaf, BrokenPipeError) for leaf in _leaves(error)):
+            raise
+        _quiet_stdout()
+        return ExitCode.PIPE_CLOSED
     return code
 
 
@@ -932,7 +938,7 @@ def _unexpected(error: Exception, *, verbose: int) -> ExitCode:
     """Exit 141 for a closed stdout, else report a surprise in one line: exit 70."""
     leaves = _leaves(error)
     if all(isinstance(leaf, BrokenPipeError) for leaf in leaves):
-        _quiet_stdout()
+        _quiet_stdout()  # outside a command's run, such as --help | head
         return ExitCode.PIPE_CLOSED
     try:
         sys.stdout.flush()
