@@ -150,3 +150,17 @@ async def test_html_answer_is_one_line_naming_the_endpoint(status, expected):
     ) in done.err
     assert "check --endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER" in done.err
     assert "<p>" not in done.err
+
+
+@pytest.mark.asyncio
+async def test_verbose_logs_escape_a_hostile_error_code(server):
+    """-v retry logs naming a hostile error code show it escaped on stderr."""
+    body = {"__type": "Throttling" + HOSTILE, "message": "slow down" + HOSTILE}
+    server.rule(
+        "DescribeTrainingJob", body=json.dumps(body).encode(), status=503, times=2
+    )
+    done = await run("-v", "wait", "bad", *FAST, env=env_for(server))
+    assert 1 == done.code
+    assert "poll_retry_scheduled" in done.err
+    assert None is CONTROL.search(done.err.replace("\n", ""))
+    assert "pwned" in done.err
