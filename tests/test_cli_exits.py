@@ -214,3 +214,34 @@ def test_every_exit_code_is_in_the_docs_table():
     codes = {int(cell) for cell in cells if cell.isdigit()}
     assert {int(code) for code in ExitCode} == codes
     assert os.EX_SOFTWARE == ExitCode.SOFTWARE
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_region_is_a_usage_error_about_the_region():
+    """A region botocore cannot read exits 2 and asks for a region, not an endpoint."""
+    env = child_env(AWS_ACCESS_KEY_ID="x")
+    env["AWS_SECRET_ACCESS_KEY"] = "y"  # noqa: S105 - a dummy credential
+    done = await run("wait", "job-1", "--region", "bad region!", env=env, limit=15)
+    assert (2, "") == (done.code, done.out)
+    expected = (
+        "sagemaker-watch: error: Provided region_name 'bad region!' doesn't match a "
+        "supported format.; pass --region like us-east-1"
+    )
+    assert [expected] == done.err.splitlines()
+
+
+@pytest.mark.asyncio
+async def test_a_bad_endpoint_in_the_config_file_is_a_usage_error(tmp_path):
+    """An endpoint_url in ~/.aws/config without http(s) exits 2 naming the setting."""
+    config = tmp_path / "config"
+    config.write_text(
+        "[default]\nregion = us-east-1\nservices = odd\n\n"
+        "[services odd]\nsagemaker =\n  endpoint_url = htp://127.0.0.1:1\n"
+    )
+    env = child_env(AWS_ACCESS_KEY_ID="x", AWS_CONFIG_FILE=str(config))
+    env["AWS_SECRET_ACCESS_KEY"] = "y"  # noqa: S105 - a dummy credential
+    done = await run("wait", "job-1", env=env, limit=15)
+    assert (2, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert "check endpoint_url in the AWS config file" in done.err
+    assert "None" not in done.err

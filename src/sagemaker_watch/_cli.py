@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
-import botocore.exceptions
 import click
 import structlog
 from rich.console import Console
@@ -390,21 +389,36 @@ async def aws_client(
                 )
             )
         except sw.ServiceError as error:
-            raise _setup_problem(error.__cause__) from None
+            raise _setup_problem(error) from None
         yield client
 
 
-def _setup_problem(cause: BaseException | None) -> CliError:
-    """Say what to do about a client that could not be set up."""
-    if isinstance(cause, botocore.exceptions.NoRegionError):
+def _setup_problem(error: sw.ServiceError) -> CliError:
+    """Say what to do about a client that could not be set up.
+
+    The source names botocore's error in ``error.code``, so the CLI needs no
+    botocore import to tell them apart.
+    """
+    cause = error.__cause__ if error.__cause__ is not None else error
+    code = error.code
+    if code == "NoRegionError":
         return CliError(
             "no AWS region configured; pass --region or set AWS_REGION",
             ExitCode.AWS_ERROR,
         )
-    if isinstance(cause, botocore.exceptions.ProfileNotFound):
+    if code == "ProfileNotFound":
         return CliError(
             f"{cause}; pass an existing --profile or fix AWS_PROFILE",
             ExitCode.AWS_ERROR,
+        )
+    if code == "InvalidRegionError":
+        return CliError(f"{cause}; pass --region like us-east-1", ExitCode.USAGE)
+    if code == "InvalidEndpoint":
+        # Option and environment were checked up front: the config file is left.
+        return CliError(
+            f"{cause}; check endpoint_url in the AWS config file, or pass "
+            "--endpoint-url like https://host[:port]",
+            ExitCode.USAGE,
         )
     if isinstance(cause, ValueError):
         return CliError(
