@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import datetime as dt
 import itertools
 import json
 
@@ -108,15 +109,19 @@ async def test_a_hostile_describe_loses_one_job_and_the_fleet_goes_on(
                 fleet.add(name)
             by_job = await _drain(fleet)
             stats = fleet.statistics()
-            with pytest.raises(sw.ServiceError):
-                await fleet.wait_until_terminal("bad")
+            try:
+                final = await fleet.wait_until_terminal("bad")
+            except sw.ServiceError as error:
+                final = error
     if hostile_answer == "lone_surrogate" and sw.JobCompleted in map(
         type, by_job["bad"]
     ):
         _assert_completed(fake, "bad", by_job["bad"])
         assert (0, 12) == (stats.lost, stats.finished)
+        assert "Completed" == final.primary_status
     else:
         assert [sw.JobLost] == [type(item) for item in by_job["bad"]]
+        assert isinstance(final, sw.ServiceError)
         assert 4 == hostile.count("DescribeTrainingJob", "bad")
         assert (1, 11) == (stats.lost, stats.finished)
     for name in (*HEALTHY, "flaky"):
@@ -288,3 +293,100 @@ async def test_a_list_whose_pages_never_end_does_not_stall_the_fleet(
     assert all(seconds <= 60 for seconds in late.values()), late
     sweeps_begun = stats.errors.get("ListTrainingJobs", 0) + stats.sweeps + 1
     assert hostile.count("ListTrainingJobs") <= 50 * sweeps_begun
+
+
+class SkewedClock:
+    """The fake's clock, but with a wall time *skew* off the service's."""
+
+    def __init__(self, inner, skew):
+        """Share *inner*'s monotonic time and sleeps; shift its wall time."""
+        self._inner = inner
+        self.skew = skew
+
+    def now(self):
+        """Return the skewed wall time."""
+        return self._inner.now() + self.skew
+
+    def monotonic(self):
+        """Return the shared monotonic time."""
+        return self._inner.monotonic()
+
+    async def sleep(self, seconds):
+        """Sleep on the shared clock."""
+        await self._inner.sleep(seconds)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "years", [2, -2, 0], ids=["local-ahead", "local-behind", "zero"]
+)
+async def test_sweeps_find_changes_when_the_local_clock_is_years_off(
+    fake_sagemaker, hostile, years
+):
+    """The sweep window follows the service's timestamps, not the local clock."""
+    fake = fake_sagemaker
+    skew = dt.timedelta(days=365 * years)
+    names = [f"job-{i:02d}" for i in range(12)]
+    for i, name in enumerate(names):
+        fake.add_job(name, plain(training=1000 + 20 * i))
+    with anyio.fail_after(60):
+        async with (
+            hostile.client() as client,
+            sw.FleetWatcher(
+                client=client,
+                clock=SkewedClock(fake.clock, skew),
+                **deterministic(list_min_jobs=1),
+            ) as fleet,
+        ):
+            for name in names:
+                fleet.add(name)
+            by_job = await _drain(fleet)
+            stats = fleet.statistics()
+    assert stats.sweeps > 0
+    late = {}
+    for name in names:
+        _assert_completed(fake, name, by_job[name])
+        end = fake.describe_job(name)["TrainingEndTime"]
+        late[name] = (by_job[name][-1].at - skew).timestamp() - end
+    assert all(0 <= seconds <= 30 for seconds in late.values()), late
+    assert fake.request_count("DescribeTrainingJob") <= 12 * 10
+
+
+@pytest.mark.asyncio
+async def test_one_job_with_timestamps_centuries_off_cannot_move_the_window(
+    fake_sagemaker, hostile
+):
+    """A job claiming year 5138 or year 1 changes nothing for the others' sweeps."""
+    fake = fake_sagemaker
+    names = [f"job-{i:02d}" for i in range(12)]
+    for i, name in enumerate(names):
+        fake.add_job(name, plain(training=1000 + 20 * i))
+    for job, stamp in (("job-00", 1e11), ("job-01", -62135596800 + 10)):
+        hostile.rule(
+            "DescribeTrainingJob",
+            job=job,
+            mutate=lambda a, stamp=stamp: {**a, "LastModifiedTime": stamp},
+        )
+    hostile.rule(
+        "ListTrainingJobs",
+        mutate=lambda a: summary_time("job-01", -62135596800 + 10)(
+            summary_time("job-00", 1e11)(a)
+        ),
+    )
+    with anyio.fail_after(60):
+        async with (
+            hostile.client() as client,
+            sw.FleetWatcher(
+                client=client, clock=fake.clock, **deterministic(list_min_jobs=1)
+            ) as fleet,
+        ):
+            for name in names:
+                fleet.add(name)
+            by_job = await _drain(fleet)
+    late = {}
+    for name in names[2:]:
+        _assert_completed(fake, name, by_job[name])
+        end = fake.describe_job(name)["TrainingEndTime"]
+        late[name] = by_job[name][-1].at.timestamp() - end
+    assert all(0 <= seconds <= 30 for seconds in late.values()), late
+    assert all(sw.JobCompleted is type(by_job[n][-1]) for n in names[:2])

@@ -458,6 +458,9 @@ class FleetWatcher:
         self._next_sweep = 0.0
         self._swept: tuple[float, dt.datetime] | None = None
         self._started: tuple[float, dt.datetime] | None = None
+        #: The service's clock read off its own timestamps: the two jobs with the
+        #: latest (timestamp - monotonic time it was seen), latest first.
+        self._service_marks: list[tuple[dt.datetime, str]] = []
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -892,6 +895,7 @@ class FleetWatcher:
             return
         for anomaly in result.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=job.name, anomaly=anomaly)
+        self._mark_service_time(job.name, snapshot.last_modified_time, now)
         job.previous, job.last = result.cursor, snapshot
         job.observed_at = now
         job.failures = 0
@@ -1064,6 +1068,44 @@ class FleetWatcher:
 
     # -- list sweeps -----------------------------------------------------------
 
+    def _mark_service_time(
+        self, job_name: str, stamp: dt.datetime | None, now: float
+    ) -> None:
+        """Learn from a timestamp of the service's, seen at monotonic time *now*.
+
+        A timestamp is never later than the service's clock when it is read, so
+        *stamp* minus *now* bounds from below where the service's clock stood at
+        monotonic time 0. The second-best bound of two different jobs is used, so
+        one job with a timestamp far in the future cannot move every window.
+        """
+        if stamp is None:
+            return
+        try:
+            mark = stamp - dt.timedelta(seconds=now)
+        except OverflowError:
+            return
+        best = {name: value for value, name in self._service_marks}
+        best[job_name] = max(mark, best.get(job_name, mark))
+        self._service_marks = sorted(
+            ((value, name) for name, value in best.items()), reverse=True
+        )[:2]
+
+    def _service_time(self, monotonic: float) -> dt.datetime:
+        """The service's clock at *monotonic* (at most), or the local one if unknown.
+
+        SageMaker filters ``LastModifiedTimeAfter`` on its own clock: a local
+        clock a minute off would move every sweep's window past the changes.
+        """
+        local = self._clock.now() - dt.timedelta(
+            seconds=self._clock.monotonic() - monotonic
+        )
+        if not self._service_marks:
+            return local
+        try:
+            return self._service_marks[-1][0] + dt.timedelta(seconds=monotonic)
+        except OverflowError:
+            return local
+
     def _sweep_wanted(self) -> bool:
         return (
             self._sweep_interval is not None
@@ -1084,7 +1126,11 @@ class FleetWatcher:
 
     def _new_sweep(self, now: float) -> _Sweep:
         assert self._started is not None  # noqa: S101 - set while running
-        since = (self._swept or self._started)[1] - dt.timedelta(seconds=self._overlap)
+        begun = self._service_time((self._swept or self._started)[0])
+        try:
+            since = begun - dt.timedelta(seconds=self._overlap)
+        except OverflowError:
+            since = begun
         created = [
             job.last.creation_time
             for job in self._jobs.values()
@@ -1184,7 +1230,10 @@ class FleetWatcher:
 
     def _listed(self, summary: JobSummary, now: float) -> None:
         job = self._jobs.get(summary.job_name)
-        if job is None or not job.active or job.last is None:
+        if job is None or not job.active:
+            return
+        self._mark_service_time(job.name, summary.last_modified_time, now)
+        if job.last is None:
             return
         if job.consumed == _summary_key(summary) or _covers(job.last, summary):
             return
@@ -1195,7 +1244,7 @@ class FleetWatcher:
         ago = (
             0.0
             if changed is None
-            else max(0.0, (self._clock.now() - changed).total_seconds())
+            else max(0.0, (self._service_time(now) - changed).total_seconds())
         )
         if not job.in_flight:
             job.urgent = now - ago if job.urgent is None else min(job.urgent, now - ago)
