@@ -119,7 +119,7 @@ async def test_error_message_on_stderr_is_one_clean_line():
     assert (6, "") == (done.code, done.out)
     assert 1 == len(done.err.splitlines())
     assert_clean(done.err)
-    assert "second third" in done.err
+    assert "SageMaker refused the request: ValidationException: " in done.err
 
 
 @pytest.mark.asyncio
