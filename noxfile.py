@@ -16,9 +16,29 @@ HERE = pathlib.Path(__file__).parent
 EXAMPLES = sorted((HERE / "examples").glob("*.py"))
 
 
-def _install(session: nox.Session, *groups: str) -> None:
+def _install(session: nox.Session, *groups: str, extras: str = "") -> None:
+    """Install the project, then *groups* with boto3 matched to its botocore.
+
+    aiobotocore pins botocore to a few releases while boto3 (which moto needs) asks
+    for its own; resolved together, pip walks back through dozens of boto3 releases.
+    Installing the project first and pinning boto3 to the botocore it brought
+    (boto3 and botocore share version numbers) resolves at once.
+    """
+    session.install("-e", f".{extras}")
     deps = [d for g in groups for d in nox.project.dependency_groups(PYPROJECT, g)]
-    session.install("-e", ".", *deps)
+    if deps:
+        session.install(*deps, "--constraint", _boto3_constraints(session))
+
+
+def _boto3_constraints(session: nox.Session) -> str:
+    """Write a pip constraints file: boto3 at the installed botocore's version."""
+    printed = session.run(
+        "python", "-c", "import botocore; print(botocore.__version__)", silent=True
+    )
+    version = str(printed).strip()
+    path = pathlib.Path(session.create_tmp()) / "boto3-constraints.txt"
+    path.write_text(f"botocore=={version}\nboto3=={version}\n")
+    return str(path)
 
 
 @nox.session
@@ -36,6 +56,22 @@ def tests(session: nox.Session) -> None:
     )
     session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
+
+
+@nox.session(reuse_venv=False)
+@nox.parametrize("sdk", ["sagemaker>=2.257,<3", "sagemaker>=3.27,<4"], ids=["2", "3"])
+def compat_install(session: nox.Session, sdk: str) -> None:
+    """Install sagemaker-watch[boto3] beside the SageMaker Python SDK; pip check.
+
+    A fresh virtualenv each time, the install route of docs/compatibility.md. Not
+    in the default sessions: it downloads the SDK's stack (pandas, numpy, ...).
+    """
+    session.install(".")
+    session.install(".[boto3]", sdk, "--constraint", _boto3_constraints(session))
+    session.run("python", "-m", "pip", "check")
+    session.run(
+        "python", "-W", "ignore", "-c", "import sagemaker, sagemaker_watch, boto3"
+    )
 
 
 @nox.session

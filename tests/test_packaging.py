@@ -1,15 +1,27 @@
-"""Tests for the package's public surface: __all__, version, typing marker."""
+"""Tests for the package's public surface and the wheel's metadata."""
 
 from __future__ import annotations
 
+import ast
+import email.parser
 import importlib
 import importlib.metadata
 import importlib.resources
 import inspect
 import pkgutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import sagemaker_watch
 import sagemaker_watch.testing
+
+ROOT = Path(__file__).parent.parent
+REPOSITORY = "https://github.com/sagemaker-watch/sagemaker-watch"
 
 #: Names defined in private modules that are deliberately not public.
 INTERNAL = {
@@ -26,7 +38,9 @@ INTERNAL = {
         "client_config",
         "default_client",
     },
-    "_retry": {"RetryDetails", "call_with_retries"},
+    "_retry": {"RetryDetails", "call_with_retries", "call_within"},
+    # Raised by the library, catchable as SageMakerWatchError; not yet exported.
+    "_errors": {"InvalidClient", "UnsupportedEventLoop"},
     "_ratelimit": {
         "AdaptiveRate",
         "BudgetStatistics",
@@ -38,6 +52,7 @@ INTERNAL = {
     "_cli": {
         "CliError",
         "ExitCode",
+        "Number",
         "Settings",
         "aws_client",
         "exit_code",
@@ -58,8 +73,11 @@ INTERNAL = {
         "duration",
         "event_detail",
         "event_line",
+        "one_line",
         "outcome_of",
         "quote",
+        "safe",
+        "safe_cell",
         "spot_savings",
         "status",
         "times",
@@ -141,3 +159,80 @@ def test_console_script_is_declared():
     scripts = importlib.metadata.entry_points(group="console_scripts")
     (script,) = [s for s in scripts if s.name == "sagemaker-watch"]
     assert "sagemaker_watch._cli:run" == script.value
+
+
+@pytest.fixture(name="wheel", scope="module")
+def _wheel(tmp_path_factory):
+    """The wheel hatchling builds from this checkout, as users get it."""
+    from hatchling.builders.wheel import WheelBuilder  # noqa: PLC0415 - tests only
+
+    out = tmp_path_factory.mktemp("wheel")
+    (path,) = WheelBuilder(str(ROOT)).build(directory=str(out), versions=["standard"])
+    return zipfile.ZipFile(path)
+
+
+@pytest.fixture(name="metadata", scope="module")
+def _metadata(wheel):
+    """The wheel's METADATA, parsed as the email headers it is."""
+    (name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    return email.parser.HeaderParser().parsestr(wheel.read(name).decode())
+
+
+def test_wheel_carries_the_license(wheel, metadata):
+    """The wheel declares MIT and ships the LICENSE file it names."""
+    assert ("MIT", ["LICENSE"]) == (
+        metadata["License-Expression"],
+        metadata.get_all("License-File"),
+    )
+    (license_path,) = [n for n in wheel.namelist() if n.endswith("/licenses/LICENSE")]
+    assert wheel.read(license_path).decode().startswith("MIT License")
+
+
+def test_wheel_links_the_project(metadata):
+    """``pip show`` lists the home page, documentation, changelog and issues."""
+    assert [
+        f"Homepage, {REPOSITORY}",
+        f"Documentation, {REPOSITORY}#readme",
+        f"Changelog, {REPOSITORY}/blob/main/CHANGELOG.md",
+        f"Issues, {REPOSITORY}/issues",
+    ] == metadata.get_all("Project-URL")
+
+
+def _extras(metadata):
+    """Map each extra of *metadata* to the distributions it adds."""
+    extras = {}
+    for line in metadata.get_all("Requires-Dist"):
+        requirement = Requirement(line)
+        for extra in metadata.get_all("Provides-Extra"):
+            if requirement.marker and requirement.marker.evaluate({"extra": extra}):
+                name = canonicalize_name(requirement.name)
+                extras.setdefault(extra, set()).add(name)
+    return extras
+
+
+def test_wheel_offers_the_boto3_and_testing_extras(metadata):
+    """The extras are boto3 (boto3 beside our aiobotocore) and testing (the plugin)."""
+    expected = {"boto3": {"boto3"}, "testing": {"pytest", "pytest-asyncio"}}
+    assert expected == _extras(metadata)
+
+
+def test_testing_extra_covers_the_pytest_plugin(metadata):
+    """Every third-party module the pytest plugin imports comes with [testing]."""
+    plugin = ROOT / "src/sagemaker_watch/testing/pytest_plugin.py"
+    imported = set()
+    for node in ast.walk(ast.parse(plugin.read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.partition(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"sagemaker_watch"}
+    distributions = importlib.metadata.packages_distributions()
+    needed = {canonicalize_name(d) for m in third_party for d in distributions[m]}
+    assert {"pytest-asyncio"} <= needed
+    assert set() == needed - _extras(metadata)["testing"]
+
+
+def test_classifiers_claim_asyncio_only(metadata):
+    """No AnyIO (trio) framework is claimed: aiobotocore runs on asyncio alone."""
+    frameworks = [c for c in metadata.get_all("Classifier") if "Framework" in c]
+    assert ["Framework :: AsyncIO"] == frameworks
