@@ -579,3 +579,33 @@ async def test_resume_emits_only_what_came_after_the_token(sim):
 
     assert key(first[4:]) == key(resumed)
     assert not isinstance(resumed[0], sw.JobObserved)
+
+
+@pytest.mark.asyncio
+async def test_a_resume_token_for_another_job_is_refused_at_once(sim):
+    """add() raises InvalidResumeToken for a token from another job, before a call."""
+    fake, client = sim
+    fake.add_job("job-a", "plain")
+    fake.add_job("job-b", "plain")
+    first = [e async for e in sw.watch("job-a", client=client, clock=fake.clock)]
+    token = first[2].resume_token
+    async with FleetWatcher(
+        client=client, clock=fake.clock, **deterministic()
+    ) as fleet:
+        calls = fake.request_count()
+        with pytest.raises(sw.InvalidResumeToken):
+            fleet.add("job-b", resume=token)
+        assert "job-b" not in fleet
+        fleet.add("job-a", resume=token)
+        assert "job-a" in fleet
+        assert calls == fake.request_count()
+
+
+@pytest.mark.asyncio
+async def test_leaving_right_after_add_closes_cleanly(sim):
+    """A fleet left before its scheduler ever ran exits without an error."""
+    fake, client = sim
+    fake.add_job("quick", "plain")
+    async with FleetWatcher(client=client, clock=fake.clock) as fleet:
+        fleet.add("quick")
+    assert 0 == fake.request_count()

@@ -54,7 +54,6 @@ import anyio.lowlevel
 from ._clock import Clock, SystemClock
 from ._diff import ResumeCursor, diff_with_anomalies
 from ._errors import (
-    InvalidResumeToken,
     JobReplaced,
     MalformedResponse,
     RetriesExhausted,
@@ -562,10 +561,9 @@ class FleetWatcher:
         if self._state == "closed":
             msg = "this FleetWatcher is closed"
             raise RuntimeError(msg)
-        cursor = None if resume is None else ResumeCursor.from_token(resume)
-        if cursor is not None and cursor.job_name not in {None, name}:
-            msg = f"resume token is for job {cursor.job_name!r}"
-            raise InvalidResumeToken(msg)
+        cursor = (
+            None if resume is None else ResumeCursor.from_token(resume, job_name=name)
+        )
         job = self._jobs.get(name)
         if job is not None and job.active:
             return job
@@ -780,7 +778,8 @@ class FleetWatcher:
             self._sleep_scope.cancel()
 
     async def _run(self) -> None:
-        while True:
+        # Leaving the fleet drops the task group before this task first runs.
+        while self._task_group is not None:
             now = self._clock.monotonic()
             self._fire_timers(now)
             self._refresh_mode()
