@@ -14,8 +14,10 @@ import json
 
 import anyio
 import pytest
+from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
+from sagemaker_watch._logging import HISTORY_ANOMALY
 from sagemaker_watch.testing import plain
 
 
@@ -390,3 +392,41 @@ async def test_one_job_with_timestamps_centuries_off_cannot_move_the_window(
         late[name] = by_job[name][-1].at.timestamp() - end
     assert all(0 <= seconds <= 30 for seconds in late.values()), late
     assert all(sw.JobCompleted is type(by_job[n][-1]) for n in names[:2])
+
+
+@pytest.mark.asyncio
+async def test_a_history_rewritten_into_interrupted_yields_one_interrupted(
+    fake_sagemaker, hostile
+):
+    """Downloading rewritten into Interrupted is reported once through the fleet."""
+    fake = fake_sagemaker
+    fake.add_job("rewritten", plain(training=900))
+    seen_long = itertools.count()
+
+    def rewrite(answer):
+        history = answer["SecondaryStatusTransitions"]
+        if len(history) < 3 or next(seen_long) == 0:
+            return answer
+        history = [dict(t) for t in history]
+        history[1]["Status"] = "Interrupted"
+        return {**answer, "SecondaryStatusTransitions": history}
+
+    hostile.rule("DescribeTrainingJob", mutate=rewrite)
+    with anyio.fail_after(60), capture_logs() as logs:
+        async with (
+            hostile.client() as client,
+            sw.FleetWatcher(
+                client=client, clock=fake.clock, **deterministic()
+            ) as fleet,
+        ):
+            fleet.add("rewritten")
+            items = (await _drain(fleet))["rewritten"]
+    interrupted = [e for e in items if isinstance(e, sw.Interrupted)]
+    entered = [str(e.status) for e in items if isinstance(e, sw.StatusEntered)]
+    anomalies = [log for log in logs if log["event"] == HISTORY_ANOMALY]
+    assert ["Interrupted"] == [str(e.status) for e in interrupted]
+    assert ["Starting", "Downloading", "Training", "Uploading", "Completed"] == [
+        s for s in entered if s != "Interrupted"
+    ]
+    assert 1 == len(anomalies)
+    assert sw.JobCompleted is type(items[-1])

@@ -23,15 +23,24 @@ How it works:
   (every *recheck_interval* seconds, stretched so re-checks take at most half the
   describe budget) that catches a change the list missed. So the cost grows with
   the number of changes, not with jobs times polls. If a sweep fails (throttled,
-  5xx) the fleet falls back to per-job schedules until a sweep succeeds; if
-  listing is forbidden (no ``sagemaker:ListTrainingJobs`` permission) it stays
-  on per-job schedules.
+  5xx, an unreadable page, pages that never end) the fleet falls back to per-job
+  schedules until a sweep succeeds; if listing is forbidden (no
+  ``sagemaker:ListTrainingJobs`` permission) it stays on per-job schedules.
+* **The list and the describe may disagree for a while.** A describe older than
+  the summary that called for it is retried after 1, 2, 4, then every 5 seconds,
+  about 50 seconds at most, until it shows what the summary showed.
+* **The service's clock, not ours.** Each window starts from the service's own
+  timestamps (the latest ``LastModifiedTime`` seen, as a lower bound on its
+  clock, from two different jobs), so a local clock minutes or years off moves
+  no window. A sweep reads at most 50 pages plus two per 100 jobs watched, and
+  stops at a ``NextToken`` it has seen.
 * **Per-job errors never stop the fleet.** A job that is not found (after the
   retry policy's grace period for a job never seen), that was replaced by
-  another job of the same name, or that got a fatal error (access denied) is
-  *lost*: it is no longer polled, a ``JobLost`` item carrying the error is put in
-  the event stream, ``sagemaker_watch.fleet_job_lost`` is logged, and its waiters
-  raise that error. Throttling is ridden out for ever; other transient errors
+  another job of the same name, that got a fatal error (access denied), or
+  whose answers cannot be handled (counted as transient errors) is *lost*: it
+  is no longer polled, a ``JobLost`` item carrying the error is put in the event
+  stream, ``sagemaker_watch.fleet_job_lost`` is logged, and its waiters raise
+  that error. Throttling is ridden out for ever; other transient errors
   follow the ``RetryPolicy`` (then the job is lost with ``RetriesExhausted``).
 """
 
