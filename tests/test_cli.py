@@ -150,7 +150,7 @@ async def test_wait_exit_code_names_each_outcome(fake):
         "broken": (),
         "too-long": (),
         "absent": ("--grace", "0.2"),
-        "slow": ("--timeout", "0.5"),
+        "slow": ("--timeout", "3"),
     }
     done: dict[str, Done] = {}
 
