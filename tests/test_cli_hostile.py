@@ -17,9 +17,6 @@ from test_cli import FAST, child_env, run, run_in_pty
 #: What a hostile service could put in a string: a title change, a screen wipe, a
 #: C1 CSI (U+009B), DEL and a lone surrogate (which cannot even be encoded).
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x9b31m\x7f\ud800!"
-#: The same without the surrogate, for status messages: the library's diff digests
-#: them as UTF-8 and cannot take a lone surrogate yet (reported to the lead).
-HOSTILE_MESSAGE = HOSTILE.replace("\ud800", "")
 #: Characters no human-readable output may carry (newline aside).
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -32,11 +29,9 @@ def poison(answer):
         answer["SecondaryStatus"] = "Halted" + HOSTILE
         for transition in answer["SecondaryStatusTransitions"]:
             if transition["Status"] == "MaxRuntimeExceeded":
-                transition["Status"] = "Halted" + HOSTILE_MESSAGE
+                transition["Status"] = "Halted" + HOSTILE
     for transition in answer.get("SecondaryStatusTransitions", []):
-        transition["StatusMessage"] = (
-            transition.get("StatusMessage", "") + HOSTILE_MESSAGE
-        )
+        transition["StatusMessage"] = transition.get("StatusMessage", "") + HOSTILE
     if "FailureReason" in answer:
         answer["FailureReason"] = HOSTILE + answer["FailureReason"]
     return answer
