@@ -28,7 +28,11 @@ from sagemaker_watch._events import (
     StatusMessageChanged,
 )
 from sagemaker_watch._snapshot import Snapshot
-from sagemaker_watch._status import PrimaryStatus, SecondaryStatus
+from sagemaker_watch._status import (
+    SECONDARY_OUTCOMES,
+    PrimaryStatus,
+    SecondaryStatus,
+)
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "describe-responses"
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -327,7 +331,8 @@ def test_diff_result_cursor_matches_the_last_token():
 
 # --- property-based: random timelines, random polls ---------------------------------
 
-KNOWN = [s.value for s in SecondaryStatus if s not in {"Completed", "Failed"}]
+#: Statuses met mid-job: none implies an outcome, even under an unknown primary.
+KNOWN = [s.value for s in SecondaryStatus if s not in SECONDARY_OUTCOMES]
 STATUSES = st.one_of(
     st.sampled_from(KNOWN),
     st.sampled_from(["Interrupted", "Training", "Starting"]),
@@ -738,3 +743,17 @@ def test_version_one_tokens_are_still_read():
         assert ["status_entered"] == _kinds(
             diff(cursor, _snap(("Training", "t"), ("Uploading", "u")))
         )
+
+
+def test_entry_revealed_first_in_a_reversed_history_has_its_message_followed():
+    """A new entry served at the front is the one whose message rewrites count."""
+    s, d = ("Starting", 0), ("Downloading", 1)
+    steps = _chain(
+        _keyed(s, d),
+        _keyed(("Training", 2, "epoch 1"), d, s),
+        _keyed(("Training", 2, "epoch 2"), d, s),
+    )
+    assert ["status_entered"] == _kinds(steps[1][0])
+    assert [("Training", "epoch 2")] == [
+        (str(e.status), e.message) for e in steps[2][0]
+    ]

@@ -210,3 +210,36 @@ def test_events_are_frozen_hashable_and_compare_without_snapshot(events, snapsho
     assert len(events) == len(set(events))
     with pytest.raises(AttributeError):
         failed.failure_reason = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (float("nan"), "NaN"),
+        (float("inf"), "Infinity"),
+        (float("-inf"), "-Infinity"),
+        (1e308, 1e308),
+    ],
+)
+def test_non_finite_metrics_are_strict_json(snapshot, value, expected):
+    """Non-finite metric values become the wire's strings; strict JSON always works."""
+    event = JobCompleted(
+        job_name="job-1",
+        at=AT,
+        resume_token=TOKEN,
+        snapshot=snapshot,
+        training_time_seconds=None,
+        billable_time_seconds=None,
+        model_artifacts=None,
+        final_metrics=MappingProxyType({"loss": value}),
+    )
+    document = json.loads(json.dumps(event.to_json(), allow_nan=False))
+    assert {"loss": expected} == document["final_metrics"]
+
+
+def test_every_event_dumps_as_strict_json(events):
+    """No event's JSON needs NaN or Infinity: allow_nan=False always works."""
+    for event in events:
+        assert event.to_json() == json.loads(
+            json.dumps(event.to_json(), allow_nan=False)
+        )

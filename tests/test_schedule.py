@@ -208,6 +208,9 @@ def test_fixed_schedule():
     [
         {"min_delay": 0.0},
         {"min_delay": -1.0},
+        {"min_delay": 1e-300},
+        {"min_delay": 0.009},
+        {"min_delay": math.inf},
         {"max_delay": math.inf},
         {"min_delay": math.nan},
         {"min_delay": 90.0},
@@ -277,3 +280,11 @@ def test_secondary_ceilings_follow_min_and_max(settings_, short, throttle):
         schedule.short_phase_max_delay,
         schedule.throttle_max_delay,
     )
+
+
+def test_delay_floor_allows_compressed_time_tests():
+    """The floor is 10 ms: fast enough for compressed-time tests, never a spin."""
+    assert 0.01 == PollSchedule(min_delay=0.01, max_delay=0.01).min_delay
+    assert 0.05 == PollSchedule.fixed(0.05).max_delay
+    with pytest.raises(ValueError, match=r"0\.01"):
+        PollSchedule.fixed(1e-6)

@@ -181,3 +181,47 @@ async def test_waiter_without_client_uses_the_environment(fake_sagemaker, monkey
     snapshot = await sw.wait_until_complete("job", clock=fake.clock)
     assert snapshot.job_arn.startswith("arn:aws:sagemaker:us-east-1:")
     assert fake.request_count("DescribeTrainingJob") >= 1
+
+
+@pytest.mark.asyncio
+async def test_wait_for_no_status_is_rejected_before_any_request(sim):
+    """An empty status set would wait for the whole job: ValueError, nothing sent."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    for nothing in ([], (), set()):
+        with pytest.raises(ValueError, match="status"):
+            await sw.wait_for_status("job", nothing, client=client, clock=fake.clock)
+    assert 0 == fake.statistics().total
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("lifecycle", "wire", "error"),
+    [
+        ("plain", "completed", None),
+        ("failure", "failed", sw.TrainingJobFailed),
+        ("user_stop", "stopped", sw.TrainingJobStopped),
+    ],
+)
+async def test_waiters_read_the_outcome_of_an_unknown_terminal_primary(
+    sim, hostile, lifecycle, wire, error
+):
+    """wait_until_complete judges a lowercase terminal primary by its outcome."""
+    fake, _ = sim
+    fake.add_job("job", lifecycle)
+
+    def lowercase(answer):
+        status = answer["TrainingJobStatus"]
+        done = status in {"Completed", "Failed", "Stopped"}
+        return {**answer, "TrainingJobStatus": wire if done else status}
+
+    hostile.rule("DescribeTrainingJob", mutate=lowercase)
+    async with hostile.client() as client:
+        if error is None:
+            snapshot = await sw.wait_until_complete(
+                "job", client=client, clock=fake.clock
+            )
+            assert sw.PrimaryStatus.COMPLETED == snapshot.outcome
+        else:
+            with pytest.raises(error):
+                await sw.wait_until_complete("job", client=client, clock=fake.clock)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import anyio
 import pytest
 from structlog.testing import capture_logs
@@ -434,3 +437,88 @@ def _open_connections(fake):
     """Connections the fake's HTTP server holds open right now."""
     server = fake._runner.server
     return len(server.connections)
+
+
+@pytest.mark.asyncio
+async def test_resume_token_of_another_job_fails_at_once(sim):
+    """A token from job A given for job B raises InvalidResumeToken, sends nothing."""
+    fake, client = sim
+    fake.add_job("job-a", "plain")
+    first = await anext(aiter(sw.watch("job-a", client=client, clock=fake.clock)))
+    before = fake.statistics().total
+    with pytest.raises(sw.InvalidResumeToken, match="another job"):
+        sw.watch("job-b", client=client, resume=first.resume_token)
+    assert before == fake.statistics().total
+    resumed = sw.watch(
+        "job-a", client=client, clock=fake.clock, resume=first.resume_token
+    )
+    assert not any(isinstance(e, sw.JobObserved) for e in await collect(resumed))
+
+
+@pytest.mark.asyncio
+async def test_overlong_name_fails_before_any_request(sim):
+    """A name past SageMaker's 63 characters (hyphens count) is never sent."""
+    fake, client = sim
+    name = "a" + "-" * 40 + "b" * 40
+    with pytest.raises(sw.InvalidJobName):
+        await collect(sw.watch(name, client=client, clock=fake.clock))
+    assert 0 == fake.statistics().total
+
+
+@pytest.mark.asyncio
+async def test_tight_schedule_is_refused_before_any_request(sim):
+    """A schedule that would poll in a tight loop is refused before any watch."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    for delay in (1e-300, 0.001, math.nan, math.inf):
+        with pytest.raises(ValueError, match="PollSchedule"):
+            sw.watch("job", client=client, schedule=sw.PollSchedule(min_delay=delay))
+    assert 0 == fake.statistics().total
+
+
+@pytest.mark.asyncio
+async def test_non_finite_final_metrics_serialise_as_the_wire_strings(sim, hostile):
+    """NaN and infinite final metrics become "NaN", "Infinity", "-Infinity" in JSON."""
+    fake, _ = sim
+    fake.add_job("job", "plain")
+    values = {"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "ok": 0.5}
+
+    def metrics(answer):
+        listed = [{"MetricName": k, "Value": v} for k, v in values.items()]
+        return {**answer, "FinalMetricDataList": listed}
+
+    hostile.rule("DescribeTrainingJob", mutate=metrics)
+    async with hostile.client() as client:
+        events = await collect(sw.watch("job", client=client, clock=fake.clock))
+    documents = [json.dumps(e.to_json(), allow_nan=False) for e in events]
+    assert {"nan": "NaN", "inf": "Infinity", "ninf": "-Infinity", "ok": 0.5} == (
+        json.loads(documents[-1])["final_metrics"]
+    )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("lifecycle", "wire", "expected"),
+    [
+        ("plain", "completed", sw.JobCompleted),
+        ("failure", "failed", sw.JobFailed),
+        ("user_stop", "stopped", sw.JobStopped),
+    ],
+)
+async def test_unknown_terminal_primary_ends_by_its_outcome(
+    sim, hostile, lifecycle, wire, expected
+):
+    """A lowercase terminal primary status ends the watch by the secondary outcome."""
+    fake, _ = sim
+    fake.add_job("job", lifecycle)
+
+    def lowercase(answer):
+        status = answer["TrainingJobStatus"]
+        done = status in {"Completed", "Failed", "Stopped"}
+        return {**answer, "TrainingJobStatus": wire if done else status}
+
+    hostile.rule("DescribeTrainingJob", mutate=lowercase)
+    async with hostile.client() as client:
+        events = await collect(sw.watch("job", client=client, clock=fake.clock))
+    assert [expected] == [type(e) for e in events if isinstance(e, sw.JobEnded)]
+    assert wire == events[-1].snapshot.primary_status

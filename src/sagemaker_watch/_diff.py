@@ -285,7 +285,8 @@ def diff_with_anomalies(
     4. ``PrimaryStatusChanged`` if the primary status moved.
     5. ``ProgressChanged`` if ``ProgressInfo`` changed (to something).
     6. The terminal event (``JobCompleted``, ``JobFailed``, ``JobStopped``) once,
-       when the job's outcome is known. After it, nothing is ever emitted.
+       when the job's outcome (``Snapshot.outcome``) is known, chosen by it.
+       After it, nothing is ever emitted.
 
     Histories that shrink, are rewritten or reordered are tolerated and never
     lose a transition: an entry (a status and its start time) is reported once,
@@ -432,17 +433,19 @@ class _Builder:
         )
 
     def _entered(self, index: int, *, covered: int) -> None:
-        """Report entry *index*; entries up to *covered* are then all reported."""
+        """Report entry *index*; entries up to *covered* are then all reported.
+
+        The message followed from now on is this entry's, wherever it sits.
+        """
         transitions = self.current.transitions
         transition = transitions[index]
-        last = transitions[covered - 1]
         token = self._advance(
             dataclasses.replace(
                 self.cursor,
                 transitions=covered,
-                message_digest=_message_digest(last.message),
-                last_message=last.message,
-                last_key=self.keys[covered - 1],
+                message_digest=_message_digest(transition.message),
+                last_message=transition.message,
+                last_key=self.keys[index],
             )
         )
         kind = (
@@ -501,7 +504,9 @@ class _Builder:
         current = self.current
         token = self._advance(dataclasses.replace(self.cursor, ended=True))
         event: JobEnded
-        if current.primary_status == PrimaryStatus.COMPLETED:
+        # By outcome, not primary status: an unknown primary (``completed``) ends
+        # the job as its terminal secondary status says.
+        if current.outcome == PrimaryStatus.COMPLETED:
             event = JobCompleted(
                 job_name=current.job_name,
                 at=current.observed_at,
@@ -514,7 +519,7 @@ class _Builder:
                     {metric.name: metric.value for metric in current.final_metrics}
                 ),
             )
-        elif current.primary_status == PrimaryStatus.FAILED:
+        elif current.outcome == PrimaryStatus.FAILED:
             event = JobFailed(
                 job_name=current.job_name,
                 at=current.observed_at,

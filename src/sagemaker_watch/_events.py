@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -54,7 +55,10 @@ class Event:
         Keys, in order: ``"event"``, ``"job_name"``, ``"at"`` (ISO 8601 UTC, like
         ``"2021-10-12T05:49:40.493000Z"``), the event's own fields, then
         ``"resume_token"``. Enum values are plain strings, datetimes ISO 8601 UTC
-        strings, absent values ``null``. These keys are a public contract.
+        strings, absent values ``null``. Non-finite numbers (final metrics can be
+        NaN or infinite) are the strings the service uses: ``"NaN"``,
+        ``"Infinity"``, ``"-Infinity"``, so ``json.dumps(..., allow_nan=False)``
+        always works. These keys are a public contract.
         """
         result: dict[str, JSON] = {
             "event": self.kind,
@@ -83,16 +87,19 @@ def _plain(value: object) -> object:
 
 
 def _json(value: object) -> JSON:
+    """Return *value* as strict JSON: never fails, never emits NaN or Infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        # The strings the wire itself uses for these values.
+        return "NaN" if math.isnan(value) else f"{'-' if value < 0 else ''}Infinity"
     if value is None or isinstance(value, bool | int | float):
         return value
-    if isinstance(value, str):
-        return str(value)
     if isinstance(value, dt.datetime):
         return _iso(value)
     if isinstance(value, Mapping):
         return {str(k): _json(v) for k, v in value.items()}
-    msg = f"cannot serialise {type(value).__name__}"
-    raise TypeError(msg)
+    if isinstance(value, list | tuple):
+        return [_json(item) for item in value]
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from ._status import SHORT_PHASES
 
@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     import random
 
     from ._status import SecondaryStatus
+
+#: The shortest delay a schedule accepts, in seconds. A DescribeTrainingJob round
+#: trip takes tens of milliseconds, so anything shorter only spins; 10 ms still
+#: lets compressed-time tests (the CLI's use 50 ms) run quickly.
+MIN_DELAY_FLOOR: Final = 0.01
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,7 +57,8 @@ class PollSchedule:
         throttle_max_delay: the most a throttled poll waits (300 s).
 
     Raises:
-        ValueError: if a delay is not positive and finite, if *min_delay* exceeds
+        ValueError: if a delay is not finite or is below ``MIN_DELAY_FLOOR``
+            (10 ms: shorter delays poll in a tight loop), if *min_delay* exceeds
             *max_delay*, if a multiplier is below 1 or *jitter* is outside
             ``[0, 1]``. *short_phase_max_delay* is clamped into
             ``[min_delay, max_delay]`` and *throttle_max_delay* raised to at least
@@ -76,8 +82,11 @@ class PollSchedule:
             self.max_delay,
             self.throttle_max_delay,
         )
-        if not all(math.isfinite(d) and d > 0 for d in delays):
-            msg = f"delays must be positive and finite: {self!r}"
+        if not all(math.isfinite(d) and d >= MIN_DELAY_FLOOR for d in delays):
+            msg = (
+                f"delays must be finite and at least {MIN_DELAY_FLOOR} s "
+                f"(shorter ones poll in a tight loop): {self!r}"
+            )
             raise ValueError(msg)
         if self.min_delay > self.max_delay:
             msg = f"need min_delay <= max_delay: {self!r}"

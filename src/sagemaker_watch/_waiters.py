@@ -142,12 +142,16 @@ async def wait_for_status(
         WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
         TrainingJobNotFound: there is no such job.
         InvalidJobName: before any request, for a name SageMaker would reject.
+        ValueError: before any request, if *status* is an empty collection.
     """
     wanted = (
         {SecondaryStatus(status)}
         if isinstance(status, str)
         else {SecondaryStatus(s) for s in status}
     )
+    if not wanted:
+        msg = "wait_for_status needs at least one status to wait for"
+        raise ValueError(msg)
 
     def entered(event: Event) -> Snapshot | None:
         if isinstance(event, StatusEntered) and event.status in wanted:
@@ -170,10 +174,14 @@ async def wait_for_status(
 
 
 def raise_for_outcome(snapshot: Snapshot) -> None:
-    """Raise ``TrainingJobFailed`` or ``TrainingJobStopped`` for such a snapshot."""
-    if snapshot.primary_status == PrimaryStatus.FAILED:
+    """Raise ``TrainingJobFailed`` or ``TrainingJobStopped`` for such a snapshot.
+
+    Judged by ``snapshot.outcome``, so an unknown primary status (``failed``)
+    with a terminal secondary status counts as what that status says.
+    """
+    if snapshot.outcome == PrimaryStatus.FAILED:
         raise TrainingJobFailed(snapshot)
-    if snapshot.primary_status == PrimaryStatus.STOPPED:
+    if snapshot.outcome == PrimaryStatus.STOPPED:
         raise TrainingJobStopped(snapshot)
 
 

@@ -63,7 +63,7 @@ class Watch:
 
         Raises:
             InvalidJobName: before any request, if SageMaker would reject the name.
-            InvalidResumeToken: if *resume* cannot be read.
+            InvalidResumeToken: if *resume* cannot be read or is for another job.
         """
         self.job_name = validate_job_name(job_name)
         self._client = client
@@ -76,7 +76,9 @@ class Watch:
         )
         self._deadline = deadline
         self._previous: Snapshot | ResumeCursor | None = (
-            None if resume is None else ResumeCursor.from_token(resume)
+            None
+            if resume is None
+            else ResumeCursor.from_token(resume, job_name=self.job_name)
         )
         self._last: Snapshot | None = None
         self._pending: collections.deque[Event] = collections.deque()
@@ -222,7 +224,8 @@ def watch(
 
     Raises:
         InvalidJobName: at once, if SageMaker would reject the name.
-        InvalidResumeToken: at once, if *resume* cannot be read.
+        InvalidResumeToken: at once, if *resume* cannot be read or was written
+            for another job.
     """
     return Watch(
         job_name,
