@@ -13,6 +13,7 @@ import gzip
 import json
 import math
 
+import anyio
 import pytest
 import pytest_asyncio
 from structlog.testing import capture_logs
@@ -463,3 +464,34 @@ async def test_other_validation_exceptions_stay_fatal(wire):
     assert not isinstance(info.value, sw.RetriesExhausted)
     assert "ValidationException" == info.value.code
     assert 1 == hostile.count("DescribeTrainingJob")
+
+
+def _lowercase_primary(answer):
+    """A mutation that writes TrainingJobStatus in lower case (an unknown value)."""
+    return _encode({**answer, "TrainingJobStatus": answer["TrainingJobStatus"].lower()})
+
+
+@pytest.mark.asyncio
+async def test_an_unknown_but_plainly_terminal_primary_status_ends_the_watch(wire):
+    """Primary "completed" with a Completed history ends the watch, JobCompleted."""
+    fake, hostile = wire
+    fake.add_job("job", "plain")
+    hostile.rule("DescribeTrainingJob", mutate=_lowercase_primary)
+    async with hostile.client() as client:
+        with anyio.fail_after(30):
+            events = [e async for e in sw.watch("job", client=client, clock=fake.clock)]
+    assert _history(fake, "job") == _statuses(events)
+    assert isinstance(events[-1], sw.JobCompleted)
+    assert "completed" == events[-1].snapshot.primary_status
+
+
+@pytest.mark.asyncio
+async def test_an_unknown_but_plainly_failed_primary_status_fails_the_wait(wire):
+    """Primary "failed" with a Failed history: wait_until_complete raises Failed."""
+    fake, hostile = wire
+    fake.add_job("job", "failure")
+    hostile.rule("DescribeTrainingJob", mutate=_lowercase_primary)
+    async with hostile.client() as client:
+        with anyio.fail_after(30), pytest.raises(sw.TrainingJobFailed) as info:
+            await sw.wait_until_complete("job", client=client, clock=fake.clock)
+    assert fake.describe_job("job")["FailureReason"] == info.value.failure_reason
