@@ -626,8 +626,10 @@ async def sagemaker_client(
         The client, owned by this block.
 
     Raises:
-        ServiceError: the client cannot be set up (no region, an unknown profile,
-            a malformed endpoint URL); botocore's error is chained.
+        ServiceError: the client cannot be set up (no region, an unknown profile);
+            botocore's error is chained. An endpoint URL that is not http or
+            https with a host has code ``InvalidEndpoint``.
+        UnsupportedEventLoop: not running under asyncio.
     """
     options = ClientOptions(region=region, profile=profile, endpoint_url=endpoint_url)
     async with default_client(options) as client:
@@ -644,7 +646,7 @@ async def default_client(
 
     Honours ``AWS_PROFILE``, ``AWS_REGION`` (then ``AWS_DEFAULT_REGION`` and the
     profile's region), ``AWS_ENDPOINT_URL_SAGEMAKER`` and ``AWS_ENDPOINT_URL``, and
-    every other setting botocore reads.
+    every other setting botocore reads. Raises as ``sagemaker_client`` does.
     """
     _require_asyncio()
     options = options or ClientOptions()
