@@ -18,6 +18,7 @@ import aiobotocore.session
 import anyio
 import boto3
 import pytest
+from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 import sagemaker_watch as sw
@@ -61,29 +62,30 @@ def _create_job(moto_url):
         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
-
-    def create(prefix="moto-job"):
-        name = f"{prefix}-{uuid.uuid4().hex[:12]}"
-        client.create_training_job(
-            TrainingJobName=name,
-            AlgorithmSpecification={
-                "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1",
-                "TrainingInputMode": "File",
-            },
-            RoleArn="arn:aws:iam::123456789012:role/sagemaker",
-            OutputDataConfig={"S3OutputPath": "s3://bucket/output"},
-            ResourceConfig={
-                "InstanceType": "ml.m5.large",
-                "InstanceCount": 1,
-                "VolumeSizeInGB": 10,
-            },
-            StoppingCondition={"MaxRuntimeInSeconds": 3600},
-            HyperParameters={"epochs": "3"},
-        )
-        return name
-
-    yield create
+    yield lambda prefix="moto-job": create_training_job(client, prefix)
     client.close()
+
+
+def create_training_job(client, prefix):
+    """Create a training job through the boto3 *client*; return its name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    client.create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={
+            "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1",
+            "TrainingInputMode": "File",
+        },
+        RoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        OutputDataConfig={"S3OutputPath": "s3://bucket/output"},
+        ResourceConfig={
+            "InstanceType": "ml.m5.large",
+            "InstanceCount": 1,
+            "VolumeSizeInGB": 10,
+        },
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        HyperParameters={"epochs": "3"},
+    )
+    return name
 
 
 async def run_cli(*args, env):
@@ -211,3 +213,17 @@ async def test_cli_exits_4_for_a_missing_moto_job(moto_env):
     """``sagemaker-watch wait`` on a job moto does not have exits 4 (no such job)."""
     code, _, err = await run_cli("wait", "no-such-job", "--grace", "0", env=moto_env)
     assert 4 == code, err
+
+
+@pytest.mark.asyncio
+async def test_moto_decorator_mode_does_not_serve_aiobotocore(monkeypatch):
+    """Under mock_aws, aiobotocore gets no answer it can read: a clear ServiceError."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        name = create_training_job(boto3.client("sagemaker", region_name=REGION), "m")
+        async with sw.sagemaker_client(region=REGION) as client:
+            with pytest.raises(sw.ServiceError, match="could not parse"):
+                await sw.wait_until_complete(
+                    name, client=client, retry=sw.RetryPolicy(max_attempts=1)
+                )
