@@ -117,9 +117,15 @@ class ResumeCursor:
     progress_digest: str
     ended: bool
     name_digest: str = ""
-    reported: tuple[_Key, ...] | None = field(default=None, compare=False)
-    seen: tuple[_Key, ...] | None = field(default=None, compare=False)
-    last_key: _Key | None = field(default=None, compare=False)
+    reported: tuple[tuple[SecondaryStatus, dt.datetime], ...] | None = field(
+        default=None, compare=False
+    )
+    seen: tuple[tuple[SecondaryStatus, dt.datetime], ...] | None = field(
+        default=None, compare=False
+    )
+    last_key: tuple[SecondaryStatus, dt.datetime] | None = field(
+        default=None, compare=False
+    )
 
     def __repr__(self) -> str:
         """Return a short description: the job name (if known) and the token."""
