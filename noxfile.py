@@ -32,7 +32,7 @@ def _install(session: nox.Session, *groups: str, extras: str = "") -> None:
 
 def _boto3_constraints(session: nox.Session) -> str:
     """Write a pip constraints file: boto3 at the installed botocore's version."""
-    printed = session.run(
+    printed = session.run_install(  # runs under --install-only too
         "python", "-c", "import botocore; print(botocore.__version__)", silent=True
     )
     version = str(printed).strip()
