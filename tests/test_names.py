@@ -66,10 +66,6 @@ def test_the_limit_is_63_characters_hyphens_included():
     assert "a--b" == validate_job_name("a--b")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the message lives in _errors.py (InvalidJobName), owned by another helper",
-)
 def test_error_message_does_not_forbid_double_hyphens():
     """The message states the rule SageMaker applies: hyphens, not single hyphens."""
     with pytest.raises(InvalidJobName) as info:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from rich.console import Console
 from rich.text import Text
 
-from sagemaker_watch._render import one_line, safe, safe_cell
+from sagemaker_watch import Snapshot
+from sagemaker_watch._render import Outcome, one_line, outcome_of, safe, safe_cell
 
 
 @pytest.mark.parametrize(
@@ -66,3 +68,27 @@ def test_rendered_table_cell_carries_no_escape_character():
     console = Console(file=out, force_terminal=False, width=80, color_system=None)
     console.print(safe_cell("msg \x1b]0;pwned\x07 \x9b2J"))
     assert "msg \\x1b]0;pwned\\x07 \\x9b2J\n" == out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("primary", "secondary", "expected"),
+    [
+        ("failed", "Failed", Outcome.FAILED),
+        ("stopped", "MaxRuntimeExceeded", Outcome.STOPPED),
+        ("completed", "Completed", Outcome.COMPLETED),
+        ("Failed", "Failed", Outcome.FAILED),
+    ],
+)
+def test_outcome_follows_the_snapshot_outcome(primary, secondary, expected):
+    """An unknown primary status ends by its terminal secondary, as in the library."""
+    snapshot = Snapshot.from_response(
+        {
+            "TrainingJobName": "job",
+            "TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/job",
+            "TrainingJobStatus": primary,
+            "SecondaryStatus": secondary,
+            "CreationTime": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        },
+        observed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    assert expected == outcome_of(snapshot)

@@ -17,6 +17,7 @@ from importlib.metadata import version as _version
 from ._clock import Clock, SystemClock
 from ._diff import DiffResult, ResumeCursor, diff, diff_with_anomalies
 from ._errors import (
+    InvalidClient,
     InvalidJobName,
     InvalidResumeToken,
     JobReplaced,
@@ -29,6 +30,7 @@ from ._errors import (
     TrainingJobFailed,
     TrainingJobNotFound,
     TrainingJobStopped,
+    UnsupportedEventLoop,
     WaitTimeout,
 )
 from ._events import (
@@ -80,6 +82,7 @@ __all__ = [
     "FleetStatistics",
     "FleetWatcher",
     "Interrupted",
+    "InvalidClient",
     "InvalidJobName",
     "InvalidResumeToken",
     "JobCompleted",
@@ -115,6 +118,7 @@ __all__ = [
     "TrainingJobNotFound",
     "TrainingJobStopped",
     "Transition",
+    "UnsupportedEventLoop",
     "WaitTimeout",
     "Watch",
     "__version__",

@@ -39,7 +39,7 @@ class InvalidJobName(SageMakerWatchError, ValueError):
         self.job_name = job_name
         super().__init__(
             f"invalid training job name {job_name!r}: 1-63 characters, letters, "
-            "digits and single hyphens, starting and ending with a letter or digit"
+            "digits and hyphens, starting and ending with a letter or digit"
         )
 
 

@@ -64,9 +64,9 @@ class JobResult:
 
 def outcome_of(snapshot: sw.Snapshot) -> Outcome:
     """Return the outcome of a terminal snapshot."""
-    if snapshot.primary_status == sw.PrimaryStatus.FAILED:
+    if snapshot.outcome == sw.PrimaryStatus.FAILED:
         return Outcome.FAILED
-    if snapshot.primary_status == sw.PrimaryStatus.STOPPED:
+    if snapshot.outcome == sw.PrimaryStatus.STOPPED:
         return Outcome.STOPPED
     return Outcome.COMPLETED
 
