@@ -39,8 +39,6 @@ INTERNAL = {
         "default_client",
     },
     "_retry": {"RetryDetails", "call_with_retries", "call_within"},
-    # Raised by the library, catchable as SageMakerWatchError; not yet exported.
-    "_errors": {"InvalidClient", "UnsupportedEventLoop"},
     "_ratelimit": {
         "AdaptiveRate",
         "BudgetStatistics",
