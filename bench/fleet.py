@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 
 import sagemaker_watch as sw
-from sagemaker_watch._fleet import FleetWatcher, JobLost
+from sagemaker_watch._drivers.fleet import FleetWatcher, JobLost
 from sagemaker_watch.testing import FakeSageMaker, ManualClock, ScaledClock
 
 from ._timelines import draw

@@ -8,7 +8,14 @@ import subprocess
 import sys
 import textwrap
 
-CORE = ["_status", "_snapshot", "_events", "_diff", "_schedule"]
+CORE = [
+    "_core.status",
+    "_core.snapshot",
+    "_core.events",
+    "_core.diff",
+    "_core.schedule",
+    "_core.names",
+]
 FORBIDDEN = [
     "aiobotocore",
     "aiohttp",
@@ -55,16 +62,16 @@ def _probe():
 
 
 def test_core_imports_no_heavy_dependency():
-    """Importing the five core modules loads none of the forbidden libraries."""
+    """Importing the core modules loads none of the forbidden libraries."""
     _, result = _probe()
     loaded = {name.partition(".")[0] for name in result["modules"]}
     assert [] == sorted(loaded & set(FORBIDDEN))
 
 
 def test_core_uses_only_core_siblings():
-    """The core imports only itself, _errors and _names from the package."""
+    """The core imports only itself and _errors from the package."""
     source, result = _probe()
     ours = {name for name in result["modules"] if name.startswith("sagemaker_watch.")}
-    allowed = {f"sagemaker_watch.{name}" for name in [*CORE, "_errors", "_names"]}
+    allowed = {f"sagemaker_watch.{name}" for name in [*CORE, "_core", "_errors"]}
     assert set() == ours - allowed
     assert all(path.startswith(source) for path in result["files"].values())

@@ -13,9 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sagemaker_watch._diff import DiffResult, ResumeCursor, diff, diff_with_anomalies
-from sagemaker_watch._errors import InvalidResumeToken, JobReplaced
-from sagemaker_watch._events import (
+from sagemaker_watch._core.diff import (
+    DiffResult,
+    ResumeCursor,
+    diff,
+    diff_with_anomalies,
+)
+from sagemaker_watch._core.events import (
     Interrupted,
     JobCompleted,
     JobEnded,
@@ -27,12 +31,13 @@ from sagemaker_watch._events import (
     StatusEntered,
     StatusMessageChanged,
 )
-from sagemaker_watch._snapshot import Snapshot
-from sagemaker_watch._status import (
+from sagemaker_watch._core.snapshot import Snapshot
+from sagemaker_watch._core.status import (
     SECONDARY_OUTCOMES,
     PrimaryStatus,
     SecondaryStatus,
 )
+from sagemaker_watch._errors import InvalidResumeToken, JobReplaced
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "describe-responses"
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)

@@ -54,7 +54,7 @@ import anyio
 import pytest
 
 from docblocks import MISLABELLED, RUNNABLE, Block, commands, mismatch, parse
-from sagemaker_watch._scenario import DEMO_FLEET
+from sagemaker_watch.cli._scenario import DEMO_FLEET
 from sagemaker_watch.testing import FakeSageMaker, plain, spot_interrupted_once
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from sagemaker_watch._events import (
+from sagemaker_watch._core.events import (
     Event,
     Interrupted,
     JobCompleted,
@@ -21,8 +21,8 @@ from sagemaker_watch._events import (
     StatusEntered,
     StatusMessageChanged,
 )
-from sagemaker_watch._snapshot import Snapshot
-from sagemaker_watch._status import PrimaryStatus, SecondaryStatus
+from sagemaker_watch._core.snapshot import Snapshot
+from sagemaker_watch._core.status import PrimaryStatus, SecondaryStatus
 
 CANARY = "canary-s3cr3t-77aa"
 AT = dt.datetime(2026, 11, 24, 15, 16, 53, 123000, tzinfo=dt.UTC)

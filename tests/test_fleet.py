@@ -10,7 +10,7 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
-from sagemaker_watch._fleet import FleetWatcher, JobLost, JobRemoved
+from sagemaker_watch._drivers.fleet import FleetWatcher, JobLost, JobRemoved
 from sagemaker_watch.testing import (
     TIMELINES,
     FakeSageMaker,
@@ -188,9 +188,9 @@ async def test_a_change_the_list_misses_is_caught_by_the_safety_recheck(sim):
 
         async def blind_to_job_000(**kwargs):
             page = await listed(**kwargs)
-            if isinstance(page, sw._source.ListPage):
+            if isinstance(page, sw._io.source.ListPage):
                 kept = tuple(s for s in page.summaries if s.job_name != "job-000")
-                page = sw._source.ListPage(summaries=kept, next_token=page.next_token)
+                page = sw._io.source.ListPage(summaries=kept, next_token=page.next_token)
             return page
 
         fleet._source.list_changed = blind_to_job_000

@@ -19,7 +19,12 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
-from sagemaker_watch._source import AioBotocoreSource, CallFailed, ErrorKind, ListPage
+from sagemaker_watch._io.source import (
+    AioBotocoreSource,
+    CallFailed,
+    ErrorKind,
+    ListPage,
+)
 
 
 @pytest_asyncio.fixture(name="wire")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from sagemaker_watch import _logging
+from sagemaker_watch._io import logging as _logging
 
 
 def test_importing_the_library_configures_no_logging():

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sagemaker_watch._errors import InvalidJobName
-from sagemaker_watch._names import (
+from sagemaker_watch._core.names import (
     JOB_NAME_MAX_LENGTH,
     JOB_NAME_PATTERN,
     validate_job_name,
 )
+from sagemaker_watch._errors import InvalidJobName
 
 VALID = st.from_regex(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z").filter(
     lambda name: len(name) <= JOB_NAME_MAX_LENGTH

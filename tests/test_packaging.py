@@ -25,7 +25,7 @@ REPOSITORY = "https://github.com/sagemaker-watch/sagemaker-watch"
 
 #: Names defined in private modules that are deliberately not public.
 INTERNAL = {
-    "_source": {
+    "_io.source": {
         "AioBotocoreSource",
         "CallFailed",
         "JobSummary",
@@ -38,8 +38,8 @@ INTERNAL = {
         "client_config",
         "default_client",
     },
-    "_retry": {"RetryDetails", "call_with_retries", "call_within"},
-    "_ratelimit": {
+    "_io.retry": {"RetryDetails", "call_with_retries", "call_within"},
+    "_io.ratelimit": {
         "AdaptiveRate",
         "BudgetStatistics",
         "OperationBudget",
@@ -47,7 +47,7 @@ INTERNAL = {
         "RateBudget",
         "TokenBucket",
     },
-    "_cli": {
+    "cli._commands": {
         "CliError",
         "ExitCode",
         "Number",
@@ -59,7 +59,7 @@ INTERNAL = {
         "main",
         "run",
     },
-    "_render": {
+    "cli._render": {
         "JobResult",
         "JsonRenderer",
         "LineRenderer",
@@ -80,8 +80,8 @@ INTERNAL = {
         "status",
         "times",
     },
-    "_demo": {"is_loopback", "populate", "serve"},
-    "_scenario": {"ScenarioError", "ScenarioJob", "demo_fleet", "job", "load"},
+    "cli._demo": {"is_loopback", "populate", "serve"},
+    "cli._scenario": {"ScenarioError", "ScenarioJob", "demo_fleet", "job", "load"},
 }
 
 
@@ -122,8 +122,11 @@ def test_all_is_not_stale():
 def test_all_is_complete():
     """Every public name defined in a private module is exported or known internal."""
     missing = {}
-    for info in pkgutil.iter_modules(sagemaker_watch.__path__):
-        if not info.name.startswith("_") or info.name == "__main__":
+    for info in pkgutil.walk_packages(sagemaker_watch.__path__):
+        leaf = info.name.rpartition(".")[2]
+        if info.ispkg or info.name.startswith("testing") or leaf == "__main__":
+            continue
+        if not any(part.startswith("_") for part in info.name.split(".")):
             continue
         module = importlib.import_module(f"sagemaker_watch.{info.name}")
         public = _defined_public_names(module)
@@ -156,7 +159,7 @@ def test_console_script_is_declared():
     """The sagemaker-watch console script points at the CLI's run()."""
     scripts = importlib.metadata.entry_points(group="console_scripts")
     (script,) = [s for s in scripts if s.name == "sagemaker-watch"]
-    assert "sagemaker_watch._cli:run" == script.value
+    assert "sagemaker_watch.cli:run" == script.value
 
 
 @pytest.fixture(name="wheel", scope="module")

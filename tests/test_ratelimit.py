@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sagemaker_watch._ratelimit import AdaptiveRate, Rate, RateBudget, TokenBucket
+from sagemaker_watch._io.ratelimit import AdaptiveRate, Rate, RateBudget, TokenBucket
 from sagemaker_watch.testing import ManualClock
 
 

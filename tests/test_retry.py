@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sagemaker_watch._clock import SystemClock
-from sagemaker_watch._retry import RetryDetails, RetryPolicy, call_with_retries
+from sagemaker_watch._io.clock import SystemClock
+from sagemaker_watch._io.retry import RetryDetails, RetryPolicy, call_with_retries
 
 
 class StepClock:

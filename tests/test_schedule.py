@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sagemaker_watch._schedule import PollSchedule, PollState, next_delay
-from sagemaker_watch._status import SHORT_PHASES, SecondaryStatus
+from sagemaker_watch._core.schedule import PollSchedule, PollState, next_delay
+from sagemaker_watch._core.status import SHORT_PHASES, SecondaryStatus
 
 PHASES = st.one_of(
     st.none(),

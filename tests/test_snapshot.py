@@ -9,9 +9,9 @@ import pathlib
 
 import pytest
 
+from sagemaker_watch._core.snapshot import JobIdentity, Metric, Progress, Snapshot
+from sagemaker_watch._core.status import PrimaryStatus, SecondaryStatus
 from sagemaker_watch._errors import MalformedResponse
-from sagemaker_watch._snapshot import JobIdentity, Metric, Progress, Snapshot
-from sagemaker_watch._status import PrimaryStatus, SecondaryStatus
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "describe-responses"
 OBSERVED = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)

@@ -12,7 +12,7 @@ import trio
 
 import sagemaker_watch as sw
 from sagemaker_watch._errors import InvalidClient, UnsupportedEventLoop
-from sagemaker_watch._source import (
+from sagemaker_watch._io.source import (
     AioBotocoreSource,
     ErrorKind,
     classify,
@@ -90,7 +90,7 @@ async def test_throttles_are_counted_and_reported_once(sim):
     source = AioBotocoreSource(client, clock=fake.clock)
     snapshot = await source.describe("job", seen=False)
     assert "job" == snapshot.job_name
-    assert sw._source.SourceStatistics(calls=3, retries=2, throttles=2) == (
+    assert sw._io.source.SourceStatistics(calls=3, retries=2, throttles=2) == (
         source.statistics()
     )
     assert source.take_throttled()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sagemaker_watch._status import (
+from sagemaker_watch._core.status import (
     INTERRUPTION_STATUSES,
     SECONDARY_OUTCOMES,
     SHORT_PHASES,

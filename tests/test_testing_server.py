@@ -12,7 +12,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 import sagemaker_watch.testing
-from sagemaker_watch._clock import Clock
+from sagemaker_watch._io.clock import Clock
 from sagemaker_watch.testing import (
     TIMELINE_TAG,
     FakeSageMaker,

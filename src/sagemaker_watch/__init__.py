@@ -14,8 +14,45 @@ from __future__ import annotations
 
 from importlib.metadata import version as _version
 
-from ._clock import Clock, SystemClock
-from ._diff import DiffResult, ResumeCursor, diff, diff_with_anomalies
+from ._core.diff import DiffResult, ResumeCursor, diff, diff_with_anomalies
+from ._core.events import (
+    JSON,
+    Event,
+    Interrupted,
+    JobCompleted,
+    JobEnded,
+    JobFailed,
+    JobObserved,
+    JobStopped,
+    PrimaryStatusChanged,
+    ProgressChanged,
+    StatusEntered,
+    StatusMessageChanged,
+)
+from ._core.names import validate_job_name
+from ._core.schedule import PollSchedule, PollState, next_delay
+from ._core.snapshot import JobIdentity, Metric, Progress, Snapshot, Transition
+from ._core.status import (
+    INTERRUPTION_STATUSES,
+    SHORT_PHASES,
+    TERMINAL_STATUSES,
+    PrimaryStatus,
+    SecondaryStatus,
+)
+from ._drivers.fleet import (
+    FleetEvent,
+    FleetStatistics,
+    FleetWatcher,
+    JobLost,
+    JobRemoved,
+)
+from ._drivers.waiters import (
+    raise_for_outcome,
+    wait_for_status,
+    wait_until_complete,
+    wait_until_terminal,
+)
+from ._drivers.watch import Watch, watch
 from ._errors import (
     InvalidClient,
     InvalidJobName,
@@ -33,40 +70,9 @@ from ._errors import (
     UnsupportedEventLoop,
     WaitTimeout,
 )
-from ._events import (
-    JSON,
-    Event,
-    Interrupted,
-    JobCompleted,
-    JobEnded,
-    JobFailed,
-    JobObserved,
-    JobStopped,
-    PrimaryStatusChanged,
-    ProgressChanged,
-    StatusEntered,
-    StatusMessageChanged,
-)
-from ._fleet import FleetEvent, FleetStatistics, FleetWatcher, JobLost, JobRemoved
-from ._names import validate_job_name
-from ._retry import RetryPolicy
-from ._schedule import PollSchedule, PollState, next_delay
-from ._snapshot import JobIdentity, Metric, Progress, Snapshot, Transition
-from ._source import sagemaker_client
-from ._status import (
-    INTERRUPTION_STATUSES,
-    SHORT_PHASES,
-    TERMINAL_STATUSES,
-    PrimaryStatus,
-    SecondaryStatus,
-)
-from ._waiters import (
-    raise_for_outcome,
-    wait_for_status,
-    wait_until_complete,
-    wait_until_terminal,
-)
-from ._watch import Watch, watch
+from ._io.clock import Clock, SystemClock
+from ._io.retry import RetryPolicy
+from ._io.source import sagemaker_client
 
 __version__ = _version("sagemaker-watch")
 

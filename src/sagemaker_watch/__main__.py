@@ -1,6 +1,6 @@
 """Run the command line: ``python -m sagemaker_watch``."""
 
-from ._cli import run
+from .cli import run
 
 if __name__ == "__main__":
     run()

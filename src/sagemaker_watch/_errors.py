@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._snapshot import Snapshot
+    from ._core.snapshot import Snapshot
 
 
 class SageMakerWatchError(Exception):

@@ -6,12 +6,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from ._status import SHORT_PHASES
+from .status import SHORT_PHASES
 
 if TYPE_CHECKING:
     import random
 
-    from ._status import SecondaryStatus
+    from .status import SecondaryStatus
 
 #: The shortest delay a schedule accepts, in seconds. A DescribeTrainingJob round
 #: trip takes tens of milliseconds, so anything shorter only spins; 10 ms still

@@ -10,21 +10,21 @@ from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
-from ._clock import Clock, SystemClock
-from ._diff import ResumeCursor, diff_with_anomalies
-from ._events import Event, ProgressChanged
-from ._logging import HISTORY_ANOMALY, logger
-from ._names import validate_job_name
-from ._retry import RetryPolicy
-from ._schedule import PollSchedule, PollState, next_delay
-from ._source import AioBotocoreSource, ClientOptions, default_client
+from .._core.diff import ResumeCursor, diff_with_anomalies
+from .._core.events import Event, ProgressChanged
+from .._core.names import validate_job_name
+from .._core.schedule import PollSchedule, PollState, next_delay
+from .._io.clock import Clock, SystemClock
+from .._io.logging import HISTORY_ANOMALY, logger
+from .._io.retry import RetryPolicy
+from .._io.source import AioBotocoreSource, ClientOptions, default_client
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from types_aiobotocore_sagemaker import SageMakerClient
 
-    from ._snapshot import Snapshot
+    from .._core.snapshot import Snapshot
 else:
     SageMakerClient = Any
 

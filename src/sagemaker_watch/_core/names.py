@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ._errors import InvalidJobName
+from .._errors import InvalidJobName
 
 #: SageMaker's TrainingJobName pattern, from the service model. It allows runs of
 #: hyphens (``a--b``), so it does not bound the length by itself.

@@ -34,8 +34,9 @@ from aiobotocore.client import AioBaseClient
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
 
-from ._clock import Clock, SystemClock
-from ._errors import (
+from .._core.snapshot import Snapshot, _time
+from .._core.status import PrimaryStatus, SecondaryStatus
+from .._errors import (
     InvalidClient,
     MalformedResponse,
     RetriesExhausted,
@@ -44,10 +45,9 @@ from ._errors import (
     TrainingJobNotFound,
     UnsupportedEventLoop,
 )
-from ._logging import JOB_NOT_FOUND_YET, POLL_RETRY_SCHEDULED, logger
-from ._retry import RetryDetails, RetryPolicy, call_with_retries, call_within
-from ._snapshot import Snapshot, _time
-from ._status import PrimaryStatus, SecondaryStatus
+from .clock import Clock, SystemClock
+from .logging import JOB_NOT_FOUND_YET, POLL_RETRY_SCHEDULED, logger
+from .retry import RetryDetails, RetryPolicy, call_with_retries, call_within
 
 if TYPE_CHECKING:
     import datetime as dt

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import random
     from collections.abc import Awaitable, Callable
 
-    from ._clock import Clock
+    from .clock import Clock
 
 T = TypeVar("T")
 

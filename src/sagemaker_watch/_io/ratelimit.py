@@ -24,7 +24,7 @@ import anyio
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ._clock import Clock
+    from .clock import Clock
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,25 +6,25 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ._clock import Clock, SystemClock
-from ._errors import (
+from .._core.events import Event, JobEnded, StatusEntered
+from .._core.status import PrimaryStatus, SecondaryStatus
+from .._errors import (
     StatusNotReached,
     TrainingJobFailed,
     TrainingJobStopped,
     WaitTimeout,
 )
-from ._events import Event, JobEnded, StatusEntered
-from ._status import PrimaryStatus, SecondaryStatus
-from ._watch import Watch
+from .._io.clock import Clock, SystemClock
+from .watch import Watch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
     from types_aiobotocore_sagemaker import SageMakerClient
 
-    from ._retry import RetryPolicy
-    from ._schedule import PollSchedule
-    from ._snapshot import Snapshot
+    from .._core.schedule import PollSchedule
+    from .._core.snapshot import Snapshot
+    from .._io.retry import RetryPolicy
 else:
     SageMakerClient = Any
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, TypeAlias
 
-from ._errors import InvalidResumeToken, JobReplaced
-from ._events import (
+from .._errors import InvalidResumeToken, JobReplaced
+from .events import (
     Event,
     Interrupted,
     JobCompleted,
@@ -25,14 +25,14 @@ from ._events import (
     StatusEntered,
     StatusMessageChanged,
 )
-from ._snapshot import Snapshot, _iso
-from ._status import INTERRUPTION_STATUSES, PrimaryStatus, SecondaryStatus
+from .snapshot import Snapshot, _iso
+from .status import INTERRUPTION_STATUSES, PrimaryStatus, SecondaryStatus
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ._events import JobEnded
-    from ._snapshot import Progress
+    from .events import JobEnded
+    from .snapshot import Progress
 
 #: What tells two history entries apart: the status and when it started.
 _Key: TypeAlias = "tuple[SecondaryStatus, dt.datetime]"

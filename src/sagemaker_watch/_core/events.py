@@ -10,11 +10,11 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
-from ._snapshot import _iso
+from .snapshot import _iso
 
 if TYPE_CHECKING:
-    from ._snapshot import Snapshot
-    from ._status import PrimaryStatus, SecondaryStatus
+    from .snapshot import Snapshot
+    from .status import PrimaryStatus, SecondaryStatus
 
 #: A JSON value, as ``json.dumps`` accepts it.
 JSON: TypeAlias = "str | int | float | bool | list[JSON] | dict[str, JSON] | None"

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ._errors import MalformedResponse
-from ._status import (
+from .._errors import MalformedResponse
+from .status import (
     INTERRUPTION_STATUSES,
     SECONDARY_OUTCOMES,
     STOP_REASONS,

@@ -60,29 +60,29 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeAlias
 import anyio
 import anyio.lowlevel
 
-from ._clock import Clock, SystemClock
-from ._diff import ResumeCursor, diff_with_anomalies
-from ._errors import (
+from .._core.diff import ResumeCursor, diff_with_anomalies
+from .._core.events import Event, ProgressChanged
+from .._core.names import validate_job_name
+from .._core.schedule import PollSchedule, PollState, next_delay
+from .._core.snapshot import _iso
+from .._errors import (
     JobReplaced,
     MalformedResponse,
     RetriesExhausted,
     SageMakerWatchError,
     WaitTimeout,
 )
-from ._events import Event, ProgressChanged
-from ._logging import (
+from .._io.clock import Clock, SystemClock
+from .._io.logging import (
     FLEET_JOB_LOST,
     FLEET_LIST_UNAVAILABLE,
     FLEET_POLL_FAILED,
     HISTORY_ANOMALY,
     logger,
 )
-from ._names import validate_job_name
-from ._ratelimit import Rate, RateBudget
-from ._retry import RetryPolicy
-from ._schedule import PollSchedule, PollState, next_delay
-from ._snapshot import _iso
-from ._source import (
+from .._io.ratelimit import Rate, RateBudget
+from .._io.retry import RetryPolicy
+from .._io.source import (
     AioBotocoreSource,
     CallFailed,
     ClientOptions,
@@ -90,7 +90,7 @@ from ._source import (
     JobSummary,
     default_client,
 )
-from ._waiters import raise_for_outcome
+from .waiters import raise_for_outcome
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -103,8 +103,8 @@ if TYPE_CHECKING:
     )
     from types_aiobotocore_sagemaker import SageMakerClient
 
-    from ._events import JSON
-    from ._snapshot import Snapshot
+    from .._core.events import JSON
+    from .._core.snapshot import Snapshot
 else:
     SageMakerClient = Any
 

@@ -1,0 +1,1 @@
+"""The drivers: watch(), the waiters and the fleet, over the core and the shell."""
