@@ -1,12 +1,14 @@
-"""The pure core imports no I/O, async, retry or logging library."""
+"""Layers point one way: a pure core, and only the source talks to AWS."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 CORE = [
     "_core.status",
@@ -75,3 +77,50 @@ def test_core_uses_only_core_siblings():
     allowed = {f"sagemaker_watch.{name}" for name in [*CORE, "_core", "_errors"]}
     assert set() == ours - allowed
     assert all(path.startswith(source) for path in result["files"].values())
+
+
+#: Who may import what, by the first component of the imported module's name.
+AWS = {"aiobotocore", "botocore", "boto3", "aiohttp"}
+SOURCE = "_io/source.py"
+
+
+def _imports(path):
+    """Every absolute module a file imports (top level and inside functions)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.partition(".")[0])
+    return found
+
+
+def _library_files():
+    package = Path(__file__).parent.parent / "src" / "sagemaker_watch"
+    return {
+        path.relative_to(package).as_posix(): path
+        for path in package.rglob("*.py")
+        if "testing" not in path.relative_to(package).parts
+    }
+
+
+def test_only_the_source_imports_aws_libraries():
+    """botocore, aiobotocore and aiohttp are imported by _io/source.py alone."""
+    offenders = {
+        name: sorted(_imports(path) & AWS)
+        for name, path in _library_files().items()
+        if name != SOURCE and _imports(path) & AWS
+    }
+    assert {} == offenders
+    assert {"aiobotocore", "botocore"} <= _imports(_library_files()[SOURCE])
+
+
+def test_the_core_folder_is_all_core():
+    """Every module under _core/ is probed by the import test above."""
+    on_disk = {
+        "_core." + name.removeprefix("_core/").removesuffix(".py")
+        for name in _library_files()
+        if name.startswith("_core/") and not name.endswith("__init__.py")
+    }
+    assert on_disk == set(CORE)
