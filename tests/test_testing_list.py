@@ -1,4 +1,8 @@
-"""ListTrainingJobs on the fake: filters, sorting, paging and speed at scale."""
+"""ListTrainingJobs in the simulated service: filters, sorting, paging, speed at scale.
+
+The listing rules are the model's, so they are tested on the model, without sockets;
+one test reads a page over HTTP, as botocore parses it.
+"""
 
 from __future__ import annotations
 
@@ -7,85 +11,103 @@ import time
 
 import pytest
 import pytest_asyncio
-from botocore.exceptions import ClientError
 
-from sagemaker_watch.testing import FakeSageMaker, ManualClock, plain
+from sagemaker_watch.testing import (
+    ApiError,
+    FakeSageMaker,
+    ManualClock,
+    SimulatedSageMaker,
+    plain,
+)
 
 START = dt.datetime(2024, 5, 6, 9, 30, tzinfo=dt.UTC)
+T0 = START.timestamp()
+JOBS = [
+    ("alpha", "plain"),
+    ("bravo", "failure"),
+    ("charlie", "plain"),
+    ("delta-x", "max_runtime"),
+    ("echo-x", "plain"),
+]
 
 
-@pytest_asyncio.fixture(name="sim")
-async def _sim():
-    """A fake with five jobs created a minute apart, quotas off."""
-    async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake:
-        for name, timeline in [
-            ("alpha", "plain"),
-            ("bravo", "failure"),
-            ("charlie", "plain"),
-            ("delta-x", "max_runtime"),
-            ("echo-x", "plain"),
-        ]:
-            fake.add_job(name, timeline)
-            fake.advance(60)
-        yield fake
+@pytest.fixture(name="clock")
+def _clock():
+    """The simulated time of the service."""
+    return ManualClock()
 
 
-@pytest_asyncio.fixture(name="client")
-async def _client(sim):
-    """An aiobotocore client for the fake."""
-    async with sim.client() as client:
-        yield client
+@pytest.fixture(name="service")
+def _service(clock):
+    """A simulated service with five jobs created a minute apart, quotas off."""
+    service = SimulatedSageMaker(clock=clock, quotas={})
+    for name, timeline in JOBS:
+        service.add_job(name, timeline)
+        clock.advance(60)
+    return service
 
 
 def _names(answer):
     return [s["TrainingJobName"] for s in answer["TrainingJobSummaries"]]
 
 
-@pytest.mark.asyncio
-async def test_default_is_creation_time_ascending(client):
+def _list(service, **request):
+    return service.list_training_jobs(request)
+
+
+def _pages(service, **request):
+    """Every page's names and whether it carried a NextToken."""
+    pages = []
+    while True:
+        answer = service.list_training_jobs(request)
+        pages.append((_names(answer), "NextToken" in answer))
+        if "NextToken" not in answer:
+            return pages
+        request["NextToken"] = answer["NextToken"]
+
+
+def test_default_is_creation_time_ascending(service):
     """Without arguments, the oldest job comes first (SortOrder defaults Ascending)."""
-    answer = await client.list_training_jobs()
+    answer = _list(service)
     assert ["alpha", "bravo", "charlie", "delta-x", "echo-x"] == _names(answer)
     assert "NextToken" not in answer
 
 
-async def _pages(client, **kwargs):
-    """Every page's names and whether it carried a NextToken."""
-    pages = []
-    while True:
-        answer = await client.list_training_jobs(**kwargs)
-        pages.append((_names(answer), "NextToken" in answer))
-        if "NextToken" not in answer:
-            return pages
-        kwargs["NextToken"] = answer["NextToken"]
-
-
-@pytest.mark.asyncio
-async def test_status_filter_applies_after_max_results(sim, client):
+def test_status_filter_applies_after_max_results(service, clock):
     """StatusEquals filters pages of MaxResults jobs: a page may be short or empty."""
-    sim.advance(100000)
+    clock.advance(100000)
     assert [
         (["bravo"], True),
         ([], True),
         ([], False),
-    ] == await _pages(client, StatusEquals="Failed", MaxResults=2)
+    ] == _pages(service, StatusEquals="Failed", MaxResults=2)
 
 
-@pytest.mark.asyncio
-async def test_name_filter_applies_after_max_results(client):
+def test_name_filter_applies_after_max_results(service):
     """NameContains filters each page too, so an empty first page has a NextToken."""
     assert [
         ([], True),
         (["delta-x"], True),
         (["echo-x"], False),
-    ] == await _pages(client, NameContains="-x", MaxResults=2)
+    ] == _pages(service, NameContains="-x", MaxResults=2)
+
+
+@pytest_asyncio.fixture(name="sim")
+async def _sim():
+    """A running fake with the same five jobs, quotas off."""
+    async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake:
+        for name, timeline in JOBS:
+            fake.add_job(name, timeline)
+            fake.advance(60)
+        yield fake
 
 
 @pytest.mark.asyncio
-async def test_summaries_carry_secondary_status(sim, client):
-    """Summaries carry both statuses, times, and the end time once ended."""
+async def test_summaries_carry_secondary_status(sim):
+    """Summaries carry both statuses, times, and the end time once ended (over HTTP)."""
     sim.advance(100000)
-    answer = await client.list_training_jobs(NameContains="bravo")
+    async with sim.client() as client:
+        answer = await client.list_training_jobs(NameContains="bravo")
     (summary,) = answer["TrainingJobSummaries"]
     assert {
         "TrainingJobName",
@@ -103,7 +125,6 @@ async def test_summaries_carry_secondary_status(sim, client):
     assert START + dt.timedelta(minutes=1) == summary["CreationTime"]
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("sort_by", "order", "expected"),
     [
@@ -114,112 +135,92 @@ async def test_summaries_carry_secondary_status(sim, client):
             "Ascending",
             ["alpha", "bravo", "charlie", "delta-x", "echo-x"],
         ),
+        (
+            "CreationTime",
+            "Descending",
+            ["echo-x", "delta-x", "charlie", "bravo", "alpha"],
+        ),
         ("Status", "Ascending", ["alpha", "charlie", "echo-x", "bravo", "delta-x"]),
         ("Status", "Descending", ["delta-x", "bravo", "echo-x", "charlie", "alpha"]),
     ],
 )
-async def test_sorting(sim, client, sort_by, order, expected):
+def test_sorting(service, clock, sort_by, order, expected):
     """SortBy and SortOrder are honoured, ties broken by name."""
-    sim.advance(100000)
-    answer = await client.list_training_jobs(SortBy=sort_by, SortOrder=order)
-    assert expected == _names(answer)
+    clock.advance(100000)
+    assert expected == _names(_list(service, SortBy=sort_by, SortOrder=order))
 
 
-@pytest.mark.asyncio
-async def test_filters(sim, client):
+def test_filters(service, clock):
     """Every filter narrows the list as documented."""
-    assert ["delta-x", "echo-x"] == _names(
-        await client.list_training_jobs(NameContains="-X")
-    )
-    assert ["delta-x", "echo-x"] == _names(
-        await client.list_training_jobs(
-            CreationTimeAfter=START + dt.timedelta(seconds=150)
-        )
-    )
-    assert ["alpha", "bravo"] == _names(
-        await client.list_training_jobs(
-            CreationTimeBefore=START + dt.timedelta(seconds=90)
-        )
-    )
-    sim.advance(100000)
-    assert _names(await client.list_training_jobs(StatusEquals="Failed")) == ["bravo"]
-    assert _names(await client.list_training_jobs(StatusEquals="Stopped")) == [
-        "delta-x"
-    ]
-    cutoff = sim.clock.now()
-    assert _names(await client.list_training_jobs(LastModifiedTimeAfter=cutoff)) == []
-    assert (
-        len(_names(await client.list_training_jobs(LastModifiedTimeBefore=cutoff))) == 5
-    )
-    sim.advance(1)
-    sim.add_job("foxtrot", plain())
-    assert _names(await client.list_training_jobs(LastModifiedTimeAfter=cutoff)) == [
-        "foxtrot"
-    ]
+    assert ["delta-x", "echo-x"] == _names(_list(service, NameContains="-X"))
+    assert ["delta-x", "echo-x"] == _names(_list(service, CreationTimeAfter=T0 + 150))
+    assert ["alpha", "bravo"] == _names(_list(service, CreationTimeBefore=T0 + 90))
+    clock.advance(100000)
+    assert ["bravo"] == _names(_list(service, StatusEquals="Failed"))
+    assert ["delta-x"] == _names(_list(service, StatusEquals="Stopped"))
+    cutoff = clock.timestamp()
+    assert [] == _names(_list(service, LastModifiedTimeAfter=cutoff))
+    assert 5 == len(_names(_list(service, LastModifiedTimeBefore=cutoff)))
+    clock.advance(1)
+    service.add_job("foxtrot", plain())
+    assert ["foxtrot"] == _names(_list(service, LastModifiedTimeAfter=cutoff))
 
 
-@pytest.mark.asyncio
-async def test_last_modified_moves_with_transitions(sim, client):
+def test_last_modified_moves_with_transitions(service, clock):
     """A job's LastModifiedTime moves when its history changes, not otherwise."""
-    answer = await client.list_training_jobs(NameContains="echo")
+    answer = _list(service, NameContains="echo")
     first = answer["TrainingJobSummaries"][0]["LastModifiedTime"]
-    sim.advance(1)
-    answer = await client.list_training_jobs(NameContains="echo")
+    clock.advance(1)
+    answer = _list(service, NameContains="echo")
     assert first == answer["TrainingJobSummaries"][0]["LastModifiedTime"]
-    sim.advance(100)
-    answer = await client.list_training_jobs(NameContains="echo")
+    clock.advance(100)
+    answer = _list(service, NameContains="echo")
     assert first < answer["TrainingJobSummaries"][0]["LastModifiedTime"]
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("order", ["Ascending", "Descending"])
 @pytest.mark.parametrize("sort_by", ["Name", "CreationTime", "Status"])
-async def test_paging_visits_every_job_once(client, sort_by, order):
+def test_paging_visits_every_job_once(service, sort_by, order):
     """Paging two at a time visits every job once, in the unpaged order."""
-    full = _names(await client.list_training_jobs(SortBy=sort_by, SortOrder=order))
-    paged = []
-    kwargs = {"SortBy": sort_by, "SortOrder": order, "MaxResults": 2}
-    while True:
-        answer = await client.list_training_jobs(**kwargs)
-        paged += _names(answer)
-        if "NextToken" not in answer:
-            break
-        kwargs["NextToken"] = answer["NextToken"]
-    assert full == paged
+    full = _names(_list(service, SortBy=sort_by, SortOrder=order))
+    pages = _pages(service, SortBy=sort_by, SortOrder=order, MaxResults=2)
+    assert full == [name for names, _ in pages for name in names]
+    assert [True, True, False] == [more for _, more in pages]
 
 
-@pytest.mark.asyncio
-async def test_paging_is_stable_while_jobs_are_added(sim, client):
+def test_paging_is_stable_while_jobs_are_added(service):
     """Jobs created between pages do not shift or repeat later pages."""
-    answer = await client.list_training_jobs(MaxResults=2, SortOrder="Descending")
-    assert _names(answer) == ["echo-x", "delta-x"]
-    sim.add_job("zulu")
-    sim.add_job("aaa")
-    answer = await client.list_training_jobs(
-        MaxResults=2, SortOrder="Descending", NextToken=answer["NextToken"]
+    answer = _list(service, MaxResults=2, SortOrder="Descending")
+    assert ["echo-x", "delta-x"] == _names(answer)
+    service.add_job("zulu")
+    service.add_job("aaa")
+    answer = _list(
+        service, MaxResults=2, SortOrder="Descending", NextToken=answer["NextToken"]
     )
-    assert _names(answer) == ["charlie", "bravo"]
+    assert ["charlie", "bravo"] == _names(answer)
 
 
-@pytest.mark.asyncio
-async def test_max_results_bounds(client):
-    """MaxResults above 100 is a ValidationException worded as AWS words it."""
-    with pytest.raises(ClientError) as excinfo:
-        await client.list_training_jobs(MaxResults=101)
-    assert "ValidationException" == excinfo.value.response["Error"]["Code"]
+def test_max_results_bounds(service):
+    """MaxResults above 100 or below 1 is a ValidationException worded as AWS does."""
+    with pytest.raises(ApiError) as excinfo:
+        _list(service, MaxResults=101)
+    assert ("ValidationException", 400) == (excinfo.value.code, excinfo.value.status)
     assert (
         "1 validation error detected: Value '101' at 'maxResults' failed to satisfy "
         "constraint: Member must have value less than or equal to 100"
-    ) == excinfo.value.response["Error"]["Message"]
+    ) == excinfo.value.message
+    with pytest.raises(ApiError) as excinfo:
+        _list(service, MaxResults=0)
+    assert (
+        "1 validation error detected: Value '0' at 'maxResults' failed to satisfy "
+        "constraint: Member must have value greater than or equal to 1"
+    ) == excinfo.value.message
 
 
-@pytest.mark.asyncio
-async def test_several_validation_errors_in_one_message(client):
+def test_several_validation_errors_in_one_message(service):
     """Several bad members are reported together, counted and joined by '; '."""
-    with pytest.raises(ClientError) as excinfo:
-        await client.list_training_jobs(
-            MaxResults=101, SortOrder="Sideways", StatusEquals="Running"
-        )
+    with pytest.raises(ApiError) as excinfo:
+        _list(service, MaxResults=101, SortOrder="Sideways", StatusEquals="Running")
     assert (
         "3 validation errors detected: "
         "Value '101' at 'maxResults' failed to satisfy constraint: Member must have "
@@ -229,39 +230,49 @@ async def test_several_validation_errors_in_one_message(client):
         "Deleting]; "
         "Value 'Sideways' at 'sortOrder' failed to satisfy constraint: Member must "
         "satisfy enum value set: [Ascending, Descending]"
-    ) == excinfo.value.response["Error"]["Message"]
+    ) == excinfo.value.message
 
 
-@pytest.mark.asyncio
-async def test_bad_token(client):
+def test_bad_token(service):
     """A token that is not ours, or for another sort, is a ValidationException."""
-    answer = await client.list_training_jobs(MaxResults=1, SortBy="Name")
-    with pytest.raises(ClientError) as excinfo:
-        await client.list_training_jobs(NextToken=answer["NextToken"])
-    assert excinfo.value.response["Error"]["Message"] == "Invalid pagination token"
-    with pytest.raises(ClientError):
-        await client.list_training_jobs(NextToken="garbage!")
+    answer = _list(service, MaxResults=1, SortBy="Name")
+    with pytest.raises(ApiError) as excinfo:
+        _list(service, NextToken=answer["NextToken"])
+    assert "Invalid pagination token" == excinfo.value.message
+    with pytest.raises(ApiError) as excinfo:
+        _list(service, NextToken="garbage!")
+    assert "Invalid pagination token" == excinfo.value.message
 
 
-@pytest.mark.asyncio
-async def test_ten_thousand_jobs_list_fast():
+def test_bad_timestamp_filter(service):
+    """A time filter that is not a number is a ValidationException naming it."""
+    with pytest.raises(ApiError) as excinfo:
+        _list(service, CreationTimeAfter="yesterday")
+    assert (
+        "Invalid timestamp for CreationTimeAfter: 'yesterday'" == excinfo.value.message
+    )
+
+
+def test_ten_thousand_jobs_list_fast():
     """Listing 10,000 jobs by name with a status filter takes well under a second.
 
     The filter applies to the first 100 jobs by name, a third of which failed.
     """
-    async with (
-        FakeSageMaker(clock=ManualClock(), quotas={}) as fake,
-        fake.client() as client,
-    ):
-        for i in range(10_000):
-            fake.add_job(f"job-{i:05d}", "plain" if i % 3 else "failure")
-            fake.advance(0.5)
-        fake.advance(2000)
-        began = time.perf_counter()
-        answer = await client.list_training_jobs(
-            SortBy="Name", SortOrder="Ascending", StatusEquals="Failed", MaxResults=100
-        )
-        elapsed = time.perf_counter() - began
+    clock = ManualClock()
+    service = SimulatedSageMaker(clock=clock, quotas={})
+    for i in range(10_000):
+        service.add_job(f"job-{i:05d}", "plain" if i % 3 else "failure")
+        clock.advance(0.5)
+    clock.advance(2000)
+    began = time.perf_counter()
+    answer = _list(
+        service,
+        SortBy="Name",
+        SortOrder="Ascending",
+        StatusEquals="Failed",
+        MaxResults=100,
+    )
+    elapsed = time.perf_counter() - began
     assert 34 == len(answer["TrainingJobSummaries"])
     assert "job-00000" == answer["TrainingJobSummaries"][0]["TrainingJobName"]
     assert "NextToken" in answer

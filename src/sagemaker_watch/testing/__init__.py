@@ -1,16 +1,31 @@
-"""An embedded fake Amazon SageMaker for testing code that watches training jobs."""
+"""An embedded fake Amazon SageMaker for testing code that watches training jobs.
+
+Two layers: :class:`SimulatedSageMaker`, the pure simulated service (jobs,
+timelines, listing, quotas), and :class:`FakeSageMaker`, which serves it over
+real HTTP with fault injection.
+"""
 
 from __future__ import annotations
 
+import warnings
+
 from ._clocks import ManualClock, ScaledClock
-from ._faults import DEFAULT_QUOTAS, FAULT_SCENARIOS, FakeStatistics, Fault, Quota
-from ._server import TIMELINE_TAG, FakeSageMaker
+from ._faults import FAULT_SCENARIOS, Fault
+from ._model import (
+    DEFAULT_QUOTAS,
+    TIMELINE_TAG,
+    ApiError,
+    FakeStatistics,
+    Quota,
+    SimulatedSageMaker,
+)
+from ._server import FakeSageMaker
 from ._timelines import (
     TIMELINES,
     Completed,
     Failed,
     Phase,
-    Progress,
+    ProgressScript,
     Stopped,
     Timeline,
     failure,
@@ -29,6 +44,7 @@ __all__ = [
     "FAULT_SCENARIOS",
     "TIMELINES",
     "TIMELINE_TAG",
+    "ApiError",
     "Completed",
     "Failed",
     "FakeSageMaker",
@@ -36,9 +52,10 @@ __all__ = [
     "Fault",
     "ManualClock",
     "Phase",
-    "Progress",
+    "ProgressScript",
     "Quota",
     "ScaledClock",
+    "SimulatedSageMaker",
     "Stopped",
     "Timeline",
     "failure",
@@ -51,3 +68,18 @@ __all__ = [
     "unknown_status",
     "user_stop",
 ]
+
+_DEPRECATED = {"Progress": ("ProgressScript", ProgressScript)}
+
+
+def __getattr__(name: str) -> object:
+    """Resolve deprecated names, warning with :class:`DeprecationWarning`."""
+    if name in _DEPRECATED:
+        new_name, value = _DEPRECATED[name]
+        warnings.warn(
+            f"sagemaker_watch.testing.{name} is deprecated; use {new_name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,8 @@
-"""Fault injection, request quotas and request accounting for the fake SageMaker."""
+"""Fault injection in the fake SageMaker's HTTP adapter: failures on the wire."""
 
 from __future__ import annotations
 
 import types
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -244,107 +243,6 @@ class ArmedFault:
         if self.remaining is not None:
             self.remaining -= 1
         return True
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Quota:
-    """A per-operation request quota: a token bucket refilled on SIMULATED time.
-
-    Attributes:
-        per_second: Sustained requests per simulated second.
-        burst: Requests allowed at once from a full bucket.
-    """
-
-    per_second: float
-    burst: float = 1.0
-
-    def __post_init__(self) -> None:
-        """Reject empty quotas (use ``None`` to disable a quota instead)."""
-        if self.per_second <= 0 or self.burst < 1:
-            raise ValueError("per_second must be positive and burst at least 1")
-
-
-#: Quotas a new fake enforces unless told otherwise.
-DEFAULT_QUOTAS: Mapping[str, Quota] = types.MappingProxyType(
-    {"ListTrainingJobs": Quota(per_second=2.0, burst=2.0)}
-)
-
-
-class TokenBucket:
-    """The state of one quota."""
-
-    __slots__ = ("_last", "_tokens", "quota")
-
-    def __init__(self, quota: Quota, now: float) -> None:
-        """Start full at simulated time *now*."""
-        self.quota = quota
-        self._tokens = quota.burst
-        self._last = now
-
-    def take(self, now: float) -> bool:
-        """Take one token at simulated time *now*; return False when throttled."""
-        elapsed = max(now - self._last, 0.0)
-        self._last = max(now, self._last)
-        self._tokens = min(
-            self.quota.burst, self._tokens + elapsed * self.quota.per_second
-        )
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FakeStatistics:
-    """Requests a fake SageMaker has received, counted when they arrive.
-
-    Attributes:
-        requests: Requests per operation, faulted and throttled ones included.
-        requests_by_job: Requests per ``(operation, job name)``.
-        faulted: Requests per operation answered by an injected fault.
-        throttled: Requests per operation answered ``ThrottlingException``, by a
-            quota or by an injected throttle.
-    """
-
-    requests: Mapping[str, int]
-    requests_by_job: Mapping[tuple[str, str], int]
-    faulted: Mapping[str, int]
-    throttled: Mapping[str, int]
-
-    @property
-    def total(self) -> int:
-        """All requests received."""
-        return sum(self.requests.values())
-
-    def __repr__(self) -> str:
-        """Return ``FakeStatistics(total=..., faulted=..., throttled=...)``."""
-        return (
-            f"FakeStatistics(total={self.total}, "
-            f"faulted={sum(self.faulted.values())}, "
-            f"throttled={sum(self.throttled.values())})"
-        )
-
-
-class Accounting:
-    """Mutable counters behind :class:`FakeStatistics`."""
-
-    __slots__ = ("by_job", "faulted", "requests", "throttled")
-
-    def __init__(self) -> None:
-        """Start from zero."""
-        self.requests: Counter[str] = Counter()
-        self.by_job: Counter[tuple[str, str]] = Counter()
-        self.faulted: Counter[str] = Counter()
-        self.throttled: Counter[str] = Counter()
-
-    def snapshot(self) -> FakeStatistics:
-        """Return an immutable copy."""
-        return FakeStatistics(
-            requests=types.MappingProxyType(dict(self.requests)),
-            requests_by_job=types.MappingProxyType(dict(self.by_job)),
-            faulted=types.MappingProxyType(dict(self.faulted)),
-            throttled=types.MappingProxyType(dict(self.throttled)),
-        )
 
 
 #: Named fault scenarios: the matrix sagemaker-watch's own tests put every watcher

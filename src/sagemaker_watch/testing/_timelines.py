@@ -130,7 +130,7 @@ Outcome = Completed | Failed | Stopped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Progress:
+class ProgressScript:
     """How ``ProgressInfo`` counts steps during ``Training`` phases.
 
     Attributes:
@@ -184,7 +184,7 @@ class Timeline:
     max_runtime: int | None = None
     max_wait: int | None = None
     retry_attempts: int | None = None
-    progress: Progress | None = field(default_factory=Progress)
+    progress: ProgressScript | None = field(default_factory=ProgressScript)
     stop_ack: float = STOP_ACK_SECONDS
 
     def __post_init__(self) -> None:
