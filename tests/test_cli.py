@@ -249,7 +249,7 @@ async def test_secrets_in_the_job_are_printed_in_no_mode(fake):
         fake.add_job(name, short_plain(), **secrets)
     assert CANARY in json.dumps(fake.describe_job("secret-1"))
     env = child_env(fake)
-    fake.inject(Fault.throttle(times=2))
+    fake.inject(Fault.server_error(503, times=2))
     outputs = [
         await run("-vv", "watch", "secret-1", "--json", *FAST, env=env),
         await run("-vv", "watch", "secret-2", *FAST, env=env),
@@ -261,8 +261,8 @@ async def test_secrets_in_the_job_are_printed_in_no_mode(fake):
 
     assert [0, 0, 0, 0] == [done.code for done in outputs] + [code]
     assert all(CANARY not in done.out + done.err for done in outputs)
-    assert "sagemaker_watch.poll_retry_scheduled" in outputs[0].err
-    assert "poll_retry_scheduled" not in outputs[0].out
+    assert "sagemaker_watch.fleet_poll_failed" in outputs[0].err
+    assert "fleet_poll_failed" not in outputs[0].out
     assert CANARY not in drawn
 
 
@@ -486,3 +486,52 @@ async def test_demo_json_and_a_50_job_live_view_stay_well_formed():
     assert "50 jobs: 30 completed, 10 stopped, 10 failed" in final[51]
     assert all(len(line) <= 140 for line in final)
     assert "(23 not shown)" in text or "not shown" in text
+
+
+@pytest.mark.asyncio
+async def test_watch_of_many_jobs_sweeps_the_list_on_one_budget(fake):
+    """Twelve jobs share one fleet: ListTrainingJobs sweeps, fewer describes."""
+    names = [f"many-{i:02d}" for i in range(12)]
+    for name in names:
+        fake.add_job(name, plain(starting=5, downloading=5, training=600, uploading=5))
+    done = await run("watch", *names, "--json", *FAST, env=child_env(fake))
+    assert 0 == done.code
+    ended = [json.loads(line) for line in done.out.splitlines()]
+    assert set(names) == {e["job_name"] for e in ended if e["event"] == "job_completed"}
+    assert 0 < fake.request_count("ListTrainingJobs")
+
+
+@pytest.mark.asyncio
+async def test_an_outage_longer_than_the_grace_is_ridden_out_for_a_seen_job(fake):
+    """A job seen once rides out errors past --grace, up to --retry-for, exit 0."""
+    fake.add_job("steady", plain(starting=5, downloading=5, training=2000, uploading=5))
+    args = ("watch", "steady", "--grace", "0.3", "--retry-for", "60", *FAST)
+    process = await started(*args, env=child_env(fake))
+    async with process:
+        await read_until(process.stdout, b"steady status_entered")
+        fake.inject(Fault.server_error(503, times=25))
+        with anyio.fail_after(30):
+            code = await process.wait()
+        err = await drain(process.stderr)
+    assert (0, "") == (code, err)
+    assert 25 < fake.request_count("DescribeTrainingJob", "steady")
+
+
+@pytest.mark.asyncio
+async def test_an_outage_longer_than_retry_for_ends_a_seen_job_with_exit_6(fake):
+    """A job seen once and then failing past --retry-for is reported, exit 6."""
+    fake.add_job("shaky", plain(starting=5, downloading=5, training=2000, uploading=5))
+    args = ("watch", "shaky", "--grace", "0.3", "--retry-for", "1.5", *FAST)
+    process = await started(*args, env=child_env(fake))
+    async with process:
+        await read_until(process.stdout, b"shaky status_entered")
+        fake.inject(Fault.server_error(503))
+        started_at = time.monotonic()
+        with anyio.fail_after(30):
+            code = await process.wait()
+        err = await drain(process.stderr)
+    assert 6 == code
+    assert 1.0 < time.monotonic() - started_at < 15
+    assert ["sagemaker-watch: shaky: SageMaker kept failing"] == [
+        line.partition(" (")[0] for line in err.splitlines()
+    ]

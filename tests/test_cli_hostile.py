@@ -156,6 +156,6 @@ async def test_verbose_logs_escape_a_hostile_error_code(server):
     )
     done = await run("-v", "wait", "bad", *FAST, env=env_for(server))
     assert 1 == done.code
-    assert "poll_retry_scheduled" in done.err
+    assert "fleet_poll_failed" in done.err
     assert None is CONTROL.search(done.err.replace("\n", ""))
     assert "pwned" in done.err

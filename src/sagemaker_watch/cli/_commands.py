@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import io
 import logging
 import math
 import os
@@ -136,9 +137,11 @@ class Settings:
 
     Attributes:
         schedule: when to poll.
-        retry: how a poll retries transient errors once the job has been seen.
-        first_retry: how the first poll of a job retries: shorter, so that an
-            unreachable endpoint or a missing job is reported in seconds.
+        retry: how long a job that has been seen rides out transient errors
+            (its ``max_elapsed``): the job is taken up again from its last
+            event until its errors have lasted that long.
+        first_retry: the fleet's retry policy: short, so that an unreachable
+            endpoint or a missing job is reported in seconds.
         timeout: real seconds to watch at most, or ``None``.
         clock: the library's clock (the fake's in the demo), or ``None``.
         region: the client's region, for messages.
@@ -171,7 +174,11 @@ def exit_code(results: Sequence[JobResult], *, allow_stopped: bool = False) -> E
 
 
 def _problem(
-    job_name: str, error: sw.SageMakerWatchError, settings: Settings
+    job_name: str,
+    error: sw.SageMakerWatchError,
+    settings: Settings,
+    *,
+    budget: float | None = None,
 ) -> JobResult:
     """Turn a library error into a result with one line of diagnosis and advice."""
     if isinstance(error, sw.TrainingJobNotFound):
@@ -195,7 +202,7 @@ def _problem(
     snapshot = getattr(error, "snapshot", None)
     message = f"{job_name}: {error}"
     if isinstance(error, sw.ServiceError):
-        message = _service_problem(job_name, error, settings)
+        message = _service_problem(job_name, error, settings, budget=budget)
     return JobResult(
         job_name=job_name, outcome=Outcome.ERROR, snapshot=snapshot, problem=message
     )
@@ -222,7 +229,11 @@ def _not_sagemaker(error: sw.ServiceError, settings: Settings) -> str | None:
 
 
 def _service_problem(  # noqa: PLR0911 - one diagnosis per kind of failure
-    job_name: str, error: sw.ServiceError, settings: Settings
+    job_name: str,
+    error: sw.ServiceError,
+    settings: Settings,
+    *,
+    budget: float | None = None,
 ) -> str:
     code = error.code
     cause = str(error.__cause__) if error.__cause__ is not None else str(error)
@@ -242,10 +253,12 @@ def _service_problem(  # noqa: PLR0911 - one diagnosis per kind of failure
             "sagemaker:DescribeTrainingJob"
         )
     if isinstance(error, sw.RetriesExhausted):
-        budget = settings.first_retry.max_elapsed
+        if budget is None:
+            budget = settings.first_retry.max_elapsed
+        retried = f" (retried for {budget:g}s)" if budget is not None else ""
         if code in _CONNECTION_CODES:
             return (
-                f"cannot reach SageMaker: {cause} (retried for {budget:g}s); check "
+                f"cannot reach SageMaker: {cause}{retried}; check "
                 "--endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER, --region and the "
                 "network"
             )
@@ -277,40 +290,92 @@ async def follow_one(
     settings: Settings,
     emit: Callable[[sw.Event], None],
 ) -> JobResult:
-    """Watch one job to its end, handing every event to *emit*.
+    """Watch one job to its end on a fleet of one, handing every event to *emit*.
 
-    The first poll runs under ``settings.first_retry``; the watch then resumes
-    from the first event's token under ``settings.retry``, so nothing is missed
-    or repeated and a long watch rides out outages that a bad endpoint does not.
+    Nothing is printed: a problem is in the result's ``problem``.
     """
-    last: sw.Snapshot | None = None
-    options: dict[str, Any] = {
-        "client": client,
-        "schedule": settings.schedule,
-        "clock": settings.clock,
-    }
-    try:
-        first: sw.Event | None = None
-        async for event in sw.watch(job_name, retry=settings.first_retry, **options):
-            first = event
-            break
-        if first is None:
-            return _timed_out(job_name, last, settings)
-        last = first.snapshot
-        emit(first)
-        if isinstance(first, sw.JobEnded):
-            return _ended(first.snapshot)
-        rest = sw.watch(
-            job_name, resume=first.resume_token, retry=settings.retry, **options
+    results, _ = await follow([job_name], client, settings, _Emitter(emit))
+    return results[0]
+
+
+class _Emitter(NullRenderer):
+    """A renderer that hands events to a function and shows nothing."""
+
+    def __init__(self, emit: Callable[[sw.Event], None]) -> None:
+        super().__init__(io.StringIO(), io.StringIO())
+        self._emit = emit
+
+    def event(self, event: sw.Event) -> None:
+        self._emit(event)
+
+
+class _Jobs:
+    """What ``follow`` knows of each job: its last event, its result, its outage.
+
+    The fleet runs under ``settings.first_retry``, so an unreachable endpoint or
+    a job that never appears is reported within ``--grace``. A job that was seen
+    and then lost to transient errors is added again from its last event's
+    resume token (nothing missed or repeated) until its outage outlasts
+    ``settings.retry``: one fleet, two retry budgets.
+    """
+
+    def __init__(
+        self,
+        job_names: Sequence[str],
+        fleet: sw.FleetWatcher,
+        settings: Settings,
+        renderer: Renderer,
+    ) -> None:
+        self.names = job_names
+        self.fleet = fleet
+        self.settings = settings
+        self.renderer = renderer
+        self.results: dict[str, JobResult] = {}
+        self.last: dict[str, sw.Event] = {}
+        self.outage: dict[str, float] = {}
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.names)
+
+    def finish(self, result: JobResult) -> None:
+        self.results[result.job_name] = result
+        self.renderer.result(result)
+
+    def event(self, event: sw.Event) -> None:
+        self.last[event.job_name] = event
+        self.outage.pop(event.job_name, None)
+        self.renderer.event(event)
+        if isinstance(event, sw.JobEnded):
+            self.finish(_ended(event.snapshot))
+
+    def lost(self, lost: sw.JobLost) -> None:
+        name, error = lost.job_name, lost.error
+        seen = self.last.get(name)
+        if seen is not None and isinstance(error, sw.RetriesExhausted):
+            now = self._monotonic()
+            first = self.settings.first_retry.max_elapsed or 0.0
+            since = self.outage.setdefault(name, now - first)
+            if now - since < (self.settings.retry.max_elapsed or math.inf):
+                self.fleet.add(name, resume=seen.resume_token)
+                return
+        budget = (
+            self.settings.retry.max_elapsed
+            if seen is not None
+            else self.settings.first_retry.max_elapsed
         )
-        async for event in rest:
-            last = event.snapshot
-            emit(event)
-            if isinstance(event, sw.JobEnded):
-                return _ended(event.snapshot)
-    except sw.SageMakerWatchError as error:
-        return _problem(job_name, error, settings)
-    return _timed_out(job_name, last, settings)
+        self.finish(_problem(name, error, self.settings, budget=budget))
+
+    def _monotonic(self) -> float:
+        clock = self.settings.clock
+        return clock.monotonic() if clock is not None else anyio.current_time()
+
+    def timed_out(self) -> None:
+        for name in self.names:
+            if name not in self.results:
+                seen = self.last.get(name)
+                snapshot = seen.snapshot if seen is not None else None
+                self.finish(_timed_out(name, snapshot, self.settings))
 
 
 async def follow(
@@ -319,24 +384,17 @@ async def follow(
     settings: Settings,
     renderer: Renderer,
 ) -> tuple[list[JobResult], ExitCode | None]:
-    """Watch every job concurrently until all end, the timeout, or a signal.
+    """Watch every job on one fleet until all end, the timeout, or a signal.
+
+    One ``FleetWatcher`` on *client*: one rate budget for every job, and
+    ``ListTrainingJobs`` sweeps instead of per-job polls once ten or more jobs
+    are watched.
 
     Returns:
         One result per job, in order, and the exit code of the signal that
         interrupted the watch, if one did.
     """
-    results: dict[str, JobResult] = {}
-    last: dict[str, sw.Snapshot] = {}
     interrupted: ExitCode | None = None
-
-    def emit(event: sw.Event) -> None:
-        last[event.job_name] = event.snapshot
-        renderer.event(event)
-
-    async def one(job_name: str) -> None:
-        result = await follow_one(job_name, client, settings, emit)
-        results[job_name] = result
-        renderer.result(result)
 
     async def tick() -> None:
         while True:
@@ -348,21 +406,36 @@ async def follow(
         interrupted = await _next_signal()
         scope.cancel()
 
+    async def consume(jobs: _Jobs) -> None:
+        for name in job_names:
+            jobs.fleet.add(name)
+        async for item in jobs.fleet.events(until_idle=False):
+            if isinstance(item, sw.JobLost):
+                jobs.lost(item)
+            else:
+                jobs.event(item)
+            if jobs.done:
+                return
+
     with renderer:
-        async with anyio.create_task_group() as outer:
+        async with (
+            sw.FleetWatcher(
+                client=client,
+                schedule=settings.schedule,
+                retry=settings.first_retry,
+                clock=settings.clock,
+            ) as fleet,
+            anyio.create_task_group() as outer,
+        ):
+            jobs = _Jobs(job_names, fleet, settings, renderer)
             outer.start_soon(tick)
             outer.start_soon(until_signal, outer.cancel_scope)
             with anyio.move_on_after(settings.timeout):
-                async with anyio.create_task_group() as jobs:
-                    for job_name in job_names:
-                        jobs.start_soon(one, job_name)
+                await consume(jobs)
             outer.cancel_scope.cancel()
         if interrupted is None:
-            for job_name in job_names:
-                if job_name not in results:
-                    result = _timed_out(job_name, last.get(job_name), settings)
-                    results[job_name] = result
-                    renderer.result(result)
+            jobs.timed_out()
+    results = jobs.results
     return [results[name] for name in job_names if name in results], interrupted
 
 
@@ -436,13 +509,30 @@ class _StderrLogger:
     log = debug = info = warning = warn = error = critical = exception = msg
 
 
+#: The fleet's warning for a job it gave up: the CLI reports that job itself.
+_JOB_LOST_LOG = "sagemaker_watch.fleet_job_lost"
+
+
+def _drop_job_lost(
+    _logger: object, _method: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """Drop the fleet's job-lost warning, which would repeat the CLI's own line."""
+    if event_dict.get("event") == _JOB_LOST_LOG:
+        raise structlog.DropEvent
+    return event_dict
+
+
 def _configure_logging(verbose: int) -> None:
     """Send the library's structlog output to stderr, warnings only unless -v."""
     level = (
         logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     )
+    processors: list[structlog.typing.Processor] = []
+    if not verbose:
+        processors.append(_drop_job_lost)
     structlog.configure(
         processors=[
+            *processors,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.dev.ConsoleRenderer(colors=False),
