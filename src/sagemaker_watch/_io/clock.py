@@ -1,4 +1,4 @@
-"""The one seam for time: a Clock gives wall time, monotonic time and sleep."""
+"""The one seam for time: wall time, monotonic time, sleep and the caller's deadline."""
 
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ class Clock(Protocol):
         """Sleep *seconds* of this clock's time (a checkpoint even for 0)."""
         ...
 
+    def deadline_remaining(self) -> float:
+        """Return this clock's seconds left before the caller's cancel-scope deadline.
+
+        ``math.inf`` when no deadline applies, or when anyio's (real-time) cancel
+        scopes say nothing about this clock's time, as for simulated clocks. Called
+        from within a task.
+        """
+        ...
+
 
 class SystemClock:
     """The real clock: ``datetime.now(UTC)``, ``time.monotonic`` and ``anyio.sleep``."""
@@ -44,6 +53,10 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         """Sleep with ``anyio.sleep``."""
         await anyio.sleep(seconds)
+
+    def deadline_remaining(self) -> float:
+        """Return the seconds left in the caller's anyio cancel scopes (or inf)."""
+        return anyio.current_effective_deadline() - anyio.current_time()
 
     def __repr__(self) -> str:
         """Return ``SystemClock()``."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import heapq
+import itertools
+import math
 import time
 
 import anyio
@@ -21,20 +25,51 @@ def _aware(start: dt.datetime | None, default: dt.datetime) -> dt.datetime:
     return start.astimezone(dt.UTC)
 
 
-class ManualClock:
-    """A clock that moves only when told to: by :meth:`advance`, or by :meth:`sleep`.
+class _Sleeper:
+    """One task asleep on a :class:`ManualClock` until its absolute deadline."""
 
-    ``sleep(d)`` advances the clock by *d* simulated seconds and then yields to the
-    event loop once, so a single watcher drives time deterministically ("autojump").
-    Several tasks sleeping at once each advance the clock by their own delay; for
-    many concurrent sleepers prefer :class:`ScaledClock` or call :meth:`advance`.
+    __slots__ = ("deadline", "event", "gone", "woken")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.event = anyio.Event()
+        self.woken = False
+        self.gone = False
+
+
+class ManualClock:
+    """A clock that moves only when told to: by :meth:`advance`, or by autojump.
+
+    Modelled on trio's ``MockClock``: ``sleep(d)`` registers the absolute deadline
+    ``now + d`` and returns when the clock reaches it, so concurrent sleepers of 5
+    and 7 seconds end at ``t+5`` and ``t+7``. :meth:`advance` wakes every sleeper
+    whose deadline it passes, earliest first. With autojump (the default), once
+    the event loop has had nothing to run for *autojump_threshold* real seconds
+    while someone sleeps, the clock jumps to the earliest deadline: a watcher, the
+    fleet or the waiters run through simulated hours in a blink, deterministically.
+
+    Requests in flight over loopback keep the loop busy (the fake SageMaker
+    answers on the same loop), so the clock never jumps in the middle of one.
+    Work in threads or on remote hosts is invisible to the loop: raise the
+    threshold above its latency, or set it to ``math.inf`` and call
+    :meth:`advance` by hand.
 
     Satisfies ``sagemaker_watch``'s ``Clock`` protocol.
     """
 
-    __slots__ = ("_elapsed", "_start", "_start_ts")
+    __slots__ = (
+        "_autojump_threshold",
+        "_elapsed",
+        "_jumper",
+        "_sleepers",
+        "_start",
+        "_start_ts",
+        "_tick",
+    )
 
-    def __init__(self, start: dt.datetime | None = None) -> None:
+    def __init__(
+        self, start: dt.datetime | None = None, *, autojump_threshold: float = 0.0
+    ) -> None:
         """Start the clock at *start* (timezone-aware), or at a fixed instant.
 
         Without *start* the clock reads :data:`DEFAULT_START` (2024-05-06 09:30 UTC),
@@ -43,13 +78,34 @@ class ManualClock:
 
         Args:
             start: The simulated wall time at which the clock starts.
+            autojump_threshold: Real seconds the event loop must stay idle, with
+                someone asleep, before the clock jumps to the earliest deadline;
+                ``math.inf`` turns autojump off (only :meth:`advance` moves it).
 
         Raises:
-            ValueError: If *start* is naive.
+            ValueError: If *start* is naive or the threshold is negative.
         """
         self._start = _aware(start, DEFAULT_START)
         self._start_ts = self._start.timestamp()
         self._elapsed = 0.0
+        self._sleepers: list[tuple[float, int, _Sleeper]] = []
+        self._tick = itertools.count()
+        self._jumper: _Sleeper | None = None
+        self._autojump_threshold = 0.0
+        self.autojump_threshold = autojump_threshold
+
+    @property
+    def autojump_threshold(self) -> float:
+        """Real seconds of an idle event loop before the clock jumps (inf: never)."""
+        return self._autojump_threshold
+
+    @autojump_threshold.setter
+    def autojump_threshold(self, seconds: float) -> None:
+        if not seconds >= 0:
+            msg = f"autojump_threshold must be >= 0, not {seconds!r}"
+            raise ValueError(msg)
+        self._autojump_threshold = float(seconds)
+        self._call_jumper()
 
     def timestamp(self) -> float:
         """Return the simulated time as POSIX seconds."""
@@ -63,8 +119,14 @@ class ManualClock:
         """Return simulated seconds since the clock started."""
         return self._elapsed
 
+    def deadline_remaining(self) -> float:
+        """Return ``math.inf``: real-time cancel scopes say nothing of this clock."""
+        return math.inf
+
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by *seconds*.
+        """Move the clock forward by *seconds*, waking the sleepers it passes.
+
+        Sleepers wake in the order of their deadlines (then of their calls).
 
         Raises:
             ValueError: If *seconds* is negative.
@@ -72,15 +134,127 @@ class ManualClock:
         if seconds < 0:
             raise ValueError("a clock cannot go backwards")
         self._elapsed += seconds
+        self._wake_due()
 
     async def sleep(self, seconds: float) -> None:
-        """Advance the clock by *seconds* (negative counts as 0), then yield once."""
-        self._elapsed += max(seconds, 0.0)
-        await anyio.lowlevel.checkpoint()
+        """Return when the clock reaches ``now + seconds`` (a checkpoint for <= 0).
+
+        The sleep can be cancelled; a cancelled sleep leaves no deadline behind.
+        """
+        if not seconds > 0:
+            await anyio.lowlevel.checkpoint()
+            return
+        sleeper = _Sleeper(self._elapsed + seconds)
+        heapq.heappush(self._sleepers, (sleeper.deadline, next(self._tick), sleeper))
+        try:
+            while not sleeper.woken:
+                if self._jumper is None and math.isfinite(self._autojump_threshold):
+                    await self._jump_while_asleep(sleeper)
+                else:
+                    await sleeper.event.wait()
+                    if not sleeper.woken:
+                        sleeper.event = anyio.Event()
+        finally:
+            sleeper.gone = True
+
+    def _wake_due(self) -> None:
+        while self._sleepers and (
+            self._sleepers[0][2].gone or self._sleepers[0][0] <= self._elapsed
+        ):
+            _, _, sleeper = heapq.heappop(self._sleepers)
+            if not sleeper.gone:
+                sleeper.woken = True
+                sleeper.event.set()
+
+    def _call_jumper(self) -> None:
+        """Ask the earliest sleeper to take over the jumping, if nobody does."""
+        if self._jumper is not None or not math.isfinite(self._autojump_threshold):
+            return
+        for _, _, sleeper in sorted(self._sleepers):
+            if not sleeper.gone and not sleeper.woken:
+                sleeper.event.set()
+                return
+
+    async def _jump_while_asleep(self, sleeper: _Sleeper) -> None:
+        """Be the one sleeper that jumps the clock whenever the loop goes idle."""
+        self._jumper = sleeper
+        try:
+            while not sleeper.woken:
+                if await _idle_for(self._autojump_threshold, sleeper.event):
+                    self._jump()
+        finally:
+            self._jumper = None
+            self._call_jumper()
+
+    def _jump(self) -> None:
+        while self._sleepers and self._sleepers[0][2].gone:
+            heapq.heappop(self._sleepers)
+        if self._sleepers:
+            self._elapsed = max(self._elapsed, self._sleepers[0][0])
+            self._wake_due()
 
     def __repr__(self) -> str:
         """Return ``ManualClock(now=...)``."""
         return f"ManualClock(now={self.now().isoformat()})"
+
+
+#: The shortest real nap between two looks at the event loop: a timer, so that
+#: I/O the loop found meanwhile is handled before the second look.
+_MIN_NAP = 1e-4
+
+
+async def _idle_for(threshold: float, woken: anyio.Event) -> bool:
+    """Return whether the event loop had nothing to run for *threshold* seconds.
+
+    Returns ``False`` early when *woken* is set. On trio this is trio's own
+    ``wait_all_tasks_blocked``; on asyncio, every other task must be waiting on
+    the same unfinished future before and after a nap of *threshold*.
+    """
+    try:
+        before = _asyncio_waits()
+    except RuntimeError:  # no asyncio loop: trio
+        import trio.testing  # noqa: PLC0415 - only ever needed under trio
+
+        await trio.testing.wait_all_tasks_blocked(cushion=threshold)
+        return not woken.is_set()
+    with anyio.move_on_after(max(threshold, _MIN_NAP)):
+        await woken.wait()
+    if woken.is_set() or before is None:
+        return False
+    after = _asyncio_waits()
+    return after is not None and _ids(before) == _ids(after)
+
+
+def _in_a_thread(waiter: asyncio.Future[object]) -> bool:
+    """Whether *waiter* stands for work in an executor thread (``to_thread``).
+
+    asyncio chains such a future to the thread's with ``_chain_future``: the loop
+    is not idle while the thread works (aiobotocore builds its SSL contexts so).
+    """
+    callbacks = getattr(waiter, "_callbacks", None) or ()
+    return any(
+        "_chain_future" in getattr(callback, "__qualname__", "")
+        for callback, *_ in callbacks
+    )
+
+
+def _ids(waits: list[tuple[object, object]]) -> set[tuple[int, int]]:
+    return {(id(task), id(waiter)) for task, waiter in waits}
+
+
+def _asyncio_waits() -> list[tuple[object, object]] | None:
+    """Each other task with the future it waits on; ``None`` if one can run."""
+    me = asyncio.current_task()
+    waits: list[tuple[object, object]] = []
+    for task in asyncio.all_tasks():
+        if task is me:
+            continue
+        # The future a task is blocked on: private, but what anyio reads as well.
+        waiter: asyncio.Future[object] | None = getattr(task, "_fut_waiter", None)
+        if waiter is None or waiter.done() or _in_a_thread(waiter):
+            return None
+        waits.append((task, waiter))
+    return waits
 
 
 class ScaledClock:
@@ -126,6 +300,10 @@ class ScaledClock:
     def now(self) -> dt.datetime:
         """Return the simulated wall time, timezone-aware UTC."""
         return self._start + dt.timedelta(seconds=self.monotonic())
+
+    def deadline_remaining(self) -> float:
+        """Return ``math.inf``: real-time cancel scopes are not read on this clock."""
+        return math.inf
 
     async def sleep(self, seconds: float) -> None:
         """Sleep *seconds* of simulated time: ``seconds / speed`` real seconds."""
