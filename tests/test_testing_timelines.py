@@ -1,4 +1,4 @@
-"""Every ready-made lifecycle, driven end to end over HTTP on a hand-driven clock."""
+"""Every ready-made lifecycle on a hand-driven clock: on the model, and over HTTP."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sagemaker_watch.testing import (
     FakeSageMaker,
     ManualClock,
     Phase,
+    SimulatedSageMaker,
     Stopped,
     Timeline,
     plain,
@@ -39,6 +40,18 @@ async def _client(sim):
         yield client
 
 
+@pytest.fixture(name="clock")
+def _clock():
+    """The simulated time of a socket-free service."""
+    return ManualClock()
+
+
+@pytest.fixture(name="service")
+def _service(clock):
+    """The simulated service alone, without HTTP."""
+    return SimulatedSageMaker(clock=clock)
+
+
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "describe-responses"
 
 
@@ -46,18 +59,18 @@ def _statuses(answer):
     return [t["Status"] for t in answer["SecondaryStatusTransitions"]]
 
 
-async def _run(sim, client, name, *, step=20.0, limit=20000.0):
-    """Poll every *step* simulated seconds until terminal; return answers seen."""
+def _run_service(service, clock, name, *, step=20.0, limit=20000.0):
+    """Describe every *step* simulated seconds until terminal; return the answers."""
     answers = []
     elapsed = 0.0
     while elapsed <= limit:
-        answer = await client.describe_training_job(TrainingJobName=name)
+        answer = service.describe_training_job({"TrainingJobName": name})
         answers.append(answer)
         if answer["TrainingJobStatus"] in {"Completed", "Failed", "Stopped"}:
-            sim.advance(3600)
-            answers.append(await client.describe_training_job(TrainingJobName=name))
+            clock.advance(3600)
+            answers.append(service.describe_training_job({"TrainingJobName": name}))
             return answers
-        sim.advance(step)
+        clock.advance(step)
         elapsed += step
     raise AssertionError("the job never ended")
 
@@ -153,12 +166,11 @@ def test_registry_names():
     assert sorted(EXPECTED) == sorted(TIMELINES)
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-async def test_lifecycle_end_to_end(sim, client, name):
+def test_lifecycle_end_to_end(service, clock, name):
     """Each ready-made timeline yields its exact history and primary sequence."""
-    sim.add_job("job", name)
-    answers = await _run(sim, client, name="job")
+    service.add_job("job", name)
+    answers = _run_service(service, clock, name="job")
     transitions, primaries = EXPECTED[name]
     assert transitions == _statuses(answers[-1])
     assert primaries == _distinct(a["TrainingJobStatus"] for a in answers)
@@ -493,15 +505,14 @@ async def test_max_wait_below_max_runtime_is_rejected(client):
     ) == excinfo.value.response["Error"]["Message"]
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-async def test_ready_made_stopping_conditions_hold(sim, client, name):
+def test_ready_made_stopping_conditions_hold(service, clock, name):
     """Each ready-made timeline's StoppingCondition agrees with how the job ends."""
-    sim.add_job("job", name)
-    final = (await _run(sim, client, name="job"))[-1]
+    service.add_job("job", name)
+    final = _run_service(service, clock, name="job")[-1]
     limits = final["StoppingCondition"]
     training = final.get("TrainingTimeInSeconds", 0)
-    wall = (final["TrainingEndTime"] - final["CreationTime"]).total_seconds()
+    wall = final["TrainingEndTime"] - final["CreationTime"]
     assert training <= limits["MaxRuntimeInSeconds"]
     assert final.get("BillableTimeInSeconds", 0) <= training
     if final["SecondaryStatus"] == "MaxRuntimeExceeded":
