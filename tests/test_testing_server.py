@@ -18,6 +18,7 @@ from sagemaker_watch.testing import (
     FakeSageMaker,
     ManualClock,
     ScaledClock,
+    SimulatedSageMaker,
     plain,
 )
 
@@ -87,6 +88,31 @@ def test_speed_and_clock_exclusive():
     """Giving both speed and clock is an error."""
     with pytest.raises(ValueError, match="not both"):
         FakeSageMaker(speed=2.0, clock=ManualClock())
+
+
+@pytest.mark.asyncio
+async def test_service_is_the_model_behind_the_wire(sim, client):
+    """FakeSageMaker.service is the simulated service the HTTP answers come from."""
+    service = sim.service
+    assert isinstance(service, SimulatedSageMaker)
+    assert (sim.clock, sim.region, sim.account_id) == (
+        service.clock,
+        service.region,
+        service.account_id,
+    )
+    service.add_job("job", plain())
+    sim.advance(100)
+    answer = await client.describe_training_job(TrainingJobName="job")
+    expected = service.describe_training_job({"TrainingJobName": "job"})
+    assert (
+        expected["SecondaryStatusTransitions"][-1]["Status"]
+        == (answer["SecondaryStatusTransitions"][-1]["Status"])
+    )
+    assert (
+        dt.datetime.fromtimestamp(expected["CreationTime"], dt.UTC)
+        == (answer["CreationTime"])
+    )
+    assert 1 == service.request_count("DescribeTrainingJob", "job")
 
 
 @pytest.mark.asyncio
