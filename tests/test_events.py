@@ -243,3 +243,44 @@ def test_every_event_dumps_as_strict_json(events):
         assert event.to_json() == json.loads(
             json.dumps(event.to_json(), allow_nan=False)
         )
+
+
+def test_job_lost_is_an_event_with_flat_json(snapshot):
+    """JobLost is an Event whose JSON names the error and the last resume token."""
+    from sagemaker_watch._core.events import JobLost  # noqa: PLC0415 - under test
+    from sagemaker_watch._errors import TrainingJobNotFound  # noqa: PLC0415
+
+    lost = JobLost(
+        job_name="job-1",
+        at=AT,
+        resume_token=TOKEN,
+        snapshot=snapshot,
+        error=TrainingJobNotFound("job-1"),
+    )
+    assert isinstance(lost, Event)
+    assert {
+        "event": "job_lost",
+        "job_name": "job-1",
+        "at": "2026-11-24T15:16:53.123000Z",
+        "error": "TrainingJobNotFound",
+        "message": "training job 'job-1' was not found",
+        "resume_token": TOKEN,
+    } == json.loads(json.dumps(lost.to_json(), allow_nan=False))
+    assert "JobLost(job_name='job-1', error=TrainingJobNotFound)" == repr(lost)
+
+
+def test_job_lost_before_any_event_has_no_token_and_no_snapshot():
+    """A job lost before anything was reported carries null token and no snapshot."""
+    from sagemaker_watch._core.events import JobLost  # noqa: PLC0415 - under test
+    from sagemaker_watch._errors import TrainingJobNotFound  # noqa: PLC0415
+
+    lost = JobLost(
+        job_name="ghost",
+        at=AT,
+        resume_token=None,
+        snapshot=None,
+        error=TrainingJobNotFound("ghost"),
+    )
+    assert lost.to_json()["resume_token"] is None
+    assert lost.snapshot is None
+    assert CANARY not in json.dumps(lost.to_json())

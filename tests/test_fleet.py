@@ -190,7 +190,9 @@ async def test_a_change_the_list_misses_is_caught_by_the_safety_recheck(sim):
             page = await listed(**kwargs)
             if isinstance(page, sw._io.source.ListPage):
                 kept = tuple(s for s in page.summaries if s.job_name != "job-000")
-                page = sw._io.source.ListPage(summaries=kept, next_token=page.next_token)
+                page = sw._io.source.ListPage(
+                    summaries=kept, next_token=page.next_token
+                )
             return page
 
         fleet._source.list_changed = blind_to_job_000
@@ -376,6 +378,68 @@ async def test_waiter_timeout_raises_with_the_last_snapshot(sim):
         assert fleet.snapshot("slow") is timed_out.value.snapshot
         with pytest.raises(ValueError, match="timeout"):
             await fleet.wait_until_terminal("slow", timeout=-1)
+
+
+@pytest.mark.asyncio
+async def test_wait_for_status_resolves_like_the_module_waiter(sim):
+    """The fleet's wait_for_status returns where the status was first seen or raises."""
+    fake, client = sim
+    fake.add_job("good", "plain")
+    fake.add_job("bad", "failure")
+    async with FleetWatcher(
+        client=client, clock=fake.clock, stream=False, **deterministic()
+    ) as fleet:
+        training = await fleet.wait_for_status("good", "Training", timeout=3600)
+        current = fleet.snapshot("good")
+        again = await fleet.wait_for_status("good", [sw.SecondaryStatus.STARTING])
+        with pytest.raises(sw.TrainingJobFailed):
+            await fleet.wait_for_status("bad", "Uploading")
+        done = await fleet.wait_until_terminal("good")
+        with pytest.raises(sw.StatusNotReached):
+            await fleet.wait_for_status("good", "Interrupted")
+        with pytest.raises(ValueError, match="at least one status"):
+            await fleet.wait_for_status("good", [])
+    assert "Training" == training.secondary_status
+    assert "Training" == training.transitions[-1].status
+    assert current is again
+    assert "Completed" == done.primary_status
+
+
+@pytest.mark.asyncio
+async def test_wait_for_status_times_out_with_the_last_snapshot(sim):
+    """A status not reached in time raises WaitTimeout carrying the last snapshot."""
+    fake, client = sim
+    fake.add_job("slow", "plain")
+    async with FleetWatcher(
+        client=client, clock=fake.clock, stream=False, **deterministic()
+    ) as fleet:
+        with pytest.raises(sw.WaitTimeout) as timed_out:
+            await fleet.wait_for_status("slow", "Uploading", timeout=300)
+    assert "Training" == timed_out.value.snapshot.secondary_status
+
+
+@pytest.mark.asyncio
+async def test_job_lost_carries_the_token_of_the_last_reported_event(sim):
+    """A replaced job's JobLost is an Event whose resume_token is the last one sent."""
+    fake, client = sim
+    fake.add_job("reborn", "plain")
+    async with FleetWatcher(
+        client=client, clock=fake.clock, **deterministic(sweep_interval=None)
+    ) as fleet:
+        fleet.add("reborn")
+        fleet.add("ghost")
+        items = collections.defaultdict(list)
+        async for item in fleet:
+            items[item.job_name].append(item)
+            if item.job_name == "reborn" and isinstance(item, sw.JobObserved):
+                fake.delete_job("reborn")
+                fake.advance(5)
+                fake.add_job("reborn", "plain")
+    reborn, ghost = items["reborn"], items["ghost"]
+    assert isinstance(reborn[-1], sw.Event)
+    assert reborn[-2].resume_token == reborn[-1].to_json()["resume_token"]
+    assert [None] == [item.to_json()["resume_token"] for item in ghost]
+    assert ghost[-1].snapshot is None
 
 
 @pytest.mark.asyncio

@@ -13,6 +13,7 @@
     ├── ServiceError                  a fatal AWS error: access, validation, ...
     │   └── RetriesExhausted          transient errors outlasted the retry policy
     ├── WaitTimeout                   (TimeoutError) a waiter's timeout= ran out
+    ├── JobRemoved                    (LookupError) removed from the fleet meanwhile
     └── TrainingJobEnded              the job ended other than Completed
         ├── TrainingJobFailed         primary status Failed, with failure_reason
         ├── TrainingJobStopped        primary status Stopped, with reason
@@ -140,6 +141,15 @@ class WaitTimeout(SageMakerWatchError, TimeoutError):
         super().__init__(
             f"training job {job_name!r} did not finish within {timeout:g}s{status}"
         )
+
+
+class JobRemoved(SageMakerWatchError, LookupError):
+    """The job was removed from a ``FleetWatcher`` while a waiter waited for it."""
+
+    def __init__(self, job_name: str) -> None:
+        """Build the error for *job_name*."""
+        self.job_name = job_name
+        super().__init__(f"training job {job_name!r} was removed from the fleet")
 
 
 class TrainingJobEnded(SageMakerWatchError):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeAlias
 from .snapshot import _iso
 
 if TYPE_CHECKING:
+    from .._errors import SageMakerWatchError
     from .snapshot import Snapshot
     from .status import PrimaryStatus, SecondaryStatus
 
@@ -229,3 +230,45 @@ class JobStopped(JobEnded):
     kind: ClassVar[str] = "job_stopped"
 
     reason: SecondaryStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class JobLost(Event):
+    """A ``FleetWatcher`` stopped watching a job because of an error; the fleet goes on.
+
+    Always the job's last item in the fleet's stream.
+
+    Attributes:
+        error: the error the job's waiters raise (``TrainingJobNotFound``,
+            ``JobReplaced``, ``ServiceError`` or ``RetriesExhausted``).
+        resume_token: the token of the last event reported for the job (or the
+            one it was added with), ``None`` if there was none: pass it as
+            ``resume=`` to watch the job again without repeating anything.
+        snapshot: the last snapshot of the job, ``None`` if it was never seen.
+    """
+
+    kind: ClassVar[str] = "job_lost"
+
+    resume_token: str | None  # type: ignore[assignment]
+    snapshot: Snapshot | None = field(repr=False, compare=False)  # type: ignore[assignment]
+    error: SageMakerWatchError = field(compare=False)
+
+    def __repr__(self) -> str:
+        """Return a short description: the job and the error's class."""
+        return f"JobLost(job_name={self.job_name!r}, error={type(self.error).__name__})"
+
+    def to_json(self) -> dict[str, JSON]:
+        """Return a flat JSON object like every event's.
+
+        Keys, in order: ``"event"`` (``"job_lost"``), ``"job_name"``, ``"at"``,
+        ``"error"`` (the exception's class name), ``"message"``, then
+        ``"resume_token"`` (``null`` if no event was reported).
+        """
+        return {
+            "event": self.kind,
+            "job_name": self.job_name,
+            "at": _iso(self.at),
+            "error": type(self.error).__name__,
+            "message": str(self.error),
+            "resume_token": self.resume_token,
+        }

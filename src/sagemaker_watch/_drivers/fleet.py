@@ -55,21 +55,45 @@ import itertools
 import math
 import random
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Self, TypeAlias
 
 import anyio
 import anyio.lowlevel
 
 from .._core.diff import ResumeCursor, diff_with_anomalies
-from .._core.events import Event, ProgressChanged
+from .._core.events import Event, JobLost, ProgressChanged, StatusEntered
 from .._core.names import validate_job_name
+from .._core.planner import (
+    EPSILON,
+    DueQueue,
+    JobTiming,
+    PageVerdict,
+    ServiceClock,
+    Sweep,
+    covers,
+    due_at,
+    lag_delay,
+    list_failed,
+    mark_page,
+    new_sweep,
+    next_due,
+    page_read,
+    percentile,
+    recheck_interval,
+    routine_due,
+    sweep_wait,
+    wants_listing,
+    wants_sweeps,
+)
 from .._core.schedule import PollSchedule, PollState, next_delay
-from .._core.snapshot import _iso
+from .._core.status import SecondaryStatus
 from .._errors import (
+    JobRemoved,
     JobReplaced,
     MalformedResponse,
     RetriesExhausted,
     SageMakerWatchError,
+    StatusNotReached,
     WaitTimeout,
 )
 from .._io.clock import Clock, SystemClock
@@ -87,13 +111,14 @@ from .._io.source import (
     CallFailed,
     ClientOptions,
     ErrorKind,
-    JobSummary,
     default_client,
 )
 from .waiters import raise_for_outcome
 
+__all__ = ["FleetEvent", "FleetStatistics", "FleetWatcher", "JobLost", "JobRemoved"]
+
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Collection, Mapping
     from types import TracebackType
 
     from anyio.abc import TaskGroup
@@ -103,80 +128,18 @@ if TYPE_CHECKING:
     )
     from types_aiobotocore_sagemaker import SageMakerClient
 
-    from .._core.events import JSON
     from .._core.snapshot import Snapshot
 else:
     SageMakerClient = Any
 
-#: Consecutive throttled sweeps before the fleet falls back to per-job schedules.
-_LIST_THROTTLES_BEFORE_FALLBACK: Final = 5
 DESCRIBE: Final = "DescribeTrainingJob"
 LIST: Final = "ListTrainingJobs"
-
-
-#: What re-checks may take of the describe budget at most (the rest is for changes).
-_RECHECK_SHARE: Final = 0.5
 _RETRY_CAP: Final = 16
-#: A sweep reads at most this many pages, plus two per 100 jobs watched.
-_MIN_PAGE_BOUND: Final = 50
-#: Describes that lag a newer list summary are retried this often at most...
-_LAG_RETRIES: Final = 12
-#: ...after 1, 2, 4 seconds, then every this many seconds (about 50 s in all).
-_LAG_DELAY_CAP: Final = 5.0
-#: Slack for float rounding: what is due this close to now is due now, so that
-#: sleeping exactly the delay returned always reaches it.
-_EPSILON: Final = 1e-6
 
 
-class JobRemoved(SageMakerWatchError, LookupError):
-    """The job was removed from the fleet while a waiter waited for it."""
-
-    def __init__(self, job_name: str) -> None:
-        """Build the error for *job_name*."""
-        self.job_name = job_name
-        super().__init__(f"training job {job_name!r} was removed from the fleet")
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
-class JobLost:
-    """The fleet stopped watching a job because of an error; the fleet goes on.
-
-    Attributes:
-        job_name: the training job's name.
-        at: when the error was seen (UTC).
-        error: the error the job's waiters raise (``TrainingJobNotFound``,
-            ``JobReplaced``, ``ServiceError`` or ``RetriesExhausted``).
-        snapshot: the last snapshot of the job, if it was ever seen.
-    """
-
-    #: The stable name of the item in JSON (``"event"`` key).
-    kind: ClassVar[str] = "job_lost"
-
-    job_name: str
-    at: dt.datetime
-    error: SageMakerWatchError = dataclasses.field(compare=False)
-    snapshot: Snapshot | None = dataclasses.field(compare=False)
-
-    def __repr__(self) -> str:
-        """Return a short description."""
-        return f"JobLost(job_name={self.job_name!r}, error={type(self.error).__name__})"
-
-    def to_json(self) -> dict[str, JSON]:
-        """Return a flat JSON object like an event's: ``event``, ``job_name``, ``at``.
-
-        Then ``error`` (the exception's class name) and ``message``.
-        """
-        return {
-            "event": self.kind,
-            "job_name": self.job_name,
-            "at": _iso(self.at),
-            "error": type(self.error).__name__,
-            "message": str(self.error),
-        }
-
-
-#: What the fleet's stream carries: every event ``watch()`` yields, and ``JobLost``.
-FleetEvent: TypeAlias = Event | JobLost
+#: What the fleet's stream carries: every event ``watch()`` yields, and ``JobLost``
+#: (an ``Event`` too); kept as a name for code written when ``JobLost`` was not one.
+FleetEvent: TypeAlias = Event
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,85 +182,72 @@ class FleetStatistics:
     staleness_max: float
 
 
-class _Job:
-    """One watched job's state (mutable, owned by the fleet)."""
+class _Job(JobTiming):
+    """One watched job: its timing (the planner's part) and what the driver keeps.
+
+    The per-job rules (retries, not-found grace, throttles, the schedule) are
+    applied by ``FleetWatcher._observe`` and ``FleetWatcher._describe_failed``
+    on these fields; they are what the per-job tracker will take over.
+    """
 
     __slots__ = (
-        "active",
-        "added_at",
-        "chasing",
-        "consumed",
         "done",
         "failing_since",
         "failures",
-        "in_flight",
-        "lag_retries",
         "last",
-        "listed",
-        "name",
         "not_found_since",
-        "observed_at",
         "outcome",
         "previous",
-        "queued",
-        "retry_at",
-        "schedule_due",
         "state",
+        "status_waiters",
         "throttled",
-        "urgent",
-    )
-
-    def __init__(
-        self, name: str, previous: ResumeCursor | None, added_at: float
-    ) -> None:
-        self.name = name
-        self.previous: Snapshot | ResumeCursor | None = previous
-        self.last: Snapshot | None = None
-        self.state = PollState()
-        self.added_at = added_at
-        self.observed_at: float | None = None
-        self.schedule_due = added_at
-        self.urgent: float | None = added_at
-        self.retry_at: float | None = None
-        self.queued: float | None = None
-        self.in_flight = False
-        self.active = True
-        self.throttled = False
-        self.failures = 0
-        self.failing_since: float | None = None
-        self.not_found_since: float | None = None
-        self.listed: JobSummary | None = None
-        self.consumed: tuple[object, ...] | None = None
-        self.chasing: JobSummary | None = None
-        self.lag_retries = 0
-        self.outcome: Snapshot | SageMakerWatchError | None = None
-        self.done = anyio.Event()
-
-
-class _Sweep:
-    __slots__ = (
-        "created_after",
-        "next_token",
-        "pages",
-        "ready_at",
-        "since",
-        "started",
-        "tokens",
+        "token",
     )
 
     def __init__(
         self,
-        started: tuple[float, dt.datetime],
-        since: dt.datetime,
-        created_after: dt.datetime | None,
+        name: str,
+        previous: ResumeCursor | None,
+        added_at: float,
+        token: str | None,
     ) -> None:
-        self.started = started
-        self.since = since
-        self.created_after = created_after
-        self.next_token: str | None = None
-        self.ready_at = started[0]
-        self.pages = 0
-        self.tokens: set[str] = set()
+        super().__init__(name, added_at)
+        self.token = token
+        self.previous: Snapshot | ResumeCursor | None = previous
+        self.last: Snapshot | None = None
+        self.state = PollState()
+        self.throttled = False
+        self.failures = 0
+        self.failing_since: float | None = None
+        self.not_found_since: float | None = None
+        self.outcome: Snapshot | SageMakerWatchError | None = None
+        self.done = anyio.Event()
+        self.status_waiters: list[_StatusWaiter] = []
+
+    def release(self) -> None:
+        """Wake every waiter: the job ended, was lost or removed, or the fleet shut."""
+        self.done.set()
+        for waiter in self.status_waiters:
+            waiter.wake.set()
+
+    def entered(self, events: Collection[Event]) -> None:
+        """Resolve the status waiters whose status one of *events* entered."""
+        for event in events:
+            if not isinstance(event, StatusEntered):
+                continue
+            for waiter in self.status_waiters:
+                if waiter.found is None and event.status in waiter.wanted:
+                    waiter.found = event.snapshot
+                    waiter.wake.set()
+
+
+class _StatusWaiter:
+    __slots__ = ("found", "wake", "wanted")
+
+    def __init__(self, wanted: frozenset[SecondaryStatus]) -> None:
+        self.wanted = wanted
+        self.found: Snapshot | None = None
+        self.wake = anyio.Event()
 
 
 class _Timer:
@@ -439,7 +389,7 @@ class FleetWatcher:
         )
         self._jobs: dict[str, _Job] = {}
         self._active = 0
-        self._heap: list[tuple[float, int, _Job]] = []
+        self._queue_of = DueQueue()
         self._timers: list[tuple[float, int, _Timer]] = []
         self._seq = itertools.count()
         self._in_flight = 0
@@ -448,8 +398,8 @@ class FleetWatcher:
         self._state = "new"
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
-        self._send: MemoryObjectSendStream[FleetEvent | _Idle] | None = None
-        self._receive: MemoryObjectReceiveStream[FleetEvent | _Idle] | None = None
+        self._send: MemoryObjectSendStream[Event | _Idle] | None = None
+        self._receive: MemoryObjectReceiveStream[Event | _Idle] | None = None
         self._calls: collections.Counter[str] = collections.Counter()
         self._throttles: collections.Counter[str] = collections.Counter()
         self._errors: collections.Counter[str] = collections.Counter()
@@ -461,14 +411,12 @@ class FleetWatcher:
         self._list_failing = False
         self._list_failures = 0
         self._list_forbidden = False
-        self._sweep: _Sweep | None = None
+        self._sweep: Sweep | None = None
         self._sweep_in_flight = False
         self._next_sweep = 0.0
         self._swept: tuple[float, dt.datetime] | None = None
         self._started: tuple[float, dt.datetime] | None = None
-        #: The service's clock read off its own timestamps: the two jobs with the
-        #: latest (timestamp - monotonic time it was seen), latest first.
-        self._service_marks: list[tuple[dt.datetime, str]] = []
+        self._service = ServiceClock()
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -497,7 +445,7 @@ class FleetWatcher:
                 )
             if self._stream:
                 self._send, self._receive = anyio.create_memory_object_stream[
-                    FleetEvent | _Idle
+                    Event | _Idle
                 ](math.inf)
                 stack.push_async_callback(self._close_streams)
             task_group = anyio.create_task_group()
@@ -523,7 +471,7 @@ class FleetWatcher:
         """Cancel the scheduler and every request; close an owned client (shielded)."""
         self._state = "closed"
         for job in self._jobs.values():
-            job.done.set()
+            job.release()
         for _, _, timer in self._timers:
             timer.wake.set()
         task_group, self._task_group = self._task_group, None
@@ -576,7 +524,7 @@ class FleetWatcher:
         job = self._jobs.get(name)
         if job is not None and job.active:
             return job
-        job = _Job(name, cursor, self._clock.monotonic())
+        job = _Job(name, cursor, self._clock.monotonic(), resume)
         self._jobs[name] = job
         self._active += 1
         self._queue(job)
@@ -592,12 +540,13 @@ class FleetWatcher:
         job = self._jobs.pop(job_name, None)
         if job is None:
             return
+        self._queue_of.discard(job_name)
         if job.active:
             job.active = False
             self._active -= 1
             self._check_idle()
         job.outcome = JobRemoved(job_name)
-        job.done.set()
+        job.release()
         self._poke()
 
     def __contains__(self, job_name: object) -> bool:
@@ -640,28 +589,13 @@ class FleetWatcher:
             ServiceError: a fatal AWS error, or transient ones that outlasted
                 the retry policy.
             JobRemoved: the job was removed from the fleet meanwhile.
+            InvalidJobName: at once, for a name SageMaker would reject.
             RuntimeError: the fleet is not running.
         """
-        if self._state != "running":
-            msg = "wait inside `async with FleetWatcher(...)`"
-            raise RuntimeError(msg)
-        if timeout is not None and not timeout >= 0:
-            msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
-            raise ValueError(msg)
-        job = self._jobs.get(job_name)
-        if job is None:
-            job = self._add(job_name, resume=None)
+        job = self._waited(job_name, timeout)
         if job.outcome is None:
-            await self._wait_for(job, timeout)
-        outcome = job.outcome
-        if outcome is None:
-            if self._state != "running":
-                msg = "the FleetWatcher was closed"
-                raise RuntimeError(msg)
-            raise WaitTimeout(job.name, timeout=timeout or 0.0, snapshot=job.last)
-        if isinstance(outcome, SageMakerWatchError):
-            raise outcome
-        return outcome
+            await self._wait_for(job.done, timeout)
+        return self._final(job, timeout)
 
     async def wait_until_complete(
         self,
@@ -685,9 +619,86 @@ class FleetWatcher:
         raise_for_outcome(snapshot)
         return snapshot
 
-    async def _wait_for(self, job: _Job, limit: float | None) -> None:
+    async def wait_for_status(
+        self,
+        job_name: str,
+        status: SecondaryStatus | str | Collection[SecondaryStatus | str],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    ) -> Snapshot:
+        """Wait until the job has entered *status* (a secondary status, or several).
+
+        As ``sagemaker_watch.wait_for_status``: a status already in the job's
+        history counts. A job the fleet does not watch is added first.
+
+        Args:
+            job_name: the training job's name.
+            status: the secondary status to wait for, or a collection of them.
+            timeout: seconds on the fleet's clock to wait at most, or ``None``.
+
+        Returns:
+            The snapshot in which the status was first seen.
+
+        Raises:
+            TrainingJobFailed: the job failed before entering *status*.
+            TrainingJobStopped: the job was stopped before entering *status*.
+            StatusNotReached: the job completed without ever entering *status*.
+            WaitTimeout: as for ``wait_until_terminal``, and its other errors.
+            ValueError: at once, if *status* is an empty collection.
+        """
+        wanted = frozenset(
+            {SecondaryStatus(status)}
+            if isinstance(status, str)
+            else {SecondaryStatus(s) for s in status}
+        )
+        if not wanted:
+            msg = "wait_for_status needs at least one status to wait for"
+            raise ValueError(msg)
+        job = self._waited(job_name, timeout)
+        seen = job.last
+        if seen is not None and any(t.status in wanted for t in seen.transitions):
+            return seen
+        waiter = _StatusWaiter(wanted)
+        if job.outcome is None:
+            job.status_waiters.append(waiter)
+            try:
+                await self._wait_for(waiter.wake, timeout)
+            finally:
+                job.status_waiters.remove(waiter)
+        if waiter.found is not None:
+            return waiter.found
+        snapshot = self._final(job, timeout)
+        raise_for_outcome(snapshot)
+        raise StatusNotReached(snapshot, wanted=sorted(wanted))
+
+    def _waited(self, job_name: str, timeout: float | None) -> _Job:
+        """Check a waiter's arguments; return the job, added if not known."""
+        if self._state != "running":
+            msg = "wait inside `async with FleetWatcher(...)`"
+            raise RuntimeError(msg)
+        if timeout is not None and not timeout >= 0:
+            msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
+            raise ValueError(msg)
+        job = self._jobs.get(job_name)
+        if job is None:
+            job = self._add(job_name, resume=None)
+        return job
+
+    def _final(self, job: _Job, timeout: float | None) -> Snapshot:
+        """Return the job's final snapshot, or raise why there is none."""
+        outcome = job.outcome
+        if outcome is None:
+            if self._state != "running":
+                msg = "the FleetWatcher was closed"
+                raise RuntimeError(msg)
+            raise WaitTimeout(job.name, timeout=timeout or 0.0, snapshot=job.last)
+        if isinstance(outcome, SageMakerWatchError):
+            raise outcome
+        return outcome
+
+    async def _wait_for(self, done: anyio.Event, limit: float | None) -> None:
         if limit is None:
-            await job.done.wait()
+            await done.wait()
             return
         timer = _Timer()
         deadline = self._clock.monotonic() + limit
@@ -696,7 +707,7 @@ class FleetWatcher:
         async with anyio.create_task_group() as tg:
 
             async def on_done() -> None:
-                await job.done.wait()
+                await done.wait()
                 tg.cancel_scope.cancel()
 
             tg.start_soon(on_done)
@@ -705,11 +716,11 @@ class FleetWatcher:
 
     # -- events --------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[FleetEvent]:
+    def __aiter__(self) -> AsyncIterator[Event]:
         """Iterate ``events()``: every job's events until none is left to watch."""
         return self.events()
 
-    def events(self, *, until_idle: bool = True) -> AsyncIterator[FleetEvent]:
+    def events(self, *, until_idle: bool = True) -> AsyncIterator[Event]:
         """Return the merged event stream.
 
         Args:
@@ -725,7 +736,7 @@ class FleetWatcher:
             raise RuntimeError(msg)
         return _Events(self, self._receive, until_idle=until_idle)
 
-    def _emit(self, item: FleetEvent | _Idle) -> None:
+    def _emit(self, item: Event | _Idle) -> None:
         if self._send is not None:
             with contextlib.suppress(anyio.ClosedResourceError):
                 self._send.send_nowait(item)
@@ -773,8 +784,8 @@ class FleetWatcher:
             sweeps=self._sweeps,
             listing=self._listing,
             events=self._events,
-            staleness_p50=_percentile(stale, 0.5),
-            staleness_p95=_percentile(stale, 0.95),
+            staleness_p50=percentile(stale, 0.5),
+            staleness_p95=percentile(stale, 0.95),
             staleness_max=stale[-1] if stale else 0.0,
         )
 
@@ -812,7 +823,7 @@ class FleetWatcher:
         self._poked = False
 
     def _fire_timers(self, now: float) -> None:
-        while self._timers and self._timers[0][0] <= now + _EPSILON:
+        while self._timers and self._timers[0][0] <= now + EPSILON:
             _, _, timer = heapq.heappop(self._timers)
             timer.fired = True
             timer.wake.set()
@@ -825,9 +836,9 @@ class FleetWatcher:
             if sweep_wait == 0:
                 self._start_page()
                 continue
-            job_wait = self._job_wait(now)
-            if job_wait == 0:
-                self._start_describe(heapq.heappop(self._heap)[2])
+            name, job_wait = next_due(self._queue_of, now, self._budget, DESCRIBE)
+            if name is not None:
+                self._start_describe(self._jobs[name])
                 continue
             waits.extend(w for w in (sweep_wait, job_wait) if w is not None)
             break
@@ -838,27 +849,8 @@ class FleetWatcher:
             waits.append(self._timers[0][0] - now)
         return max(0.0, min(waits)) if waits else None
 
-    def _job_wait(self, now: float) -> float | None:
-        while self._heap:
-            due, _, job = self._heap[0]
-            if job.queued != due or not job.active or job.in_flight:
-                heapq.heappop(self._heap)
-                continue
-            if due > now + _EPSILON:
-                return due - now
-            return (
-                0.0 if self._budget.try_take(DESCRIBE) else self._budget.delay(DESCRIBE)
-            )
-        return None
-
     def _start_describe(self, job: _Job) -> None:
-        job.queued = None
-        job.urgent = None
-        job.in_flight = True
-        if job.listed is not None:
-            job.consumed = _summary_key(job.listed)
-            job.chasing, job.lag_retries = job.listed, 0
-            job.listed = None
+        job.sent()
         self._in_flight += 1
         assert self._task_group is not None  # noqa: S101 - set while running
         self._task_group.start_soon(self._describe, job)
@@ -903,14 +895,16 @@ class FleetWatcher:
             return
         for anomaly in result.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=job.name, anomaly=anomaly)
-        self._mark_service_time(job.name, snapshot.last_modified_time, now)
+        self._service.mark(job.name, snapshot.last_modified_time, now)
         job.previous, job.last = result.cursor, snapshot
         job.observed_at = now
         job.failures = 0
         job.failing_since = job.not_found_since = job.retry_at = None
         for event in result.events:
             self._events += 1
+            job.token = event.resume_token
             self._emit(event)
+        job.entered(result.events)
         if snapshot.is_terminal:
             self._end(job, snapshot)
             return
@@ -925,7 +919,7 @@ class FleetWatcher:
             rng=self._rng,
         )
         job.schedule_due = now + delay
-        if job.listed is not None and not _covers(snapshot, job.listed):
+        if job.listed is not None and not covers(snapshot, job.listed):
             job.urgent = now
         else:
             job.listed = None
@@ -940,17 +934,16 @@ class FleetWatcher:
         short delays, until it shows what the summary showed.
         """
         chasing = job.chasing
-        if chasing is None or _covers(snapshot, chasing):
+        if chasing is None or covers(snapshot, chasing):
             job.chasing = None
             return
-        if job.lag_retries >= _LAG_RETRIES:
+        delay = lag_delay(job.lag_retries)
+        if delay is None:
             # Given up: the safety re-check will catch what the list showed.
             job.chasing = None
             return
-        delay = min(2.0**job.lag_retries, _LAG_DELAY_CAP)
         job.lag_retries += 1
-        due = now + delay
-        job.urgent = due if job.urgent is None else min(job.urgent, due)
+        job.hurry(now + delay)
 
     def _describe_failed(self, job: _Job, failed: CallFailed) -> None:
         now = self._clock.monotonic()
@@ -998,8 +991,9 @@ class FleetWatcher:
 
     def _end(self, job: _Job, snapshot: Snapshot) -> None:
         job.active = False
+        self._queue_of.discard(job.name)
         job.outcome = snapshot
-        job.done.set()
+        job.release()
         self._active -= 1
         self._finished += 1
         self._check_idle()
@@ -1008,8 +1002,9 @@ class FleetWatcher:
         self, job: _Job, error: SageMakerWatchError, snapshot: Snapshot | None
     ) -> None:
         job.active = False
+        self._queue_of.discard(job.name)
         job.outcome = error
-        job.done.set()
+        job.release()
         self._active -= 1
         self._lost += 1
         logger.warning(
@@ -1021,133 +1016,84 @@ class FleetWatcher:
         self._events += 1
         self._emit(
             JobLost(
-                job_name=job.name, at=self._clock.now(), error=error, snapshot=snapshot
+                job_name=job.name,
+                at=self._clock.now(),
+                resume_token=job.token,
+                snapshot=snapshot,
+                error=error,
             )
         )
         self._check_idle()
 
-    # -- due times -------------------------------------------------------------
-
-    def _routine_due(self, job: _Job) -> float:
-        if job.observed_at is None:
-            return job.schedule_due
-        if not self._listing:
-            if self._swept is None:
-                return job.schedule_due
-            # A sweep that showed the job unchanged was as good as a poll: after
-            # falling back from listing, resume each job's own schedule from the
-            # last sweep, instead of finding every job overdue at once.
-            last_delay = job.schedule_due - job.observed_at
-            return max(job.schedule_due, self._swept[0] + last_delay)
-        interval = max(
-            self._recheck_interval,
-            self._active / (_RECHECK_SHARE * self._describe_ceiling),
-        )
-        return job.observed_at + interval
+    # -- due times (asked of the planner) ---------------------------------------
 
     def _queue(self, job: _Job) -> None:
-        """(Re)place *job* in the heap at its due time, unless one as early is there."""
+        """(Re)place *job* in the queue at its due time, unless it is there as early."""
         if job.in_flight or not job.active:
             return
-        due = self._routine_due(job)
-        if job.urgent is not None:
-            due = min(due, job.urgent)
-        if job.retry_at is not None:
-            due = max(due, job.retry_at)
-        if job.queued is not None and job.queued <= due:
-            return
-        job.queued = due
-        heapq.heappush(self._heap, (due, next(self._seq), job))
+        routine = routine_due(
+            job,
+            listing=self._listing,
+            swept_at=None if self._swept is None else self._swept[0],
+            recheck=recheck_interval(
+                active=self._active,
+                interval=self._recheck_interval,
+                describe_rate=self._describe_ceiling,
+            ),
+        )
+        self._queue_of.schedule(job.name, due_at(job, routine))
 
     def _refresh_mode(self) -> None:
-        listing = (
-            self._sweep_interval is not None
-            and not self._list_forbidden
-            and not self._list_failing
-            and self._active >= self._list_min_jobs
+        listing = wants_listing(
+            sweep_interval=self._sweep_interval,
+            forbidden=self._list_forbidden,
+            failing=self._list_failing,
+            active=self._active,
+            min_jobs=self._list_min_jobs,
         )
         if listing == self._listing:
             return
         self._listing = listing
-        self._heap = []
+        self._queue_of.clear()
         for job in self._jobs.values():
-            job.queued = None
             self._queue(job)
 
     # -- list sweeps -----------------------------------------------------------
 
-    def _mark_service_time(
-        self, job_name: str, stamp: dt.datetime | None, now: float
-    ) -> None:
-        """Learn from a timestamp of the service's, seen at monotonic time *now*.
-
-        A timestamp is never later than the service's clock when it is read, so
-        *stamp* minus *now* bounds from below where the service's clock stood at
-        monotonic time 0. The second-best bound of two different jobs is used, so
-        one job with a timestamp far in the future cannot move every window.
-        """
-        if stamp is None:
-            return
-        try:
-            mark = stamp - dt.timedelta(seconds=now)
-        except OverflowError:
-            return
-        best = {name: value for value, name in self._service_marks}
-        best[job_name] = max(mark, best.get(job_name, mark))
-        self._service_marks = sorted(
-            ((value, name) for name, value in best.items()), reverse=True
-        )[:2]
-
     def _service_time(self, monotonic: float) -> dt.datetime:
-        """The service's clock at *monotonic* (at most), or the local one if unknown.
-
-        SageMaker filters ``LastModifiedTimeAfter`` on its own clock: a local
-        clock a minute off would move every sweep's window past the changes.
-        """
+        """The service's clock at *monotonic* (at most), or the local one."""
         local = self._clock.now() - dt.timedelta(
             seconds=self._clock.monotonic() - monotonic
         )
-        if not self._service_marks:
-            return local
-        try:
-            return self._service_marks[-1][0] + dt.timedelta(seconds=monotonic)
-        except OverflowError:
-            return local
-
-    def _sweep_wanted(self) -> bool:
-        return (
-            self._sweep_interval is not None
-            and not self._list_forbidden
-            and self._active >= self._list_min_jobs
-        )
+        return self._service.at(monotonic, local)
 
     def _sweep_wait(self, now: float) -> float | None:
-        if self._sweep_in_flight or not self._sweep_wanted():
+        wanted = wants_sweeps(
+            sweep_interval=self._sweep_interval,
+            forbidden=self._list_forbidden,
+            active=self._active,
+            min_jobs=self._list_min_jobs,
+        )
+        if self._sweep_in_flight or not wanted:
             return None
-        if self._sweep is None:
-            if now + _EPSILON < self._next_sweep:
-                return self._next_sweep - now
-            self._sweep = self._new_sweep(now)
-        if now + _EPSILON < self._sweep.ready_at:
-            return self._sweep.ready_at - now
+        start, wait = sweep_wait(self._sweep, now=now, next_sweep=self._next_sweep)
+        if start:
+            assert self._started is not None  # noqa: S101 - set while running
+            self._sweep = new_sweep(
+                now=now,
+                local=self._clock.now(),
+                begun=self._service_time((self._swept or self._started)[0]),
+                overlap=self._overlap,
+                creation_times=[
+                    job.last.creation_time
+                    for job in self._jobs.values()
+                    if job.active and job.last is not None
+                ],
+                active=self._active,
+            )
+        if wait > 0:
+            return wait
         return 0.0 if self._budget.try_take(LIST) else self._budget.delay(LIST)
-
-    def _new_sweep(self, now: float) -> _Sweep:
-        assert self._started is not None  # noqa: S101 - set while running
-        begun = self._service_time((self._swept or self._started)[0])
-        try:
-            since = begun - dt.timedelta(seconds=self._overlap)
-        except OverflowError:
-            since = begun
-        created = [
-            job.last.creation_time
-            for job in self._jobs.values()
-            if job.active and job.last is not None
-        ]
-        created_after = None
-        if created and len(created) == self._active:
-            created_after = min(created) - dt.timedelta(seconds=1)
-        return _Sweep((now, self._clock.now()), since, created_after)
 
     def _start_page(self) -> None:
         self._sweep_in_flight = True
@@ -1177,86 +1123,58 @@ class FleetWatcher:
             return
         self._budget.succeeded(LIST)
         self._list_failures = 0
-        for summary in outcome.summaries:
-            try:
-                self._listed(summary, now)
-            except Exception as error:  # noqa: BLE001 - skip one summary, not the sweep
-                logger.info(
-                    FLEET_POLL_FAILED,
-                    job_name=summary.job_name,
-                    error=type(error).__name__,
-                )
-        if outcome.next_token is not None:
-            sweep.pages += 1
-            if outcome.next_token in sweep.tokens or sweep.pages >= self._max_pages():
-                # Pages that never end: give this sweep up like a failed one.
-                sweep.next_token = None
-                self._list_failed(sweep, _ENDLESS_PAGES, now)
-                return
-            sweep.tokens.add(outcome.next_token)
-            sweep.next_token = outcome.next_token
+        due, skipped = mark_page(
+            {name: (job, job.last) for name, job in self._jobs.items()},
+            outcome.summaries,
+            now=now,
+            service=self._service,
+            local=self._clock.now(),
+        )
+        for name, problem in skipped:
+            logger.info(FLEET_POLL_FAILED, job_name=name, error=type(problem).__name__)
+        for name in due:
+            self._queue(self._jobs[name])
+        verdict = page_read(sweep, outcome.next_token, active=self._active)
+        if verdict is PageVerdict.ENDLESS:
+            # Pages that never end: give this sweep up like a failed one.
+            self._list_failed(sweep, _ENDLESS_PAGES, now)
+            return
+        if verdict is PageVerdict.MORE:
             return
         self._sweep = None
         self._sweeps += 1
         self._list_failing = False
-        self._swept = sweep.started
+        self._swept = (sweep.started, sweep.started_wall)
         assert self._sweep_interval is not None  # noqa: S101 - sweeps need one
-        self._next_sweep = sweep.started[0] + self._sweep_interval
+        self._next_sweep = sweep.started + self._sweep_interval
 
-    def _max_pages(self) -> int:
-        """The most pages one sweep reads: twice what watched jobs fill, and more."""
-        return _MIN_PAGE_BOUND + self._active // 50
-
-    def _list_failed(self, sweep: _Sweep, failed: CallFailed, now: float) -> None:
+    def _list_failed(self, sweep: Sweep, failed: CallFailed, now: float) -> None:
         if failed.kind is ErrorKind.THROTTLED:
             self._budget.throttled(LIST)
             self._throttles[LIST] += 1
         else:
             self._errors[LIST] += 1
-        if failed.kind in {ErrorKind.FATAL, ErrorKind.NOT_FOUND}:
-            if sweep.next_token is None:
-                # Listing is not allowed here: per-job schedules from now on.
-                self._list_forbidden = True
-                self._sweep = None
-                logger.warning(
-                    FLEET_LIST_UNAVAILABLE,
-                    error=getattr(failed.error, "code", type(failed.error).__name__),
-                    message=str(failed.error),
-                )
-                return
-            sweep.next_token = None
+        verdict = list_failed(
+            sweep,
+            throttled=failed.kind is ErrorKind.THROTTLED,
+            refused=failed.kind in {ErrorKind.FATAL, ErrorKind.NOT_FOUND},
+            failures=self._list_failures + 1,
+        )
+        if verdict.forbidden:
+            # Listing is not allowed here: per-job schedules from now on.
+            self._list_forbidden = True
+            self._sweep = None
+            logger.warning(
+                FLEET_LIST_UNAVAILABLE,
+                error=getattr(failed.error, "code", type(failed.error).__name__),
+                message=str(failed.error),
+            )
+            return
         self._list_failures += 1
-        if (
-            failed.kind is not ErrorKind.THROTTLED
-            or self._list_failures >= _LIST_THROTTLES_BEFORE_FALLBACK
-        ):
-            # A throttled sweep is retried through the budget; only errors, or
-            # throttling that persists, fall back to per-job schedules.
+        if verdict.failing:
             self._list_failing = True
         attempt = min(self._throttles[LIST] + self._errors[LIST], _RETRY_CAP)
         sweep.ready_at = now + self._retry.wait_for(attempt, self._rng)
-
-    def _listed(self, summary: JobSummary, now: float) -> None:
-        job = self._jobs.get(summary.job_name)
-        if job is None or not job.active:
-            return
-        self._mark_service_time(job.name, summary.last_modified_time, now)
-        if job.last is None:
-            return
-        if job.consumed == _summary_key(summary) or _covers(job.last, summary):
-            return
-        if job.listed is not None and _summary_key(job.listed) == _summary_key(summary):
-            return
-        job.listed = summary
-        changed = summary.last_modified_time
-        ago = (
-            0.0
-            if changed is None
-            else max(0.0, (self._service_time(now) - changed).total_seconds())
-        )
-        if not job.in_flight:
-            job.urgent = now - ago if job.urgent is None else min(job.urgent, now - ago)
-            self._queue(job)
 
 
 class _Events:
@@ -1265,7 +1183,7 @@ class _Events:
     def __init__(
         self,
         fleet: FleetWatcher,
-        receive: MemoryObjectReceiveStream[FleetEvent | _Idle],
+        receive: MemoryObjectReceiveStream[Event | _Idle],
         *,
         until_idle: bool,
     ) -> None:
@@ -1276,7 +1194,7 @@ class _Events:
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> FleetEvent:
+    async def __anext__(self) -> Event:
         while True:
             try:
                 item = self._receive.receive_nowait()
@@ -1307,30 +1225,3 @@ def _unreadable(error: Exception, job_name: str | None) -> CallFailed:
     )
     failure.__cause__ = error
     return CallFailed(kind=ErrorKind.TRANSIENT, error=failure)
-
-
-def _summary_key(summary: JobSummary) -> tuple[object, ...]:
-    return (
-        summary.last_modified_time,
-        summary.primary_status,
-        summary.secondary_status,
-    )
-
-
-def _covers(snapshot: Snapshot, summary: JobSummary) -> bool:
-    """Whether *snapshot* already shows what *summary* reports."""
-    listed, seen = summary.last_modified_time, snapshot.last_modified_time
-    if listed is not None and seen is not None and listed > seen:
-        return False
-    return (
-        summary.primary_status in {None, snapshot.primary_status}
-        and summary.secondary_status in {None, snapshot.secondary_status}
-    ) or (listed is not None and seen is not None and seen > listed)
-
-
-def _percentile(ordered: list[float], fraction: float) -> float:
-    """The nearest-rank percentile of an ordered list (0 for an empty one)."""
-    if not ordered:
-        return 0.0
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]

@@ -1,0 +1,644 @@
+"""The fleet's planner: which job is due, when to sweep, what a list page means.
+
+Pure: no I/O, no clock object, no anyio, aiobotocore, tenacity or structlog. Times
+are float seconds on the caller's monotonic clock, passed in; wall-clock values
+(the service's ``LastModifiedTime``) are ``datetime`` objects, passed in too;
+randomness, where there is any, comes from the caller's ``random.Random``.
+``FleetWatcher`` keeps the I/O, the task group, the client, the clock, the
+waiters and the event stream, and asks this module what to do:
+
+* ``DueQueue`` orders watched jobs by the time each is next due; ``next_due``
+  picks the most overdue one that the rate budget allows.
+* ``JobTiming`` holds what decides one job's due time (its own schedule, a
+  change a list page reported, a retry, a lagging describe); ``due_at`` and
+  ``routine_due`` combine them, and ``recheck_interval`` stretches the safety
+  re-checks to at most half the describe budget while listing.
+* ``wants_listing`` says when to sweep ``ListTrainingJobs`` and when to fall back
+  to per-job polling; ``routine_due`` resumes each job's own schedule from the
+  last sweep after a fall-back.
+* ``Sweep``, ``new_sweep``, ``page_read`` and ``list_failed`` follow one sweep
+  page by page; ``ServiceClock`` reads the service's clock off its own
+  timestamps; ``mark_page`` says which jobs a page's summaries make due.
+* ``lag_delay`` says when to describe again a job whose answer lags the summary
+  that called for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import heapq
+import itertools
+import math
+from typing import TYPE_CHECKING, Final, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from .status import PrimaryStatus, SecondaryStatus
+
+#: What re-checks may take of the describe budget at most (the rest is for changes).
+RECHECK_SHARE: Final = 0.5
+#: A sweep reads at most this many pages, plus two per 100 jobs watched.
+MIN_PAGE_BOUND: Final = 50
+#: Describes that lag a newer list summary are retried this often at most...
+LAG_RETRIES: Final = 12
+#: ...after 1, 2, 4 seconds, then every this many seconds (about 50 s in all).
+LAG_DELAY_CAP: Final = 5.0
+#: Consecutive throttled sweeps before the fleet falls back to per-job schedules.
+LIST_THROTTLES_BEFORE_FALLBACK: Final = 5
+#: Slack for float rounding: what is due this close to now is due now, so that
+#: sleeping exactly the delay returned always reaches it.
+EPSILON: Final = 1e-6
+
+
+class Summary(Protocol):
+    """What the planner reads of one ``ListTrainingJobs`` summary."""
+
+    @property
+    def job_name(self) -> str:
+        """The training job's name."""
+
+    @property
+    def last_modified_time(self) -> dt.datetime | None:
+        """``LastModifiedTime``, on the service's clock."""
+
+    @property
+    def primary_status(self) -> PrimaryStatus | None:
+        """``TrainingJobStatus``."""
+
+    @property
+    def secondary_status(self) -> SecondaryStatus | None:
+        """``SecondaryStatus``."""
+
+
+class Seen(Protocol):
+    """What the planner reads of a job's last snapshot."""
+
+    @property
+    def last_modified_time(self) -> dt.datetime | None:
+        """``LastModifiedTime``, on the service's clock."""
+
+    @property
+    def primary_status(self) -> PrimaryStatus:
+        """``TrainingJobStatus``."""
+
+    @property
+    def secondary_status(self) -> SecondaryStatus | None:
+        """``SecondaryStatus``."""
+
+
+class Budget(Protocol):
+    """A rate budget per operation (``RateBudget`` or any token bucket)."""
+
+    def try_take(self, operation: str) -> bool:
+        """Take a token for *operation* if one is available now."""
+
+    def delay(self, operation: str) -> float:
+        """Return the seconds until *operation* may be sent (0 if now)."""
+
+
+class JobTiming:
+    """What decides when one job is next due (mutable, owned by the fleet).
+
+    Attributes:
+        name: the training job's name.
+        added_at: when the fleet began watching it.
+        observed_at: when its last snapshot was taken, ``None`` before the first.
+        schedule_due: when its own ``PollSchedule`` says to poll next.
+        urgent: when it must be described at the latest (a listed change, a
+            lagging describe, a retry), or ``None``.
+        retry_at: not before this time (a failed call's back-off), or ``None``.
+        in_flight: whether a describe for it is in flight.
+        active: whether it is still watched.
+        listed: a summary reporting a change not yet described.
+        consumed: the key of the last summary a describe was sent for.
+        chasing: the summary a describe was sent for, until one shows it.
+        lag_retries: describes so far that lagged *chasing*.
+    """
+
+    __slots__ = (
+        "active",
+        "added_at",
+        "chasing",
+        "consumed",
+        "in_flight",
+        "lag_retries",
+        "listed",
+        "name",
+        "observed_at",
+        "retry_at",
+        "schedule_due",
+        "urgent",
+    )
+
+    def __init__(self, name: str, added_at: float) -> None:
+        """Start a job that is due at once."""
+        self.name = name
+        self.added_at = added_at
+        self.observed_at: float | None = None
+        self.schedule_due = added_at
+        self.urgent: float | None = added_at
+        self.retry_at: float | None = None
+        self.in_flight = False
+        self.active = True
+        self.listed: Summary | None = None
+        self.consumed: tuple[object, ...] | None = None
+        self.chasing: Summary | None = None
+        self.lag_retries = 0
+
+    def __repr__(self) -> str:
+        """Return a short description."""
+        return f"{type(self).__name__}(name={self.name!r}, urgent={self.urgent!r})"
+
+    def hurry(self, due: float) -> None:
+        """Make the job due at *due* at the latest."""
+        self.urgent = due if self.urgent is None else min(self.urgent, due)
+
+    def sent(self) -> None:
+        """A describe was sent: what called for it now waits for the answer."""
+        self.urgent = None
+        self.in_flight = True
+        if self.listed is not None:
+            self.consumed = summary_key(self.listed)
+            self.chasing, self.lag_retries = self.listed, 0
+            self.listed = None
+
+
+class DueQueue:
+    """Jobs by the time each is due, earliest first; a job is in it at most once.
+
+    Scheduling a job again keeps the earlier of its two due times unless
+    *replace* is set; a job discarded is never returned by ``peek`` or ``pop``.
+    """
+
+    __slots__ = ("_due", "_heap", "_seq")
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._heap: list[tuple[float, int, str]] = []
+        self._due: dict[str, float] = {}
+        self._seq = itertools.count()
+
+    def __repr__(self) -> str:
+        """Return a short description."""
+        return f"DueQueue(jobs={len(self._due)})"
+
+    def __len__(self) -> int:
+        """Return how many jobs are queued."""
+        return len(self._due)
+
+    def __contains__(self, name: object) -> bool:
+        """Return whether *name* is queued."""
+        return name in self._due
+
+    def due(self, name: str) -> float | None:
+        """Return when *name* is due, ``None`` if it is not queued."""
+        return self._due.get(name)
+
+    def schedule(self, name: str, due: float, *, replace: bool = False) -> None:
+        """Queue *name* at *due*, unless it is queued as early (or *replace*)."""
+        queued = self._due.get(name)
+        if queued is not None and queued <= due and not replace:
+            return
+        self._due[name] = due
+        heapq.heappush(self._heap, (due, next(self._seq), name))
+
+    def discard(self, name: str) -> None:
+        """Take *name* out of the queue (nothing if it is not queued)."""
+        self._due.pop(name, None)
+
+    def clear(self) -> None:
+        """Empty the queue."""
+        self._heap.clear()
+        self._due.clear()
+
+    def peek(self) -> tuple[float, str] | None:
+        """Return the earliest due time and its job, ``None`` if empty."""
+        heap = self._heap
+        while heap:
+            due, _, name = heap[0]
+            if self._due.get(name) == due:
+                return due, name
+            heapq.heappop(heap)
+        return None
+
+    def pop(self) -> str:
+        """Take the earliest job out of the queue and return its name.
+
+        Raises:
+            IndexError: if the queue is empty.
+        """
+        head = self.peek()
+        if head is None:
+            msg = "pop from an empty DueQueue"
+            raise IndexError(msg)
+        heapq.heappop(self._heap)
+        del self._due[head[1]]
+        return head[1]
+
+
+def next_due(
+    queue: DueQueue, now: float, budget: Budget, operation: str
+) -> tuple[str | None, float | None]:
+    """Pick the most overdue job if the budget allows sending *operation* now.
+
+    Returns:
+        ``(name, None)``: the job was taken out of the queue and a token spent;
+        describe it now. ``(None, wait)``: nothing can be sent for *wait*
+        seconds. ``(None, None)``: nothing is queued.
+    """
+    head = queue.peek()
+    if head is None:
+        return None, None
+    due, _ = head
+    if due > now + EPSILON:
+        return None, due - now
+    if not budget.try_take(operation):
+        return None, budget.delay(operation)
+    return queue.pop(), None
+
+
+def recheck_interval(*, active: int, interval: float, describe_rate: float) -> float:
+    """Seconds between safety re-checks of each job while listing.
+
+    At least *interval*, stretched so that re-checking *active* jobs takes at most
+    ``RECHECK_SHARE`` of *describe_rate*.
+    """
+    return max(interval, active / (RECHECK_SHARE * describe_rate))
+
+
+def routine_due(
+    job: JobTiming, *, listing: bool, swept_at: float | None, recheck: float
+) -> float:
+    """When *job* is due by routine: its schedule, or a safety re-check if listing.
+
+    Args:
+        job: the job.
+        listing: whether changes are found by list sweeps now.
+        swept_at: when the last complete sweep began, ``None`` if none did.
+        recheck: the re-check interval (``recheck_interval``).
+    """
+    if job.observed_at is None:
+        return job.schedule_due
+    if not listing:
+        if swept_at is None:
+            return job.schedule_due
+        # A sweep that showed the job unchanged was as good as a poll: after
+        # falling back from listing, resume each job's own schedule from the
+        # last sweep, instead of finding every job overdue at once.
+        last_delay = job.schedule_due - job.observed_at
+        return max(job.schedule_due, swept_at + last_delay)
+    return job.observed_at + recheck
+
+
+def due_at(job: JobTiming, routine: float) -> float:
+    """When *job* is due: its *routine* time or an urgent one, never before a retry."""
+    due = routine if job.urgent is None else min(routine, job.urgent)
+    return due if job.retry_at is None else max(due, job.retry_at)
+
+
+def wants_sweeps(
+    *, sweep_interval: float | None, forbidden: bool, active: int, min_jobs: int
+) -> bool:
+    """Whether the fleet should sweep ``ListTrainingJobs`` at all."""
+    return sweep_interval is not None and not forbidden and active >= min_jobs
+
+
+def wants_listing(
+    *,
+    sweep_interval: float | None,
+    forbidden: bool,
+    failing: bool,
+    active: int,
+    min_jobs: int,
+) -> bool:
+    """Whether changes are found by listing (else each job's own schedule).
+
+    Listing needs sweeps enabled, allowed (not *forbidden*), working (not
+    *failing*: a failed sweep falls back to per-job schedules until one succeeds)
+    and worth it (*active* at least *min_jobs*).
+    """
+    return not failing and wants_sweeps(
+        sweep_interval=sweep_interval,
+        forbidden=forbidden,
+        active=active,
+        min_jobs=min_jobs,
+    )
+
+
+def lag_delay(retries: int) -> float | None:
+    """Seconds until a describe that lagged its summary is sent again.
+
+    1, 2, 4, then every ``LAG_DELAY_CAP`` seconds; ``None`` after
+    ``LAG_RETRIES`` tries (the safety re-check will catch it then).
+    """
+    if retries >= LAG_RETRIES:
+        return None
+    return min(2.0**retries, LAG_DELAY_CAP)
+
+
+def summary_key(summary: Summary) -> tuple[object, ...]:
+    """What a summary says, to tell a new summary from one already acted on."""
+    return (
+        summary.last_modified_time,
+        summary.primary_status,
+        summary.secondary_status,
+    )
+
+
+def covers(seen: Seen, summary: Summary) -> bool:
+    """Whether a snapshot (*seen*) already shows what *summary* reports.
+
+    Later ``LastModifiedTime`` in the summary: not covered. Otherwise covered
+    when the statuses agree (a missing status agrees with any), or when the
+    snapshot is strictly newer.
+    """
+    listed, last = summary.last_modified_time, seen.last_modified_time
+    if listed is not None and last is not None and listed > last:
+        return False
+    return (
+        summary.primary_status in {None, seen.primary_status}
+        and summary.secondary_status in {None, seen.secondary_status}
+    ) or (listed is not None and last is not None and last > listed)
+
+
+def summary_due(
+    job: JobTiming,
+    seen: Seen | None,
+    summary: Summary,
+    *,
+    now: float,
+    service_now: dt.datetime,
+) -> float | None:
+    """What one summary means for one watched job: the time it became due, or None.
+
+    ``None`` when the job was never observed (its first describe is due anyway),
+    when its last snapshot already covers the summary, or when the same summary
+    was already acted on. Otherwise the job is due since the change: *now*
+    minus how long ago, on the service's clock, the summary says it changed.
+    """
+    if seen is None:
+        return None
+    key = summary_key(summary)
+    if job.consumed == key or covers(seen, summary):
+        return None
+    if job.listed is not None and summary_key(job.listed) == key:
+        return None
+    changed = summary.last_modified_time
+    ago = 0.0 if changed is None else max(0.0, (service_now - changed).total_seconds())
+    return now - ago
+
+
+class ServiceClock:
+    """The service's clock, read off its own timestamps.
+
+    A timestamp is never later than the service's clock when it is read, so a
+    stamp minus the monotonic time it was seen bounds from below where the
+    service's clock stood at monotonic time 0. The second-best bound of two
+    different jobs is used, so one job with a timestamp far in the future
+    cannot move every window.
+    """
+
+    __slots__ = ("_marks",)
+
+    def __init__(self) -> None:
+        """Start knowing nothing."""
+        self._marks: list[tuple[dt.datetime, str]] = []
+
+    def __repr__(self) -> str:
+        """Return a short description."""
+        return f"ServiceClock(marks={len(self._marks)})"
+
+    def mark(self, job_name: str, stamp: dt.datetime | None, now: float) -> None:
+        """Learn from *job_name*'s timestamp *stamp*, seen at monotonic time *now*."""
+        if stamp is None:
+            return
+        try:
+            mark = stamp - dt.timedelta(seconds=now)
+        except OverflowError:
+            return
+        best = {name: value for value, name in self._marks}
+        best[job_name] = max(mark, best.get(job_name, mark))
+        self._marks = sorted(
+            ((value, name) for name, value in best.items()), reverse=True
+        )[:2]
+
+    def at(self, monotonic: float, local: dt.datetime) -> dt.datetime:
+        """The service's clock at *monotonic* (at most), else *local* if unknown.
+
+        SageMaker filters ``LastModifiedTimeAfter`` on its own clock: a local
+        clock a minute off would move every sweep's window past the changes.
+        """
+        if not self._marks:
+            return local
+        try:
+            return self._marks[-1][0] + dt.timedelta(seconds=monotonic)
+        except OverflowError:
+            return local
+
+
+def mark_page(
+    jobs: Mapping[str, tuple[JobTiming, Seen | None]],
+    summaries: Iterable[Summary],
+    *,
+    now: float,
+    service: ServiceClock,
+    local: dt.datetime,
+) -> tuple[list[str], list[tuple[str, Exception]]]:
+    """Apply one list page to the watched *jobs*; say which became due.
+
+    Summaries of jobs not watched (or no longer active) are ignored; each
+    summary's ``LastModifiedTime`` teaches *service* the service's clock. A
+    summary that reports a change sets the job's ``listed`` summary and, unless
+    a describe is in flight for it, its ``urgent`` time.
+
+    Args:
+        jobs: every watched job's timing and last snapshot, by name.
+        summaries: the page's summaries, in order.
+        now: the monotonic time the page was read.
+        service: the service's clock, updated here.
+        local: the local wall clock at *now*.
+
+    Returns:
+        The names of the jobs made due, in order, and the summaries that could
+        not be handled (their job's name and the error), which are skipped.
+    """
+    due: list[str] = []
+    skipped: list[tuple[str, Exception]] = []
+    for summary in summaries:
+        try:
+            entry = jobs.get(summary.job_name)
+            if entry is None or not entry[0].active:
+                continue
+            job, seen = entry
+            service.mark(job.name, summary.last_modified_time, now)
+            since = summary_due(
+                job, seen, summary, now=now, service_now=service.at(now, local)
+            )
+            if since is None:
+                continue
+            job.listed = summary
+            if not job.in_flight:
+                job.hurry(since)
+                due.append(job.name)
+        except Exception as error:  # noqa: BLE001 - skip one summary, not the page
+            skipped.append((summary.job_name, error))
+    return due, skipped
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class Sweep:
+    """One sweep of ``ListTrainingJobs``, page by page (mutable, owned by the fleet).
+
+    Attributes:
+        started: the monotonic time it began.
+        started_wall: the local wall clock then.
+        since: ``LastModifiedTimeAfter`` (service's clock).
+        created_after: ``CreationTimeAfter``, when every watched job's creation
+            time is known, else ``None``.
+        next_token: the token of the next page, ``None`` for the first.
+        ready_at: the next page is not sent before this time (after a failure).
+        pages: pages read so far.
+        tokens: every ``NextToken`` seen, to stop pages that never end.
+    """
+
+    started: float
+    started_wall: dt.datetime
+    since: dt.datetime
+    created_after: dt.datetime | None
+    next_token: str | None = None
+    ready_at: float = 0.0
+    pages: int = 0
+    tokens: set[str] = dataclasses.field(default_factory=set)
+
+
+def new_sweep(
+    *,
+    now: float,
+    local: dt.datetime,
+    begun: dt.datetime,
+    overlap: float,
+    creation_times: list[dt.datetime],
+    active: int,
+) -> Sweep:
+    """Plan a sweep starting at *now*.
+
+    Args:
+        now: the monotonic time it starts.
+        local: the local wall clock at *now*.
+        begun: the service's clock when the previous complete sweep began (or
+            the fleet started): the window starts *overlap* seconds before it.
+        overlap: seconds of overlap, for clock skew and a list index that lags.
+        creation_times: the creation times of the watched jobs known so far.
+        active: how many jobs are watched.
+    """
+    try:
+        since = begun - dt.timedelta(seconds=overlap)
+    except OverflowError:
+        since = begun
+    created_after = None
+    if creation_times and len(creation_times) == active:
+        created_after = min(creation_times) - dt.timedelta(seconds=1)
+    return Sweep(
+        started=now,
+        started_wall=local,
+        since=since,
+        created_after=created_after,
+        ready_at=now,
+    )
+
+
+def sweep_wait(
+    sweep: Sweep | None, *, now: float, next_sweep: float
+) -> tuple[bool, float]:
+    """Whether a page may be sent now, budget aside; else the seconds to wait.
+
+    Returns:
+        ``(start, wait)``: *start* is true when a new sweep must be planned
+        first (none is under way and *next_sweep* has come); *wait* is 0 when a
+        page may go now.
+    """
+    if sweep is None:
+        if now + EPSILON < next_sweep:
+            return False, next_sweep - now
+        return True, 0.0
+    if now + EPSILON < sweep.ready_at:
+        return False, sweep.ready_at - now
+    return False, 0.0
+
+
+def max_pages(active: int) -> int:
+    """The most pages one sweep reads: twice what watched jobs fill, and more."""
+    return MIN_PAGE_BOUND + active // 50
+
+
+class PageVerdict(enum.Enum):
+    """What a page read means for its sweep."""
+
+    MORE = "more"
+    ENDLESS = "endless"
+    DONE = "done"
+
+
+def page_read(sweep: Sweep, next_token: str | None, *, active: int) -> PageVerdict:
+    """Record a page that was read; say whether the sweep goes on.
+
+    ``ENDLESS`` when a ``NextToken`` repeats or the pages outrun ``max_pages``:
+    the sweep is then given up like a failed one.
+    """
+    if next_token is None:
+        return PageVerdict.DONE
+    sweep.pages += 1
+    if next_token in sweep.tokens or sweep.pages >= max_pages(active):
+        sweep.next_token = None
+        return PageVerdict.ENDLESS
+    sweep.tokens.add(next_token)
+    sweep.next_token = next_token
+    return PageVerdict.MORE
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ListFailure:
+    """What a failed page means.
+
+    Attributes:
+        forbidden: listing is not allowed here: per-job schedules from now on.
+        failing: fall back to per-job schedules until a sweep succeeds.
+    """
+
+    forbidden: bool
+    failing: bool
+
+
+def list_failed(
+    sweep: Sweep, *, throttled: bool, refused: bool, failures: int
+) -> ListFailure:
+    """Decide what a failed page means.
+
+    A refused page (fatal or not-found) of a sweep under way starts the sweep
+    over from its first page; another failure retries the same page later.
+
+    Args:
+        sweep: the sweep whose page failed.
+        throttled: the page was throttled.
+        refused: the page got a fatal or not-found error.
+        failures: consecutive failed pages, this one included.
+    """
+    if refused:
+        if sweep.next_token is None:
+            return ListFailure(forbidden=True, failing=False)
+        sweep.next_token = None
+    # A throttled sweep is retried through the budget; only errors, or
+    # throttling that persists, fall back to per-job schedules.
+    failing = not throttled or failures >= LIST_THROTTLES_BEFORE_FALLBACK
+    return ListFailure(forbidden=False, failing=failing)
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ordered list (0 for an empty one)."""
+    if not ordered:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
