@@ -134,21 +134,34 @@ async def cli_as_it_was(args: argparse.Namespace) -> dict[str, Any]:
         return _row("as it was: one sw.watch per job", fake, wall, transitions, ended)
 
 
+def run(
+    *,
+    jobs: int = 50,
+    duration: float = 3600.0,
+    speed: float = 60.0,
+    training_median: float = 900.0,
+    seed: int = 1,
+) -> list[dict[str, Any]]:
+    """Run both configurations, one after the other; return their figures."""
+    args = argparse.Namespace(
+        jobs=jobs,
+        duration=duration,
+        speed=speed,
+        training_median=training_median,
+        seed=seed,
+    )
+    return [anyio.run(cli_on_fleet, args), anyio.run(cli_as_it_was, args)]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run both configurations side by side; print JSON lines and a table."""
     parser = argparse.ArgumentParser(prog="python -m bench.cli_fleet")
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument(
-        "--duration",
-        type=float,
-        default=3600.0,
-        help="simulated seconds to watch [3600]",
+        "--duration", type=float, default=3600.0, help="simulated seconds [3600]"
     )
     parser.add_argument(
-        "--speed",
-        type=float,
-        default=60.0,
-        help="simulated seconds per real second [60]",
+        "--speed", type=float, default=60.0, help="simulated s per real s [60]"
     )
     parser.add_argument(
         "--training-median",
@@ -158,7 +171,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    rows = [anyio.run(cli_on_fleet, args), anyio.run(cli_as_it_was, args)]
+    rows = run(
+        jobs=args.jobs,
+        duration=args.duration,
+        speed=args.speed,
+        training_median=args.training_median,
+        seed=args.seed,
+    )
     for row in rows:
         print(json.dumps(row))
     keys = list(rows[0])
