@@ -2,10 +2,14 @@
 
 How it works:
 
-* **One scheduler** task keeps a heap of jobs keyed by the time each is next due and
-  always polls the most overdue job first. A job's due time comes from its own
-  ``PollSchedule`` (as in ``watch()``), from a change ``ListTrainingJobs`` reported
-  (due since the change's ``LastModifiedTime``), or from a retry after an error.
+* **One scheduler** task asks the planner (``_core/planner.py``, pure, tested
+  without sockets) which job is due, when to sweep, what a list page means and
+  when to fall back; this module keeps the I/O, the task group, the client, the
+  clock, the waiters and the event stream. Jobs are queued by the time each is
+  next due, and the most overdue one is always polled first. A job's due time
+  comes from its own ``PollSchedule`` (as in ``watch()``), from a change
+  ``ListTrainingJobs`` reported (due since the change's ``LastModifiedTime``), or
+  from a retry after an error.
   Describe calls run concurrently, at most *max_in_flight* at once; every sleep
   on the clock happens in the scheduler, so a hand-driven clock stays
   deterministic with ``max_in_flight=1``.
@@ -38,7 +42,7 @@ How it works:
   retry policy's grace period for a job never seen), that was replaced by
   another job of the same name, that got a fatal error (access denied), or
   whose answers cannot be handled (counted as transient errors) is *lost*: it
-  is no longer polled, a ``JobLost`` item carrying the error is put in the event
+  is no longer polled, a ``JobLost`` event carrying the error is put in the event
   stream, ``sagemaker_watch.fleet_job_lost`` is logged, and its waiters raise
   that error. Throttling is ridden out for ever; other transient errors
   follow the ``RetryPolicy`` (then the job is lost with ``RetriesExhausted``).
@@ -48,7 +52,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import datetime as dt
 import heapq
 import itertools
@@ -78,7 +81,6 @@ from .._core.planner import (
     new_sweep,
     next_due,
     page_read,
-    percentile,
     recheck_interval,
     routine_due,
     sweep_wait,
@@ -113,12 +115,13 @@ from .._io.source import (
     ErrorKind,
     default_client,
 )
+from ._fleet_stats import FleetStatistics, staleness, tally
 from .waiters import raise_for_outcome
 
 __all__ = ["FleetEvent", "FleetStatistics", "FleetWatcher", "JobLost", "JobRemoved"]
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Collection, Mapping
+    from collections.abc import AsyncIterator, Collection
     from types import TracebackType
 
     from anyio.abc import TaskGroup
@@ -140,46 +143,6 @@ _RETRY_CAP: Final = 16
 #: What the fleet's stream carries: every event ``watch()`` yields, and ``JobLost``
 #: (an ``Event`` too); kept as a name for code written when ``JobLost`` was not one.
 FleetEvent: TypeAlias = Event
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class FleetStatistics:
-    """A fleet's state at one instant.
-
-    Attributes:
-        watching: jobs being polled.
-        finished: jobs that reached a terminal status.
-        lost: jobs given up because of an error (see ``JobLost``).
-        jobs_by_status: every known job by its last primary status
-            (``"Unobserved"`` before the first answer, ``"Lost"`` once lost).
-        calls: requests sent, by operation.
-        throttles: throttling answers, by operation (ridden out, never raised).
-        errors: other failed requests (5xx, dropped connections, ...), by operation.
-        rates: the current budget, requests per second, by operation.
-        sweeps: ``ListTrainingJobs`` sweeps completed.
-        listing: whether changes are found by listing (else per-job schedules).
-        events: events put in the stream.
-        staleness_p50: median of now minus the last successful observation of
-            each watched job, in seconds; a complete list sweep that shows a job
-            unchanged counts as observing it.
-        staleness_p95: the 95th percentile of the same.
-        staleness_max: the largest of the same.
-    """
-
-    watching: int
-    finished: int
-    lost: int
-    jobs_by_status: Mapping[str, int]
-    calls: Mapping[str, int]
-    throttles: Mapping[str, int]
-    errors: Mapping[str, int]
-    rates: Mapping[str, float]
-    sweeps: int
-    listing: bool
-    events: int
-    staleness_p50: float
-    staleness_p95: float
-    staleness_max: float
 
 
 class _Job(JobTiming):
@@ -749,32 +712,16 @@ class FleetWatcher:
 
     def statistics(self) -> FleetStatistics:
         """Return the fleet's counters and the staleness of what it knows."""
-        now = self._clock.monotonic()
-        by_status: collections.Counter[str] = collections.Counter()
-        stale: list[float] = []
-        swept = self._swept[0] if (self._swept and self._listing) else -math.inf
-        for job in self._jobs.values():
-            if isinstance(job.outcome, SageMakerWatchError):
-                by_status["Lost"] += 1
-            elif job.last is None:
-                by_status["Unobserved"] += 1
-            else:
-                by_status[str(job.last.primary_status)] += 1
-            if job.active:
-                seen = job.added_at if job.observed_at is None else job.observed_at
-                if (
-                    job.observed_at is not None
-                    and job.listed is None
-                    and job.chasing is None
-                ):
-                    seen = max(seen, swept)
-                stale.append(max(0.0, now - seen))
-        stale.sort()
+        swept = self._swept[0] if (self._swept and self._listing) else None
+        by_status, stale = tally(
+            self._jobs.values(), now=self._clock.monotonic(), swept_at=swept
+        )
+        p50, p95, worst = staleness(stale)
         return FleetStatistics(
             watching=self._active,
             finished=self._finished,
             lost=self._lost,
-            jobs_by_status=MappingProxyType(dict(by_status)),
+            jobs_by_status=MappingProxyType(by_status),
             calls=MappingProxyType(dict(self._calls)),
             throttles=MappingProxyType(dict(self._throttles)),
             errors=MappingProxyType(dict(self._errors)),
@@ -784,9 +731,9 @@ class FleetWatcher:
             sweeps=self._sweeps,
             listing=self._listing,
             events=self._events,
-            staleness_p50=percentile(stale, 0.5),
-            staleness_p95=percentile(stale, 0.95),
-            staleness_max=stale[-1] if stale else 0.0,
+            staleness_p50=p50,
+            staleness_p95=p95,
+            staleness_max=worst,
         )
 
     # -- the scheduler -------------------------------------------------------

@@ -1,0 +1,135 @@
+"""A fleet's statistics: the counters and how stale what it knows is."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Protocol
+
+from .._core.planner import percentile
+from .._errors import SageMakerWatchError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from .._core.planner import Summary
+    from .._core.snapshot import Snapshot
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FleetStatistics:
+    """A fleet's state at one instant.
+
+    Attributes:
+        watching: jobs being polled.
+        finished: jobs that reached a terminal status.
+        lost: jobs given up because of an error (see ``JobLost``).
+        jobs_by_status: every known job by its last primary status
+            (``"Unobserved"`` before the first answer, ``"Lost"`` once lost).
+        calls: requests sent, by operation.
+        throttles: throttling answers, by operation (ridden out, never raised).
+        errors: other failed requests (5xx, dropped connections, ...), by operation.
+        rates: the current budget, requests per second, by operation.
+        sweeps: ``ListTrainingJobs`` sweeps completed.
+        listing: whether changes are found by listing (else per-job schedules).
+        events: events put in the stream.
+        staleness_p50: median of now minus the last successful observation of
+            each watched job, in seconds; a complete list sweep that shows a job
+            unchanged counts as observing it.
+        staleness_p95: the 95th percentile of the same.
+        staleness_max: the largest of the same.
+    """
+
+    watching: int
+    finished: int
+    lost: int
+    jobs_by_status: Mapping[str, int]
+    calls: Mapping[str, int]
+    throttles: Mapping[str, int]
+    errors: Mapping[str, int]
+    rates: Mapping[str, float]
+    sweeps: int
+    listing: bool
+    events: int
+    staleness_p50: float
+    staleness_p95: float
+    staleness_max: float
+
+
+class Tallied(Protocol):
+    """What statistics read of one job."""
+
+    @property
+    def active(self) -> bool:
+        """Whether the job is still watched."""
+
+    @property
+    def added_at(self) -> float:
+        """When the fleet began watching it."""
+
+    @property
+    def observed_at(self) -> float | None:
+        """When its last snapshot was taken."""
+
+    @property
+    def listed(self) -> Summary | None:
+        """A summary reporting a change not yet described."""
+
+    @property
+    def chasing(self) -> Summary | None:
+        """A summary a describe was sent for, until one shows it."""
+
+    @property
+    def last(self) -> Snapshot | None:
+        """Its last snapshot."""
+
+    @property
+    def outcome(self) -> Snapshot | SageMakerWatchError | None:
+        """How it ended, if it did."""
+
+
+def tally(
+    jobs: Iterable[Tallied], *, now: float, swept_at: float | None
+) -> tuple[dict[str, int], list[float]]:
+    """Count *jobs* by status and measure each watched job's staleness.
+
+    Args:
+        jobs: every job the fleet knows.
+        now: the monotonic time.
+        swept_at: when the last complete sweep began, while listing: a sweep
+            that showed a job unchanged counts as observing it.
+
+    Returns:
+        The jobs by status, and the staleness of each watched job, in order.
+    """
+    by_status: collections.Counter[str] = collections.Counter()
+    stale: list[float] = []
+    swept = -math.inf if swept_at is None else swept_at
+    for job in jobs:
+        if isinstance(job.outcome, SageMakerWatchError):
+            by_status["Lost"] += 1
+        elif job.last is None:
+            by_status["Unobserved"] += 1
+        else:
+            by_status[str(job.last.primary_status)] += 1
+        if job.active:
+            seen = job.added_at if job.observed_at is None else job.observed_at
+            if (
+                job.observed_at is not None
+                and job.listed is None
+                and job.chasing is None
+            ):
+                seen = max(seen, swept)
+            stale.append(max(0.0, now - seen))
+    stale.sort()
+    return dict(by_status), stale
+
+
+def staleness(stale: list[float]) -> tuple[float, float, float]:
+    """The median, 95th percentile and largest of ordered staleness figures."""
+    return (
+        percentile(stale, 0.5),
+        percentile(stale, 0.95),
+        stale[-1] if stale else 0.0,
+    )
