@@ -531,3 +531,47 @@ def test_percentile_is_nearest_rank():
     assert 0.0 == percentile([], 0.5)
     assert 2.0 == percentile([1.0, 2.0, 3.0], 0.5)
     assert 3.0 == percentile([1.0, 2.0, 3.0], 0.95)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    jobs=st.lists(
+        st.tuples(st.floats(0.0, 100.0), st.floats(0.1, 600.0)),
+        min_size=1,
+        max_size=30,
+    ),
+    swept_at=st.floats(0.0, 200.0),
+)
+def test_falling_back_from_listing_resumes_each_schedule_from_the_last_sweep(
+    jobs, swept_at
+):
+    """After a fall-back no job is due before its own delay has passed since a sweep."""
+    for observed, delay in jobs:
+        job = JobTiming("job", 0.0)
+        job.urgent = None
+        job.observed_at, job.schedule_due = observed, observed + delay
+        resumed = routine_due(job, listing=False, swept_at=swept_at, recheck=900.0)
+        assert resumed >= job.schedule_due
+        assert resumed >= swept_at + delay - 1e-9
+        assert resumed == due_at(job, resumed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    tokens=st.lists(st.text(min_size=1, max_size=3), max_size=200),
+    active=st.integers(0, 5000),
+)
+def test_a_sweep_never_reads_more_pages_than_its_bound(tokens, active):
+    """Whatever tokens the service sends, a sweep ends within max_pages pages."""
+    sweep = new_sweep(
+        now=0, local=EPOCH, begun=EPOCH, overlap=0, creation_times=[], active=active
+    )
+    read = 0
+    verdict = PageVerdict.MORE
+    for token in [*tokens, None]:
+        read += 1
+        verdict = page_read(sweep, token, active=active)
+        if verdict is not PageVerdict.MORE:
+            break
+    assert verdict in {PageVerdict.DONE, PageVerdict.ENDLESS}
+    assert read <= max_pages(active)
