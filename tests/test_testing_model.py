@@ -11,6 +11,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sagemaker_watch
 import sagemaker_watch.testing
@@ -448,3 +450,57 @@ def test_kit_is_independent_of_the_library():
     assert [] == [
         name for name in loaded if name.partition(".")[0] in {"botocore", "aiobotocore"}
     ]
+
+
+_JOBS = st.lists(
+    st.tuples(
+        st.from_regex(r"[a-z0-9]{1,3}(-[a-z0-9]{1,2})?", fullmatch=True),
+        st.sampled_from(["plain", "failure", "max_runtime"]),
+        st.sampled_from([0.0, 0.0, 30.0, 600.0]),
+    ),
+    max_size=12,
+    unique_by=lambda job: job[0],
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    jobs=_JOBS,
+    later=st.sampled_from([0.0, 200.0, 100000.0]),
+    sort_by=st.sampled_from(["Name", "CreationTime", "Status"]),
+    order=st.sampled_from(["Ascending", "Descending"]),
+    size=st.integers(min_value=1, max_value=5),
+    status=st.sampled_from([None, "InProgress", "Failed", "Stopped"]),
+)
+def test_paging_with_a_filter_keeps_the_unpaged_order(
+    *, jobs, later, sort_by, order, size, status
+):
+    """Pages of any size, filtered or not, visit exactly the matching jobs in order."""
+    clock = ManualClock()
+    service = SimulatedSageMaker(clock=clock, quotas={})
+    for name, timeline, gap in jobs:
+        service.add_job(name, timeline)
+        clock.advance(gap)
+    clock.advance(later)
+    request = {"SortBy": sort_by, "SortOrder": order, "MaxResults": 100}
+    if status is not None:
+        request["StatusEquals"] = status
+    expected = [
+        row["TrainingJobName"]
+        for row in service.list_training_jobs(request)["TrainingJobSummaries"]
+    ]
+    request["MaxResults"] = size
+    seen, statuses, pages = [], set(), 0
+    while pages <= len(jobs):
+        answer = service.list_training_jobs(request)
+        rows = answer["TrainingJobSummaries"]
+        assert len(rows) <= size
+        seen += [row["TrainingJobName"] for row in rows]
+        statuses |= {row["TrainingJobStatus"] for row in rows}
+        pages += 1
+        if "NextToken" not in answer:
+            break
+        request["NextToken"] = answer["NextToken"]
+    assert expected == seen
+    assert max(1, -(-len(jobs) // size)) == pages
+    assert status is None or statuses <= {status}
