@@ -17,6 +17,7 @@ CORE = [
     "_core.diff",
     "_core.schedule",
     "_core.names",
+    "_core.planner",
 ]
 FORBIDDEN = [
     "aiobotocore",
