@@ -180,7 +180,9 @@ class ManualClock:
         self._jumper = sleeper
         try:
             while not sleeper.woken:
-                if await _idle_for(self._autojump_threshold, sleeper.event):
+                if not math.isfinite(self._autojump_threshold):
+                    await sleeper.event.wait()
+                elif await _idle_for(self._autojump_threshold, sleeper.event):
                     self._jump()
         finally:
             self._jumper = None
@@ -198,31 +200,52 @@ class ManualClock:
         return f"ManualClock(now={self.now().isoformat()})"
 
 
-#: The shortest real nap between two looks at the event loop: a timer, so that
-#: I/O the loop found meanwhile is handled before the second look.
-_MIN_NAP = 1e-4
+#: How long the jumper waits, in real seconds, before looking again at a busy loop.
+_BUSY_NAP = 1e-4
 
 
 async def _idle_for(threshold: float, woken: anyio.Event) -> bool:
     """Return whether the event loop had nothing to run for *threshold* seconds.
 
     Returns ``False`` early when *woken* is set. On trio this is trio's own
-    ``wait_all_tasks_blocked``; on asyncio, every other task must be waiting on
-    the same unfinished future before and after a nap of *threshold*.
+    ``wait_all_tasks_blocked``; on asyncio, every other task must wait on the
+    same unfinished future across passes of the loop (and *threshold*).
     """
     try:
-        before = _asyncio_waits()
+        asyncio.current_task()
     except RuntimeError:  # no asyncio loop: trio
         import trio.testing  # noqa: PLC0415 - only ever needed under trio
 
         await trio.testing.wait_all_tasks_blocked(cushion=threshold)
         return not woken.is_set()
-    with anyio.move_on_after(max(threshold, _MIN_NAP)):
-        await woken.wait()
-    if woken.is_set() or before is None:
+    before = await _settled_waits()
+    if before is not None and threshold > 0:
+        with anyio.move_on_after(threshold):
+            await woken.wait()
+        after = None if woken.is_set() else await _settled_waits()
+        if after is None or _ids(after) != _ids(before):
+            before = None
+    if before is None and not woken.is_set():
+        with anyio.move_on_after(_BUSY_NAP):
+            await woken.wait()
         return False
-    after = _asyncio_waits()
-    return after is not None and _ids(before) == _ids(after)
+    return not woken.is_set()
+
+
+async def _settled_waits() -> list[tuple[object, object]] | None:
+    """The other tasks' waits, unchanged over two passes of the loop, or ``None``.
+
+    Each pass polls for I/O, and a task woken by it shows as runnable by the
+    second look; so an answer already on a loopback socket is never missed.
+    """
+    await anyio.lowlevel.checkpoint()
+    first = _asyncio_waits()
+    await anyio.lowlevel.checkpoint()
+    await anyio.lowlevel.checkpoint()
+    second = _asyncio_waits()
+    if first is None or second is None or _ids(first) != _ids(second):
+        return None
+    return second
 
 
 def _in_a_thread(waiter: asyncio.Future[object]) -> bool:
