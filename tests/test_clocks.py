@@ -200,3 +200,34 @@ async def test_simulated_clocks_ignore_real_time_cancel_scopes(clock):
     with anyio.fail_after(10):
         assert math.inf == clock.deadline_remaining()
         await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.asyncio
+async def test_a_task_polling_in_real_time_does_not_hold_the_clock_back():
+    """Another task waking every real millisecond still lets the clock jump."""
+    clock = ManualClock()
+    done = []
+
+    async def poll() -> None:
+        while not done:  # noqa: ASYNC110 - a real-time poller is the point
+            await anyio.sleep(0.001)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(poll)
+            for _ in range(20):
+                await clock.sleep(60)
+            done.append(True)
+    assert 1200.0 == clock.monotonic()
+
+
+@pytest.mark.asyncio
+async def test_a_positive_threshold_still_wakes_sleepers_at_their_deadlines():
+    """With a 2 ms threshold, concurrent sleepers still end at their deadlines."""
+    clock = ManualClock(autojump_threshold=0.002)
+    woke = []
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_sleep_and_note, clock, 2, "two", woke)
+            tg.start_soon(_sleep_and_note, clock, 1, "one", woke)
+    assert [("one", 1.0), ("two", 2.0)] == woke

@@ -49,10 +49,11 @@ class ManualClock:
     fleet or the waiters run through simulated hours in a blink, deterministically.
 
     Requests in flight over loopback keep the loop busy (the fake SageMaker
-    answers on the same loop), so the clock never jumps in the middle of one.
-    Work in threads or on remote hosts is invisible to the loop: raise the
-    threshold above its latency, or set it to ``math.inf`` and call
-    :meth:`advance` by hand.
+    answers on the same loop), so the clock never jumps in the middle of one;
+    nor while asyncio's executor threads (``to_thread``) work for a task. Other
+    threads and remote hosts are invisible to the loop: raise the threshold above
+    their latency, or set it to ``math.inf`` and call :meth:`advance` by hand.
+    Real-time sleeps elsewhere (``anyio.sleep``) are waits, not work.
 
     Satisfies ``sagemaker_watch``'s ``Clock`` protocol.
     """
