@@ -22,6 +22,7 @@ from ._core.events import (
     JobCompleted,
     JobEnded,
     JobFailed,
+    JobLost,
     JobObserved,
     JobStopped,
     PrimaryStatusChanged,
@@ -39,13 +40,7 @@ from ._core.status import (
     PrimaryStatus,
     SecondaryStatus,
 )
-from ._drivers.fleet import (
-    FleetEvent,
-    FleetStatistics,
-    FleetWatcher,
-    JobLost,
-    JobRemoved,
-)
+from ._drivers.fleet import FleetEvent, FleetStatistics, FleetWatcher
 from ._drivers.waiters import (
     raise_for_outcome,
     wait_for_status,
@@ -57,6 +52,7 @@ from ._errors import (
     InvalidClient,
     InvalidJobName,
     InvalidResumeToken,
+    JobRemoved,
     JobReplaced,
     MalformedResponse,
     RetriesExhausted,
