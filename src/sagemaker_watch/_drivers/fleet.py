@@ -11,8 +11,8 @@ How it works:
   ``ListTrainingJobs`` reported (due since the change's ``LastModifiedTime``), or
   from a retry after an error.
   Describe calls run concurrently, at most *max_in_flight* at once; every sleep
-  on the clock happens in the scheduler, so a hand-driven clock stays
-  deterministic with ``max_in_flight=1``.
+  on the clock happens in the scheduler, and a hand-driven clock wakes sleepers at
+  absolute deadlines, so runs on it are deterministic with any *max_in_flight*.
 * **One rate budget** (``RateBudget``): a token bucket per operation, halved on a
   throttling answer and climbing back while answers are clean (AIMD). Throttled
   calls are retried later through the same budget; they never reach the caller.
@@ -258,8 +258,8 @@ class FleetWatcher:
     closes a client the fleet created (shielded from cancellation). A fleet can
     be entered once. The waiters and ``events()`` wait and can be cancelled.
 
-    With a hand-driven clock (``ManualClock``), pass ``max_in_flight=1``: the
-    clock then moves only while no request is in flight.
+    A hand-driven clock (``ManualClock``) jumps only when every task waits on it,
+    so runs on it are deterministic with any *max_in_flight*.
 
     Args:
         client: a caller-owned aiobotocore SageMaker client, never closed here.
