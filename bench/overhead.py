@@ -3,20 +3,33 @@
 The fake SageMaker runs in a subprocess here, so the parent's CPU time is the
 client's alone: aiobotocore (serialise, sign, send, parse) per describe call,
 then Snapshot.from_response + diff + events on the answers it received.
+
+``ways()`` compares the per-poll CPU of the ways in, side by side in one run:
+the README's first example (``async with sw.watch(name) as events``, which is
+also how a watch that opens its own client must be used), ``async with`` around
+a watch given explicit settings, a caller's client, and, for reference, what
+the former plain ``async for`` cost (a client created for every poll). Run it
+alone with ``python -m bench.overhead``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from aiobotocore.session import get_session
 
 import sagemaker_watch as sw
+from sagemaker_watch._io.source import AioBotocoreSource, ClientOptions
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
 
 _SERVER = """
 import anyio, sys
@@ -30,14 +43,23 @@ anyio.run(main)
 """
 
 
-async def run(calls: int) -> dict[str, Any]:
-    """Time *calls* describes and the library's work on their answers."""
-    server = subprocess.Popen(  # noqa: S603, ASYNC220 - started once, before timing
-        [sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True
+@contextlib.contextmanager
+def _server(script: str = _SERVER) -> Any:  # noqa: ANN401 - a generator of the URL
+    """Run the fake SageMaker in a subprocess; yield its endpoint URL."""
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None  # noqa: S101 - piped above
-        url = server.stdout.readline().strip()
+        yield server.stdout.readline().strip()
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def run(calls: int) -> dict[str, Any]:
+    """Time *calls* describes and the library's work on their answers."""
+    with _server() as url:
         session = get_session()
         async with session.create_client(
             "sagemaker",
@@ -56,9 +78,6 @@ async def run(calls: int) -> dict[str, Any]:
                 )
                 await anyio.sleep(0.002)
             client_cpu = (time.process_time() - cpu0) / calls
-    finally:
-        server.terminate()
-        server.wait()
     observed = dt.datetime.now(dt.UTC)
     repeats = 5
     cpu0 = time.process_time()
@@ -78,3 +97,113 @@ async def run(calls: int) -> dict[str, Any]:
         "library_share_of_aiobotocore": library_cpu / client_cpu,
         "events_per_pass": events // repeats,
     }
+
+
+#: Many long jobs, so that every way in polls its own through a whole window.
+_WAYS_SERVER = """
+import anyio, sys
+from sagemaker_watch.testing import FakeSageMaker
+async def main():
+    async with FakeSageMaker(speed=60) as fake:
+        for k in range(40):
+            fake.add_job(f"job-{k}", "spot_interrupted_once")
+        print(fake.endpoint_url, flush=True)
+        await anyio.sleep(3600)
+anyio.run(main)
+"""
+_FAST = sw.PollSchedule.fixed(0.01)
+
+
+async def _cpu_per_poll(
+    drive: Callable[[str], contextlib.AbstractAsyncContextManager[sw.Watch]],
+    name: str,
+    seconds: float,
+) -> tuple[float, int]:
+    """Watch *name* for *seconds*; return CPU seconds per describe, and describes."""
+    cpu0 = time.process_time()
+    with anyio.move_on_after(seconds):
+        async with drive(name) as events:
+            async for _event in events:
+                pass
+    cpu = time.process_time() - cpu0
+    calls = events._source.statistics().calls  # noqa: SLF001 - the bench counts
+    return cpu / max(calls, 1), calls
+
+
+async def ways(seconds: float = 3.0) -> dict[str, Any]:
+    """Per-poll CPU of each way in, side by side, against one fake in a subprocess."""
+    with _server(_WAYS_SERVER) as url:
+        env = {
+            "AWS_ENDPOINT_URL_SAGEMAKER": url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # a dummy for the fake
+            "AWS_REGION": "us-east-1",
+        }
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        try:
+            return await _ways(seconds)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+async def _ways(seconds: float) -> dict[str, Any]:
+    async with sw.sagemaker_client() as client:
+
+        @contextlib.asynccontextmanager
+        async def readme(name: str) -> AsyncIterator[sw.Watch]:
+            # The README's first example: async with sw.watch(name) as events.
+            async with sw.watch(name, schedule=_FAST) as events:
+                yield events
+
+        @contextlib.asynccontextmanager
+        async def async_with(name: str) -> AsyncIterator[sw.Watch]:
+            async with sw.watch(
+                name, schedule=_FAST, region="us-east-1", endpoint_url=None
+            ) as events:
+                yield events
+
+        @contextlib.asynccontextmanager
+        async def caller_client(name: str) -> AsyncIterator[sw.Watch]:
+            # A caller's client: iterated plainly, no async with needed.
+            yield sw.watch(name, client=client, schedule=_FAST)
+
+        drivers = {
+            "readme": readme,
+            "async_with": async_with,
+            "caller_client": caller_client,
+        }
+        await _cpu_per_poll(readme, "job-39", 0.5)  # warm caches and imports
+        figures: dict[str, Any] = {}
+        for index, (way, drive) in enumerate(drivers.items()):
+            cpu, calls = await _cpu_per_poll(drive, f"job-{index}", seconds)
+            figures[f"{way}_cpu_per_poll_us"] = cpu * 1e6
+            figures[f"{way}_polls"] = calls
+    figures["client_per_poll_cpu_per_poll_us"] = await _client_per_poll(seconds)
+    base = figures["async_with_cpu_per_poll_us"]
+    figures["readme_over_async_with"] = figures["readme_cpu_per_poll_us"] / base
+    figures["client_per_poll_over_async_with"] = (
+        figures["client_per_poll_cpu_per_poll_us"] / base
+    )
+    return figures
+
+
+async def _client_per_poll(seconds: float) -> float:
+    """CPU per describe of the former plain async for: a new client every poll."""
+    source = AioBotocoreSource(None, client_options=ClientOptions())
+    cpu0 = time.process_time()
+    with anyio.move_on_after(seconds):
+        while True:
+            await source.describe_once("job-30")
+            await anyio.sleep(0.01)
+    return (time.process_time() - cpu0) / max(source.statistics().calls, 1) * 1e6
+
+
+if __name__ == "__main__":
+    for key, value in anyio.run(ways).items():
+        shown = f"{value:10.2f}" if isinstance(value, float) else f"{value:10}"
+        print(f"{key:40} {shown}")

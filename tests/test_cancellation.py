@@ -3,7 +3,9 @@
 A watch waits in three kinds of places: opening a client, a request in flight, and a
 sleep (between polls, or between retries). Each test cuts the watch at the k-th
 place of one kind, for k in turn, and then checks that every connection the library
-opened is closed, no task is left over, and a caller's client still works.
+opened is closed, no task is left over, and a caller's client still works. A watch
+that opens its own client is only iterated inside ``async with``; iterated plainly
+it refuses at once, and the "plain" cases check that this too leaves nothing.
 """
 
 from __future__ import annotations
@@ -55,9 +57,16 @@ async def _settle():
 
 
 async def _run(events, *, in_block):
+    """Drain *events* inside async with, or plainly (an error without client=)."""
     if in_block:
         async with events:
             return [event async for event in events]
+    if events._client is None:
+        # A watch that opens its own client must be entered: plain iteration
+        # is refused before anything is opened or sent.
+        with pytest.raises(RuntimeError, match="async with"):
+            await anext(aiter(events))
+        return []
     return [event async for event in events]
 
 
@@ -73,7 +82,7 @@ def _env_for(monkeypatch):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("in_block", [False, True], ids=["per_poll", "async_with"])
+@pytest.mark.parametrize("in_block", [False, True], ids=["plain", "async_with"])
 async def test_cut_at_each_sleep_leaves_nothing(env_for, in_block):
     """Cancelled in its k-th sleep (poll or retry), a watch closes what it opened."""
     async with FakeSageMaker(clock=ManualClock()) as fake:
@@ -86,14 +95,14 @@ async def test_cut_at_each_sleep_leaves_nothing(env_for, in_block):
             events = sw.watch(f"job-{k}", clock=clock, seed=k)
             with clock.scope:
                 await _run(events, in_block=in_block)
-            assert clock.scope.cancel_called
+            assert in_block == clock.scope.cancel_called
             await _settle()
             assert (k, 0) == (k, _open_connections(fake))
             assert tasks_before == asyncio.all_tasks()
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("in_block", [False, True], ids=["per_poll", "async_with"])
+@pytest.mark.parametrize("in_block", [False, True], ids=["plain", "async_with"])
 async def test_cut_during_each_request_leaves_nothing(env_for, in_block):
     """Cancelled while its k-th request is in flight, a watch closes its client."""
     async with FakeSageMaker(clock=ManualClock()) as fake:
@@ -112,9 +121,10 @@ async def test_cut_during_each_request_leaves_nothing(env_for, in_block):
                     await asyncio.sleep(0.01)  # the answer is 50 ms away
                     scope.cancel()
 
-                tg.start_soon(cut_at_request)
+                if in_block:
+                    tg.start_soon(cut_at_request)
                 await _run(events, in_block=in_block)
-            assert k == fake.request_count("DescribeTrainingJob")
+            assert (k if in_block else 0) == fake.request_count("DescribeTrainingJob")
             await asyncio.sleep(0.06)  # the server's slow handler ends
             await _settle()
             assert (k, 0) == (k, _open_connections(fake))

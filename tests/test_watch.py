@@ -344,16 +344,34 @@ async def test_training_phase_is_polled_within_the_schedule_ceiling(sim):
 
 @pytest.mark.asyncio
 async def test_breaking_out_early_leaves_no_client_open(fake_sagemaker, monkeypatch):
-    """Without client=, breaking out of async for leaves no connection open."""
+    """Without client=, breaking out of the async with block leaves nothing open."""
     fake = fake_sagemaker
     for key, value in fake.environ().items():
         monkeypatch.setenv(key, value)
     fake.add_job("job", "plain")
-    async for _event in sw.watch("job", clock=fake.clock):
-        break
+    async with sw.watch("job", clock=fake.clock) as events:
+        async for _event in events:
+            break
     await _settle()
     assert 0 == _open_connections(fake)
     assert 1 == fake.request_count("DescribeTrainingJob")
+
+
+@pytest.mark.asyncio
+async def test_own_client_iterated_outside_async_with_raises(
+    fake_sagemaker, monkeypatch
+):
+    """Without client=, a plain async for raises RuntimeError before any request."""
+    fake = fake_sagemaker
+    for key, value in fake.environ().items():
+        monkeypatch.setenv(key, value)
+    fake.add_job("job", "plain")
+    with pytest.raises(RuntimeError, match=r"async with sw\.watch"):
+        async for _event in sw.watch("job", clock=fake.clock):
+            pass
+    await _settle()
+    assert 0 == _open_connections(fake)
+    assert 0 == fake.request_count("DescribeTrainingJob")
 
 
 @pytest.mark.asyncio
@@ -408,17 +426,21 @@ async def test_cancel_scope_interrupts_a_sleeping_watch_and_leaves_nothing(monke
 
 
 @pytest.mark.asyncio
-async def test_plain_async_for_opens_a_client_per_poll_and_closes_each(
+async def test_own_client_serves_every_poll_on_one_connection(
     fake_sagemaker, monkeypatch
 ):
-    """Without client= or async with, no connection outlives its poll."""
+    """Without client=, the block's one client polls on one connection, closed after."""
     fake = fake_sagemaker
     for key, value in fake.environ().items():
         monkeypatch.setenv(key, value)
     fake.add_job("job", "plain")
-    async for _event in sw.watch("job", clock=fake.clock, schedule=COARSE):
-        await _settle()
-        assert 0 == _open_connections(fake)
+    async with sw.watch("job", clock=fake.clock, schedule=COARSE) as events:
+        async for _event in events:
+            await _settle()
+            assert 1 >= _open_connections(fake)
+    await _settle()
+    assert 0 == _open_connections(fake)
+    assert 1 < fake.request_count("DescribeTrainingJob")
 
 
 def _tasks():

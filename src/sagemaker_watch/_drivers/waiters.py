@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -15,7 +16,7 @@ from .._errors import (
     WaitTimeout,
 )
 from .._io.clock import Clock, SystemClock
-from .watch import Watch
+from .watch import Watch, _deadline_remaining
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -196,7 +197,11 @@ async def _first(
     clock: Clock | None,
     seed: int | None,
 ) -> Snapshot:
-    """Watch until *pick* returns a snapshot (or raises); the waiters' one loop."""
+    """Watch until *pick* returns a snapshot (or raises); the waiters' one loop.
+
+    On a clock that runs on anyio's time, a real-time scope also cuts a request
+    hanging past *timeout*; on any clock the watch stops polling at its deadline.
+    """
     clock = clock if clock is not None else SystemClock()
     if timeout is not None and not timeout >= 0:
         msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
@@ -210,7 +215,11 @@ async def _first(
         seed=seed,
         deadline=None if timeout is None else clock.monotonic() + timeout,
     )
-    with _real_deadline(timeout, clock):
+    with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
+        if not math.isfinite(_deadline_remaining(clock)):
+            # This clock does not run on anyio's time (a simulated one): the
+            # watch's own deadline bounds the wait, not a real-time scope.
+            scope.deadline = math.inf
         async with events:
             async for event in events:
                 if (snapshot := pick(event)) is not None:
@@ -218,13 +227,3 @@ async def _first(
     raise WaitTimeout(
         events.job_name, timeout=timeout or 0.0, snapshot=events.last_snapshot
     )
-
-
-def _real_deadline(timeout: float | None, clock: Clock | None) -> anyio.CancelScope:
-    """Bound a wait on the system clock, so a request hanging past it is cut too.
-
-    On any clock the watch itself stops polling at its deadline; this scope adds
-    the guarantee for time spent inside a request.
-    """
-    real = clock is None or isinstance(clock, SystemClock)
-    return anyio.move_on_after(timeout if real else None)

@@ -1,4 +1,4 @@
-"""The poll loop: describe, build a snapshot, diff, emit, ask the schedule, sleep."""
+"""The single-job driver: describe once, feed the tracker, emit, sleep its delay."""
 
 from __future__ import annotations
 
@@ -10,20 +10,31 @@ from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
-from .._core.diff import ResumeCursor, diff_with_anomalies
-from .._core.events import Event, ProgressChanged
+from .._core.diff import ResumeCursor
 from .._core.names import validate_job_name
-from .._core.schedule import PollSchedule, PollState, next_delay
+from .._core.tracker import ErrorKind, JobTracker, RetryPolicy
 from .._io.clock import Clock, SystemClock
-from .._io.logging import HISTORY_ANOMALY, logger
-from .._io.retry import RetryPolicy
-from .._io.source import AioBotocoreSource, ClientOptions, default_client
+from .._io.logging import (
+    HISTORY_ANOMALY,
+    JOB_NOT_FOUND_YET,
+    POLL_RETRY_SCHEDULED,
+    logger,
+)
+from .._io.source import (
+    AioBotocoreSource,
+    CallFailed,
+    ClientOptions,
+    default_client,
+    error_code,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from types_aiobotocore_sagemaker import SageMakerClient
 
+    from .._core.events import Event
+    from .._core.schedule import PollSchedule
     from .._core.snapshot import Snapshot
 else:
     SageMakerClient = Any
@@ -38,10 +49,14 @@ class Watch:
     abandoned watch leaves nothing behind.
 
     Who owns the client: a client passed as *client* is the caller's and is never
-    closed. Without one, ``async with watch(...) as events:`` opens one client for
-    the whole block and closes it on exit; plain ``async for`` opens a client for
-    each poll and closes it before the event is handed over, so breaking out of
-    the loop early leaves no client, socket or task open.
+    closed, and the watch may be iterated directly. Without one, the watch opens
+    its own client and must be entered: ``async with watch(...) as events:`` opens
+    one client for the block and closes it on exit, so breaking out of the loop
+    early leaves nothing open. Iterating such a watch outside ``async with``
+    raises ``RuntimeError`` before any request.
+
+    The driver is thin: each poll is one describe attempt, fed to a
+    ``JobTracker``, which decides the events, retries and the next delay.
     """
 
     def __init__(
@@ -67,31 +82,28 @@ class Watch:
         """
         self.job_name = validate_job_name(job_name)
         self._client = client
-        self._schedule = schedule if schedule is not None else PollSchedule()
-        self._retry = retry if retry is not None else RetryPolicy()
         self._clock = clock if clock is not None else SystemClock()
-        self._rng = random.Random(seed)  # noqa: S311 - jitter, not security
+        rng = random.Random(seed)  # noqa: S311 - jitter, not security
         self._client_options = ClientOptions(
             region=region, profile=profile, endpoint_url=endpoint_url
         )
         self._deadline = deadline
-        self._previous: Snapshot | ResumeCursor | None = (
-            None
+        retry = retry if retry is not None else RetryPolicy()
+        self._tracker = JobTracker(
+            self.job_name,
+            schedule=schedule,
+            retry=retry,
+            rng=rng,
+            resume=None
             if resume is None
-            else ResumeCursor.from_token(resume, job_name=self.job_name)
+            else ResumeCursor.from_token(resume, job_name=self.job_name),
         )
-        self._last: Snapshot | None = None
         self._pending: collections.deque[Event] = collections.deque()
-        self._state = PollState()
         self._next_delay: float | None = None
         self._finished = False
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._source = AioBotocoreSource(
-            client,
-            retry=self._retry,
-            clock=self._clock,
-            rng=self._rng,
-            client_options=self._client_options,
+            client, retry=retry, clock=self._clock, client_options=self._client_options
         )
 
     def __repr__(self) -> str:
@@ -101,7 +113,7 @@ class Watch:
     @property
     def last_snapshot(self) -> Snapshot | None:
         """The most recent snapshot observed, or ``None`` before the first poll."""
-        return self._last
+        return self._tracker.last_snapshot
 
     async def __aenter__(self) -> Self:
         """Open a client for the block unless the caller gave one (waits)."""
@@ -135,55 +147,73 @@ class Watch:
         return self
 
     async def __anext__(self) -> Event:
-        """Return the next event, polling and sleeping as the schedule says."""
+        """Return the next event, polling and sleeping as the tracker says.
+
+        Raises:
+            RuntimeError: the watch has no client of its own and was not entered
+                with ``async with`` (raised before any request).
+        """
+        if self._source.client is None and not self._finished:
+            msg = (
+                f"watch({self.job_name!r}) opens its own client, so use it as "
+                "'async with sw.watch(...) as events: async for event in events:' "
+                "(the client closes when the block exits), or pass client="
+            )
+            raise RuntimeError(msg)
         while not self._pending:
             if self._finished:
                 raise StopAsyncIteration
             if self._next_delay is not None:
                 await self._clock.sleep(self._next_delay)
                 self._next_delay = None
-            self._observe(
-                await self._source.describe(self.job_name, seen=self._last is not None)
-            )
+            await self._poll()
         return self._pending.popleft()
 
-    def _observe(self, snapshot: Snapshot) -> None:
-        result = diff_with_anomalies(self._previous, snapshot)
-        for anomaly in result.anomalies:
+    async def _poll(self) -> None:
+        """Describe once, feed the tracker, log what it decided, keep its events."""
+        outcome = await self._source.describe_once(self.job_name)
+        now = self._clock.monotonic()
+        if isinstance(outcome, CallFailed):
+            step = self._tracker.failed(outcome.kind, outcome.error, now=now)
+        else:
+            step = self._tracker.snapshot(
+                outcome, now=now, remaining=self._remaining(now)
+            )
+        for anomaly in step.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=self.job_name, anomaly=anomaly)
-        self._previous, self._last = result.cursor, snapshot
-        self._pending.extend(result.events)
-        remaining = self._remaining()
-        if snapshot.is_terminal or remaining == 0:
-            # diff() reports the terminal event exactly once: now, or before.
-            # At the deadline no further poll is made; the caller sees the end.
+        self._pending.extend(step.events)
+        if (retry := step.retry) is not None:
+            logger.info(
+                JOB_NOT_FOUND_YET
+                if retry.kind is ErrorKind.NOT_FOUND
+                else POLL_RETRY_SCHEDULED,
+                job_name=self.job_name,
+                attempt=retry.attempt,
+                delay=round(retry.delay, 3),
+                error=error_code(retry.error),
+            )
+        self._next_delay = step.delay
+        if step.lost is not None:
             self._finished = True
-            return
-        # Progress ticks all through Training; only a status or message change
-        # brings the schedule back to its floor, or Training would poll at it.
-        throttled = self._source.take_throttled()
-        delay, self._state = next_delay(
-            self._schedule,
-            self._state,
-            changed=any(
-                not isinstance(event, ProgressChanged) for event in result.events
-            ),
-            phase=snapshot.secondary_status,
-            throttled=throttled,
-            remaining=remaining,
-            rng=self._rng,
-        )
-        self._next_delay = delay
+            raise step.lost
+        self._finished = step.finished
 
-    def _remaining(self) -> float | None:
+    def _remaining(self, now: float) -> float | None:
         remaining = math.inf
         if self._deadline is not None:
-            remaining = self._deadline - self._clock.monotonic()
-        if isinstance(self._clock, SystemClock):
-            remaining = min(
-                remaining, anyio.current_effective_deadline() - anyio.current_time()
-            )
+            remaining = self._deadline - now
+        remaining = min(remaining, _deadline_remaining(self._clock))
         return max(0.0, remaining) if math.isfinite(remaining) else None
+
+
+def _deadline_remaining(clock: Clock) -> float:
+    """Ask *clock* for the caller's cancel-scope deadline, in its own seconds.
+
+    A clock written before ``Clock.deadline_remaining`` existed counts as one
+    that does not run on anyio's time (``math.inf``), as such clocks did before.
+    """
+    probe = getattr(clock, "deadline_remaining", None)
+    return math.inf if probe is None else float(probe())
 
 
 def watch(
@@ -203,8 +233,14 @@ def watch(
 
     ::
 
-        async for event in watch("my-job"):
-            print(event.to_json())
+        async with watch("my-job") as events:
+            async for event in events:
+                print(event.to_json())
+
+    Without *client*, the watch opens its own client and must be used with
+    ``async with`` (one client for the block, closed on exit, even on ``break``);
+    iterating it plainly raises ``RuntimeError`` before any request. With a
+    caller's *client*, plain ``async for`` works too.
 
     Args:
         job_name: the training job's name.
@@ -220,7 +256,7 @@ def watch(
         endpoint_url: the SageMaker endpoint, when no *client* is given.
 
     Returns:
-        A ``Watch``: iterate it, optionally inside ``async with``.
+        A ``Watch``: enter it with ``async with`` and iterate it.
 
     Raises:
         InvalidJobName: at once, if SageMaker would reject the name.

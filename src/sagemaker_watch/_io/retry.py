@@ -1,16 +1,20 @@
-"""The one retry policy: bounded, jittered retries of transient errors, via tenacity.
+"""Retry loops and time bounds for calls; the only module that imports tenacity.
 
-This is the only module that imports tenacity; no tenacity type or error leaves it.
+The retry rule itself (``RetryPolicy``, ``retry_delay``) is pure and lives in the
+core tracker, which decides the poll's retries; ``call_with_retries`` runs that
+same rule as a tenacity loop for callers that want one awaitable (the source's
+``describe``). No tenacity type or error leaves this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import tenacity
+
+from .._core.tracker import RetryPolicy, retry_delay
 
 if TYPE_CHECKING:
     import random
@@ -18,104 +22,9 @@ if TYPE_CHECKING:
 
     from .clock import Clock
 
+__all__ = ["RetryDetails", "RetryPolicy", "call_with_retries", "call_within"]
+
 T = TypeVar("T")
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class RetryPolicy:
-    """How one poll retries transient errors before giving up.
-
-    Transient errors are throttling, 5xx answers, dropped connections, timeouts and
-    malformed bodies. Waits grow exponentially from *initial_delay* to *max_delay*
-    with full jitter; a poll gives up after *max_attempts* attempts or once
-    *max_elapsed* seconds have passed since its first attempt, whichever comes first.
-    Each attempt is cut after *attempt_timeout* seconds of real time (a body
-    trickled byte by byte would otherwise hold it forever) and counts as transient.
-    No wait reaches past *max_elapsed*, so on a real clock a poll that keeps failing
-    ends within *max_elapsed* + *attempt_timeout* seconds.
-
-    The defaults ride out about fifteen minutes of continuous failure (a throttling
-    storm or a regional hiccup) without giving up on a job that may train for days,
-    while an unreachable endpoint still fails within that bound.
-
-    Args:
-        max_attempts: attempts per poll, including the first (an ``int`` >= 1);
-            ``None`` for no limit.
-        max_elapsed: seconds from the first attempt after which no retry starts;
-            ``None`` (or ``math.inf``) for no limit. One of *max_attempts* and
-            *max_elapsed* must be bounded.
-        initial_delay: the first wait's ceiling, in seconds.
-        max_delay: the ceiling of any single wait, in seconds.
-        not_found_grace: how long "not found" is retried for a job never seen yet,
-            in seconds (a job is not always visible right after it was created).
-        attempt_timeout: the real-time bound of one attempt, in seconds (finite,
-            > 0); an attempt still running then is abandoned and retried.
-
-    Raises:
-        ValueError: a setting that never stops, never waits, or is not a number.
-    """
-
-    max_attempts: int | None = 60
-    max_elapsed: float | None = 900.0
-    initial_delay: float = 1.0
-    max_delay: float = 30.0
-    not_found_grace: float = 30.0
-    attempt_timeout: float = 60.0
-
-    def __post_init__(self) -> None:
-        """Reject settings that would never stop, never wait, or are not numbers."""
-        attempts = self.max_attempts
-        if attempts is not None and (
-            isinstance(attempts, bool) or not isinstance(attempts, int)
-        ):
-            msg = f"max_attempts must be an int >= 1 or None, not {attempts!r}"
-            raise ValueError(msg)
-        if attempts is not None and attempts < 1:
-            msg = f"max_attempts must be at least 1, not {attempts}"
-            raise ValueError(msg)
-        for name in ("initial_delay", "max_delay", "not_found_grace"):
-            _check_number(name, getattr(self, name), finite=True)
-        if self.max_elapsed is not None:
-            _check_number("max_elapsed", self.max_elapsed, finite=False)
-        _check_number("attempt_timeout", self.attempt_timeout, finite=True)
-        if self.attempt_timeout == 0:
-            msg = "attempt_timeout must be > 0, not 0"
-            raise ValueError(msg)
-        if attempts is None and (
-            self.max_elapsed is None or math.isinf(self.max_elapsed)
-        ):
-            msg = (
-                "a RetryPolicy needs a finite max_attempts or max_elapsed, "
-                "or it never stops"
-            )
-            raise ValueError(msg)
-        if self.initial_delay > self.max_delay:
-            msg = "initial_delay must not exceed max_delay"
-            raise ValueError(msg)
-
-    @classmethod
-    def none(cls) -> RetryPolicy:
-        """Return a policy that never retries: every transient error is final."""
-        return cls(max_attempts=1, max_elapsed=None, not_found_grace=0.0)
-
-    def wait_for(self, attempt: int, rng: random.Random) -> float:
-        """Return the wait after failed *attempt* (1-based): full jitter, capped."""
-        cap = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
-        return rng.uniform(0.0, cap)
-
-
-def _check_number(name: str, value: object, *, finite: bool) -> None:
-    """Raise ``ValueError`` unless *value* is a real number >= 0 (and finite)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or math.isnan(value)
-        or value < 0
-        or (finite and math.isinf(value))
-    ):
-        kind = "a finite number" if finite else "a number"
-        msg = f"{name} must be {kind} >= 0, not {value!r}"
-        raise ValueError(msg)
 
 
 async def call_within(fn: Callable[[], Awaitable[T]], *, seconds: float) -> T:
@@ -160,19 +69,8 @@ async def call_with_retries(
     ``TimeoutError`` then); sleeps go through *clock*, so compressed and manual time
     work.
     """
-    start = clock.monotonic()
-    max_elapsed = math.inf if policy.max_elapsed is None else policy.max_elapsed
-    max_attempts = math.inf if policy.max_attempts is None else policy.max_attempts
-
-    def elapsed() -> float:
-        return clock.monotonic() - start
-
-    def stop(state: tenacity.RetryCallState) -> bool:
-        return state.attempt_number >= max_attempts or elapsed() >= max_elapsed
-
-    def wait(state: tenacity.RetryCallState) -> float:
-        delay = policy.wait_for(state.attempt_number, rng)
-        return max(0.0, min(delay, max_elapsed - elapsed()))
+    rule = _Rule(policy, clock, rng)
+    elapsed, stop, wait = rule.elapsed, rule.stop, rule.wait
 
     def retry(state: tenacity.RetryCallState) -> bool:
         outcome = state.outcome
@@ -207,3 +105,29 @@ async def call_with_retries(
         reraise=True,
     )
     return await retrying(attempt)
+
+
+class _Rule:
+    """The core's ``retry_delay`` as tenacity's stop and wait, once per attempt."""
+
+    def __init__(self, policy: RetryPolicy, clock: Clock, rng: random.Random) -> None:
+        self._policy, self._clock, self._rng = policy, clock, rng
+        self._start = clock.monotonic()
+        self._decided: dict[int, float | None] = {}
+
+    def elapsed(self) -> float:
+        return self._clock.monotonic() - self._start
+
+    def _decide(self, state: tenacity.RetryCallState) -> float | None:
+        attempt = state.attempt_number
+        if attempt not in self._decided:
+            self._decided[attempt] = retry_delay(
+                self._policy, attempt=attempt, elapsed=self.elapsed(), rng=self._rng
+            )
+        return self._decided[attempt]
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        return self._decide(state) is None
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        return self._decide(state) or 0.0

@@ -25,7 +25,6 @@ import os
 import random
 import traceback
 import urllib.parse
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
@@ -36,6 +35,7 @@ from aiobotocore.session import AioSession, get_session
 
 from .._core.snapshot import Snapshot, _time
 from .._core.status import PrimaryStatus, SecondaryStatus
+from .._core.tracker import ErrorKind, retryable
 from .._errors import (
     InvalidClient,
     MalformedResponse,
@@ -56,6 +56,22 @@ if TYPE_CHECKING:
     from types_aiobotocore_sagemaker import SageMakerClient
 else:
     SageMakerClient = Any
+
+__all__ = [
+    "AioBotocoreSource",
+    "CallFailed",
+    "ClientOptions",
+    "DescribeSource",
+    "ErrorKind",
+    "JobSummary",
+    "ListPage",
+    "SourceStatistics",
+    "classify",
+    "client_config",
+    "default_client",
+    "error_code",
+    "sagemaker_client",
+]
 
 _THROTTLING_CODES = frozenset(
     {
@@ -102,15 +118,6 @@ _PARSER_ERRORS: tuple[type[Exception], ...] = (
     LookupError,
 )
 _MAX_MESSAGE = 200
-
-
-class ErrorKind(Enum):
-    """How a failed describe call is handled."""
-
-    THROTTLED = "throttled"
-    TRANSIENT = "transient"
-    NOT_FOUND = "not_found"
-    FATAL = "fatal"
 
 
 def classify(error: BaseException) -> ErrorKind:
@@ -273,7 +280,6 @@ class AioBotocoreSource:
             UnsupportedEventLoop: not running under asyncio (raised at once).
         """
         _require_asyncio()
-        grace = 0.0 if seen else self._retry.not_found_grace
 
         async def attempt() -> Snapshot:
             self._calls += 1
@@ -287,9 +293,7 @@ class AioBotocoreSource:
             if kind is ErrorKind.THROTTLED:
                 self._throttles += 1
                 self._throttled_since_read = True
-            if kind is ErrorKind.NOT_FOUND:
-                return elapsed < grace
-            return kind in {ErrorKind.THROTTLED, ErrorKind.TRANSIENT}
+            return retryable(self._retry, kind, seen=seen, elapsed=elapsed)
 
         def on_retry(details: RetryDetails) -> None:
             self._retries += 1
@@ -539,6 +543,17 @@ def _one_line(text: str) -> str:
     """The first line of *text*, at most ``_MAX_MESSAGE`` characters."""
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
+
+
+def error_code(error: BaseException) -> str:
+    """Name a failure in a log line without its body: the AWS code or the type.
+
+    For one of this library's errors, the botocore or transport error it was
+    raised from is named.
+    """
+    if isinstance(error, SageMakerWatchError) and error.__cause__ is not None:
+        error = error.__cause__
+    return _describe_error(error)
 
 
 def _describe_error(error: BaseException) -> str:

@@ -1,0 +1,280 @@
+"""Tests for the per-job tracker: fed observations and time, no HTTP, no clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sagemaker_watch._core.diff import ResumeCursor, diff_with_anomalies
+from sagemaker_watch._core.events import JobCompleted, ProgressChanged
+from sagemaker_watch._core.schedule import PollSchedule, PollState, next_delay
+from sagemaker_watch._core.snapshot import Snapshot
+from sagemaker_watch._core.status import SecondaryStatus
+from sagemaker_watch._core.tracker import (
+    ErrorKind,
+    JobTracker,
+    RetryPolicy,
+    RetryScheduled,
+    Step,
+    retry_delay,
+)
+from sagemaker_watch._errors import (
+    JobReplaced,
+    RetriesExhausted,
+    ServiceError,
+    TrainingJobNotFound,
+)
+
+T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/job"
+LIFECYCLE = ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+KINDS = list(ErrorKind)
+
+
+def _snap(*statuses, primary="InProgress", arn=ARN, progress=None, seconds=0):
+    """A snapshot whose history holds *statuses*, in order."""
+    history = [
+        {"Status": status, "StartTime": T0 + dt.timedelta(minutes=index)}
+        for index, status in enumerate(statuses)
+    ]
+    response = {
+        "TrainingJobName": "job",
+        "TrainingJobArn": arn,
+        "TrainingJobStatus": primary,
+        "CreationTime": T0,
+        "SecondaryStatusTransitions": history,
+    }
+    if history:
+        response["SecondaryStatus"] = history[-1]["Status"]
+    if progress is not None:
+        response["ProgressInfo"] = {"CurrentStep": progress, "MaxEpoch": 3}
+    return Snapshot.from_response(
+        response, observed_at=T0 + dt.timedelta(hours=1, seconds=seconds)
+    )
+
+
+def _tracker(seed=0, **kwargs):
+    return JobTracker("job", rng=random.Random(seed), **kwargs)
+
+
+def _error(kind):
+    if kind is ErrorKind.NOT_FOUND:
+        return TrainingJobNotFound("job")
+    if kind is ErrorKind.FATAL:
+        return ServiceError("denied", job_name="job", code="AccessDenied")
+    return RetriesExhausted("gave up", job_name="job", code="Throttling")
+
+
+def test_first_snapshot_emits_diffs_events_and_a_delay():
+    """The first snapshot yields diff's events and the schedule's first delay."""
+    snapshot = _snap("Starting")
+    schedule = PollSchedule()
+    step = _tracker(seed=1, schedule=schedule).snapshot(snapshot, now=0.0)
+    expected_delay, _ = next_delay(
+        schedule,
+        PollState(),
+        changed=True,
+        phase=SecondaryStatus.STARTING,
+        throttled=False,
+        remaining=None,
+        rng=random.Random(1),
+    )
+    assert diff_with_anomalies(None, snapshot).events == step.events
+    assert expected_delay == step.delay
+    assert (False, None, None) == (step.finished, step.lost, step.retry)
+
+
+def test_a_terminal_snapshot_finishes_with_the_terminal_event_last():
+    """A Completed snapshot finishes the tracker, with no further delay."""
+    tracker = _tracker()
+    tracker.snapshot(_snap("Starting", "Training"), now=0.0)
+    step = tracker.snapshot(_snap(*LIFECYCLE, primary="Completed"), now=10.0)
+    assert isinstance(step.events[-1], JobCompleted)
+    assert (True, None) == (step.finished, step.delay)
+    assert tracker.finished
+
+
+def test_no_time_left_finishes_without_a_terminal_event():
+    """remaining=0 finishes after emitting what the snapshot showed."""
+    step = _tracker().snapshot(_snap("Starting"), now=0.0, remaining=0.0)
+    assert step.finished
+    assert None is step.delay
+
+
+def test_the_delay_never_exceeds_the_time_remaining():
+    """A remaining time shorter than the schedule's delay caps the delay."""
+    schedule = PollSchedule.fixed(30.0)
+    step = _tracker(schedule=schedule).snapshot(_snap("Training"), now=0, remaining=4)
+    assert 4.0 == step.delay
+
+
+def test_a_finished_tracker_refuses_more_input():
+    """After a finishing step, feeding anything raises RuntimeError."""
+    tracker = _tracker()
+    tracker.snapshot(_snap(*LIFECYCLE, primary="Completed"), now=0.0)
+    with pytest.raises(RuntimeError, match="finished"):
+        tracker.snapshot(_snap("Starting"), now=1.0)
+    with pytest.raises(RuntimeError, match="finished"):
+        tracker.failed(ErrorKind.TRANSIENT, _error(ErrorKind.TRANSIENT), now=1.0)
+
+
+def test_another_job_of_the_same_name_is_lost():
+    """A snapshot with another ARN loses the job with JobReplaced."""
+    tracker = _tracker()
+    tracker.snapshot(_snap("Starting"), now=0.0)
+    step = tracker.snapshot(_snap("Starting", arn=ARN + "-2"), now=5.0)
+    assert isinstance(step.lost, JobReplaced)
+    assert tracker.finished
+
+
+def test_progress_ticks_do_not_reset_the_schedule():
+    """Only ProgressChanged events keep the backoff growing, as in next_delay."""
+    schedule = PollSchedule(jitter=0.0)
+    tracker = _tracker(schedule=schedule)
+    delays = []
+    for tick in range(6):
+        step = tracker.snapshot(_snap("Training", progress=tick), now=float(tick))
+        delays.append(step.delay)
+        if tick:
+            assert [ProgressChanged] == [type(e) for e in step.events]
+    assert [2.0, 4.0, 8.0, 16.0, 32.0, 60.0] == delays
+
+
+def test_a_resumed_tracker_repeats_nothing():
+    """A tracker resumed from an event's token emits only what came after."""
+    first = _tracker()
+    events = first.snapshot(_snap("Starting", "Training"), now=0.0).events
+    cursor = ResumeCursor.from_token(events[-1].resume_token, job_name="job")
+    step = _tracker(resume=cursor).snapshot(_snap("Starting", "Training"), now=0.0)
+    assert () == step.events
+
+
+def test_transient_failures_are_retried_then_lost_after_max_attempts():
+    """Transient failures retry as attempts 1..n-1, then lose with the error."""
+    error = _error(ErrorKind.TRANSIENT)
+    tracker = _tracker(retry=RetryPolicy(max_attempts=3, max_elapsed=None))
+    steps = [tracker.failed(ErrorKind.TRANSIENT, error, now=float(i)) for i in range(3)]
+    assert [1, 2] == [step.retry.attempt for step in steps[:2]]
+    assert error is steps[2].lost
+    assert (None, None) == (steps[2].delay, steps[2].retry)
+
+
+def test_a_snapshot_resets_the_retry_count():
+    """After a successful poll the next failure is attempt 1 again."""
+    tracker = _tracker(retry=RetryPolicy(max_attempts=2, max_elapsed=None))
+    tracker.failed(ErrorKind.TRANSIENT, _error(ErrorKind.TRANSIENT), now=0.0)
+    tracker.snapshot(_snap("Starting"), now=1.0)
+    step = tracker.failed(ErrorKind.TRANSIENT, _error(ErrorKind.TRANSIENT), now=50.0)
+    assert 1 == step.retry.attempt
+
+
+def test_retry_delays_are_the_policys_full_jitter():
+    """The retry delay is RetryPolicy.wait_for drawn from the tracker's generator."""
+    policy = RetryPolicy()
+    step = _tracker(seed=7, retry=policy).failed(
+        ErrorKind.TRANSIENT, _error(ErrorKind.TRANSIENT), now=3.0
+    )
+    assert policy.wait_for(1, random.Random(7)) == step.delay
+
+
+def test_fatal_failures_are_lost_at_once():
+    """A fatal failure loses the job on the first attempt."""
+    error = _error(ErrorKind.FATAL)
+    assert Step(lost=error) == _tracker().failed(ErrorKind.FATAL, error, now=0.0)
+
+
+def test_not_found_is_retried_within_the_grace_for_a_job_never_seen():
+    """A job never seen gets the not-found grace, logged as NOT_FOUND retries."""
+    tracker = _tracker(retry=RetryPolicy(not_found_grace=30.0))
+    error = _error(ErrorKind.NOT_FOUND)
+    first = tracker.failed(ErrorKind.NOT_FOUND, error, now=100.0)
+    assert ErrorKind.NOT_FOUND == first.retry.kind
+    assert tracker.failed(ErrorKind.NOT_FOUND, error, now=129.0).retry is not None
+    assert error is tracker.failed(ErrorKind.NOT_FOUND, error, now=130.0).lost
+
+
+def test_not_found_after_the_job_was_seen_is_lost_at_once():
+    """Once a snapshot was seen, not found is final on the first failure."""
+    tracker = _tracker()
+    tracker.snapshot(_snap("Starting"), now=0.0)
+    error = _error(ErrorKind.NOT_FOUND)
+    assert error is tracker.failed(ErrorKind.NOT_FOUND, error, now=1.0).lost
+
+
+def test_a_throttle_stretches_the_next_poll():
+    """A throttled failure makes the next snapshot's delay a throttled one."""
+    schedule = PollSchedule(jitter=0.0)
+    plain, throttled = _tracker(schedule=schedule), _tracker(schedule=schedule)
+    throttled.failed(ErrorKind.THROTTLED, _error(ErrorKind.THROTTLED), now=0.0)
+    base = plain.snapshot(_snap("Starting"), now=1.0).delay
+    stretched = throttled.snapshot(_snap("Starting"), now=1.0).delay
+    assert base * schedule.throttle_multiplier == stretched
+
+
+def test_retry_delay_stops_at_the_bounds():
+    """retry_delay gives None at max_attempts or max_elapsed, else a capped wait."""
+    policy = RetryPolicy(max_attempts=5, max_elapsed=10.0, initial_delay=8.0)
+    rng = random.Random(0)
+    assert None is retry_delay(policy, attempt=5, elapsed=0.0, rng=rng)
+    assert None is retry_delay(policy, attempt=1, elapsed=10.0, rng=rng)
+    assert 0.5 >= retry_delay(policy, attempt=4, elapsed=9.5, rng=rng)
+
+
+def test_repr_is_short():
+    """A tracker's repr names the job and whether it finished."""
+    assert "JobTracker('job', finished=False)" == repr(_tracker())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    max_attempts=st.one_of(st.none(), st.integers(1, 8)),
+    max_elapsed=st.one_of(st.none(), st.floats(0, 100)),
+    kinds=st.lists(st.sampled_from(KINDS[:2]), min_size=1, max_size=40),
+    gaps=st.lists(st.floats(0, 30), min_size=40, max_size=40),
+    seed=st.integers(0, 2**32),
+)
+def test_retries_never_exceed_the_policy(max_attempts, max_elapsed, kinds, gaps, seed):
+    """Property: attempts stay within max_attempts, waits within max_elapsed."""
+    if max_attempts is None and max_elapsed is None:
+        max_attempts = 3
+    policy = RetryPolicy(max_attempts=max_attempts, max_elapsed=max_elapsed)
+    tracker = _tracker(seed=seed, retry=policy)
+    now, first = 0.0, None
+    for kind, gap in zip(kinds, gaps, strict=False):
+        step = tracker.failed(kind, _error(kind), now=now)
+        first = now if first is None else first
+        if step.lost is not None:
+            break
+        assert isinstance(step.retry, RetryScheduled)
+        if max_attempts is not None:
+            assert step.retry.attempt < max_attempts
+        if max_elapsed is not None:
+            assert now - first + step.delay <= max_elapsed + 1e-9
+        now += step.delay + gap
+    else:
+        assert not tracker.finished
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    cut=st.integers(1, len(LIFECYCLE)),
+    polls=st.lists(st.integers(1, len(LIFECYCLE)), min_size=1, max_size=8),
+)
+def test_events_equal_diffs_over_any_poll_sequence(cut, polls):
+    """Property: the tracker's events are exactly what chained diffs yield."""
+    sequence = sorted([*polls, cut])
+    tracker, previous = _tracker(), None
+    for index, length in enumerate(sequence):
+        primary = "Completed" if length == len(LIFECYCLE) else "InProgress"
+        snapshot = _snap(*LIFECYCLE[:length], primary=primary, seconds=index)
+        expected = diff_with_anomalies(previous, snapshot)
+        previous = expected.cursor
+        step = tracker.snapshot(snapshot, now=float(index))
+        assert expected.events == step.events
+        if step.finished:
+            assert length == len(LIFECYCLE)
+            break
