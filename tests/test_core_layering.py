@@ -18,6 +18,7 @@ CORE = [
     "_core.schedule",
     "_core.names",
     "_core.planner",
+    "_core.tracker",
 ]
 FORBIDDEN = [
     "aiobotocore",
