@@ -48,7 +48,8 @@ async def follow(events: sw.Watch) -> None:
 async def main() -> None:
     """Follow a real job if one is named, else a spot job on the fake SageMaker."""
     if len(sys.argv) > 1:
-        await follow(sw.watch(sys.argv[1]))
+        async with sw.watch(sys.argv[1]) as events:
+            await follow(events)
         return
     async with FakeSageMaker(speed=1000) as fake, fake.client() as client:
         fake.add_job("spot-job", "spot_interrupted_once")

@@ -140,7 +140,8 @@ async def test_watch_yields_the_events_of_a_moto_job(create_job):
     """watch() reports moto's job: observed, its one transition, then completed."""
     name = create_job()
     with anyio.fail_after(30):
-        events = [event async for event in sw.watch(name, schedule=FAST)]
+        async with sw.watch(name, schedule=FAST) as stream:
+            events = [event async for event in stream]
     assert [
         ("JobObserved", name),
         ("StatusEntered", name),
