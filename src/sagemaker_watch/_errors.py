@@ -11,7 +11,16 @@
     ├── TrainingJobNotFound           no job of that name (after the grace period)
     ├── JobReplaced                   the name now belongs to another job
     ├── ServiceError                  a fatal AWS error: access, validation, ...
+    │   ├── ConfigurationError        (ValueError) local set-up, before any request
+    │   │   ├── NoRegion              no region configured, or an invalid one
+    │   │   ├── ProfileNotFound       the named profile is in no config file
+    │   │   └── InvalidEndpoint       not http(s) with a host
+    │   ├── CredentialsError          no usable credentials (none, partial, SSO)
+    │   │   └── CredentialsRejected   AWS rejected them (unknown, bad, expired)
+    │   ├── AccessDenied              the credentials may not call the operation
     │   └── RetriesExhausted          transient errors outlasted the retry policy
+    │       ├── EndpointUnreachable   the endpoint could not be reached
+    │       └── NotSageMaker          the endpoint answers, but not SageMaker JSON
     ├── WaitTimeout                   (TimeoutError) a waiter's timeout= ran out
     ├── JobRemoved                    (LookupError) removed from the fleet meanwhile
     └── TrainingJobEnded              the job ended other than Completed
@@ -121,6 +130,163 @@ class ServiceError(SageMakerWatchError):
 
 class RetriesExhausted(ServiceError):
     """Transient errors (throttling, 5xx, dropped connections) outlasted the retries."""
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """*text* cut to *limit* printable characters, for a one-line message."""
+    printable = "".join(c for c in text if c.isprintable())
+    return printable if len(printable) <= limit else printable[: limit - 1] + "…"
+
+
+class ConfigurationError(ServiceError, ValueError):
+    """A local set-up mistake, found before any request was sent.
+
+    botocore's error, if any, is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        """Build the error from a one-line *message* and botocore's error *code*."""
+        super().__init__(message, job_name=None, code=code)
+
+
+class NoRegion(ConfigurationError):
+    """No AWS region is configured, or botocore rejected the one given.
+
+    Attributes:
+        region: the rejected region, or ``None`` when none was configured.
+    """
+
+    def __init__(self, region: str | None = None) -> None:
+        """Build the error: *region* is the rejected value, ``None`` for no region."""
+        self.region = region
+        if region is None:
+            super().__init__("no AWS region configured", code="NoRegionError")
+        else:
+            super().__init__(
+                f"invalid AWS region {_shown(region)!r}", code="InvalidRegionError"
+            )
+
+
+class ProfileNotFound(ConfigurationError):
+    """The AWS profile named (``profile=``, ``AWS_PROFILE``) is in no config file.
+
+    Attributes:
+        profile: the profile's name.
+    """
+
+    def __init__(self, profile: str) -> None:
+        """Build the error for *profile*."""
+        self.profile = profile
+        super().__init__(
+            f"the AWS profile {_shown(profile)!r} could not be found",
+            code="ProfileNotFound",
+        )
+
+
+class InvalidEndpoint(ConfigurationError):
+    """The endpoint URL is not http or https with a host.
+
+    Only its scheme and host are kept: a URL may carry ``user:password@``.
+
+    Attributes:
+        scheme: the URL's scheme, lower case (``""`` if none).
+        host: the URL's host, or ``None`` if none.
+    """
+
+    def __init__(self, *, scheme: str, host: str | None) -> None:
+        """Build the error from the URL's *scheme* and *host*."""
+        self.scheme = scheme
+        self.host = host
+        shown_host = None if host is None else _shown(host)
+        super().__init__(
+            "the endpoint URL must be http or https with a host "
+            f"(scheme {_shown(scheme)!r}, host {shown_host!r})",
+            code="InvalidEndpoint",
+        )
+
+
+class CredentialsError(ServiceError):
+    """No usable AWS credentials: none found, partial, or an SSO token that failed.
+
+    ``code`` is botocore's error (``NoCredentialsError``, ``TokenRetrievalError``,
+    ...), chained as ``__cause__``.
+    """
+
+
+class CredentialsRejected(CredentialsError):
+    """AWS rejected the credentials: unknown, badly signed, or expired.
+
+    ``code`` is AWS's (``UnrecognizedClientException``, ``ExpiredToken``, ...);
+    the message never quotes AWS's, which may echo the signed request.
+    """
+
+
+class AccessDenied(ServiceError):
+    """The credentials are not allowed to call the operation.
+
+    Attributes:
+        operation: the operation refused, such as ``"DescribeTrainingJob"``.
+    """
+
+    def __init__(
+        self, *, operation: str, job_name: str | None, code: str = "AccessDenied"
+    ) -> None:
+        """Build the error for *operation* (on *job_name*, if any)."""
+        self.operation = operation
+        on = f" on {job_name!r}" if job_name is not None else ""
+        super().__init__(
+            f"access denied to {operation}{on}", job_name=job_name, code=code
+        )
+
+
+class EndpointUnreachable(RetriesExhausted):
+    """Gave up while the endpoint could not be reached (refused, DNS, timeouts).
+
+    Attributes:
+        endpoint_url: ``scheme://host:port`` of the endpoint, never more of it;
+            ``None`` if unknown.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_name: str | None,
+        code: str,
+        endpoint_url: str | None,
+    ) -> None:
+        """Build the error; *endpoint_url* is ``scheme://host:port`` only."""
+        self.endpoint_url = endpoint_url
+        super().__init__(message, job_name=job_name, code=code)
+
+
+class NotSageMaker(RetriesExhausted):
+    """Gave up while the endpoint kept answering something other than SageMaker JSON.
+
+    An HTML page from a proxy, a body botocore cannot parse: a wrong endpoint,
+    most likely. A 4xx page is given up at once, other answers after retries.
+
+    Attributes:
+        http_status: the answer's HTTP status, or ``None`` if unknown.
+        content_type: the answer's media type, or ``None`` if unknown.
+        endpoint_url: ``scheme://host:port`` of the endpoint, or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_name: str | None,
+        code: str,
+        http_status: int | None,
+        content_type: str | None,
+        endpoint_url: str | None,
+    ) -> None:
+        """Build the error; nothing of the answer's body is kept."""
+        self.http_status = http_status
+        self.content_type = content_type
+        self.endpoint_url = endpoint_url
+        super().__init__(message, job_name=job_name, code=code)
 
 
 class WaitTimeout(SageMakerWatchError, TimeoutError):
