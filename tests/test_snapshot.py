@@ -9,6 +9,7 @@ import pathlib
 
 import pytest
 
+import sagemaker_watch
 from sagemaker_watch._core.snapshot import JobIdentity, Metric, Progress, Snapshot
 from sagemaker_watch._core.status import PrimaryStatus, SecondaryStatus
 from sagemaker_watch._errors import MalformedResponse
@@ -474,3 +475,61 @@ def test_lone_surrogates_and_control_characters_are_carried():
         snapshot.transitions[0].status,
         snapshot.transitions[0].message,
     )
+
+
+def _ended(primary, *statuses, failure_reason=None):
+    extra = {"FailureReason": failure_reason} if failure_reason else {}
+    return Snapshot.from_response(
+        _minimal(
+            TrainingJobStatus=primary,
+            SecondaryStatusTransitions=_transitions(*statuses),
+            **extra,
+        ),
+        observed_at=OBSERVED,
+    )
+
+
+def test_raise_for_outcome_returns_a_completed_snapshot_for_chaining():
+    """A Completed snapshot is returned as is, so the call chains."""
+    snapshot = _ended("Completed", "Training", "Completed")
+    assert snapshot is snapshot.raise_for_outcome()
+
+
+def test_raise_for_outcome_raises_failed_with_the_reason():
+    """A Failed snapshot raises TrainingJobFailed carrying it and its reason."""
+    snapshot = _ended("Failed", "Training", "Failed", failure_reason="OOM")
+    with pytest.raises(sagemaker_watch.TrainingJobFailed) as info:
+        snapshot.raise_for_outcome()
+    assert ("OOM", snapshot) == (info.value.failure_reason, info.value.snapshot)
+
+
+@pytest.mark.parametrize(
+    ("primary", "last", "reason"),
+    [
+        ("Stopped", "Stopped", "Stopped"),
+        ("Stopped", "MaxRuntimeExceeded", "MaxRuntimeExceeded"),
+        ("stopped", "MaxWaitTimeExceeded", "MaxWaitTimeExceeded"),
+    ],
+)
+def test_raise_for_outcome_raises_stopped_with_the_reason(primary, last, reason):
+    """A Stopped snapshot, known or implied, raises TrainingJobStopped with a reason."""
+    snapshot = _ended(primary, "Training", last)
+    with pytest.raises(sagemaker_watch.TrainingJobStopped) as info:
+        snapshot.raise_for_outcome()
+    assert (reason, snapshot) == (info.value.reason, info.value.snapshot)
+
+
+def test_raise_for_outcome_judges_an_unknown_primary_by_its_outcome():
+    """An unknown primary that implies Completed is returned, not raised."""
+    snapshot = _ended("completed", "Training", "Completed")
+    assert snapshot is snapshot.raise_for_outcome()
+
+
+@pytest.mark.parametrize("primary", ["InProgress", "Stopping", "Halted"])
+def test_raise_for_outcome_of_a_running_job_is_a_usage_error(primary):
+    """A job without an outcome yet raises UsageError (a RuntimeError), not success."""
+    snapshot = _ended(primary, "Training")
+    with pytest.raises(sagemaker_watch.UsageError, match="has not ended") as info:
+        snapshot.raise_for_outcome()
+    assert isinstance(info.value, RuntimeError)
+    assert isinstance(info.value, sagemaker_watch.SageMakerWatchError)

@@ -32,7 +32,14 @@ from ._core.events import (
 )
 from ._core.names import validate_job_name
 from ._core.schedule import PollSchedule, PollState, next_delay
-from ._core.snapshot import JobIdentity, Metric, Progress, Snapshot, Transition
+from ._core.snapshot import (
+    JobIdentity,
+    Metric,
+    Progress,
+    Snapshot,
+    Transition,
+    UsageError,
+)
 from ._core.status import (
     INTERRUPTION_STATUSES,
     SHORT_PHASES,
@@ -121,6 +128,7 @@ __all__ = [
     "TrainingJobStopped",
     "Transition",
     "UnsupportedEventLoop",
+    "UsageError",
     "WaitTimeout",
     "Watch",
     "__version__",

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .._errors import MalformedResponse
+from .._errors import (
+    MalformedResponse,
+    SageMakerWatchError,
+    TrainingJobFailed,
+    TrainingJobStopped,
+)
 from .status import (
     INTERRUPTION_STATUSES,
     SECONDARY_OUTCOMES,
@@ -18,6 +23,15 @@ from .status import (
     PrimaryStatus,
     SecondaryStatus,
 )
+
+
+class UsageError(SageMakerWatchError, RuntimeError):
+    """The API was used in a way that cannot work, found before any request.
+
+    A ``watch()`` that opens its own client iterated outside ``async with``, a
+    watch entered twice, ``Snapshot.raise_for_outcome()`` on a job still running.
+    A ``RuntimeError`` too, so ``except RuntimeError`` keeps catching it.
+    """
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,6 +249,38 @@ class Snapshot:
         if self.secondary_status is not None:
             return self.secondary_status
         return SecondaryStatus.STOPPED
+
+    def raise_for_outcome(self) -> Snapshot:
+        """Return this snapshot if the job Completed; raise if it ended otherwise.
+
+        Judged by ``outcome``, so an unknown primary status (``failed``) with a
+        terminal secondary status counts as what that status says. Chains::
+
+            snapshot = (await sw.wait_until_terminal("my-job")).raise_for_outcome()
+
+        Returns:
+            This snapshot, whose ``outcome`` is Completed.
+
+        Raises:
+            TrainingJobFailed: the job failed; ``.failure_reason`` says why.
+            TrainingJobStopped: the job was stopped; ``.reason`` says how.
+            UsageError: the job has no outcome yet (it is still running), so
+                returning would wrongly say it completed.
+        """
+        outcome = self.outcome
+        if outcome == PrimaryStatus.FAILED:
+            raise TrainingJobFailed(self)
+        if outcome == PrimaryStatus.STOPPED:
+            raise TrainingJobStopped(self)
+        if outcome is None:
+            msg = (
+                f"training job {self.job_name!r} has not ended "
+                f"({self.primary_status}/{self.secondary_status}): "
+                "raise_for_outcome() needs a terminal snapshot, such as "
+                "wait_until_terminal() returns"
+            )
+            raise UsageError(msg)
+        return self
 
 
 def _iso(moment: dt.datetime) -> str:
