@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 import pytest
@@ -278,3 +279,60 @@ def test_events_equal_diffs_over_any_poll_sequence(cut, polls):
         if step.finished:
             assert length == len(LIFECYCLE)
             break
+
+
+def _fail_until_lost(tracker, kind=ErrorKind.TRANSIENT, *, start=0.0, gap=1.0):
+    """Feed *kind* failures *gap* seconds apart; return when the job was lost."""
+    now = start
+    while (step := tracker.failed(kind, _error(kind), now=now)).lost is None:
+        now += step.delay + gap
+    return now
+
+
+def test_a_job_never_seen_gives_up_after_unseen_max_elapsed():
+    """Transient errors before the first snapshot stop at unseen_max_elapsed."""
+    policy = RetryPolicy(max_attempts=None, max_elapsed=900.0, unseen_max_elapsed=20.0)
+    lost_at = _fail_until_lost(_tracker(retry=policy), start=100.0)
+    assert 120.0 <= lost_at <= 121.0 + policy.max_delay
+
+
+def test_a_job_seen_once_rides_out_max_elapsed():
+    """After a snapshot, transient errors are retried for max_elapsed."""
+    policy = RetryPolicy(max_attempts=None, max_elapsed=900.0, unseen_max_elapsed=20.0)
+    tracker = _tracker(retry=policy)
+    tracker.snapshot(_snap("Starting"), now=0.0)
+    lost_at = _fail_until_lost(tracker, start=100.0)
+    assert 1000.0 <= lost_at <= 1001.0 + policy.max_delay
+
+
+def test_a_resumed_job_counts_as_seen_for_unseen_max_elapsed():
+    """A tracker resumed from a token rides out max_elapsed, not the unseen bound."""
+    events = _tracker().snapshot(_snap("Starting"), now=0.0).events
+    cursor = ResumeCursor.from_token(events[-1].resume_token, job_name="job")
+    policy = RetryPolicy(max_attempts=None, max_elapsed=300.0, unseen_max_elapsed=5.0)
+    lost_at = _fail_until_lost(_tracker(retry=policy, resume=cursor))
+    assert 300.0 <= lost_at
+
+
+def test_without_unseen_max_elapsed_a_job_never_seen_gets_max_elapsed():
+    """unseen_max_elapsed=None (the default) leaves max_elapsed in charge."""
+    policy = RetryPolicy(max_attempts=None, max_elapsed=100.0)
+    assert None is policy.unseen_max_elapsed
+    assert 100.0 <= _fail_until_lost(_tracker(retry=policy))
+
+
+def test_not_found_keeps_its_grace_under_unseen_max_elapsed():
+    """A short unseen_max_elapsed does not cut the not-found grace."""
+    policy = RetryPolicy(not_found_grace=30.0, unseen_max_elapsed=1.0)
+    tracker = _tracker(retry=policy)
+    error = _error(ErrorKind.NOT_FOUND)
+    tracker.failed(ErrorKind.NOT_FOUND, error, now=0.0)
+    assert tracker.failed(ErrorKind.NOT_FOUND, error, now=29.0).retry is not None
+    assert error is tracker.failed(ErrorKind.NOT_FOUND, error, now=30.0).lost
+
+
+@pytest.mark.parametrize("value", [-1.0, math.inf, math.nan, True, "5"])
+def test_unseen_max_elapsed_must_be_a_finite_number(value):
+    """unseen_max_elapsed is validated like the other durations."""
+    with pytest.raises(ValueError, match="unseen_max_elapsed"):
+        RetryPolicy(unseen_max_elapsed=value)

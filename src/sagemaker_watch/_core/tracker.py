@@ -64,6 +64,12 @@ class RetryPolicy:
         max_delay: the ceiling of any single wait, in seconds.
         not_found_grace: how long "not found" is retried for a job never seen yet,
             in seconds (a job is not always visible right after it was created).
+        unseen_max_elapsed: for a job never seen (no snapshot yet, and not
+            resumed from a token), seconds from the first failure after which no
+            transient retry starts, in place of *max_elapsed*; ``None`` leaves
+            *max_elapsed* in charge. A mistyped name or an unreachable endpoint is
+            then reported quickly, while a job seen once still rides out long
+            outages. "Not found" keeps *not_found_grace*.
         attempt_timeout: the real-time bound of one attempt, in seconds (finite,
             > 0); an attempt still running then is abandoned and retried.
 
@@ -77,6 +83,7 @@ class RetryPolicy:
     max_delay: float = 30.0
     not_found_grace: float = 30.0
     attempt_timeout: float = 60.0
+    unseen_max_elapsed: float | None = None
 
     def __post_init__(self) -> None:
         """Reject settings that would never stop, never wait, or are not numbers."""
@@ -93,6 +100,8 @@ class RetryPolicy:
             _check_number(name, getattr(self, name), finite=True)
         if self.max_elapsed is not None:
             _check_number("max_elapsed", self.max_elapsed, finite=False)
+        if self.unseen_max_elapsed is not None:
+            _check_number("unseen_max_elapsed", self.unseen_max_elapsed, finite=True)
         _check_number("attempt_timeout", self.attempt_timeout, finite=True)
         if self.attempt_timeout == 0:
             msg = "attempt_timeout must be > 0, not 0"
@@ -221,6 +230,7 @@ class JobTracker:
         "_retry",
         "_rng",
         "_schedule",
+        "_seen",
         "_state",
         "_throttled",
         "job_name",
@@ -242,6 +252,7 @@ class JobTracker:
         self._rng = rng
         self._previous: Snapshot | ResumeCursor | None = resume
         self._last: Snapshot | None = None
+        self._seen = resume is not None
         self._state = PollState()
         self._failures = 0
         self._failing_since: float | None = None
@@ -289,6 +300,7 @@ class JobTracker:
             self._finished = True
             return Step(lost=error)
         self._previous, self._last = result.cursor, snapshot
+        self._seen = True
         if snapshot.is_terminal or remaining == 0:
             # diff() reports the terminal event exactly once: now, or before.
             self._finished = True
@@ -327,10 +339,15 @@ class JobTracker:
             self._failing_since = now
         self._failures += 1
         elapsed = max(0.0, now - self._failing_since)
+        policy = self._retry
+        if (
+            not self._seen
+            and kind is not ErrorKind.NOT_FOUND
+            and policy.unseen_max_elapsed is not None
+        ):
+            policy = dataclasses.replace(policy, max_elapsed=policy.unseen_max_elapsed)
         delay = (
-            retry_delay(
-                self._retry, attempt=self._failures, elapsed=elapsed, rng=self._rng
-            )
+            retry_delay(policy, attempt=self._failures, elapsed=elapsed, rng=self._rng)
             if retryable(
                 self._retry, kind, seen=self._last is not None, elapsed=elapsed
             )
