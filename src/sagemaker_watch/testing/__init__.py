@@ -9,25 +9,8 @@ from __future__ import annotations
 
 import warnings
 
-from ._clocks import ManualClock, ScaledClock
-from ._faults import FAULT_SCENARIOS, Fault
-from ._model import (
-    DEFAULT_QUOTAS,
-    TIMELINE_TAG,
-    ApiError,
-    FakeStatistics,
-    Quota,
-    SimulatedSageMaker,
-)
-from ._server import FakeSageMaker
-from ._timelines import (
+from ._catalogue import (
     TIMELINES,
-    Completed,
-    Failed,
-    Phase,
-    ProgressScript,
-    Stopped,
-    Timeline,
     failure,
     max_runtime,
     plain,
@@ -38,6 +21,14 @@ from ._timelines import (
     unknown_status,
     user_stop,
 )
+from ._clocks import ManualClock, ScaledClock
+from ._errors import ApiError
+from ._faults import FAULT_SCENARIOS, Fault
+from ._model import SimulatedSageMaker
+from ._quotas import DEFAULT_QUOTAS, FakeStatistics, Quota
+from ._server import FakeSageMaker
+from ._timelines import Completed, Failed, Phase, ProgressScript, Stopped, Timeline
+from ._validation import TIMELINE_TAG
 
 __all__ = [
     "DEFAULT_QUOTAS",

@@ -18,15 +18,10 @@ import anyio
 from aiohttp import web
 
 from ._clocks import ManualClock, ScaledClock
+from ._errors import ApiError
 from ._faults import ArmedFault, Fault
-from ._model import (
-    DEFAULT_QUOTAS,
-    OPERATIONS,
-    ApiError,
-    FakeStatistics,
-    Quota,
-    SimulatedSageMaker,
-)
+from ._model import OPERATIONS, SimulatedSageMaker
+from ._quotas import DEFAULT_QUOTAS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -35,6 +30,7 @@ if TYPE_CHECKING:
     from aiobotocore.config import AioConfig
     from types_aiobotocore_sagemaker import SageMakerClient
 
+    from ._quotas import FakeStatistics, Quota
     from ._timelines import Timeline
 
 JSON = dict[str, Any]
