@@ -1,7 +1,7 @@
-"""ListTrainingJobs in the simulated service: filters, sorting, paging, speed at scale.
+"""ListTrainingJobs: the request, keyset pages and filters, alone and in the service.
 
-The listing rules are the model's, so they are tested on the model, without sockets;
-one test reads a page over HTTP, as botocore parses it.
+The listing rules are tested on their own (ListQuery, ListedJob) and on the model,
+without sockets; one test reads a page over HTTP, as botocore parses it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import time
 
 import pytest
 import pytest_asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sagemaker_watch.testing import (
     ApiError,
@@ -19,6 +21,7 @@ from sagemaker_watch.testing import (
     SimulatedSageMaker,
     plain,
 )
+from sagemaker_watch.testing._listing import ListedJob, ListQuery
 
 START = dt.datetime(2024, 5, 6, 9, 30, tzinfo=dt.UTC)
 T0 = START.timestamp()
@@ -277,3 +280,154 @@ def test_ten_thousand_jobs_list_fast():
     assert "job-00000" == answer["TrainingJobSummaries"][0]["TrainingJobName"]
     assert "NextToken" in answer
     assert elapsed < 1.0
+
+
+# -- the listing rules on their own ------------------------------------------------
+
+
+def _listed(**changes):
+    job = {
+        "name": "Job-A",
+        "arn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-a",
+        "created": 1000.0,
+        "primary": "InProgress",
+        "secondary": "Training",
+        "modified": 1500.0,
+        "end": None,
+        "warm_pool": None,
+    }
+    return ListedJob(**{**job, **changes})
+
+
+def test_query_defaults():
+    """An empty request lists ten jobs by creation time, oldest first, unfiltered."""
+    query = ListQuery.parse({})
+    assert (10, "CreationTime", "Ascending", None) == (
+        query.max_results,
+        query.sort_by,
+        query.sort_order,
+        query.after_key,
+    )
+    assert query.keeps(_listed())
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "expected"),
+    [
+        ("Name", ("job",)),
+        ("CreationTime", (5.0, "job")),
+        ("Status", ("Failed", "job")),
+    ],
+)
+def test_sort_keys_end_with_the_name(sort_by, expected):
+    """Each sort keys on its member, and the name makes every key unique."""
+    query = ListQuery.parse({"SortBy": sort_by})
+    assert expected == query.sort_key("job", 5.0, "Failed")
+
+
+@pytest.mark.parametrize(
+    ("request_", "changes", "kept"),
+    [
+        ({"NameContains": "JOB-a"}, {}, True),
+        ({"NameContains": "z"}, {}, False),
+        ({"StatusEquals": "InProgress"}, {}, True),
+        ({"StatusEquals": "Failed"}, {}, False),
+        ({"CreationTimeAfter": 999.5}, {}, True),
+        ({"CreationTimeAfter": 1000}, {}, False),
+        ({"CreationTimeBefore": 1000.5}, {}, True),
+        ({"CreationTimeBefore": 1000}, {}, False),
+        ({"LastModifiedTimeAfter": "1499.9"}, {}, True),
+        ({"LastModifiedTimeAfter": 1500}, {}, False),
+        ({"LastModifiedTimeBefore": 1500}, {}, False),
+        ({"WarmPoolStatusEquals": "Available"}, {}, False),
+        (
+            {"WarmPoolStatusEquals": "Available"},
+            {"warm_pool": {"Status": "Available"}},
+            True,
+        ),
+        (
+            {"WarmPoolStatusEquals": "Available"},
+            {"warm_pool": {"Status": "Terminated"}},
+            False,
+        ),
+    ],
+)
+def test_each_filter_on_its_own(request_, changes, kept):
+    """Name (any case), status, strict time bounds and warm pool each filter alone."""
+    assert kept == ListQuery.parse(request_).keeps(_listed(**changes))
+
+
+def test_listed_job_row_in_the_service_order():
+    """A summary carries milliseconds, and the end and warm pool only when present."""
+    assert {
+        "TrainingJobName": "Job-A",
+        "TrainingJobArn": _listed().arn,
+        "CreationTime": 1000.0,
+        "LastModifiedTime": 1500.123,
+        "TrainingJobStatus": "InProgress",
+        "SecondaryStatus": "Training",
+    } == _listed(modified=1500.12345).row()
+    row = _listed(end=2000.0004, warm_pool={"Status": "Available"}).row()
+    assert ["TrainingEndTime", "WarmPoolStatus"] == [
+        key for key in row if key in {"TrainingEndTime", "WarmPoolStatus"}
+    ]
+    assert (2000.0, {"Status": "Available"}) == (
+        row["TrainingEndTime"],
+        row["WarmPoolStatus"],
+    )
+    assert ["TrainingEndTime", "LastModifiedTime"] == list(row)[3:5]
+
+
+def _walk(keys, order, size):
+    """Page through *keys* with a fresh query per page, as a client does."""
+    request = {"SortBy": "Name", "SortOrder": order, "MaxResults": size}
+    seen, pages = [], 0
+    while True:
+        query = ListQuery.parse(request)
+        page, token = query.page([((key,), key) for key in keys])
+        seen += page
+        pages += 1
+        if token is None:
+            return seen, pages
+        request["NextToken"] = token
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    keys=st.lists(st.text("abc", min_size=1, max_size=4), unique=True, max_size=25),
+    order=st.sampled_from(["Ascending", "Descending"]),
+    size=st.integers(min_value=1, max_value=7),
+)
+def test_pages_visit_every_key_once_in_order(keys, order, size):
+    """Keyset pages of any size visit each key once, sorted, in ceil(n/size) pages."""
+    seen, pages = _walk(keys, order, size)
+    assert sorted(keys, reverse=order == "Descending") == seen
+    assert max(1, -(-len(keys) // size)) == pages
+
+
+def test_a_page_resumes_after_its_key_when_keys_come_and_go():
+    """The next page starts after the last key shown, whatever was added or removed."""
+    query = ListQuery.parse({"SortBy": "Name", "MaxResults": 2})
+    page, token = query.page([(("b",), "b"), (("d",), "d"), (("a",), "a")])
+    assert ["a", "b"] == page
+    query = ListQuery.parse({"SortBy": "Name", "MaxResults": 2, "NextToken": token})
+    page, token = query.page(
+        [(("a",), "a"), (("c",), "c"), (("e",), "e"), (("f",), "f")]
+    )
+    assert ["c", "e"] == page
+    assert token is not None
+
+
+def test_a_token_is_bound_to_its_sort():
+    """A token read under another SortBy or SortOrder is refused, as is a bad one."""
+    query = ListQuery.parse({"SortBy": "Name", "MaxResults": 1})
+    _, token = query.page([(("a",), "a"), (("b",), "b")])
+    for request in (
+        {"SortBy": "Name", "SortOrder": "Descending", "NextToken": token},
+        {"SortBy": "CreationTime", "NextToken": token},
+        {"NextToken": "e30="},
+    ):
+        with pytest.raises(ApiError, match="Invalid pagination token"):
+            ListQuery.parse(request)
+    assert ("a",) == ListQuery.parse({"SortBy": "Name", "NextToken": token}).after_key
+    assert ListQuery.parse({"NextToken": ""}).after_key is None
