@@ -206,7 +206,7 @@ async def test_a_replaced_job_exits_4_saying_what_happened(fake):
 
 def test_every_exit_code_is_in_the_docs_table():
     """docs/cli.md's exit-code table lists every ExitCode value, and no other."""
-    from sagemaker_watch.cli._commands import ExitCode  # noqa: PLC0415
+    from sagemaker_watch.cli._problems import ExitCode  # noqa: PLC0415
 
     text = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
     table = text.split("## Exit codes", 1)[1].split("\n\n", 2)[1]

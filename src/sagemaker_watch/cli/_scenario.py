@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import sagemaker_watch as sw
 from sagemaker_watch.testing import TIMELINES
 
+from .._core.names import validate_job_name
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
@@ -134,7 +136,7 @@ def _entry(path: Path, index: int, entry: object) -> ScenarioJob:
     if not isinstance(name, str):
         raise ScenarioError(f"{where}: 'name' must be a string")
     try:
-        sw.validate_job_name(name)
+        validate_job_name(name)
     except sw.InvalidJobName as exc:
         raise ScenarioError(f"{where}: {exc}") from None
     if not isinstance(timeline, str) or timeline not in TIMELINES:

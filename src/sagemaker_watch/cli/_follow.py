@@ -1,0 +1,272 @@
+"""Follow jobs on one fleet to their ends: what ``watch``, ``wait`` and ``demo`` run.
+
+``follow`` drives one ``FleetWatcher`` (one client, one rate budget, list sweeps
+from ten jobs on), hands each event to a renderer and turns each job's end (an
+outcome, a lost job, the timeout) into a ``JobResult``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import math
+import signal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+import sagemaker_watch as sw
+
+from . import _problems
+from ._problems import ExitCode
+from ._render import JobResult, NullRenderer, Outcome, Renderer, outcome_of, status
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Sequence
+
+    from types_aiobotocore_sagemaker import SageMakerClient
+else:
+    SageMakerClient = Any
+
+#: How often the live view redraws, in seconds.
+_TICK = 0.25
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """How each job is watched.
+
+    Attributes:
+        schedule: when to poll.
+        retry: how long a job that has been seen rides out transient errors
+            (its ``max_elapsed``): the job is taken up again from its last
+            event until its errors have lasted that long.
+        first_retry: the fleet's retry policy: short, so that an unreachable
+            endpoint or a missing job is reported in seconds.
+        timeout: real seconds to watch at most, or ``None``.
+        clock: the library's clock (the fake's in the demo), or ``None``.
+        region: the client's region, for messages.
+        endpoint_url: the client's endpoint, for messages.
+    """
+
+    schedule: sw.PollSchedule
+    retry: sw.RetryPolicy
+    first_retry: sw.RetryPolicy
+    timeout: float | None = None
+    clock: sw.Clock | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+    def now(self) -> dt.datetime:
+        """Return the current time on the watch's clock."""
+        return self.clock.now() if self.clock is not None else dt.datetime.now(dt.UTC)
+
+
+@contextlib.asynccontextmanager
+async def aws_client(
+    *, region: str | None, profile: str | None, endpoint_url: str | None
+) -> AsyncIterator[SageMakerClient]:
+    """Open ``sw.sagemaker_client``, turning set-up errors into ``CliError``."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            client = await stack.enter_async_context(
+                sw.sagemaker_client(
+                    region=region, profile=profile, endpoint_url=endpoint_url
+                )
+            )
+        except sw.ServiceError as error:
+            raise _problems.setup(error) from None
+        yield client
+
+
+def _ended(snapshot: sw.Snapshot) -> JobResult:
+    return JobResult(
+        job_name=snapshot.job_name, outcome=outcome_of(snapshot), snapshot=snapshot
+    )
+
+
+def _timed_out(
+    job_name: str, snapshot: sw.Snapshot | None, settings: Settings
+) -> JobResult:
+    seen = f"last seen {status(snapshot)}" if snapshot is not None else "never seen"
+    return JobResult(
+        job_name=job_name,
+        outcome=Outcome.TIMEOUT,
+        snapshot=snapshot,
+        problem=f"{job_name}: timed out after {settings.timeout or 0:g}s; {seen}",
+    )
+
+
+async def follow_one(
+    job_name: str,
+    client: SageMakerClient,
+    settings: Settings,
+    emit: Callable[[sw.Event], None],
+) -> JobResult:
+    """Watch one job to its end on a fleet of one, handing every event to *emit*.
+
+    Nothing is printed: a problem is in the result's ``problem``.
+    """
+    results, _ = await follow([job_name], client, settings, _Emitter(emit))
+    return results[0]
+
+
+class _Emitter(NullRenderer):
+    """A renderer that hands events to a function and shows nothing."""
+
+    def __init__(self, emit: Callable[[sw.Event], None]) -> None:
+        super().__init__(io.StringIO(), io.StringIO())
+        self._emit = emit
+
+    def event(self, event: sw.Event) -> None:
+        self._emit(event)
+
+
+class _Jobs:
+    """What ``follow`` knows of each job: its last event, its result, its outage.
+
+    The fleet runs under ``settings.first_retry``, so an unreachable endpoint or
+    a job that never appears is reported within ``--grace``. A job that was seen
+    and then lost to transient errors is added again from its last event's
+    resume token (nothing missed or repeated) until its outage outlasts
+    ``settings.retry``: one fleet, two retry budgets.
+    """
+
+    def __init__(
+        self,
+        job_names: Sequence[str],
+        fleet: sw.FleetWatcher,
+        settings: Settings,
+        renderer: Renderer,
+    ) -> None:
+        self.names = job_names
+        self.fleet = fleet
+        self.settings = settings
+        self.renderer = renderer
+        self.results: dict[str, JobResult] = {}
+        self.last: dict[str, sw.Event] = {}
+        self.outage: dict[str, float] = {}
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.names)
+
+    def finish(self, result: JobResult) -> None:
+        self.results[result.job_name] = result
+        self.renderer.result(result)
+
+    def event(self, event: sw.Event) -> None:
+        self.last[event.job_name] = event
+        self.outage.pop(event.job_name, None)
+        self.renderer.event(event)
+        if isinstance(event, sw.JobEnded):
+            self.finish(_ended(event.snapshot))
+
+    def lost(self, lost: sw.JobLost) -> None:
+        name, error = lost.job_name, lost.error
+        seen = self.last.get(name)
+        if seen is not None and isinstance(error, sw.RetriesExhausted):
+            now = self._monotonic()
+            first = self.settings.first_retry.max_elapsed or 0.0
+            since = self.outage.setdefault(name, now - first)
+            if now - since < (self.settings.retry.max_elapsed or math.inf):
+                self.fleet.add(name, resume=seen.resume_token)
+                return
+        budget = (
+            self.settings.retry.max_elapsed
+            if seen is not None
+            else self.settings.first_retry.max_elapsed
+        )
+        self.finish(
+            _problems.problem(
+                name,
+                error,
+                region=self.settings.region,
+                endpoint_url=self.settings.endpoint_url,
+                retried_for=budget,
+            )
+        )
+
+    def _monotonic(self) -> float:
+        clock = self.settings.clock
+        return clock.monotonic() if clock is not None else anyio.current_time()
+
+    def timed_out(self) -> None:
+        for name in self.names:
+            if name not in self.results:
+                seen = self.last.get(name)
+                snapshot = seen.snapshot if seen is not None else None
+                self.finish(_timed_out(name, snapshot, self.settings))
+
+
+async def follow(
+    job_names: Sequence[str],
+    client: SageMakerClient,
+    settings: Settings,
+    renderer: Renderer,
+) -> tuple[list[JobResult], ExitCode | None]:
+    """Watch every job on one fleet until all end, the timeout, or a signal.
+
+    One ``FleetWatcher`` on *client*: one rate budget for every job, and
+    ``ListTrainingJobs`` sweeps instead of per-job polls once ten or more jobs
+    are watched.
+
+    Returns:
+        One result per job, in order, and the exit code of the signal that
+        interrupted the watch, if one did.
+    """
+    interrupted: ExitCode | None = None
+
+    async def tick() -> None:
+        while True:
+            renderer.tick()
+            await anyio.sleep(_TICK)
+
+    async def until_signal(scope: anyio.CancelScope) -> None:
+        nonlocal interrupted
+        interrupted = await _next_signal()
+        scope.cancel()
+
+    async def consume(jobs: _Jobs) -> None:
+        for name in job_names:
+            jobs.fleet.add(name)
+        async for item in jobs.fleet.events(until_idle=False):
+            if isinstance(item, sw.JobLost):
+                jobs.lost(item)
+            else:
+                jobs.event(item)
+            if jobs.done:
+                return
+
+    with renderer:
+        async with (
+            sw.FleetWatcher(
+                client=client,
+                schedule=settings.schedule,
+                retry=settings.first_retry,
+                clock=settings.clock,
+            ) as fleet,
+            anyio.create_task_group() as outer,
+        ):
+            jobs = _Jobs(job_names, fleet, settings, renderer)
+            outer.start_soon(tick)
+            outer.start_soon(until_signal, outer.cancel_scope)
+            with anyio.move_on_after(settings.timeout):
+                await consume(jobs)
+            outer.cancel_scope.cancel()
+        if interrupted is None:
+            jobs.timed_out()
+    results = jobs.results
+    return [results[name] for name in job_names if name in results], interrupted
+
+
+async def _next_signal() -> ExitCode:
+    """Wait for SIGINT or SIGTERM; return the exit code it calls for."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if signum == signal.SIGINT:
+                return ExitCode.INTERRUPTED
+            return ExitCode.TERMINATED
+    return ExitCode.INTERRUPTED  # pragma: no cover - the receiver never ends
