@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+
+import anyio
 import pytest
 
 import sagemaker_watch as sw
@@ -225,3 +228,95 @@ async def test_waiters_read_the_outcome_of_an_unknown_terminal_primary(
         else:
             with pytest.raises(error):
                 await sw.wait_until_complete("job", client=client, clock=fake.clock)
+
+
+#: The keywords every way into one job takes, with what each defaults to.
+KEYWORDS = {
+    "client": None,
+    "region": None,
+    "profile": None,
+    "endpoint_url": None,
+    "schedule": None,
+    "retry": None,
+    "clock": None,
+    "seed": None,
+    "timeout": None,
+    "resume": None,
+}
+
+
+@pytest.mark.parametrize(
+    "way_in",
+    [
+        sw.watch,
+        sw.Watch,
+        sw.wait_until_terminal,
+        sw.wait_until_complete,
+        sw.wait_for_status,
+    ],
+    ids=lambda way_in: way_in.__name__,
+)
+def test_every_way_in_takes_the_same_keywords(way_in):
+    """watch(), Watch and the three waiters take one keyword set, all optional."""
+    keywords = {
+        name: parameter.default
+        for name, parameter in inspect.signature(way_in).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    assert KEYWORDS == keywords
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("via", ["region", "profile"])
+async def test_waiter_opens_and_closes_its_own_client_from_the_keywords(
+    fake_sagemaker, monkeypatch, tmp_path, via
+):
+    """region=/profile= and endpoint_url= give a waiter its own client, closed after."""
+    fake = fake_sagemaker
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    config = tmp_path / "profiles"
+    config.write_text(
+        f"[profile watcher]\nregion = {fake.region}\n"
+        "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    where = {"region": fake.region} if via == "region" else {"profile": "watcher"}
+    fake.add_job("job", "plain")
+    snapshot = await sw.wait_until_complete(
+        "job", endpoint_url=fake.endpoint_url, clock=fake.clock, **where
+    )
+    assert sw.PrimaryStatus.COMPLETED == snapshot.primary_status
+    for _ in range(5):
+        await anyio.sleep(0.01)
+    assert 0 == len(fake._runner.server.connections)
+
+
+@pytest.mark.asyncio
+async def test_waiters_resumed_after_the_end_answer_from_the_last_poll(sim):
+    """Resumed from the terminal event's token, the waiters answer from one poll."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    async with sw.watch("job", client=client, clock=fake.clock) as events:
+        tokens = [event.resume_token async for event in events]
+    before = fake.request_count("DescribeTrainingJob")
+    options = {"client": client, "clock": fake.clock, "resume": tokens[-1]}
+    terminal = await sw.wait_until_terminal("job", **options)
+    complete = await sw.wait_until_complete("job", **options)
+    with pytest.raises(sw.StatusNotReached):
+        await sw.wait_for_status("job", "Training", **options)
+    assert sw.PrimaryStatus.COMPLETED == terminal.primary_status == complete.outcome
+    assert 3 == fake.request_count("DescribeTrainingJob") - before
+
+
+@pytest.mark.asyncio
+async def test_wait_for_status_after_a_resume_token_counts_what_came_after(sim):
+    """With resume=, a status entered after the token's event is waited for."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    async with sw.watch("job", client=client, clock=fake.clock) as events:
+        first = await anext(events)
+    snapshot = await sw.wait_for_status(
+        "job", "Uploading", client=client, clock=fake.clock, resume=first.resume_token
+    )
+    assert "Uploading" == snapshot.transitions[-1].status

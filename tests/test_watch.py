@@ -361,14 +361,15 @@ async def test_breaking_out_early_leaves_no_client_open(fake_sagemaker, monkeypa
 async def test_own_client_iterated_outside_async_with_raises(
     fake_sagemaker, monkeypatch
 ):
-    """Without client=, a plain async for raises RuntimeError before any request."""
+    """Without client=, a plain async for raises UsageError before any request."""
     fake = fake_sagemaker
     for key, value in fake.environ().items():
         monkeypatch.setenv(key, value)
     fake.add_job("job", "plain")
-    with pytest.raises(RuntimeError, match=r"async with sw\.watch"):
+    with pytest.raises(sw.UsageError, match=r"async with sw\.watch") as info:
         async for _event in sw.watch("job", clock=fake.clock):
             pass
+    assert isinstance(info.value, RuntimeError)
     await _settle()
     assert 0 == _open_connections(fake)
     assert 0 == fake.request_count("DescribeTrainingJob")
@@ -392,13 +393,13 @@ async def test_async_with_keeps_one_client_and_closes_it(fake_sagemaker, monkeyp
 
 @pytest.mark.asyncio
 async def test_reentering_a_watch_raises(sim):
-    """A watch is entered once; a second async with raises RuntimeError."""
+    """A watch is entered once; a second async with raises UsageError."""
     fake, client = sim
     fake.add_job("job", "plain")
     events = sw.watch("job", client=client, clock=fake.clock)
     async with events:
         pass
-    with pytest.raises(RuntimeError):
+    with pytest.raises(sw.UsageError, match="already entered"):
         async with events:
             pass
 
@@ -544,3 +545,55 @@ async def test_unknown_terminal_primary_ends_by_its_outcome(
         events = await collect(sw.watch("job", client=client, clock=fake.clock))
     assert [expected] == [type(e) for e in events if isinstance(e, sw.JobEnded)]
     assert wire == events[-1].snapshot.primary_status
+
+
+@pytest.mark.asyncio
+async def test_timeout_ends_the_iteration_with_wait_timeout_and_the_last_snapshot(sim):
+    """watch(timeout=) yields what it saw, then raises WaitTimeout at the deadline."""
+    fake, client = sim
+    fake.add_job("long", plain(training=10 * 3600))
+    start = fake.clock.monotonic()
+    seen = []
+    events = sw.watch("long", client=client, clock=fake.clock, timeout=1800)
+
+    async def drain():
+        async for event in events:
+            seen.append(event)
+
+    with pytest.raises(sw.WaitTimeout) as info:
+        await drain()
+    assert ["Starting", "Downloading", "Training"] == entered(seen)
+    assert info.value.snapshot is events.last_snapshot
+    assert sw.PrimaryStatus.IN_PROGRESS == info.value.snapshot.primary_status
+    assert 1800 == pytest.approx(fake.clock.monotonic() - start, abs=1e-6)
+    assert [] == await collect(events)
+
+
+@pytest.mark.asyncio
+async def test_timeout_leaves_a_job_that_ends_in_time_alone(sim):
+    """A job that ends before the timeout is watched to its terminal event."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    events = await collect(
+        sw.watch("job", client=client, clock=fake.clock, timeout=10 * 3600)
+    )
+    assert isinstance(events[-1], sw.JobCompleted)
+
+
+@pytest.mark.asyncio
+async def test_timeout_cuts_a_hanging_request_on_the_real_clock():
+    """On the system clock, watch(timeout=) also cuts a request hanging past it."""
+    async with FakeSageMaker(speed=1.0) as fake, fake.client() as client:
+        fake.add_job("job", "plain")
+        fake.inject(Fault.slow(5.0))
+        with anyio.fail_after(3), pytest.raises(sw.WaitTimeout) as info:
+            async with sw.watch("job", client=client, timeout=0.2) as events:
+                await collect(events)
+    assert info.value.snapshot is None
+
+
+@pytest.mark.parametrize("timeout", [-1, math.nan])
+def test_bad_timeout_is_refused_at_once(timeout):
+    """A negative or NaN timeout is a ValueError when the watch is made."""
+    with pytest.raises(ValueError, match="timeout"):
+        sw.watch("job", timeout=timeout)

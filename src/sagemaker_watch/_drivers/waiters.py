@@ -1,13 +1,10 @@
-"""Waiters: thin functions over the event stream that resolve on an outcome."""
+"""Waiters: thin functions over one ``Watch`` that resolve on an outcome."""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
-from .._core.events import Event, JobEnded, StatusEntered
+from .._core.events import JobEnded, StatusEntered
 from .._core.status import PrimaryStatus, SecondaryStatus
 from .._errors import (
     StatusNotReached,
@@ -15,16 +12,16 @@ from .._errors import (
     TrainingJobStopped,
     WaitTimeout,
 )
-from .._io.clock import Clock, SystemClock
-from .watch import Watch, _deadline_remaining
+from .watch import Watch
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Collection
 
     from types_aiobotocore_sagemaker import SageMakerClient
 
     from .._core.schedule import PollSchedule
     from .._core.snapshot import Snapshot
+    from .._io.clock import Clock
     from .._io.retry import RetryPolicy
 else:
     SageMakerClient = Any
@@ -34,24 +31,37 @@ async def wait_until_terminal(
     job_name: str,
     *,
     client: SageMakerClient | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
     schedule: PollSchedule | None = None,
-    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
     retry: RetryPolicy | None = None,
     clock: Clock | None = None,
     seed: int | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    resume: str | None = None,
 ) -> Snapshot:
     """Wait until the job is Completed, Failed or Stopped; never raise on the outcome.
+
+    Takes the same keywords as ``watch()``; without *client*, the waiter opens its
+    own client (from *region*, *profile*, *endpoint_url* and the standard chain)
+    and closes it before returning.
 
     Args:
         job_name: the training job's name.
         client: a caller-owned aiobotocore SageMaker client, never closed here.
+        region: the AWS region, when no *client* is given.
+        profile: the AWS profile, when no *client* is given.
+        endpoint_url: the SageMaker endpoint, when no *client* is given.
         schedule: when to poll; ``PollSchedule()`` by default.
-        timeout: seconds to wait at most; ``None`` waits as long as the job runs.
-            A surrounding cancel scope works too, but only this raises
-            ``WaitTimeout`` with the last snapshot.
         retry: how each poll retries transient errors.
         clock: the source of time (the fake SageMaker's clock in tests).
         seed: seeds the jitter.
+        timeout: seconds to wait at most; ``None`` waits as long as the job runs.
+            A surrounding cancel scope works too, but only this raises
+            ``WaitTimeout`` with the last snapshot.
+        resume: an event's ``resume_token``: only what came after it counts
+            (a job that had already ended answers from one poll).
 
     Returns:
         The final snapshot.
@@ -62,19 +72,21 @@ async def wait_until_terminal(
         InvalidJobName: before any request, for a name SageMaker would reject.
         ServiceError: a fatal AWS error, or transient ones that outlasted *retry*.
     """
-
-    def ended(event: Event) -> Snapshot | None:
-        return event.snapshot if isinstance(event, JobEnded) else None
-
-    return await _first(
-        ended,
-        job_name,
-        client=client,
-        schedule=schedule,
-        timeout=timeout,
-        retry=retry,
-        clock=clock,
-        seed=seed,
+    return await _until(
+        Watch(
+            job_name,
+            client=client,
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url,
+            schedule=schedule,
+            retry=retry,
+            clock=clock,
+            seed=seed,
+            timeout=timeout,
+            resume=resume,
+        ),
+        wanted=None,
     )
 
 
@@ -82,15 +94,19 @@ async def wait_until_complete(
     job_name: str,
     *,
     client: SageMakerClient | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
     schedule: PollSchedule | None = None,
-    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
     retry: RetryPolicy | None = None,
     clock: Clock | None = None,
     seed: int | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    resume: str | None = None,
 ) -> Snapshot:
     """Wait until the job is Completed; raise if it ends any other way.
 
-    Takes the same arguments as ``wait_until_terminal``.
+    Takes the same keywords as ``wait_until_terminal`` (and ``watch()``).
 
     Returns:
         The final snapshot of the Completed job.
@@ -107,14 +123,17 @@ async def wait_until_complete(
     snapshot = await wait_until_terminal(
         job_name,
         client=client,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
         schedule=schedule,
-        timeout=timeout,
         retry=retry,
         clock=clock,
         seed=seed,
+        timeout=timeout,
+        resume=resume,
     )
-    raise_for_outcome(snapshot)
-    return snapshot
+    return snapshot.raise_for_outcome()
 
 
 async def wait_for_status(
@@ -122,16 +141,22 @@ async def wait_for_status(
     status: SecondaryStatus | str | Collection[SecondaryStatus | str],
     *,
     client: SageMakerClient | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
     schedule: PollSchedule | None = None,
-    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
     retry: RetryPolicy | None = None,
     clock: Clock | None = None,
     seed: int | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
+    resume: str | None = None,
 ) -> Snapshot:
     """Wait until the job has entered *status* (a secondary status, or several).
 
     A status already in the job's history counts: asking for ``Training`` about a
-    job that is training, or has trained, returns at once.
+    job that is training, or has trained, returns at once. With *resume*, only
+    statuses entered after the token's event count. Takes the same keywords as
+    ``wait_until_terminal`` (and ``watch()``).
 
     Returns:
         The snapshot in which the status was first seen.
@@ -153,32 +178,30 @@ async def wait_for_status(
     if not wanted:
         msg = "wait_for_status needs at least one status to wait for"
         raise ValueError(msg)
-
-    def entered(event: Event) -> Snapshot | None:
-        if isinstance(event, StatusEntered) and event.status in wanted:
-            return event.snapshot
-        if isinstance(event, JobEnded):
-            raise_for_outcome(event.snapshot)
-            raise StatusNotReached(event.snapshot, wanted=sorted(wanted))
-        return None
-
-    return await _first(
-        entered,
-        job_name,
-        client=client,
-        schedule=schedule,
-        timeout=timeout,
-        retry=retry,
-        clock=clock,
-        seed=seed,
+    return await _until(
+        Watch(
+            job_name,
+            client=client,
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url,
+            schedule=schedule,
+            retry=retry,
+            clock=clock,
+            seed=seed,
+            timeout=timeout,
+            resume=resume,
+        ),
+        wanted=frozenset(wanted),
     )
 
 
 def raise_for_outcome(snapshot: Snapshot) -> None:
     """Raise ``TrainingJobFailed`` or ``TrainingJobStopped`` for such a snapshot.
 
-    Judged by ``snapshot.outcome``, so an unknown primary status (``failed``)
-    with a terminal secondary status counts as what that status says.
+    Deprecated as ``sagemaker_watch.raise_for_outcome``: use
+    ``Snapshot.raise_for_outcome()``, which also refuses a snapshot of a job
+    still running. This one returns ``None`` for it, as it always did.
     """
     if snapshot.outcome == PrimaryStatus.FAILED:
         raise TrainingJobFailed(snapshot)
@@ -186,44 +209,28 @@ def raise_for_outcome(snapshot: Snapshot) -> None:
         raise TrainingJobStopped(snapshot)
 
 
-async def _first(
-    pick: Callable[[Event], Snapshot | None],
-    job_name: str,
-    *,
-    client: SageMakerClient | None,
-    schedule: PollSchedule | None,
-    timeout: float | None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
-    retry: RetryPolicy | None,
-    clock: Clock | None,
-    seed: int | None,
+async def _until(
+    events: Watch, *, wanted: frozenset[SecondaryStatus] | None
 ) -> Snapshot:
-    """Watch until *pick* returns a snapshot (or raises); the waiters' one loop.
+    """Watch until one of *wanted* is entered, or (``None``) until the job ends.
 
-    On a clock that runs on anyio's time, a real-time scope also cuts a request
-    hanging past *timeout*; on any clock the watch stops polling at its deadline.
+    The waiters' one loop; the watch's own *timeout* raises ``WaitTimeout``.
     """
-    clock = clock if clock is not None else SystemClock()
-    if timeout is not None and not timeout >= 0:
-        msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
-        raise ValueError(msg)
-    events = Watch(
-        job_name,
-        client=client,
-        schedule=schedule,
-        retry=retry,
-        clock=clock,
-        seed=seed,
-        deadline=None if timeout is None else clock.monotonic() + timeout,
-    )
-    with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
-        if not math.isfinite(_deadline_remaining(clock)):
-            # This clock does not run on anyio's time (a simulated one): the
-            # watch's own deadline bounds the wait, not a real-time scope.
-            scope.deadline = math.inf
-        async with events:
-            async for event in events:
-                if (snapshot := pick(event)) is not None:
-                    return snapshot
-    raise WaitTimeout(
-        events.job_name, timeout=timeout or 0.0, snapshot=events.last_snapshot
-    )
+    async with events:
+        async for event in events:
+            if isinstance(event, JobEnded):
+                break
+            if (
+                wanted is not None
+                and isinstance(event, StatusEntered)
+                and event.status in wanted
+            ):
+                return event.snapshot
+    last = events.last_snapshot
+    if last is None or not last.is_terminal:
+        # The caller's cancel-scope deadline came first: the watch polled at it.
+        raise WaitTimeout(events.job_name, timeout=0.0, snapshot=last)
+    if wanted is None:
+        return last
+    last.raise_for_outcome()
+    raise StatusNotReached(last, wanted=sorted(wanted))

@@ -12,7 +12,9 @@ import anyio
 
 from .._core.diff import ResumeCursor
 from .._core.names import validate_job_name
+from .._core.snapshot import UsageError
 from .._core.tracker import ErrorKind, JobTracker, RetryPolicy
+from .._errors import WaitTimeout
 from .._io.clock import Clock, SystemClock
 from .._io.logging import (
     HISTORY_ANOMALY,
@@ -53,7 +55,7 @@ class Watch:
     its own client and must be entered: ``async with watch(...) as events:`` opens
     one client for the block and closes it on exit, so breaking out of the loop
     early leaves nothing open. Iterating such a watch outside ``async with``
-    raises ``RuntimeError`` before any request.
+    raises ``UsageError`` (a ``RuntimeError``) before any request.
 
     The driver is thin: each poll is one describe attempt, fed to a
     ``JobTracker``, which decides the events, retries and the next delay.
@@ -64,30 +66,38 @@ class Watch:
         job_name: str,
         *,
         client: SageMakerClient | None = None,
-        schedule: PollSchedule | None = None,
-        resume: str | None = None,
-        retry: RetryPolicy | None = None,
-        clock: Clock | None = None,
-        seed: int | None = None,
         region: str | None = None,
         profile: str | None = None,
         endpoint_url: str | None = None,
-        deadline: float | None = None,
+        schedule: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        resume: str | None = None,
     ) -> None:
         """Prepare a watch; nothing is sent until the first event is awaited.
+
+        Takes the arguments of ``watch()``.
 
         Raises:
             InvalidJobName: before any request, if SageMaker would reject the name.
             InvalidResumeToken: if *resume* cannot be read or is for another job.
+            ValueError: if *timeout* is negative or NaN.
         """
         self.job_name = validate_job_name(job_name)
+        if timeout is not None and not timeout >= 0:
+            msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
+            raise ValueError(msg)
         self._client = client
         self._clock = clock if clock is not None else SystemClock()
         rng = random.Random(seed)  # noqa: S311 - jitter, not security
         self._client_options = ClientOptions(
             region=region, profile=profile, endpoint_url=endpoint_url
         )
-        self._deadline = deadline
+        self._timeout = timeout
+        self._deadline: float | None = None
+        self._timed_out = False
         retry = retry if retry is not None else RetryPolicy()
         self._tracker = JobTracker(
             self.job_name,
@@ -119,7 +129,8 @@ class Watch:
         """Open a client for the block unless the caller gave one (waits)."""
         if self._exit_stack is not None:
             msg = "this watch was already entered; create a new one"
-            raise RuntimeError(msg)
+            raise UsageError(msg)
+        self._start()
         self._exit_stack = contextlib.AsyncExitStack()
         if self._client is None:
             self._source.client = await self._exit_stack.enter_async_context(
@@ -150,8 +161,9 @@ class Watch:
         """Return the next event, polling and sleeping as the tracker says.
 
         Raises:
-            RuntimeError: the watch has no client of its own and was not entered
+            UsageError: the watch has no client of its own and was not entered
                 with ``async with`` (raised before any request).
+            WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
         """
         if self._source.client is None and not self._finished:
             msg = (
@@ -159,8 +171,33 @@ class Watch:
                 "'async with sw.watch(...) as events: async for event in events:' "
                 "(the client closes when the block exits), or pass client="
             )
-            raise RuntimeError(msg)
+            raise UsageError(msg)
+        self._start()
+        if self._deadline is None or self._finished:
+            return await self._next()
+        with anyio.move_on_after(self._deadline - self._clock.monotonic()) as scope:
+            if not math.isfinite(_deadline_remaining(self._clock)):
+                # This clock does not run on anyio's time (a simulated one): the
+                # tracker's deadline bounds the watch, not a real-time scope.
+                scope.deadline = math.inf
+            return await self._next()
+        self._finished = self._timed_out = True
+        return await self._next()
+
+    def _start(self) -> None:
+        """Start the *timeout* at the first use (entering, or the first event)."""
+        if self._timeout is not None and self._deadline is None:
+            self._deadline = self._clock.monotonic() + self._timeout
+
+    async def _next(self) -> Event:
         while not self._pending:
+            if self._timed_out:
+                self._timed_out = False
+                raise WaitTimeout(
+                    self.job_name,
+                    timeout=self._timeout or 0.0,
+                    snapshot=self.last_snapshot,
+                )
             if self._finished:
                 raise StopAsyncIteration
             if self._next_delay is not None:
@@ -197,6 +234,10 @@ class Watch:
             self._finished = True
             raise step.lost
         self._finished = step.finished
+        if self._finished and self._deadline is not None:
+            last = self._tracker.last_snapshot
+            ended = last is not None and last.is_terminal
+            self._timed_out = not ended and self._clock.monotonic() >= self._deadline
 
     def _remaining(self, now: float) -> float | None:
         remaining = math.inf
@@ -220,14 +261,15 @@ def watch(
     job_name: str,
     *,
     client: SageMakerClient | None = None,
-    schedule: PollSchedule | None = None,
-    resume: str | None = None,
-    retry: RetryPolicy | None = None,
-    clock: Clock | None = None,
-    seed: int | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    schedule: PollSchedule | None = None,
+    retry: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    seed: int | None = None,
+    timeout: float | None = None,
+    resume: str | None = None,
 ) -> Watch:
     """Watch one training job: an async iterator of typed events.
 
@@ -239,21 +281,28 @@ def watch(
 
     Without *client*, the watch opens its own client and must be used with
     ``async with`` (one client for the block, closed on exit, even on ``break``);
-    iterating it plainly raises ``RuntimeError`` before any request. With a
+    iterating it plainly raises ``UsageError`` before any request. With a
     caller's *client*, plain ``async for`` works too.
+
+    ``watch()``, ``Watch`` and the three waiters take the same keywords.
 
     Args:
         job_name: the training job's name.
         client: a caller-owned aiobotocore SageMaker client, never closed here.
-            Without one, a client is made from the standard credential chain.
-        schedule: when to poll; the default is ``PollSchedule()``.
-        resume: an event's ``resume_token``: emit only what came after that event.
-        retry: how each poll retries transient errors; ``RetryPolicy()`` by default.
-        clock: the source of time (the fake SageMaker's clock in tests).
-        seed: seeds the jitter, for reproducible schedules.
+            Without one, a client is made from the standard credential chain,
+            with *region*, *profile* and *endpoint_url* if given.
         region: the AWS region, when no *client* is given.
         profile: the AWS profile, when no *client* is given.
         endpoint_url: the SageMaker endpoint, when no *client* is given.
+        schedule: when to poll; the default is ``PollSchedule()``.
+        retry: how each poll retries transient errors; ``RetryPolicy()`` by default.
+        clock: the source of time (the fake SageMaker's clock in tests).
+        seed: seeds the jitter, for reproducible schedules.
+        timeout: seconds to watch at most, from the first use; then the
+            iteration raises ``WaitTimeout`` carrying the last snapshot.
+            ``None`` watches as long as the job runs. A surrounding cancel scope
+            works too, without the snapshot.
+        resume: an event's ``resume_token``: emit only what came after that event.
 
     Returns:
         A ``Watch``: enter it with ``async with`` and iterate it.
@@ -262,16 +311,18 @@ def watch(
         InvalidJobName: at once, if SageMaker would reject the name.
         InvalidResumeToken: at once, if *resume* cannot be read or was written
             for another job.
+        ValueError: at once, if *timeout* is negative or NaN.
     """
     return Watch(
         job_name,
         client=client,
-        schedule=schedule,
-        resume=resume,
-        retry=retry,
-        clock=clock,
-        seed=seed,
         region=region,
         profile=profile,
         endpoint_url=endpoint_url,
+        schedule=schedule,
+        retry=retry,
+        clock=clock,
+        seed=seed,
+        timeout=timeout,
+        resume=resume,
     )
