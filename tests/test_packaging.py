@@ -23,6 +23,91 @@ import sagemaker_watch.testing
 ROOT = Path(__file__).parent.parent
 REPOSITORY = "https://github.com/sagemaker-watch/sagemaker-watch"
 
+#: The public surface, by what a user does with it.
+EXPECTED_ALL = {
+    # The ways in, for one job.
+    "watch",
+    "Watch",
+    "wait_until_terminal",
+    "wait_until_complete",
+    "wait_for_status",
+    # Many jobs.
+    "FleetWatcher",
+    "FleetStatistics",
+    # Settings, time and the client.
+    "PollSchedule",
+    "RetryPolicy",
+    "Clock",
+    "sagemaker_client",
+    # What users receive.
+    "Snapshot",
+    "Transition",
+    "Metric",
+    "Progress",
+    "PrimaryStatus",
+    "SecondaryStatus",
+    # Events.
+    "Event",
+    "JobObserved",
+    "StatusEntered",
+    "Interrupted",
+    "StatusMessageChanged",
+    "PrimaryStatusChanged",
+    "ProgressChanged",
+    "JobEnded",
+    "JobCompleted",
+    "JobFailed",
+    "JobStopped",
+    "JobLost",
+    # Errors: the one tree.
+    "SageMakerWatchError",
+    "UsageError",
+    "InvalidJobName",
+    "InvalidResumeToken",
+    "InvalidClient",
+    "UnsupportedEventLoop",
+    "MalformedResponse",
+    "TrainingJobNotFound",
+    "JobReplaced",
+    "ServiceError",
+    "ConfigurationError",
+    "NoRegion",
+    "ProfileNotFound",
+    "InvalidEndpoint",
+    "CredentialsError",
+    "CredentialsRejected",
+    "AccessDenied",
+    "RetriesExhausted",
+    "EndpointUnreachable",
+    "NotSageMaker",
+    "WaitTimeout",
+    "JobRemoved",
+    "TrainingJobEnded",
+    "TrainingJobFailed",
+    "TrainingJobStopped",
+    "StatusNotReached",
+    "__version__",
+}
+
+#: Names that left ``__all__``, with what the deprecation warning points to.
+DEPRECATED = {
+    "DiffResult": "watch()",
+    "FleetEvent": "sagemaker_watch.Event",
+    "INTERRUPTION_STATUSES": "Snapshot.interruptions",
+    "JSON": "Event.to_json()",
+    "JobIdentity": "Snapshot.identity",
+    "PollState": "sagemaker_watch.PollSchedule",
+    "ResumeCursor": "resume=",
+    "SHORT_PHASES": "sagemaker_watch.PollSchedule",
+    "SystemClock": "leave out clock=",
+    "TERMINAL_STATUSES": "Snapshot.is_terminal",
+    "diff": "watch()",
+    "diff_with_anomalies": "watch()",
+    "next_delay": "sagemaker_watch.PollSchedule",
+    "raise_for_outcome": "Snapshot.raise_for_outcome()",
+    "validate_job_name": "InvalidJobName",
+}
+
 #: Names defined in private modules that are deliberately not public.
 INTERNAL = {
     "_core.planner": {
@@ -62,6 +147,12 @@ INTERNAL = {
         "retryable",
     },
     "_drivers._fleet_stats": {"Tallied", "staleness", "tally"},
+    "_drivers.waiters": {"raise_for_outcome"},
+    "_core.diff": {"DiffResult", "ResumeCursor", "diff", "diff_with_anomalies"},
+    "_core.names": {"validate_job_name"},
+    "_core.schedule": {"PollState", "next_delay"},
+    "_core.snapshot": {"JobIdentity"},
+    "_io.clock": {"SystemClock"},
     "_io.source": {
         "AioBotocoreSource",
         "CallFailed",
@@ -85,41 +176,6 @@ INTERNAL = {
         "RateBudget",
         "TokenBucket",
     },
-    "cli._commands": {
-        "CliError",
-        "ExitCode",
-        "Number",
-        "Settings",
-        "aws_client",
-        "exit_code",
-        "follow",
-        "follow_one",
-        "main",
-        "run",
-    },
-    "cli._render": {
-        "JobResult",
-        "JsonRenderer",
-        "LineRenderer",
-        "LiveRenderer",
-        "NullRenderer",
-        "Outcome",
-        "Renderer",
-        "describe",
-        "duration",
-        "event_detail",
-        "event_line",
-        "one_line",
-        "outcome_of",
-        "quote",
-        "safe",
-        "safe_cell",
-        "spot_savings",
-        "status",
-        "times",
-    },
-    "cli._demo": {"is_loopback", "populate", "serve"},
-    "cli._scenario": {"ScenarioError", "ScenarioJob", "demo_fleet", "job", "load"},
 }
 
 
@@ -157,14 +213,64 @@ def test_all_is_not_stale():
         assert [n for n in package.__all__ if not hasattr(package, n)] == []
 
 
+def test_all_is_the_intended_surface():
+    """__all__ is exactly the surface a user needs: no internals, nothing missing."""
+    assert EXPECTED_ALL == set(sagemaker_watch.__all__)
+
+
+@pytest.mark.parametrize("name", sorted(DEPRECATED))
+def test_a_removed_name_still_imports_with_one_warning_naming_the_replacement(name):
+    """A name that left __all__ still works for a release, with a DeprecationWarning."""
+    with pytest.warns(DeprecationWarning, match=name) as caught:
+        value = getattr(sagemaker_watch, name)
+    assert [DeprecationWarning] == [w.category for w in caught]
+    message = str(caught[0].message)
+    assert f"sagemaker_watch.{name} is deprecated" in message
+    assert DEPRECATED[name] in message
+    assert __file__ == caught[0].filename
+    assert value is not None
+
+
+def test_a_removed_name_is_the_object_it_always_was():
+    """The deprecated names are the library's own objects, not copies."""
+    from sagemaker_watch._core.diff import diff  # noqa: PLC0415 - what it aliases
+
+    with pytest.warns(DeprecationWarning, match="FleetEvent"):
+        assert sagemaker_watch.Event is sagemaker_watch.FleetEvent
+    with pytest.warns(DeprecationWarning, match="diff"):
+        assert diff is sagemaker_watch.diff
+
+
+def test_from_import_of_a_removed_name_warns_at_the_import():
+    """``from sagemaker_watch import next_delay`` works, warning at that line."""
+    with pytest.warns(DeprecationWarning, match="next_delay") as caught:
+        from sagemaker_watch import next_delay  # noqa: PLC0415 - the import is the test
+
+    assert callable(next_delay)
+    assert __file__ == caught[0].filename
+
+
+def test_removed_names_are_not_listed():
+    """dir() and __all__ name no deprecated alias; unknown names still fail."""
+    assert set() == set(DEPRECATED) & set(dir(sagemaker_watch))
+    assert set() == set(DEPRECATED) & set(sagemaker_watch.__all__)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = sagemaker_watch.no_such_name
+
+
 def test_all_is_complete():
-    """Every public name defined in a private module is exported or known internal."""
+    """Every public name defined in a private module is exported or known internal.
+
+    The CLI is skipped: its surface is the command line, not Python names.
+    """
     missing = {}
     for info in pkgutil.walk_packages(
         sagemaker_watch.__path__, prefix="sagemaker_watch."
     ):
         name = info.name.removeprefix("sagemaker_watch.")
-        if info.ispkg or name.startswith("testing") or name.endswith("__main__"):
+        if info.ispkg or name.startswith(("testing", "cli.")):
+            continue
+        if name.endswith("__main__"):
             continue
         if not any(part.startswith("_") for part in name.split(".")):
             continue

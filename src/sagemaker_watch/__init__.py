@@ -6,17 +6,24 @@ Typed events, exactly once and in order, and waiters that say why a job ended::
 
     snapshot = await sw.wait_until_complete("my-job")
 
-    async for event in sw.watch("my-job"):
-        print(event.to_json())
+    async with sw.watch("my-job") as events:
+        async for event in events:
+            print(event.to_json())
+
+The surface: the ways in (``watch``, ``Watch``, three ``wait_*`` functions, one
+keyword set), the fleet (``FleetWatcher``), the settings (``PollSchedule``,
+``RetryPolicy``, ``Clock``, ``sagemaker_client``), what users receive (``Snapshot``
+and its parts, the two status enums, the events) and the one exception tree.
 """
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING
 
-from ._core.diff import DiffResult, ResumeCursor, diff, diff_with_anomalies
 from ._core.events import (
-    JSON,
     Event,
     Interrupted,
     JobCompleted,
@@ -30,38 +37,28 @@ from ._core.events import (
     StatusEntered,
     StatusMessageChanged,
 )
-from ._core.names import validate_job_name
-from ._core.schedule import PollSchedule, PollState, next_delay
-from ._core.snapshot import (
-    JobIdentity,
-    Metric,
-    Progress,
-    Snapshot,
-    Transition,
-    UsageError,
-)
-from ._core.status import (
-    INTERRUPTION_STATUSES,
-    SHORT_PHASES,
-    TERMINAL_STATUSES,
-    PrimaryStatus,
-    SecondaryStatus,
-)
-from ._drivers.fleet import FleetEvent, FleetStatistics, FleetWatcher
-from ._drivers.waiters import (
-    raise_for_outcome,
-    wait_for_status,
-    wait_until_complete,
-    wait_until_terminal,
-)
+from ._core.schedule import PollSchedule
+from ._core.snapshot import Metric, Progress, Snapshot, Transition, UsageError
+from ._core.status import PrimaryStatus, SecondaryStatus
+from ._drivers.fleet import FleetStatistics, FleetWatcher
+from ._drivers.waiters import wait_for_status, wait_until_complete, wait_until_terminal
 from ._drivers.watch import Watch, watch
 from ._errors import (
+    AccessDenied,
+    ConfigurationError,
+    CredentialsError,
+    CredentialsRejected,
+    EndpointUnreachable,
     InvalidClient,
+    InvalidEndpoint,
     InvalidJobName,
     InvalidResumeToken,
     JobRemoved,
     JobReplaced,
     MalformedResponse,
+    NoRegion,
+    NotSageMaker,
+    ProfileNotFound,
     RetriesExhausted,
     SageMakerWatchError,
     ServiceError,
@@ -73,31 +70,30 @@ from ._errors import (
     UnsupportedEventLoop,
     WaitTimeout,
 )
-from ._io.clock import Clock, SystemClock
+from ._io.clock import Clock
 from ._io.retry import RetryPolicy
 from ._io.source import sagemaker_client
 
 __version__ = _version("sagemaker-watch")
 
 __all__ = [
-    "INTERRUPTION_STATUSES",
-    "JSON",
-    "SHORT_PHASES",
-    "TERMINAL_STATUSES",
+    "AccessDenied",
     "Clock",
-    "DiffResult",
+    "ConfigurationError",
+    "CredentialsError",
+    "CredentialsRejected",
+    "EndpointUnreachable",
     "Event",
-    "FleetEvent",
     "FleetStatistics",
     "FleetWatcher",
     "Interrupted",
     "InvalidClient",
+    "InvalidEndpoint",
     "InvalidJobName",
     "InvalidResumeToken",
     "JobCompleted",
     "JobEnded",
     "JobFailed",
-    "JobIdentity",
     "JobLost",
     "JobObserved",
     "JobRemoved",
@@ -105,13 +101,14 @@ __all__ = [
     "JobStopped",
     "MalformedResponse",
     "Metric",
+    "NoRegion",
+    "NotSageMaker",
     "PollSchedule",
-    "PollState",
     "PrimaryStatus",
     "PrimaryStatusChanged",
+    "ProfileNotFound",
     "Progress",
     "ProgressChanged",
-    "ResumeCursor",
     "RetriesExhausted",
     "RetryPolicy",
     "SageMakerWatchError",
@@ -121,7 +118,6 @@ __all__ = [
     "StatusEntered",
     "StatusMessageChanged",
     "StatusNotReached",
-    "SystemClock",
     "TrainingJobEnded",
     "TrainingJobFailed",
     "TrainingJobNotFound",
@@ -132,14 +128,90 @@ __all__ = [
     "WaitTimeout",
     "Watch",
     "__version__",
-    "diff",
-    "diff_with_anomalies",
-    "next_delay",
-    "raise_for_outcome",
     "sagemaker_client",
-    "validate_job_name",
     "wait_for_status",
     "wait_until_complete",
     "wait_until_terminal",
     "watch",
 ]
+
+_SCHEDULE = "the schedule is internal: configure it with sagemaker_watch.PollSchedule"
+_DIFF = "diffing is internal: watch() yields the events a diff finds"
+
+#: Names that left ``__all__``: where each still lives, and what to use instead.
+_DEPRECATED: dict[str, tuple[str, str, str]] = {
+    "DiffResult": ("._core.diff", "DiffResult", _DIFF),
+    "FleetEvent": (
+        "._core.events",
+        "Event",
+        "use sagemaker_watch.Event, the same class",
+    ),
+    "INTERRUPTION_STATUSES": (
+        "._core.status",
+        "INTERRUPTION_STATUSES",
+        "use Snapshot.interruptions, or match sagemaker_watch.Interrupted events",
+    ),
+    "JSON": (
+        "._core.events",
+        "JSON",
+        "annotate what Event.to_json() returns as Mapping[str, object]",
+    ),
+    "JobIdentity": (
+        "._core.snapshot",
+        "JobIdentity",
+        "use Snapshot.identity (its job_arn and creation_time)",
+    ),
+    "PollState": ("._core.schedule", "PollState", _SCHEDULE),
+    "ResumeCursor": (
+        "._core.diff",
+        "ResumeCursor",
+        "pass an event's resume_token as resume=",
+    ),
+    "SHORT_PHASES": ("._core.status", "SHORT_PHASES", _SCHEDULE),
+    "SystemClock": (
+        "._io.clock",
+        "SystemClock",
+        (
+            "leave out clock= (the system clock is the default), or implement "
+            "sagemaker_watch.Clock"
+        ),
+    ),
+    "TERMINAL_STATUSES": (
+        "._core.status",
+        "TERMINAL_STATUSES",
+        "use Snapshot.is_terminal or Snapshot.outcome",
+    ),
+    "diff": ("._core.diff", "diff", _DIFF),
+    "diff_with_anomalies": ("._core.diff", "diff_with_anomalies", _DIFF),
+    "next_delay": ("._core.schedule", "next_delay", _SCHEDULE),
+    "raise_for_outcome": (
+        "._drivers.waiters",
+        "raise_for_outcome",
+        "use Snapshot.raise_for_outcome(), which returns the snapshot it checked",
+    ),
+    "validate_job_name": (
+        "._core.names",
+        "validate_job_name",
+        (
+            "watch() and the waiters check the name and raise InvalidJobName "
+            "before any request"
+        ),
+    ),
+}
+
+if not TYPE_CHECKING:  # type checkers report the removed names as missing
+
+    def __getattr__(name: str) -> object:
+        """Return a name that left ``__all__``, warning ``DeprecationWarning``."""
+        try:
+            module, attribute, advice = _DEPRECATED[name]
+        except KeyError:
+            msg = f"module {__name__!r} has no attribute {name!r}"
+            raise AttributeError(msg) from None
+        warnings.warn(
+            f"sagemaker_watch.{name} is deprecated and will be removed in the next "
+            f"release: {advice}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module, __name__), attribute)

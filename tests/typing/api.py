@@ -9,6 +9,8 @@ import anyio
 import sagemaker_watch as sw
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from types_aiobotocore_sagemaker import SageMakerClient
 
 
@@ -21,7 +23,7 @@ async def users_code(client: SageMakerClient) -> None:
 
     terminal = await sw.wait_until_terminal("my-job", client=client)
     assert_type(terminal.is_terminal, bool)
-    sw.raise_for_outcome(terminal)
+    assert_type(terminal.raise_for_outcome(), sw.Snapshot)
 
     await sw.wait_for_status("my-job", sw.SecondaryStatus.TRAINING, client=client)
 
@@ -29,7 +31,8 @@ async def users_code(client: SageMakerClient) -> None:
     async with sw.watch("my-job", client=client, schedule=schedule) as events:
         async for event in events:
             assert_type(event, sw.Event)
-            assert_type(event.to_json(), dict[str, sw.JSON])
+            as_json: Mapping[str, object] = event.to_json()
+            assert_type(as_json["event"], object)
             assert_type(event.resume_token, str)
             match event:
                 case sw.JobFailed(failure_reason=reason):
@@ -50,3 +53,15 @@ async def users_code(client: SageMakerClient) -> None:
     with anyio.fail_after(10):
         async with sw.sagemaker_client(region="eu-west-1") as own:
             await sw.wait_until_terminal("my-job", client=own)
+
+    snapshot = await sw.wait_until_complete(
+        "my-job", region="eu-west-1", profile="ml", timeout=60.0, resume=None
+    )
+    try:
+        async with sw.watch("my-job", endpoint_url="http://127.0.0.1:1") as events:
+            async for event in events:
+                assert_type(event.snapshot, sw.Snapshot)
+    except sw.UsageError as exc:
+        assert_type(exc, sw.UsageError)
+    except sw.ConfigurationError as exc:
+        assert_type(exc.code, str)
