@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
+import sagemaker_watch
 from docblocks import MISLABELLED, RUNNABLE, Block, commands, mismatch, parse
 from sagemaker_watch.cli._scenario import DEMO_FLEET
 from sagemaker_watch.testing import FakeSageMaker, plain, spot_interrupted_once
@@ -367,3 +368,15 @@ def test_every_test_the_docs_name_exists() -> None:
     )
     assert len(cited) >= 20
     assert [] == missing
+
+
+def test_every_public_name_is_documented() -> None:
+    """Each name in ``sagemaker_watch.__all__`` is shown in the README or docs/."""
+    text = "\n".join(path.read_text(encoding="utf-8") for path in DOCS)
+    undocumented = [
+        name
+        for name in sagemaker_watch.__all__
+        if name != "__version__"
+        and not re.search(rf"(`|sw\.|sagemaker_watch\.|── ){re.escape(name)}\b", text)
+    ]
+    assert [] == undocumented
