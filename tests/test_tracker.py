@@ -239,23 +239,35 @@ def test_repr_is_short():
     seed=st.integers(0, 2**32),
 )
 def test_retries_never_exceed_the_policy(max_attempts, max_elapsed, kinds, gaps, seed):
-    """Property: attempts stay within max_attempts, waits within max_elapsed."""
+    """Property: transient retries stay within the policy; throttles never lose.
+
+    Failing time is what led up to transient failures: the time until a
+    throttled answer is not counted.
+    """
     if max_attempts is None and max_elapsed is None:
         max_attempts = 3
     policy = RetryPolicy(max_attempts=max_attempts, max_elapsed=max_elapsed)
     tracker = _tracker(seed=seed, retry=policy)
-    now, first = 0.0, None
+    now, since_last, transients, failing = 0.0, 0.0, 0, None
     for kind, gap in zip(kinds, gaps, strict=False):
         step = tracker.failed(kind, _error(kind), now=now)
-        first = now if first is None else first
+        if kind is ErrorKind.THROTTLED:
+            assert None is step.lost
+        else:
+            transients += 1
+            failing = 0.0 if failing is None else failing + since_last
         if step.lost is not None:
+            assert (max_attempts is not None and transients >= max_attempts) or (
+                max_elapsed is not None and failing >= max_elapsed - 1e-6
+            )
             break
         assert isinstance(step.retry, RetryScheduled)
-        if max_attempts is not None:
-            assert step.retry.attempt < max_attempts
-        if max_elapsed is not None:
-            assert now - first + step.delay <= max_elapsed + 1e-9
-        now += step.delay + gap
+        if kind is ErrorKind.TRANSIENT and max_attempts is not None:
+            assert transients < max_attempts
+        if kind is ErrorKind.TRANSIENT and max_elapsed is not None:
+            assert failing + step.delay <= max_elapsed + 1e-9
+        since_last = step.delay + gap
+        now += since_last
     else:
         assert not tracker.finished
 
@@ -336,3 +348,87 @@ def test_unseen_max_elapsed_must_be_a_finite_number(value):
     """unseen_max_elapsed is validated like the other durations."""
     with pytest.raises(ValueError, match="unseen_max_elapsed"):
         RetryPolicy(unseen_max_elapsed=value)
+
+
+def _throttle(tracker, now):
+    """Feed one throttled failure at *now*; return the step."""
+    return tracker.failed(ErrorKind.THROTTLED, _error(ErrorKind.THROTTLED), now=now)
+
+
+def test_a_long_throttling_storm_never_loses_the_job():
+    """Throttles for hours, far past max_attempts and max_elapsed, lose nothing."""
+    policy = RetryPolicy(max_attempts=3, max_elapsed=60.0)
+    tracker, now = _tracker(retry=policy), 0.0
+    for _ in range(5_000):
+        step = _throttle(tracker, now)
+        assert None is step.lost
+        now += step.delay + 1.0
+    assert now > 10 * 3600
+    assert () != tracker.snapshot(_snap("Starting"), now=now).events
+
+
+def test_transient_errors_still_exhaust_after_a_throttling_storm():
+    """After many throttles, transient errors are lost at max_attempts as before."""
+    tracker = _tracker(retry=RetryPolicy(max_attempts=3, max_elapsed=None))
+    for index in range(100):
+        _throttle(tracker, float(index))
+    error = _error(ErrorKind.TRANSIENT)
+    steps = [
+        tracker.failed(ErrorKind.TRANSIENT, error, now=200.0 + i) for i in range(3)
+    ]
+    assert [False, False] == [step.lost is error for step in steps[:2]]
+    assert error is steps[2].lost
+
+
+def test_throttles_between_transient_errors_use_up_no_attempts():
+    """Throttles interleaved with transients neither advance nor reset the count."""
+    tracker = _tracker(retry=RetryPolicy(max_attempts=3, max_elapsed=None))
+    error = _error(ErrorKind.TRANSIENT)
+    now = 0.0
+    for expected_lost in (False, False, True):
+        for _ in range(10):
+            now += 1.0
+            assert None is _throttle(tracker, now).lost
+        now += 1.0
+        step = tracker.failed(ErrorKind.TRANSIENT, error, now=now)
+        assert expected_lost == (step.lost is error)
+
+
+def test_time_spent_throttled_does_not_count_toward_max_elapsed():
+    """max_elapsed counts only time that ended in transient errors, not throttles."""
+    tracker = _tracker(retry=RetryPolicy(max_attempts=None, max_elapsed=100.0))
+    error = _error(ErrorKind.TRANSIENT)
+    assert None is tracker.failed(ErrorKind.TRANSIENT, error, now=0.0).lost
+    for second in range(1, 1000):
+        _throttle(tracker, float(second))
+    assert None is tracker.failed(ErrorKind.TRANSIENT, error, now=1050.0).lost
+    assert error is tracker.failed(ErrorKind.TRANSIENT, error, now=1200.0).lost
+
+
+def test_throttle_waits_grow_with_full_jitter_up_to_max_delay():
+    """The n-th throttle in a row waits RetryPolicy.wait_for(n), up to max_delay."""
+    policy = RetryPolicy(initial_delay=1.0, max_delay=8.0)
+    tracker, expected_rng = _tracker(seed=3, retry=policy), random.Random(3)
+    for streak in range(1, 12):
+        step = _throttle(tracker, float(streak))
+        assert policy.wait_for(streak, expected_rng) == step.delay
+        assert ErrorKind.THROTTLED == step.retry.kind
+        assert step.delay <= min(8.0, 2.0 ** (streak - 1))
+
+
+def test_a_snapshot_ends_the_throttle_streak():
+    """After a successful poll the next throttle waits as the first one did."""
+    policy = RetryPolicy(initial_delay=1.0, max_delay=30.0)
+    tracker = _tracker(seed=5, retry=policy)
+    for second in range(10):
+        _throttle(tracker, float(second))
+    tracker.snapshot(_snap("Starting"), now=20.0)
+    assert 1.0 >= _throttle(tracker, 21.0).delay
+
+
+def test_retry_attempts_count_every_failed_attempt_of_the_poll():
+    """RetryScheduled.attempt numbers all failures since the last success."""
+    tracker = _tracker(retry=RetryPolicy(max_attempts=5, max_elapsed=None))
+    kinds = [ErrorKind.THROTTLED, ErrorKind.TRANSIENT, ErrorKind.THROTTLED]
+    steps = [tracker.failed(k, _error(k), now=float(i)) for i, k in enumerate(kinds)]
+    assert [1, 2, 3] == [step.retry.attempt for step in steps]

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .snapshot import Snapshot
 
 
+_MAX_EXPONENT = 1000
+
+
 class ErrorKind(Enum):
     """How a failed call is handled."""
 
@@ -41,18 +44,25 @@ class ErrorKind(Enum):
 class RetryPolicy:
     """How one poll retries transient errors before giving up.
 
-    Transient errors are throttling, 5xx answers, dropped connections, timeouts and
-    malformed bodies. Waits grow exponentially from *initial_delay* to *max_delay*
-    with full jitter; a poll gives up after *max_attempts* attempts or once
-    *max_elapsed* seconds have passed since its first failure, whichever comes
-    first. Each attempt is cut after *attempt_timeout* seconds of real time (a body
-    trickled byte by byte would otherwise hold it forever) and counts as transient.
-    No wait reaches past *max_elapsed*, so on a real clock a poll that keeps failing
-    ends within *max_elapsed* plus twice *attempt_timeout* seconds.
+    Transient errors are 5xx answers, dropped connections, timeouts and malformed
+    bodies. Waits grow exponentially from *initial_delay* to *max_delay* with full
+    jitter; a poll gives up after *max_attempts* attempts or once *max_elapsed*
+    seconds have passed since its first failure, whichever comes first. Each
+    attempt is cut after *attempt_timeout* seconds of real time (a body trickled
+    byte by byte would otherwise hold it forever) and counts as transient. No wait
+    reaches past *max_elapsed*, so on a real clock a poll that keeps failing ends
+    within *max_elapsed* plus twice *attempt_timeout* seconds.
 
-    The defaults ride out about fifteen minutes of continuous failure (a throttling
-    storm or a regional hiccup) without giving up on a job that may train for days,
-    while an unreachable endpoint still fails within that bound.
+    Throttling is back-pressure, not failure: a throttled attempt is retried for
+    as long as throttling lasts, and counts toward neither *max_attempts* nor
+    *max_elapsed* (nor resets them). The waits between throttled attempts grow
+    with full jitter from *initial_delay* to *max_delay* as well, counted over
+    the throttles since the last successful answer. Bound a watch with its
+    *timeout* or a cancel scope.
+
+    The defaults ride out about fifteen minutes of continuous failure (a
+    regional hiccup) without giving up on a job that may train for days, while
+    an unreachable endpoint still fails within that bound.
 
     Args:
         max_attempts: attempts per poll, including the first (an ``int`` >= 1);
@@ -125,7 +135,10 @@ class RetryPolicy:
 
     def wait_for(self, attempt: int, rng: random.Random) -> float:
         """Return the wait after failed *attempt* (1-based): full jitter, capped."""
-        cap = min(self.max_delay, self.initial_delay * 2.0 ** (attempt - 1))
+        # The exponent is bounded: 2.0 ** 1024 raises, an overflowing product is inf.
+        cap = min(
+            self.max_delay, self.initial_delay * 2.0 ** min(attempt - 1, _MAX_EXPONENT)
+        )
         return rng.uniform(0.0, cap)
 
 
@@ -165,7 +178,8 @@ def retryable(
 ) -> bool:
     """Whether a failure of *kind* may be retried at all (the policy then decides).
 
-    Throttled and transient failures may; "not found" only for a job never seen,
+    Throttled and transient failures may (throttles are not limited by the
+    policy, see ``JobTracker.failed``); "not found" only for a job never seen,
     while *elapsed* is within the policy's grace; fatal never.
     """
     if kind is ErrorKind.NOT_FOUND:
@@ -222,10 +236,12 @@ class JobTracker:
     """
 
     __slots__ = (
+        "_attempts",
         "_failing_since",
         "_failures",
         "_finished",
         "_last",
+        "_last_failure",
         "_previous",
         "_retry",
         "_rng",
@@ -233,6 +249,7 @@ class JobTracker:
         "_seen",
         "_state",
         "_throttled",
+        "_throttles",
         "job_name",
     )
 
@@ -254,8 +271,11 @@ class JobTracker:
         self._last: Snapshot | None = None
         self._seen = resume is not None
         self._state = PollState()
+        self._attempts = 0
         self._failures = 0
+        self._throttles = 0
         self._failing_since: float | None = None
+        self._last_failure: float | None = None
         self._throttled = False
         self._finished = False
 
@@ -293,7 +313,8 @@ class JobTracker:
         """
         del now
         self._check_open()
-        self._failures, self._failing_since = 0, None
+        self._attempts = self._failures = self._throttles = 0
+        self._failing_since = self._last_failure = None
         try:
             result = diff_with_anomalies(self._previous, snapshot)
         except JobReplaced as error:
@@ -322,9 +343,14 @@ class JobTracker:
     def failed(self, kind: ErrorKind, error: Exception, *, now: float) -> Step:
         """Feed a failed describe, classified as *kind*, that ended at *now*.
 
-        Throttled and transient failures are retried by the policy (attempts and
-        elapsed time counted from this poll's first failure); "not found" only
-        while the job was never seen and the grace period lasts; fatal never.
+        Throttled attempts are retried for as long as they last, after waits
+        that grow over the throttles since the last success; they neither use
+        up nor reset the policy's attempts, and the time until a throttled
+        answer does not count toward *max_elapsed*. Transient failures are
+        retried by the policy (attempts and elapsed time counted from this
+        poll's first failure; *unseen_max_elapsed* for a job never seen); "not
+        found" only while the job was never seen and the grace period lasts;
+        fatal never.
 
         Returns:
             A retry (its delay and ``retry`` set), or lost with *error*.
@@ -333,8 +359,17 @@ class JobTracker:
             RuntimeError: the tracker already finished.
         """
         self._check_open()
+        self._attempts += 1
+        previous, self._last_failure = self._last_failure, now
         if kind is ErrorKind.THROTTLED:
             self._throttled = True
+            self._throttles += 1
+            if self._failing_since is not None and previous is not None:
+                # Time spent reaching a throttled answer is not failing time.
+                self._failing_since += max(0.0, now - previous)
+            return self._retry_after(
+                self._retry.wait_for(self._throttles, self._rng), kind, error
+            )
         if self._failing_since is None:
             self._failing_since = now
         self._failures += 1
@@ -348,18 +383,19 @@ class JobTracker:
             policy = dataclasses.replace(policy, max_elapsed=policy.unseen_max_elapsed)
         delay = (
             retry_delay(policy, attempt=self._failures, elapsed=elapsed, rng=self._rng)
-            if retryable(
-                self._retry, kind, seen=self._last is not None, elapsed=elapsed
-            )
+            if retryable(policy, kind, seen=self._last is not None, elapsed=elapsed)
             else None
         )
         if delay is None:
             self._finished = True
             return Step(lost=error)
+        return self._retry_after(delay, kind, error)
+
+    def _retry_after(self, delay: float, kind: ErrorKind, error: Exception) -> Step:
         return Step(
             delay=delay,
             retry=RetryScheduled(
-                attempt=self._failures, delay=delay, kind=kind, error=error
+                attempt=self._attempts, delay=delay, kind=kind, error=error
             ),
         )
 
