@@ -2,14 +2,19 @@
 
 How it works:
 
+* **One per-job core.** Each job has a ``JobTracker`` (``_core/tracker.py``,
+  the same one ``watch()`` and the waiters drive), fed every answer about it:
+  it decides the job's events, its retries, the not-found grace, the throttle
+  stretch and its own poll schedule, and whether the job finished or is lost.
 * **One scheduler** task asks the planner (``_core/planner.py``, pure, tested
   without sockets) which job is due, when to sweep, what a list page means and
   when to fall back; this module keeps the I/O, the task group, the client, the
-  clock, the waiters and the event stream. Jobs are queued by the time each is
-  next due, and the most overdue one is always polled first. A job's due time
-  comes from its own ``PollSchedule`` (as in ``watch()``), from a change
-  ``ListTrainingJobs`` reported (due since the change's ``LastModifiedTime``), or
-  from a retry after an error.
+  clock, the waiters and the event stream (the sweeps' I/O is in
+  ``_fleet_sweeps.py``, the per-job record in ``_fleet_jobs.py``). Jobs are
+  queued by the time each is next due, and the most overdue one is always
+  polled first. A job's due time comes from its tracker's schedule (as in
+  ``watch()``), from a change ``ListTrainingJobs`` reported (due since the
+  change's ``LastModifiedTime``), or from its tracker's retry after an error.
   Describe calls run concurrently, at most *max_in_flight* at once; every sleep
   on the clock happens in the scheduler, and a hand-driven clock wakes sleepers at
   absolute deadlines, so runs on it are deterministic with any *max_in_flight*.
@@ -44,7 +49,8 @@ How it works:
   whose answers cannot be handled (counted as transient errors) is *lost*: it
   is no longer polled, a ``JobLost`` event carrying the error is put in the event
   stream, ``sagemaker_watch.fleet_job_lost`` is logged, and its waiters raise
-  that error. Throttling is ridden out for ever; other transient errors
+  that error. Throttling is ridden out for as long as it lasts (back-pressure,
+  not failure: it uses up none of the ``RetryPolicy``); other transient errors
   follow the ``RetryPolicy`` (then the job is lost with ``RetriesExhausted``).
 """
 
@@ -52,7 +58,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import datetime as dt
 import heapq
 import itertools
 import math
@@ -63,49 +68,30 @@ from typing import TYPE_CHECKING, Any, Final, Self, TypeAlias
 import anyio
 import anyio.lowlevel
 
-from .._core.diff import ResumeCursor, diff_with_anomalies
-from .._core.events import Event, JobLost, ProgressChanged, StatusEntered
+from .._core.diff import ResumeCursor
+from .._core.events import Event, JobLost
 from .._core.names import validate_job_name
 from .._core.planner import (
     EPSILON,
     DueQueue,
-    JobTiming,
-    PageVerdict,
-    ServiceClock,
-    Sweep,
     covers,
     due_at,
     lag_delay,
-    list_failed,
-    mark_page,
-    new_sweep,
     next_due,
-    page_read,
     recheck_interval,
     routine_due,
-    sweep_wait,
-    wants_listing,
-    wants_sweeps,
 )
-from .._core.schedule import PollSchedule, PollState, next_delay
+from .._core.schedule import PollSchedule
 from .._core.status import SecondaryStatus
+from .._core.tracker import JobTracker
 from .._errors import (
     JobRemoved,
-    JobReplaced,
-    MalformedResponse,
-    RetriesExhausted,
     SageMakerWatchError,
     StatusNotReached,
     WaitTimeout,
 )
 from .._io.clock import Clock, SystemClock
-from .._io.logging import (
-    FLEET_JOB_LOST,
-    FLEET_LIST_UNAVAILABLE,
-    FLEET_POLL_FAILED,
-    HISTORY_ANOMALY,
-    logger,
-)
+from .._io.logging import FLEET_JOB_LOST, FLEET_POLL_FAILED, HISTORY_ANOMALY, logger
 from .._io.ratelimit import Rate, RateBudget
 from .._io.retry import RetryPolicy
 from .._io.source import (
@@ -115,7 +101,9 @@ from .._io.source import (
     ErrorKind,
     default_client,
 )
+from ._fleet_jobs import IDLE, Events, Idle, Job, StatusWaiter, Timer, unreadable
 from ._fleet_stats import FleetStatistics, staleness, tally
+from ._fleet_sweeps import LIST, Sweeper
 from .waiters import raise_for_outcome
 
 __all__ = ["FleetEvent", "FleetStatistics", "FleetWatcher", "JobLost", "JobRemoved"]
@@ -136,103 +124,11 @@ else:
     SageMakerClient = Any
 
 DESCRIBE: Final = "DescribeTrainingJob"
-LIST: Final = "ListTrainingJobs"
-_RETRY_CAP: Final = 16
 
 
 #: What the fleet's stream carries: every event ``watch()`` yields, and ``JobLost``
 #: (an ``Event`` too); kept as a name for code written when ``JobLost`` was not one.
 FleetEvent: TypeAlias = Event
-
-
-class _Job(JobTiming):
-    """One watched job: its timing (the planner's part) and what the driver keeps.
-
-    The per-job rules (retries, not-found grace, throttles, the schedule) are
-    applied by ``FleetWatcher._observe`` and ``FleetWatcher._describe_failed``
-    on these fields; they are what the per-job tracker will take over.
-    """
-
-    __slots__ = (
-        "done",
-        "failing_since",
-        "failures",
-        "last",
-        "not_found_since",
-        "outcome",
-        "previous",
-        "state",
-        "status_waiters",
-        "throttled",
-        "token",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        previous: ResumeCursor | None,
-        added_at: float,
-        token: str | None,
-    ) -> None:
-        super().__init__(name, added_at)
-        self.token = token
-        self.previous: Snapshot | ResumeCursor | None = previous
-        self.last: Snapshot | None = None
-        self.state = PollState()
-        self.throttled = False
-        self.failures = 0
-        self.failing_since: float | None = None
-        self.not_found_since: float | None = None
-        self.outcome: Snapshot | SageMakerWatchError | None = None
-        self.done = anyio.Event()
-        self.status_waiters: list[_StatusWaiter] = []
-
-    def release(self) -> None:
-        """Wake every waiter: the job ended, was lost or removed, or the fleet shut."""
-        self.done.set()
-        for waiter in self.status_waiters:
-            waiter.wake.set()
-
-    def entered(self, events: Collection[Event]) -> None:
-        """Resolve the status waiters whose status one of *events* entered."""
-        for event in events:
-            if not isinstance(event, StatusEntered):
-                continue
-            for waiter in self.status_waiters:
-                if waiter.found is None and event.status in waiter.wanted:
-                    waiter.found = event.snapshot
-                    waiter.wake.set()
-
-
-class _StatusWaiter:
-    __slots__ = ("found", "wake", "wanted")
-
-    def __init__(self, wanted: frozenset[SecondaryStatus]) -> None:
-        self.wanted = wanted
-        self.found: Snapshot | None = None
-        self.wake = anyio.Event()
-
-
-class _Timer:
-    __slots__ = ("fired", "wake")
-
-    def __init__(self) -> None:
-        self.wake = anyio.Event()
-        self.fired = False
-
-
-#: A sweep whose NextToken repeated, or whose pages outran the bound.
-_ENDLESS_PAGES: Final = CallFailed(
-    kind=ErrorKind.TRANSIENT,
-    error=MalformedResponse("ListTrainingJobs pages never end (a token repeated)"),
-)
-
-
-class _Idle:
-    """The marker put in the stream when no job is left to watch."""
-
-
-_IDLE: Final = _Idle()
 
 
 class FleetWatcher:
@@ -265,7 +161,7 @@ class FleetWatcher:
         client: a caller-owned aiobotocore SageMaker client, never closed here.
             Without one, the fleet creates one from the standard credential chain.
         schedule: each job's poll schedule when not listing; ``PollSchedule()``.
-        retry: how failed calls are retried (throttles are retried for ever).
+        retry: each job's retry policy (throttles are ridden out as long as they last).
         clock: the source of time (the fake SageMaker's clock in tests).
         seed: seeds the jitter.
         describe_rate: the ``DescribeTrainingJob`` budget, requests per second.
@@ -338,9 +234,6 @@ class FleetWatcher:
         )
         self._describe_ceiling = describe_rate
         self._max_in_flight = max_in_flight
-        self._sweep_interval = sweep_interval
-        self._list_min_jobs = list_min_jobs
-        self._overlap = overlap
         self._recheck_interval = recheck_interval
         self._stream = stream
         self._source = AioBotocoreSource(
@@ -350,10 +243,10 @@ class FleetWatcher:
             rng=self._rng,
             client_options=self._client_options,
         )
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: dict[str, Job] = {}
         self._active = 0
         self._queue_of = DueQueue()
-        self._timers: list[tuple[float, int, _Timer]] = []
+        self._timers: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._in_flight = 0
         self._poked = False
@@ -361,25 +254,25 @@ class FleetWatcher:
         self._state = "new"
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
-        self._send: MemoryObjectSendStream[Event | _Idle] | None = None
-        self._receive: MemoryObjectReceiveStream[Event | _Idle] | None = None
+        self._send: MemoryObjectSendStream[Event | Idle] | None = None
+        self._receive: MemoryObjectReceiveStream[Event | Idle] | None = None
         self._calls: collections.Counter[str] = collections.Counter()
         self._throttles: collections.Counter[str] = collections.Counter()
         self._errors: collections.Counter[str] = collections.Counter()
         self._events = 0
         self._lost = 0
         self._finished = 0
-        self._sweeps = 0
-        self._listing = False
-        self._list_failing = False
-        self._list_failures = 0
-        self._list_forbidden = False
-        self._sweep: Sweep | None = None
-        self._sweep_in_flight = False
-        self._next_sweep = 0.0
-        self._swept: tuple[float, dt.datetime] | None = None
-        self._started: tuple[float, dt.datetime] | None = None
-        self._service = ServiceClock()
+        self._sweeper = Sweeper(
+            source=self._source,
+            budget=self._budget,
+            clock=self._clock,
+            rng=self._rng,
+            retry=self._retry,
+            interval=sweep_interval,
+            min_jobs=list_min_jobs,
+            overlap=overlap,
+            counters=(self._calls, self._throttles, self._errors),
+        )
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -408,7 +301,7 @@ class FleetWatcher:
                 )
             if self._stream:
                 self._send, self._receive = anyio.create_memory_object_stream[
-                    Event | _Idle
+                    Event | Idle
                 ](math.inf)
                 stack.push_async_callback(self._close_streams)
             task_group = anyio.create_task_group()
@@ -420,8 +313,7 @@ class FleetWatcher:
             raise
         self._exit_stack = stack
         self._task_group = task_group
-        self._started = (self._clock.monotonic(), self._clock.now())
-        self._next_sweep = self._started[0]
+        self._sweeper.start()
         self._task_group.start_soon(self._run)
         return self
 
@@ -476,7 +368,7 @@ class FleetWatcher:
         """
         self._add(job_name, resume=resume)
 
-    def _add(self, job_name: str, *, resume: str | None) -> _Job:
+    def _add(self, job_name: str, *, resume: str | None) -> Job:
         name = validate_job_name(job_name)
         if self._state == "closed":
             msg = "this FleetWatcher is closed"
@@ -487,7 +379,14 @@ class FleetWatcher:
         job = self._jobs.get(name)
         if job is not None and job.active:
             return job
-        job = _Job(name, cursor, self._clock.monotonic(), resume)
+        tracker = JobTracker(
+            name,
+            schedule=self._schedule,
+            retry=self._retry,
+            rng=self._rng,
+            resume=cursor,
+        )
+        job = Job(tracker, added_at=self._clock.monotonic(), token=resume)
         self._jobs[name] = job
         self._active += 1
         self._queue(job)
@@ -621,7 +520,7 @@ class FleetWatcher:
         seen = job.last
         if seen is not None and any(t.status in wanted for t in seen.transitions):
             return seen
-        waiter = _StatusWaiter(wanted)
+        waiter = StatusWaiter(wanted)
         if job.outcome is None:
             job.status_waiters.append(waiter)
             try:
@@ -634,7 +533,7 @@ class FleetWatcher:
         raise_for_outcome(snapshot)
         raise StatusNotReached(snapshot, wanted=sorted(wanted))
 
-    def _waited(self, job_name: str, timeout: float | None) -> _Job:
+    def _waited(self, job_name: str, timeout: float | None) -> Job:
         """Check a waiter's arguments; return the job, added if not known."""
         if self._state != "running":
             msg = "wait inside `async with FleetWatcher(...)`"
@@ -647,7 +546,7 @@ class FleetWatcher:
             job = self._add(job_name, resume=None)
         return job
 
-    def _final(self, job: _Job, timeout: float | None) -> Snapshot:
+    def _final(self, job: Job, timeout: float | None) -> Snapshot:
         """Return the job's final snapshot, or raise why there is none."""
         outcome = job.outcome
         if outcome is None:
@@ -663,7 +562,7 @@ class FleetWatcher:
         if limit is None:
             await done.wait()
             return
-        timer = _Timer()
+        timer = Timer()
         deadline = self._clock.monotonic() + limit
         heapq.heappush(self._timers, (deadline, next(self._seq), timer))
         self._poke()
@@ -697,22 +596,25 @@ class FleetWatcher:
         if self._receive is None or self._state != "running":
             msg = "iterate inside `async with FleetWatcher(...)` (and stream=True)"
             raise RuntimeError(msg)
-        return _Events(self, self._receive, until_idle=until_idle)
+        return Events(
+            self._receive, until_idle=until_idle, watching=lambda: self._active
+        )
 
-    def _emit(self, item: Event | _Idle) -> None:
+    def _emit(self, item: Event | Idle) -> None:
         if self._send is not None:
             with contextlib.suppress(anyio.ClosedResourceError):
                 self._send.send_nowait(item)
 
     def _check_idle(self) -> None:
         if self._active == 0:
-            self._emit(_IDLE)
+            self._emit(IDLE)
 
     # -- statistics ----------------------------------------------------------
 
     def statistics(self) -> FleetStatistics:
         """Return the fleet's counters and the staleness of what it knows."""
-        swept = self._swept[0] if (self._swept and self._listing) else None
+        sweeper = self._sweeper
+        swept = sweeper.swept_at if sweeper.listing else None
         by_status, stale = tally(
             self._jobs.values(), now=self._clock.monotonic(), swept_at=swept
         )
@@ -728,8 +630,8 @@ class FleetWatcher:
             rates=MappingProxyType(
                 {op: self._budget.rate(op) for op in (DESCRIBE, LIST)}
             ),
-            sweeps=self._sweeps,
-            listing=self._listing,
+            sweeps=sweeper.sweeps,
+            listing=sweeper.listing,
             events=self._events,
             staleness_p50=p50,
             staleness_p95=p95,
@@ -779,7 +681,7 @@ class FleetWatcher:
         """Send what is due, within budget; return how long to sleep (or None)."""
         waits: list[float] = []
         while self._in_flight < self._max_in_flight:
-            sweep_wait = self._sweep_wait(now)
+            sweep_wait = self._sweeper.wait(now, self._jobs, self._active)
             if sweep_wait == 0:
                 self._start_page()
                 continue
@@ -796,17 +698,17 @@ class FleetWatcher:
             waits.append(self._timers[0][0] - now)
         return max(0.0, min(waits)) if waits else None
 
-    def _start_describe(self, job: _Job) -> None:
+    def _start_describe(self, job: Job) -> None:
         job.sent()
         self._in_flight += 1
         assert self._task_group is not None  # noqa: S101 - set while running
         self._task_group.start_soon(self._describe, job)
 
-    async def _describe(self, job: _Job) -> None:
+    async def _describe(self, job: Job) -> None:
         try:
             outcome = await self._source.describe_once(job.name)
         except Exception as error:  # noqa: BLE001 - one job's answer, never the fleet
-            outcome = _unreadable(error, job.name)
+            outcome = unreadable(error, job.name)
         finally:
             self._in_flight -= 1
             job.in_flight = False
@@ -822,50 +724,42 @@ class FleetWatcher:
         except Exception as error:  # noqa: BLE001 - one job's answer, never the fleet
             self._contain(job, error)
 
-    def _contain(self, job: _Job, error: Exception) -> None:
+    def _contain(self, job: Job, error: Exception) -> None:
         """Handle what went wrong with one job's answer as that job's failure."""
         if not job.active:
             return
+        failed = unreadable(error, job.name)
+        if job.tracker.finished:
+            self._lose(job, failed.error, job.last)
+            return
         try:
-            self._describe_failed(job, _unreadable(error, job.name))
+            self._describe_failed(job, failed)
         except Exception as again:  # noqa: BLE001 - last resort: lose the job only
             if job.active:
-                self._lose(job, _unreadable(again, job.name).error, job.last)
+                self._lose(job, unreadable(again, job.name).error, job.last)
 
-    def _observe(self, job: _Job, snapshot: Snapshot) -> None:
+    def _observe(self, job: Job, snapshot: Snapshot) -> None:
+        """Feed a snapshot to the job's tracker; emit, end, lose or requeue."""
         self._budget.succeeded(DESCRIBE)
         now = self._clock.monotonic()
-        try:
-            result = diff_with_anomalies(job.previous, snapshot)
-        except JobReplaced as error:
-            self._lose(job, error, snapshot)
+        step = job.tracker.snapshot(snapshot, now=now)
+        if step.lost is not None:
+            self._lose(job, _watch_error(step.lost, job.name), snapshot)
             return
-        for anomaly in result.anomalies:
+        for anomaly in step.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=job.name, anomaly=anomaly)
-        self._service.mark(job.name, snapshot.last_modified_time, now)
-        job.previous, job.last = result.cursor, snapshot
+        self._sweeper.service.mark(job.name, snapshot.last_modified_time, now)
         job.observed_at = now
-        job.failures = 0
-        job.failing_since = job.not_found_since = job.retry_at = None
-        for event in result.events:
+        job.retry_at = None
+        for event in step.events:
             self._events += 1
             job.token = event.resume_token
             self._emit(event)
-        job.entered(result.events)
-        if snapshot.is_terminal:
+        job.entered(step.events)
+        if step.finished or step.delay is None:
             self._end(job, snapshot)
             return
-        throttled, job.throttled = job.throttled, False
-        delay, job.state = next_delay(
-            self._schedule,
-            job.state,
-            changed=any(not isinstance(e, ProgressChanged) for e in result.events),
-            phase=snapshot.secondary_status,
-            throttled=throttled,
-            remaining=None,
-            rng=self._rng,
-        )
-        job.schedule_due = now + delay
+        job.schedule_due = now + step.delay
         if job.listed is not None and not covers(snapshot, job.listed):
             job.urgent = now
         else:
@@ -873,7 +767,7 @@ class FleetWatcher:
         self._chase(job, snapshot, now)
         self._queue(job)
 
-    def _chase(self, job: _Job, snapshot: Snapshot, now: float) -> None:
+    def _chase(self, job: Job, snapshot: Snapshot, now: float) -> None:
         """Describe again soon if *snapshot* lags the summary that called for it.
 
         The list and the describe are separate reads and may briefly disagree:
@@ -892,51 +786,31 @@ class FleetWatcher:
         job.lag_retries += 1
         job.hurry(now + delay)
 
-    def _describe_failed(self, job: _Job, failed: CallFailed) -> None:
+    def _describe_failed(self, job: Job, failed: CallFailed) -> None:
+        """Feed a failed describe to the job's tracker; retry later or lose it."""
         now = self._clock.monotonic()
-        kind = failed.kind
-        if kind is ErrorKind.THROTTLED:
+        if failed.kind is ErrorKind.THROTTLED:
             self._budget.throttled(DESCRIBE)
             self._throttles[DESCRIBE] += 1
-            job.throttled = True
-            self._retry_later(job, now)
-            return
-        if kind is ErrorKind.NOT_FOUND and job.last is None:
-            if job.not_found_since is None:
-                job.not_found_since = now
-            if now - job.not_found_since < self._retry.not_found_grace:
-                self._retry_later(job, now)
-                return
-        if kind is ErrorKind.TRANSIENT:
+        elif failed.kind is ErrorKind.TRANSIENT:
             self._errors[DESCRIBE] += 1
-            if job.failing_since is None:
-                job.failing_since = now
-            policy = self._retry
-            exhausted = (
-                policy.max_attempts is not None
-                and job.failures + 1 >= policy.max_attempts
-            ) or (
-                policy.max_elapsed is not None
-                and now - job.failing_since >= policy.max_elapsed
+        step = job.tracker.failed(failed.kind, failed.error, now=now)
+        retry = step.retry
+        if step.lost is not None or retry is None:
+            lost = failed.error if step.lost is None else step.lost
+            self._lose(job, _watch_error(lost, job.name), job.last)
+            return
+        if retry.kind is ErrorKind.TRANSIENT:
+            logger.info(
+                FLEET_POLL_FAILED,
+                job_name=job.name,
+                attempt=retry.attempt,
+                error=getattr(failed.error, "code", type(failed.error).__name__),
             )
-            if not exhausted:
-                logger.info(
-                    FLEET_POLL_FAILED,
-                    job_name=job.name,
-                    attempt=job.failures + 1,
-                    error=getattr(failed.error, "code", type(failed.error).__name__),
-                )
-                self._retry_later(job, now)
-                return
-        self._lose(job, failed.error, job.last)
-
-    def _retry_later(self, job: _Job, now: float) -> None:
-        job.failures += 1
-        delay = self._retry.wait_for(min(job.failures, _RETRY_CAP), self._rng)
-        job.retry_at = job.urgent = now + delay
+        job.retry_at = job.urgent = now + retry.delay
         self._queue(job)
 
-    def _end(self, job: _Job, snapshot: Snapshot) -> None:
+    def _end(self, job: Job, snapshot: Snapshot) -> None:
         job.active = False
         self._queue_of.discard(job.name)
         job.outcome = snapshot
@@ -946,7 +820,7 @@ class FleetWatcher:
         self._check_idle()
 
     def _lose(
-        self, job: _Job, error: SageMakerWatchError, snapshot: Snapshot | None
+        self, job: Job, error: SageMakerWatchError, snapshot: Snapshot | None
     ) -> None:
         job.active = False
         self._queue_of.discard(job.name)
@@ -974,14 +848,14 @@ class FleetWatcher:
 
     # -- due times (asked of the planner) ---------------------------------------
 
-    def _queue(self, job: _Job) -> None:
+    def _queue(self, job: Job) -> None:
         """(Re)place *job* in the queue at its due time, unless it is there as early."""
         if job.in_flight or not job.active:
             return
         routine = routine_due(
             job,
-            listing=self._listing,
-            swept_at=None if self._swept is None else self._swept[0],
+            listing=self._sweeper.listing,
+            swept_at=self._sweeper.swept_at,
             recheck=recheck_interval(
                 active=self._active,
                 interval=self._recheck_interval,
@@ -991,184 +865,32 @@ class FleetWatcher:
         self._queue_of.schedule(job.name, due_at(job, routine))
 
     def _refresh_mode(self) -> None:
-        listing = wants_listing(
-            sweep_interval=self._sweep_interval,
-            forbidden=self._list_forbidden,
-            failing=self._list_failing,
-            active=self._active,
-            min_jobs=self._list_min_jobs,
-        )
-        if listing == self._listing:
+        listing = self._sweeper.wants_listing(self._active)
+        if listing == self._sweeper.listing:
             return
-        self._listing = listing
+        self._sweeper.listing = listing
         self._queue_of.clear()
         for job in self._jobs.values():
             self._queue(job)
 
-    # -- list sweeps -----------------------------------------------------------
-
-    def _service_time(self, monotonic: float) -> dt.datetime:
-        """The service's clock at *monotonic* (at most), or the local one."""
-        local = self._clock.now() - dt.timedelta(
-            seconds=self._clock.monotonic() - monotonic
-        )
-        return self._service.at(monotonic, local)
-
-    def _sweep_wait(self, now: float) -> float | None:
-        wanted = wants_sweeps(
-            sweep_interval=self._sweep_interval,
-            forbidden=self._list_forbidden,
-            active=self._active,
-            min_jobs=self._list_min_jobs,
-        )
-        if self._sweep_in_flight or not wanted:
-            return None
-        start, wait = sweep_wait(self._sweep, now=now, next_sweep=self._next_sweep)
-        if start:
-            assert self._started is not None  # noqa: S101 - set while running
-            self._sweep = new_sweep(
-                now=now,
-                local=self._clock.now(),
-                begun=self._service_time((self._swept or self._started)[0]),
-                overlap=self._overlap,
-                creation_times=[
-                    job.last.creation_time
-                    for job in self._jobs.values()
-                    if job.active and job.last is not None
-                ],
-                active=self._active,
-            )
-        if wait > 0:
-            return wait
-        return 0.0 if self._budget.try_take(LIST) else self._budget.delay(LIST)
-
     def _start_page(self) -> None:
-        self._sweep_in_flight = True
+        self._sweeper.in_flight = True
         self._in_flight += 1
         assert self._task_group is not None  # noqa: S101 - set while running
         self._task_group.start_soon(self._list_page)
 
     async def _list_page(self) -> None:
-        sweep = self._sweep
-        assert sweep is not None  # noqa: S101 - a page is only started for a sweep
         try:
-            outcome = await self._source.list_changed(
-                modified_after=sweep.since,
-                created_after=sweep.created_after,
-                next_token=sweep.next_token,
-            )
-        except Exception as error:  # noqa: BLE001 - an unreadable page fails one sweep
-            outcome = _unreadable(error, None)
+            due = await self._sweeper.read_page(self._jobs, self._active)
         finally:
             self._in_flight -= 1
-            self._sweep_in_flight = False
-            self._calls[LIST] += 1
             self._poke()
-        now = self._clock.monotonic()
-        if isinstance(outcome, CallFailed):
-            self._list_failed(sweep, outcome, now)
-            return
-        self._budget.succeeded(LIST)
-        self._list_failures = 0
-        due, skipped = mark_page(
-            {name: (job, job.last) for name, job in self._jobs.items()},
-            outcome.summaries,
-            now=now,
-            service=self._service,
-            local=self._clock.now(),
-        )
-        for name, problem in skipped:
-            logger.info(FLEET_POLL_FAILED, job_name=name, error=type(problem).__name__)
         for name in due:
             self._queue(self._jobs[name])
-        verdict = page_read(sweep, outcome.next_token, active=self._active)
-        if verdict is PageVerdict.ENDLESS:
-            # Pages that never end: give this sweep up like a failed one.
-            self._list_failed(sweep, _ENDLESS_PAGES, now)
-            return
-        if verdict is PageVerdict.MORE:
-            return
-        self._sweep = None
-        self._sweeps += 1
-        self._list_failing = False
-        self._swept = (sweep.started, sweep.started_wall)
-        assert self._sweep_interval is not None  # noqa: S101 - sweeps need one
-        self._next_sweep = sweep.started + self._sweep_interval
-
-    def _list_failed(self, sweep: Sweep, failed: CallFailed, now: float) -> None:
-        if failed.kind is ErrorKind.THROTTLED:
-            self._budget.throttled(LIST)
-            self._throttles[LIST] += 1
-        else:
-            self._errors[LIST] += 1
-        verdict = list_failed(
-            sweep,
-            throttled=failed.kind is ErrorKind.THROTTLED,
-            refused=failed.kind in {ErrorKind.FATAL, ErrorKind.NOT_FOUND},
-            failures=self._list_failures + 1,
-        )
-        if verdict.forbidden:
-            # Listing is not allowed here: per-job schedules from now on.
-            self._list_forbidden = True
-            self._sweep = None
-            logger.warning(
-                FLEET_LIST_UNAVAILABLE,
-                error=getattr(failed.error, "code", type(failed.error).__name__),
-                message=str(failed.error),
-            )
-            return
-        self._list_failures += 1
-        if verdict.failing:
-            self._list_failing = True
-        attempt = min(self._throttles[LIST] + self._errors[LIST], _RETRY_CAP)
-        sweep.ready_at = now + self._retry.wait_for(attempt, self._rng)
 
 
-class _Events:
-    """The merged stream, read from the fleet's memory object stream."""
-
-    def __init__(
-        self,
-        fleet: FleetWatcher,
-        receive: MemoryObjectReceiveStream[Event | _Idle],
-        *,
-        until_idle: bool,
-    ) -> None:
-        self._fleet = fleet
-        self._receive = receive
-        self._until_idle = until_idle
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> Event:
-        while True:
-            try:
-                item = self._receive.receive_nowait()
-            except anyio.WouldBlock:
-                if self._until_idle and self._fleet._active == 0:  # noqa: SLF001
-                    raise StopAsyncIteration from None
-                try:
-                    item = await self._receive.receive()
-                except (anyio.EndOfStream, anyio.ClosedResourceError):
-                    raise StopAsyncIteration from None
-            except (anyio.EndOfStream, anyio.ClosedResourceError):
-                raise StopAsyncIteration from None
-            if isinstance(item, _Idle):
-                continue
-            return item
-
-
-def _unreadable(error: Exception, job_name: str | None) -> CallFailed:
-    """Classify an answer that could not be handled as a transient failure.
-
-    Only the exception's type is kept in the message: its text may quote the body.
-    """
-    code = type(error).__name__
-    failure = RetriesExhausted(
-        f"gave up after retries: an answer that could not be read ({code})",
-        job_name=job_name,
-        code=code,
-    )
-    failure.__cause__ = error
-    return CallFailed(kind=ErrorKind.TRANSIENT, error=failure)
+def _watch_error(error: Exception, job_name: str) -> SageMakerWatchError:
+    """Return *error* if it is one of ours, else it as an unreadable answer."""
+    if isinstance(error, SageMakerWatchError):
+        return error
+    return unreadable(error, job_name).error
