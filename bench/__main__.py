@@ -1,69 +1,182 @@
 """Run every benchmark side by side; write bench/results/latest.json, BENCHMARKS.md.
 
-Usage: ``python -m bench`` (about 5 minutes) or ``python -m bench --quick``
-(under two minutes). Through nox: ``python -m nox -s bench`` and
-``python -m nox -s bench -- --quick``.
+Usage: ``python -m bench`` (the full set, about 10 minutes on an idle machine) or
+``python -m bench --quick`` (a few minutes). Through nox: ``python -m nox -s bench``
+and ``python -m nox -s bench -- --quick``. One command writes the whole of
+BENCHMARKS.md: calls versus latency, fleet scale, per-poll overhead and the ways into
+``watch()``, the CLI with 50 jobs, and the soak.
+
+``--only overhead,cli`` re-runs some sections and takes the others from the last
+``bench/results/latest.json`` of the same mode; every section records when, at which
+commit and under what load it ran, and the report prints that beside it. On a shared
+machine, read the ratios measured within one section, not absolute times across runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import functools
 import json
+import os
 import platform
+import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import fleet, latency, overhead
+from . import cli_fleet, fleet, latency, overhead
 from ._report import write_markdown, write_plot
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+SECTIONS = ("latency", "fleet", "overhead", "cli", "soak")
+
+
+def _commit() -> str:
+    """The checkout's commit, with ``+`` when it has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src", "bench"],  # noqa: S607
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        # Not a checkout (a `git archive` of one): the commit is named outside.
+        return os.environ.get("BENCH_COMMIT", "unknown")
+    return head + ("+" if dirty else "")
+
+
+def _timed(name: str, run: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
+    """Run one section; return its figures and when, where and under what load."""
+    load_before = os.getloadavg()
+    wall0 = time.perf_counter()
+    figures = run()
+    return figures, {
+        "section": name,
+        "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
+        "wall_seconds": round(time.perf_counter() - wall0, 1),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "cores": os.cpu_count(),
+    }
+
+
+def _soak(*, quick: bool, seed: int) -> dict[str, Any]:
+    """Run ``python -m bench.soak`` in its own interpreter; return its figures."""
+    args = [sys.executable, "-m", "bench.soak", "--seed", str(seed)]
+    status = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [*args, "--quick"] if quick else args, cwd=ROOT, check=False
+    ).returncode
+    out = RESULTS / ("soak-quick.json" if quick else "soak.json")
+    result: dict[str, Any] = json.loads(out.read_text())
+    result["exit_status"] = status
+    return result
+
+
+def _run_section(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
+    """Run section *name*; return its figures."""
+    if name == "latency":
+        jobs = 8 if quick else 40
+        print(f"1. calls vs latency, {jobs} jobs per poller", flush=True)
+        return {"rows": anyio.run(latency.run, jobs, seed)}
+    if name == "fleet":
+        sizes = [1000] if quick else [1000, 10000]
+        seconds = 1800.0 if quick else 7200.0
+        independent_seconds = 180.0 if quick else 600.0
+        rows = []
+        for size in sizes:
+            print(f"2. fleet of {size} jobs, {seconds:g} simulated s", flush=True)
+            rows.append(fleet.run_in_subprocess("fleet", size, seconds, seed))
+        print(
+            f"2. independent pollers, 1000 jobs, {independent_seconds:g} simulated s",
+            flush=True,
+        )
+        rows.append(
+            fleet.run_in_subprocess("independent", 1000, independent_seconds, seed)
+        )
+        return {"rows": rows}
+    if name == "overhead":
+        print("3. library overhead per poll, and the ways into watch()", flush=True)
+        per_poll = anyio.run(overhead.run, 300 if quick else 2000)
+        ways = anyio.run(overhead.ways, 1.0 if quick else 2.0, 3 if quick else 5)
+        return {"per_poll": per_poll, "ways": ways}
+    if name == "cli":
+        duration = 1800.0 if quick else 3600.0
+        print(
+            f"4. sagemaker-watch watch, 50 jobs, {duration:g} simulated s", flush=True
+        )
+        return {"rows": cli_fleet.run(jobs=50, duration=duration, seed=seed)}
+    print("5. soak", flush=True)
+    return _soak(quick=quick, seed=seed)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmarks; return the exit status."""
+    """Run the benchmarks; return the exit status (1 if a soak check failed)."""
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="a run under 2 minutes")
+    parser.add_argument("--quick", action="store_true", help="a run of a few minutes")
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    quick = args.quick
-    latency_jobs = 8 if quick else 40
-    fleet_sizes = [1000] if quick else [1000, 10000]
-    fleet_seconds = 1800.0 if quick else 7200.0
-    independent_seconds = 180.0 if quick else 600.0
-
-    print(f"1. calls vs latency, {latency_jobs} jobs per poller")
-    latency_rows = anyio.run(latency.run, latency_jobs, args.seed)
-    fleet_rows = []
-    for size in fleet_sizes:
-        print(f"2. fleet of {size} jobs, {fleet_seconds:g} simulated s")
-        fleet_rows.append(
-            fleet.run_in_subprocess("fleet", size, fleet_seconds, args.seed)
-        )
-    print(f"2. independent pollers, 1000 jobs, {independent_seconds:g} simulated s")
-    fleet_rows.append(
-        fleet.run_in_subprocess("independent", 1000, independent_seconds, args.seed)
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated sections to re-run ({','.join(SECTIONS)}); the "
+        "others come from the last bench/results/latest.json of the same mode",
     )
-    print("3. library overhead per poll")
-    overhead_row = anyio.run(overhead.run, 300 if quick else 2000)
-
-    result = {
-        "mode": "quick" if quick else "full",
-        "command": "python -m nox -s bench" + (" -- --quick" if quick else ""),
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
-        "latency": latency_rows,
-        "fleet": fleet_rows,
-        "overhead": overhead_row,
-    }
+    args = parser.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    only = SECTIONS if args.only is None else tuple(args.only.split(","))
+    if unknown := set(only) - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    latest = RESULTS / "latest.json"
+    result: dict[str, Any] = {}
+    if args.only is not None and latest.exists():
+        result = json.loads(latest.read_text())
+        if result.get("mode") != mode:
+            parser.error(f"bench/results/latest.json is a {result.get('mode')} run")
+    kept = {run["section"] for run in result.get("runs", [])}
+    if missing := set(SECTIONS) - set(only) - kept:
+        parser.error(f"run these too, latest.json lacks them: {', '.join(missing)}")
+    result.update(
+        mode=mode,
+        command="python -m nox -s bench" + (" -- --quick" if args.quick else ""),
+        python=sys.version.split()[0],
+        machine=platform.machine(),
+        seed=args.seed,
+    )
+    runs = {run["section"]: run for run in result.get("runs", [])}
+    for name in SECTIONS:
+        if name in only:
+            result[name], runs[name] = _timed(
+                name,
+                functools.partial(_run_section, name, quick=args.quick, seed=args.seed),
+            )
+    result["runs"] = [runs[name] for name in SECTIONS if name in runs]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
-    write_plot(latency_rows, RESULTS / "latency_vs_calls.png")
-    write_markdown(result, ROOT / "BENCHMARKS.md")
+    latest.write_text(json.dumps(result, indent=2) + "\n")
+    write_plot(result["latency"]["rows"], RESULTS / "latency_vs_calls.png")
+    baseline = RESULTS / "baseline.json"
+    write_markdown(
+        result,
+        ROOT / "BENCHMARKS.md",
+        baseline=json.loads(baseline.read_text()) if baseline.exists() else None,
+    )
     print("wrote bench/results/latest.json, BENCHMARKS.md and the plot")
-    return 0
+    return 1 if result["soak"]["failures"] else 0
 
 
 if __name__ == "__main__":

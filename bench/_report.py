@@ -1,10 +1,11 @@
-"""Render benchmark results: a PNG plot and the BENCHMARKS.md tables."""
+"""Render benchmark results: a PNG plot and the whole of BENCHMARKS.md."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 
@@ -42,32 +43,69 @@ def write_plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+#: The multiplication sign, for ratios.
+X = "\N{MULTIPLICATION SIGN}"
+
+
 def _f(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def write_markdown(result: dict[str, Any], path: Path) -> None:
-    """Write BENCHMARKS.md from *result*."""
-    lines = [
+def _measured(result: dict[str, Any], section: str) -> list[str]:
+    """One line: when, at which commit and under what load *section* ran."""
+    run = next((r for r in result.get("runs", []) if r["section"] == section), None)
+    if run is None:
+        return []
+    before = " / ".join(f"{x:.2f}" for x in run["load_before"])
+    after = " / ".join(f"{x:.2f}" for x in run["load_after"])
+    return [
+        (
+            f"*Measured {run['measured_at']} at commit `{run['commit']}` in "
+            f"{run['wall_seconds']:,.0f} s; load average (1 / 5 / 15 min) "
+            f"{before} before, {after} after, on {run['cores']} cores.*"
+        ),
+        "",
+    ]
+
+
+def _header(result: dict[str, Any]) -> list[str]:
+    return [
         "# Benchmarks",
         "",
-        "Reproduce with `python -m nox -s bench` (full, about 5 minutes) or",
-        "`python -m nox -s bench -- --quick` (under two minutes); both run",
-        "`python -m bench` and rewrite this file, `bench/results/latest.json` and",
-        "`bench/results/latency_vs_calls.png`. Benchmarks never run in CI.",
+        "Regenerate everything on this page with one command:",
+        "",
+        "```sh",
+        "python -m nox -s bench            # python -m bench; about 10 minutes",
+        "```",
+        "",
+        "`python -m nox -s bench -- --quick` is a run of a few minutes, and",
+        "`python -m bench --only overhead,cli` re-runs some sections and keeps the",
+        "others from the last run. It rewrites this file, `bench/results/latest.json`,",
+        "`bench/results/soak.json` and",
+        "`bench/results/latency_vs_calls.png`; everything runs on loopback against the",
+        "fake SageMaker. Benchmarks never run in CI. Each section says when, at which",
+        "commit and under what load it ran: on a shared machine, read the ratios",
+        "measured within one section rather than absolute times across runs.",
         "",
         (
-            f"These figures: `{result['command']}` ({result['mode']} run), Python "
-            f"{result['python']} on {result['machine']}. All times are simulated"
+            f"These figures: `{result['command']}` ({result['mode']} run, seed "
+            f"{result.get('seed', 1)}), Python {result['python']} on "
+            f"{result['machine']}. Times are"
         ),
-        "seconds",
-        "against the fake SageMaker, with realistic timelines: Starting 1-5 min,",
-        "Downloading 0.5-5 min, Training log-normal around 30 min (5 min to 4 h),",
-        "Uploading 20 s-2 min; 70 % complete plainly, 10 % are spot-interrupted once,",
-        "8 % fail, 5 % are stopped by the user, 4 % hit MaxRuntime, 3 % restart.",
+        "simulated seconds against the fake SageMaker unless said otherwise, with",
+        "realistic timelines: Starting 1-5 min, Downloading 0.5-5 min, Training",
+        "log-normal around 30 min (5 min to 4 h), Uploading 20 s-2 min; 70 % complete",
+        "plainly, 10 % are spot-interrupted once, 8 % fail, 5 % are stopped by the",
+        "user, 4 % hit MaxRuntime, 3 % restart.",
         "",
+    ]
+
+
+def _latency(result: dict[str, Any]) -> list[str]:
+    lines = [
         "## 1. Calls versus detection latency (one job at a time)",
         "",
+        *_measured(result, "latency"),
         "Each poller watches the same timelines with `sw.watch()`. Delay = when the",
         "event was observed minus the transition's `StartTime`.",
         "",
@@ -81,14 +119,17 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         f"| {r['poller']} | {_f(r['calls_per_job'])} | "
         f"{_f(r['transition_delay_p50'])} | {_f(r['transition_delay_p95'])} | "
         f"{_f(r['terminal_delay_p50'])} | {_f(r['terminal_delay_p95'])} |"
-        for r in result["latency"]
+        for r in result["latency"]["rows"]
     )
-    lines += [
-        "",
-        "![calls versus latency](bench/results/latency_vs_calls.png)",
-        "",
+    lines += ["", "![calls versus latency](bench/results/latency_vs_calls.png)", ""]
+    return lines
+
+
+def _fleet(result: dict[str, Any]) -> list[str]:
+    lines = [
         "## 2. Fleet scale, quotas on",
         "",
+        *_measured(result, "fleet"),
         "The fake enforces DescribeTrainingJob 20/s (our assumption of the account",
         "quota) and ListTrainingJobs 2/s, on simulated time. All jobs are created at",
         "once at the start (a thundering start, the hard case). One FleetWatcher with",
@@ -111,7 +152,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in result["fleet"]:
+    for r in result["fleet"]["rows"]:
         stale = r.get("staleness_p95_steady")
         lines.append(
             f"| {r['poller']} | {r['jobs']:,} | {r['simulated_seconds']:,} | "
@@ -121,15 +162,36 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
             f"{_f(r['list_calls_per_second'], 2)} | {r['throttled_by_service']:,} | "
             f"{r['throttling_errors_surfaced']} |"
         )
-    o = result["overhead"]
     lines += [
         "",
         "Independent pollers hit the quota constantly; they surface no error inside",
         "this window only because each poll retries throttling for up to 15 minutes",
         "(`RetryPolicy()`), which also makes their observations late.",
         "",
+    ]
+    return lines
+
+
+def _overhead(result: dict[str, Any]) -> list[str]:
+    o = result["overhead"]["per_poll"]
+    w = result["overhead"]["ways"]
+    base = w["async_with_cpu_per_poll_us"]
+    rows = (
+        (
+            "the README's first example (`async with sw.watch(name) as events`)",
+            "readme",
+        ),
+        ("`async with sw.watch(...)` with explicit settings", "async_with"),
+        ("a caller's client, plain `async for`", "caller_client"),
+        (
+            "before issue 10: plain `async for` without a client (a client per poll)",
+            "client_per_poll",
+        ),
+    )
+    lines = [
         "## 3. Library overhead per poll",
         "",
+        *_measured(result, "overhead"),
         "One process, the fake in a subprocess: the client's CPU per",
         "DescribeTrainingJob call (aiobotocore: serialise, sign, send, parse) against",
         "the library's CPU per poll (`Snapshot.from_response` + diff + events) on",
@@ -143,11 +205,476 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
             f"{o['library_share_of_aiobotocore']:.1%} |"
         ),
         "",
+        "### Per-poll CPU of the ways into `watch()`",
+        "",
+        "The same process, in the same run: each way in watches its own long job",
+        f"for {w.get('seconds', 2.0):g} s of real time (`PollSchedule.fixed(0.01)`),",
+        f"{w.get('rounds', 5)} rounds with the ways rotated so that none gains from",
+        "going first; medians over the rounds. CPU",
+        "time is the whole process's (client, library and event loop). Set-up is the",
+        "CPU from entering the watch to its first event (a client of its own, if the",
+        "way opens one, and the first poll); per poll is the CPU per",
+        "DescribeTrainingJob after that, so it does not depend on the window or the",
+        "load.",
+        "",
+        f"| way in | set-up | CPU per poll | {X} `async with` | polls measured |",
+        "|---|---:|---:|---:|---:|",
     ]
-    # The soak (``python -m bench.soak``) owns the sections from "## Soak" on.
-    kept = ""
-    if path.exists():
-        old = path.read_text()
-        if (start := old.find("\n## Soak")) != -1:
-            kept = old[start:]
-    path.write_text("\n".join(lines) + kept)
+    for label, key in rows:
+        cpu = w[f"{key}_cpu_per_poll_us"]
+        polls = w.get(f"{key}_polls")
+        setup = w.get(f"{key}_setup_cpu_ms")
+        lines.append(
+            f"| {label} | {'n/a' if setup is None else f'{setup:,.0f} ms'} | "
+            f"{cpu / 1000:.2f} ms | {cpu / base:.2f}{X} | "
+            f"{'n/a' if polls is None else f'{polls:,}'} |"
+        )
+    lines += [
+        "",
+        "The README's way is `async with`, the same code: once the watch has its",
+        "client, a poll costs the same whichever way the watch was opened (a",
+        "difference between them is noise). A client per poll cannot be made cheap",
+        "(aiobotocore builds an SSL context per connector, about 30 ms), so `watch()`",
+        "without a client must be used with `async with`, which pays the set-up once.",
+        "",
+    ]
+    return lines
+
+
+def _cli(result: dict[str, Any]) -> list[str]:
+    on_fleet, as_it_was = result["cli"]["rows"]
+    lines = [
+        "## 4. `sagemaker-watch watch` with 50 jobs",
+        "",
+        *_measured(result, "cli"),
+        "The CLI's engine (`follow`, what `watch` runs after parsing its options,",
+        "default settings) against the CLI as it was before issue 10 (one",
+        "`sw.watch` per job on one client): 50 jobs of the lifecycle mix above with",
+        "training around 15 min, the fake in process with section 2's quotas, a",
+        f"ScaledClock at 60{X}, the same simulated time, one after the other; the",
+        "figures are the fake's own accounting.",
+        "",
+        (
+            "| the CLI | simulated s | DescribeTrainingJob | ListTrainingJobs "
+            "| throttled | transitions seen | jobs ended |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, r in (
+        ("on one `FleetWatcher` (now)", on_fleet),
+        ("one `sw.watch` per job (before)", as_it_was),
+    ):
+        lines.append(
+            f"| {label} | {r['simulated_seconds']:,} | {r['describe_calls']:,} | "
+            f"{r['list_calls']:,} | {r['describe_throttled'] + r['list_throttled']:,} "
+            f"| {r['transitions_seen']:,} | {r['jobs_ended']:,} |"
+        )
+    fleet_all = on_fleet["describe_calls"] + on_fleet["list_calls"]
+    before_all = as_it_was["describe_calls"] + as_it_was["list_calls"]
+    lines += [
+        "",
+        (
+            f"{as_it_was['describe_calls'] / max(on_fleet['describe_calls'], 1):.1f}"
+            f"{X} fewer DescribeTrainingJob calls and "
+            f"{before_all / max(fleet_all, 1):.1f}{X} fewer requests in all"
+        ),
+        (
+            f"({on_fleet['transitions_seen']:,} transitions seen against "
+            f"{as_it_was['transitions_seen']:,})."
+        ),
+        "",
+    ]
+    return lines
+
+
+def _soak_rss(s: dict[str, Any]) -> str:
+    text = (
+        f"{_f(s['rss_mib_hour2'])} → {_f(s['rss_mib_last'])} MiB "
+        f"({s['rss_growth_mib']:+.1f} MiB, slope {s['rss_slope_mib_per_hour']:+.3f} "
+        "MiB/h"
+    )
+    samples = {x["hour"]: x for x in s.get("samples", [])}
+    if 5 in samples and samples:  # noqa: PLR2004 - from hour 5
+        five, last = samples[5], samples[max(samples)]
+        text += (
+            f"; from hour 5, {_f(five['rss_mib'])} MiB with {five['alive']} jobs "
+            f"alive, to the end with {last['alive']}: "
+            f"{last['rss_mib'] - five['rss_mib']:+.1f} MiB"
+        )
+    return text + ")"
+
+
+def _soak(result: dict[str, Any]) -> list[str]:
+    s = result["soak"]
+    jobs, failures = s["jobs"], s["failures"]
+    ended = sum(s["outcomes"].values())
+    wrong_end = sum(": ended " in f for f in failures)
+    wrong_seq = sum(": entered " in f for f in failures)
+    after_end = sum("after its end" in f for f in failures)
+    lost = sum("JobLost" in f for f in failures)
+    other_logs = {
+        k: v
+        for k, v in s["log_events"].items()
+        if k != "sagemaker_watch.fleet_poll_failed"
+    }
+    outcomes = ", ".join(
+        f"{n:,} {k.removeprefix('Job')}" for k, n in s["outcomes"].items()
+    )
+    alive = [x["alive"] for x in s.get("samples", []) if x["hour"] > 4]  # noqa: PLR2004
+    alive_text = (
+        f"{min(alive)}-{max(alive)} are alive at the hourly samples after hour 4 "
+        f"(peak {s['peak_alive']})"
+        if alive
+        else f"at most {s['peak_alive']} are alive at once"
+    )
+
+    def per_op(counts: dict[str, int]) -> str:
+        return (
+            f"{counts.get('DescribeTrainingJob', 0):,} describes, "
+            f"{counts.get('ListTrainingJobs', 0):,} lists"
+        )
+
+    throttles_match = s["fleet_throttles"] == s["throttled_by_fake"]
+    lines = [
+        "## 5. Soak",
+        "",
+        *_measured(result, "soak"),
+        "`python -m nox -s soak` runs the soak alone (`python -m bench.soak`;",
+        "`-- --quick` for 100 jobs over 4 hours); it writes `bench/results/soak.json`",
+        "and exits non-zero if any check fails, and so does `python -m bench`. Soaks",
+        "never run in CI.",
+        "",
+        (
+            f"{jobs:,} jobs are created at uniformly drawn instants over "
+            f"{s['simulated_hours_of_creation']:g} simulated hours,"
+        ),
+        "with timelines drawn as above but training around 4 h (capped at 4 h), so",
+        f"{alive_text}; job 0 trains through the whole run so the",
+        "fleet is never idle. All are watched by ONE `FleetWatcher` (defaults,",
+        "`max_in_flight=1`) in one process; the fake SageMaker runs in that same",
+        "process (as in section 2, so RSS and CPU include the fake's server), with",
+        "section 2's quotas, on one hand-driven clock. Faults on every operation for",
+        "the whole run: throttling 5 %, 503 1 %, dropped connections 1 %, cut JSON",
+        "bodies 0.5 %; plus a burst six times a run (60 throttles in a row, 25",
+        "consecutive 500s, 10 ListTrainingJobs 503s in a row). Each job, at its",
+        "terminal event, is checked against the fake, then `fleet.remove()`d and",
+        "deleted from the fake (as a long-lived service would). RSS is the current",
+        "RSS, sampled each simulated hour after `gc.collect()`.",
+        "",
+        "| check | result |",
+        "|---|---|",
+        (
+            "| jobs ended right (kind, and Stopped reason / FailureReason = fake's "
+            f"final state) | {ended - wrong_end:,} / {jobs:,} ({outcomes}) |"
+        ),
+        (
+            "| `StatusEntered` sequence = `SecondaryStatusTransitions`, each job | "
+            f"{ended - wrong_seq:,} / {jobs:,} |"
+        ),
+        f"| events after a job's terminal event | {after_end} |",
+        (
+            "| `JobLost`, exceptions, log events other than `fleet_poll_failed` | "
+            f"{lost + sum(other_logs.values())} |"
+        ),
+        f"| checks failed (exit status) | {len(failures)} ({s['exit_status']}) |",
+        f"| RSS, hour 2 → the last hour | {_soak_rss(s)} |",
+        (
+            f"| simulated time to the last job's end | {s['simulated_seconds']:,} s "
+            f"({s['simulated_seconds'] / 3600:.1f} h) |"
+        ),
+        (
+            "| real time / CPU time (fleet + fake + client) | "
+            f"{s['wall_seconds']} s / {s['cpu_seconds']} s |"
+        ),
+        (
+            f"| calls per job | {s['describe_calls_per_job']} DescribeTrainingJob, "
+            f"{s['all_calls_per_job']} in all ({s['list_calls']:,} ListTrainingJobs, "
+            f"{s['fleet_sweeps']:,} sweeps) |"
+        ),
+        f"| faults the fake injected | {per_op(s['faulted_by_fake'])} |",
+        (
+            "| throttles ridden out (fleet's count "
+            f"{'=' if throttles_match else '≠'} fake's) | "
+            f"{per_op(s['fleet_throttles'])} |"
+        ),
+        f"| transient errors retried | {per_op(s['fleet_errors'])} |",
+        "",
+        "`python -m bench.soak --tracemalloc` also samples the library's own heap",
+        "(about 20 times slower, so not in the default run). The first soak run (on",
+        "2026-11-24) found a cost bug: a single throttled sweep dropped the fleet",
+        "back to per-job schedules whose due times had gone stale while listing, so",
+        "every watched job was described at once (81.3 describes per job in the same",
+        "soak). Since then a throttled sweep is retried through the budget, the",
+        "fallback needs errors or five throttled sweeps in a row, and it resumes each",
+        "job's schedule from the last sweep (33.3 describes per job then;",
+        (
+            "`tests/test_fleet_faults.py::test_sparse_list_throttling_does_not_multiply_"
+            "describes`)."
+        ),
+        "",
+    ]
+    if failures:
+        lines += ["Failed checks (first 10):", ""]
+        lines += [f"- {f}" for f in failures[:10]]
+        lines.append("")
+    return lines
+
+
+def _row(section: str, poller: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def find(result: dict[str, Any]) -> dict[str, Any]:
+        rows: list[dict[str, Any]] = result[section]["rows"]
+        return next(r for r in rows if r["poller"].startswith(poller))
+
+    return find
+
+
+def _fleet_row(jobs: int, poller: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def find(result: dict[str, Any]) -> dict[str, Any]:
+        rows: list[dict[str, Any]] = result["fleet"]["rows"]
+        return next(
+            r for r in rows if r["jobs"] == jobs and r["poller"].startswith(poller)
+        )
+
+    return find
+
+
+def _figures() -> list[tuple[str, Callable[[dict[str, Any]], Any], str]]:
+    """Label, reader and format of each figure in the before-and-after table."""
+    ours = _row("latency", "ours (default)")
+    f1k, f10k = _fleet_row(1000, "FleetWatcher"), _fleet_row(10000, "FleetWatcher")
+    ind = _fleet_row(1000, "independent")
+
+    def cli_fleet(result: dict[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = result["cli"]["rows"][0]
+        return row
+
+    def cli_old(result: dict[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = result["cli"]["rows"][1]
+        return row
+
+    def ways(result: dict[str, Any]) -> dict[str, Any]:
+        figures: dict[str, Any] = result["overhead"]["ways"]
+        return figures
+
+    return [
+        (
+            "latency, ours (default): calls/job",
+            lambda r: ours(r)["calls_per_job"],
+            ".1f",
+        ),
+        (
+            "latency, ours (default): transition p50 / p95 s",
+            lambda r: (
+                ours(r)["transition_delay_p50"],
+                ours(r)["transition_delay_p95"],
+            ),
+            "pair",
+        ),
+        (
+            "latency, ours (default): terminal p50 / p95 s",
+            lambda r: (ours(r)["terminal_delay_p50"], ours(r)["terminal_delay_p95"]),
+            "pair",
+        ),
+        ("fleet 1,000: CPU share", lambda r: f1k(r)["cpu_share_of_one_core"], "%"),
+        (
+            "fleet 1,000: describes/transition",
+            lambda r: f1k(r)["describe_calls_per_transition"],
+            ".2f",
+        ),
+        ("fleet 10,000: CPU share", lambda r: f10k(r)["cpu_share_of_one_core"], "%"),
+        ("fleet 10,000: peak RSS MiB", lambda r: f10k(r)["peak_rss_mib"], ".0f"),
+        (
+            "fleet 10,000: staleness p95 s",
+            lambda r: f10k(r)["staleness_p95_steady"],
+            ".1f",
+        ),
+        (
+            "fleet 10,000: describes/transition",
+            lambda r: f10k(r)["describe_calls_per_transition"],
+            ".2f",
+        ),
+        ("fleet 10,000: List/s", lambda r: f10k(r)["list_calls_per_second"], ".2f"),
+        (
+            "fleet 10,000: throttled by service / errors surfaced",
+            lambda r: (
+                f10k(r)["throttled_by_service"],
+                f10k(r)["throttling_errors_surfaced"],
+            ),
+            "ipair",
+        ),
+        (
+            "independent 1,000: CPU share",
+            lambda r: ind(r)["cpu_share_of_one_core"],
+            "%",
+        ),
+        (
+            "independent 1,000: describes/transition / throttled",
+            lambda r: (
+                round(ind(r)["describe_calls_per_transition"], 2),
+                ind(r)["throttled_by_service"],
+            ),
+            "mixed",
+        ),
+        (
+            "overhead: aiobotocore CPU per call µs",
+            lambda r: r["overhead"]["per_poll"]["aiobotocore_cpu_per_call_us"],
+            ".0f",
+        ),
+        (
+            "overhead: library CPU per poll µs",
+            lambda r: r["overhead"]["per_poll"]["library_cpu_per_poll_us"],
+            ".1f",
+        ),
+        (
+            "overhead: library share of aiobotocore",
+            lambda r: r["overhead"]["per_poll"]["library_share_of_aiobotocore"],
+            "%",
+        ),
+        (
+            "ways: README's way, set-up ms",
+            lambda r: ways(r).get("readme_setup_cpu_ms"),
+            ".0f",
+        ),
+        (
+            "ways: README's way, ms per poll",
+            lambda r: ways(r)["readme_cpu_per_poll_us"] / 1000,
+            ".2f",
+        ),
+        (
+            "ways: `async with`, ms per poll",
+            lambda r: ways(r)["async_with_cpu_per_poll_us"] / 1000,
+            ".2f",
+        ),
+        (
+            "ways: caller's client, ms per poll",
+            lambda r: ways(r)["caller_client_cpu_per_poll_us"] / 1000,
+            ".2f",
+        ),
+        (
+            f"ways: README's way {X} `async with`",
+            lambda r: ways(r)["readme_over_async_with"],
+            ".2f",
+        ),
+        (
+            f"ways: client per poll {X} `async with`",
+            lambda r: ways(r)["client_per_poll_over_async_with"],
+            ".1f",
+        ),
+        (
+            "CLI 50 jobs, fleet: describes / lists",
+            lambda r: (cli_fleet(r)["describe_calls"], cli_fleet(r)["list_calls"]),
+            "ipair",
+        ),
+        (
+            "CLI 50 jobs, fleet: transitions / ended",
+            lambda r: (cli_fleet(r)["transitions_seen"], cli_fleet(r)["jobs_ended"]),
+            "ipair",
+        ),
+        (
+            "CLI 50 jobs, one watch per job: describes",
+            lambda r: cli_old(r)["describe_calls"],
+            ",.0f",
+        ),
+        (
+            "CLI 50 jobs: describes, per-job ÷ fleet",
+            lambda r: (
+                cli_old(r)["describe_calls"] / max(cli_fleet(r)["describe_calls"], 1)
+            ),
+            ".1f",
+        ),
+        (
+            "soak: describes / all calls per job",
+            lambda r: (
+                r["soak"]["describe_calls_per_job"],
+                r["soak"]["all_calls_per_job"],
+            ),
+            "pair",
+        ),
+        (
+            "soak: jobs ended right / failed checks",
+            lambda r: (sum(r["soak"]["outcomes"].values()), len(r["soak"]["failures"])),
+            "ipair",
+        ),
+        ("soak: RSS growth MiB", lambda r: r["soak"]["rss_growth_mib"], "+.1f"),
+        ("soak: CPU s", lambda r: r["soak"]["cpu_seconds"], ".1f"),
+    ]
+
+
+def _show(value: Any, fmt: str) -> str:  # noqa: ANN401 - a number or a pair
+    if value is None:
+        return "n/a"
+    if fmt == "pair":
+        return f"{value[0]:,.1f} / {value[1]:,.1f}"
+    if fmt == "mixed":
+        return f"{value[0]:,.2f} / {value[1]:,}"
+    if fmt == "ipair":
+        return f"{value[0]:,} / {value[1]:,}"
+    if fmt == "%":
+        return f"{value:.2%}"
+    return format(value, fmt)
+
+
+def _read(result: dict[str, Any] | None, reader: Callable[..., Any]) -> Any:  # noqa: ANN401
+    if result is None:
+        return None
+    try:
+        return reader(result)
+    except (KeyError, StopIteration, IndexError, TypeError):
+        return None
+
+
+def _ratio(before: Any, after: Any) -> str:  # noqa: ANN401 - numbers or pairs
+    if before is None or after is None:
+        return ""
+    if isinstance(before, tuple):
+        return " / ".join(_ratio(b, a) for b, a in zip(before, after, strict=True))
+    if before == after:
+        return "="
+    if before == 0:
+        return "new"
+    return f"{after / before:.2f}{X}"
+
+
+def _before_after(result: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    recorded, rerun = baseline.get("recorded"), baseline.get("rerun")
+    lines = [
+        "## Before and after the one engine (issue 10)",
+        "",
+        *baseline.get("intro", []),
+        "",
+        (
+            f"| figure | recorded ({baseline.get('recorded_label', 'before')}) "
+            f"| re-run ({baseline.get('rerun_label', 'before, re-run')}) "
+            "| this run | this run ÷ re-run |"
+        ),
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, reader, fmt in _figures():
+        old = _read(recorded, reader)
+        again = _read(rerun, reader)
+        now = _read(result, reader)
+        lines.append(
+            f"| {label} | {_show(old, fmt)} | {_show(again, fmt)} | "
+            f"{_show(now, fmt)} | {_ratio(again, now)} |"
+        )
+    lines.append("")
+    for paragraph in baseline.get("notes", []):
+        lines += [paragraph, ""]
+    return lines
+
+
+def write_markdown(
+    result: dict[str, Any], path: Path, *, baseline: dict[str, Any] | None = None
+) -> None:
+    """Write the whole of BENCHMARKS.md from *result* (and *baseline*, if given)."""
+    lines = [
+        *_header(result),
+        *_latency(result),
+        *_fleet(result),
+        *_overhead(result),
+        *_cli(result),
+        *_soak(result),
+    ]
+    if baseline is not None:
+        lines += _before_after(result, baseline)
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")

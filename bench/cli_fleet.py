@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import io
 import json
 import random
@@ -22,7 +23,7 @@ from typing import Any
 import anyio
 
 import sagemaker_watch as sw
-from sagemaker_watch.cli._commands import _settings, follow
+from sagemaker_watch.cli import _commands
 from sagemaker_watch.cli._render import NullRenderer, Outcome
 from sagemaker_watch.testing import FakeSageMaker, ScaledClock
 
@@ -32,6 +33,15 @@ from .fleet import DESCRIBE_QUOTA, LIST_QUOTA
 DESCRIBE = "DescribeTrainingJob"
 LIST = "ListTrainingJobs"
 _ENDED = frozenset({Outcome.COMPLETED, Outcome.FAILED, Outcome.STOPPED})
+
+
+def _engine() -> tuple[Any, Any]:
+    """The CLI's option-to-settings step and ``follow``, wherever they live now."""
+    try:
+        where = importlib.import_module("sagemaker_watch.cli._follow")
+    except ImportError:  # before follow had a module of its own
+        where = _commands
+    return _commands._settings, where.follow  # noqa: SLF001 - the CLI's engine
 
 
 class _Counting(NullRenderer):
@@ -79,7 +89,8 @@ async def cli_on_fleet(args: argparse.Namespace) -> dict[str, Any]:
         fake.client() as client,
     ):
         names = [f"cli-{i:03d}" for i in range(args.jobs)]
-        defaults = _settings(
+        settings_of, follow = _engine()
+        defaults = settings_of(
             min_delay=None,
             max_delay=None,
             timeout=args.duration / args.speed,

@@ -137,6 +137,9 @@ class _Driver:
     def monotonic(self) -> float:
         return self.inner.monotonic()
 
+    def deadline_remaining(self) -> float:
+        return self.inner.deadline_remaining()
+
     def run_due(self) -> None:
         """Run every action due now, in order."""
         now = self.inner.monotonic()
