@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import json
+import pathlib
 import pkgutil
 import subprocess
 import sys
@@ -446,10 +448,39 @@ def test_kit_is_independent_of_the_library():
         and not name.startswith("sagemaker_watch.testing")
     }
     assert set() == ours
-    assert {"sagemaker_watch.testing._model"} <= set(loaded)
+    kit_modules = {
+        f"sagemaker_watch.testing.{info.name}"
+        for info in pkgutil.iter_modules(sagemaker_watch.testing.__path__)
+        if info.name != "pytest_plugin"
+    }
+    assert {"sagemaker_watch.testing._model", "sagemaker_watch.testing._plan"} <= (
+        kit_modules
+    )
+    assert set() == kit_modules - set(loaded)
     assert [] == [
         name for name in loaded if name.partition(".")[0] in {"botocore", "aiobotocore"}
     ]
+
+
+def _imported(path):
+    """Top-level packages a module imports, at any depth of its code."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.partition(".")[0])
+    return found
+
+
+def test_only_the_http_adapter_names_an_aws_client():
+    """No kit module but _server imports botocore or aiobotocore, even lazily."""
+    package = pathlib.Path(sagemaker_watch.testing.__file__).parent
+    clients = {"botocore", "aiobotocore", "types_aiobotocore_sagemaker"}
+    importers = sorted(
+        path.name for path in package.glob("*.py") if _imported(path) & clients
+    )
+    assert ["_server.py"] == importers
 
 
 _JOBS = st.lists(
