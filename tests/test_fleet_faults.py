@@ -208,3 +208,72 @@ async def test_sparse_list_throttling_does_not_multiply_describes():
             [Fault.throttle(operation="ListTrainingJobs", probability=0.05)]
         )
     assert throttled <= 1.5 * clean, (clean, throttled)
+
+
+@pytest.mark.asyncio
+async def test_a_throttle_storm_longer_than_the_retry_policy_loses_no_job():
+    """Throttles far past max_attempts and max_elapsed are ridden out by the fleet."""
+    policy = sw.RetryPolicy(max_attempts=2, max_elapsed=5.0, max_delay=4.0)
+    with anyio.fail_after(60):
+        async with (
+            FakeSageMaker(clock=ManualClock()) as fake,
+            fake.client() as client,
+            sw.FleetWatcher(
+                client=client, clock=fake.clock, retry=policy, sweep_interval=None
+            ) as fleet,
+        ):
+            fake.add_job("job", plain(training=600))
+            fake.inject(Fault.throttle(operation="DescribeTrainingJob", times=60))
+            fleet.add("job")
+            items = [item async for item in fleet]
+            stats = fleet.statistics()
+    assert isinstance(items[-1], sw.JobCompleted)
+    assert (0, 1) == (stats.lost, stats.finished)
+    assert 60 == stats.throttles["DescribeTrainingJob"]
+    assert _history(fake, "job") == [
+        str(e.status) for e in items if isinstance(e, sw.StatusEntered)
+    ]
+
+
+@pytest.mark.asyncio
+async def test_unseen_max_elapsed_loses_a_job_never_seen_but_not_one_seen_once():
+    """An unreachable job is lost within unseen_max_elapsed; a seen one rides out."""
+    policy = sw.RetryPolicy(
+        max_attempts=None, max_elapsed=600.0, unseen_max_elapsed=20.0, max_delay=4.0
+    )
+    outage = 60.0
+    with anyio.fail_after(60):
+        async with (
+            FakeSageMaker(clock=ManualClock()) as fake,
+            fake.client() as client,
+            sw.FleetWatcher(
+                client=client, clock=fake.clock, retry=policy, sweep_interval=None
+            ) as fleet,
+        ):
+
+            async def outage_of_seen():
+                fake.inject(Fault.server_error(job_name="seen"))
+                await fake.clock.sleep(outage)
+                fake.clear_faults()
+
+            for name in ("never", "seen"):
+                fake.add_job(name, plain(training=600))
+            fake.inject(Fault.server_error(job_name="never"))
+            fleet.add("never")
+            fleet.add("seen")
+            by_job = collections.defaultdict(list)
+            async with anyio.create_task_group() as tg:
+                async for item in fleet:
+                    by_job[item.job_name].append((fake.clock.monotonic(), item))
+                    if item.job_name == "seen" and isinstance(item, sw.JobObserved):
+                        tg.start_soon(outage_of_seen)
+    ((lost_at, lost),) = by_job["never"]
+    assert isinstance(lost, sw.JobLost)
+    assert isinstance(lost.error, sw.RetriesExhausted)
+    assert 20.0 <= lost_at <= 20.0 + 2 * policy.max_delay
+    seen = [item for _, item in by_job["seen"]]
+    assert isinstance(seen[-1], sw.JobCompleted)
+    assert not [item for item in seen if isinstance(item, sw.JobLost)]
+    assert _history(fake, "seen") == [
+        str(e.status) for e in seen if isinstance(e, sw.StatusEntered)
+    ]
