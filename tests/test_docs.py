@@ -54,6 +54,7 @@ import anyio
 import pytest
 
 import sagemaker_watch
+import sagemaker_watch._io.logging as log_names
 from docblocks import MISLABELLED, RUNNABLE, Block, commands, mismatch, parse
 from sagemaker_watch.cli._scenario import DEMO_FLEET
 from sagemaker_watch.testing import FakeSageMaker, plain, spot_interrupted_once
@@ -380,3 +381,26 @@ def test_every_public_name_is_documented() -> None:
         and not re.search(rf"(`|sw\.|sagemaker_watch\.|── ){re.escape(name)}\b", text)
     ]
     assert [] == undocumented
+
+
+def test_docs_and_examples_use_only_public_names() -> None:
+    """README, docs/ and examples/ reach the library only through ``__all__``."""
+    public = set(sagemaker_watch.__all__) | {"testing"}
+    # Log event names read like attributes: ``sagemaker_watch.history_anomaly``.
+    logged = {
+        value.removeprefix("sagemaker_watch.")
+        for value in vars(log_names).values()
+        if isinstance(value, str) and value.startswith("sagemaker_watch.")
+    }
+    sources = [*DOCS, *sorted((ROOT / "examples").glob("*.py"))]
+    used = {
+        (path.name, match[1])
+        for path in sources
+        for match in re.finditer(
+            r"\b(?:sw|sagemaker_watch)\.(\w+)", path.read_text(encoding="utf-8")
+        )
+    }
+    assert len(used) >= 30
+    assert [] == sorted(
+        f"{where}: {name}" for where, name in used if name not in public | logged
+    )
