@@ -46,9 +46,11 @@ class Watch:
     """The events of one training job, exactly once and in order.
 
     Iterate it with ``async for``; it ends after the terminal event (``JobCompleted``,
-    ``JobFailed`` or ``JobStopped``). Every step that waits (the describe call, the
-    sleep between polls) can be cancelled by any cancel scope, and a cancelled or
-    abandoned watch leaves nothing behind.
+    ``JobFailed`` or ``JobStopped``), or with ``WaitTimeout`` when its *timeout*
+    runs out first. Every step that waits (the describe call, the sleep between
+    polls) can be cancelled by any cancel scope, and a cancelled or abandoned watch
+    leaves nothing behind. The waiters are this, stopped at the first event they
+    need.
 
     Who owns the client: a client passed as *client* is the caller's and is never
     closed, and the watch may be iterated directly. Without one, the watch opens
