@@ -38,8 +38,9 @@ def test_names_the_pattern_refuses(name):
     assert (
         "ValidationException",
         (
-            f"1 validation error detected: Value '{name}' at 'trainingJobName' failed to "
-            "satisfy constraint: Member must satisfy regular expression pattern: "
+            f"1 validation error detected: Value '{name}' at 'trainingJobName' "
+            "failed to satisfy constraint: Member must satisfy regular expression "
+            "pattern: "
             "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
         ),
         400,
@@ -126,10 +127,10 @@ def test_stopping_conditions_accepted(condition, spot):
             False,
             (
                 "2 validation errors detected: Value '0' at "
-                "'stoppingCondition.maxRuntimeInSeconds' failed to satisfy constraint: "
-                "Member must have value greater than or equal to 1; Value '1.5' at "
-                "'stoppingCondition.maxWaitTimeInSeconds' failed to satisfy constraint: "
-                "Member must have value greater than or equal to 1"
+                "'stoppingCondition.maxRuntimeInSeconds' failed to satisfy "
+                "constraint: Member must have value greater than or equal to 1; "
+                "Value '1.5' at 'stoppingCondition.maxWaitTimeInSeconds' failed to "
+                "satisfy constraint: Member must have value greater than or equal to 1"
             ),
         ),
         (
