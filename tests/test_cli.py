@@ -535,3 +535,19 @@ async def test_an_outage_longer_than_retry_for_ends_a_seen_job_with_exit_6(fake)
     assert ["sagemaker-watch: shaky: SageMaker kept failing"] == [
         line.partition(" (")[0] for line in err.splitlines()
     ]
+
+
+def test_grace_and_retry_for_are_two_limits_of_one_retry_policy():
+    """--grace bounds the retries of a job not seen yet, --retry-for of one seen."""
+    from sagemaker_watch.cli._commands import _settings  # noqa: PLC0415
+
+    settings = _settings(
+        min_delay=None, max_delay=None, timeout=None, retry_for=60.0, grace=0.3
+    )
+    retry = settings.retry
+    assert (None, 60.0, 0.3, 0.3) == (
+        retry.max_attempts,
+        retry.max_elapsed,
+        retry.unseen_max_elapsed,
+        retry.not_found_grace,
+    )

@@ -140,13 +140,13 @@ def _settings(
     """Return the settings for the options of ``watch`` and ``wait``."""
     return Settings(
         schedule=_schedule(min_delay, max_delay),
-        retry=sw.RetryPolicy(max_attempts=None, max_elapsed=retry_for),
-        first_retry=sw.RetryPolicy(
+        retry=sw.RetryPolicy(
             max_attempts=None,
-            max_elapsed=grace,
-            max_delay=min(5.0, max(grace, 0.1)),
-            initial_delay=min(0.5, max(grace, 0.1)),
+            max_elapsed=retry_for,
+            unseen_max_elapsed=grace,
             not_found_grace=grace,
+            initial_delay=min(0.5, max(grace, 0.1)),
+            max_delay=min(5.0, max(grace, 0.1)),
         ),
         timeout=timeout,
     )
@@ -228,8 +228,8 @@ _watch_options = [
         default=900.0,
         show_default=True,
         metavar="S",
-        help="Once a job has been seen, how long one poll retries throttling, "
-        "5xx and network errors.",
+        help="Once a job has been seen, how long its polls retry 5xx and network "
+        "errors (throttling is always ridden out).",
     ),
     click.option(
         "--grace",
@@ -237,8 +237,8 @@ _watch_options = [
         default=15.0,
         show_default=True,
         metavar="S",
-        help="How long the first poll retries an unreachable endpoint, or a job "
-        "not visible yet.",
+        help="Until a job has been seen, how long its polls retry an unreachable "
+        "endpoint, 5xx, or a job not visible yet.",
     ),
     click.option(
         "--allow-stopped",
@@ -414,7 +414,6 @@ def demo(*, speed: float, copies: int, json_: bool, plain: bool) -> int:
             settings = Settings(
                 schedule=sw.PollSchedule(),
                 retry=sw.RetryPolicy(),
-                first_retry=sw.RetryPolicy(),
                 clock=fake.clock,
                 region=fake.region,
             )

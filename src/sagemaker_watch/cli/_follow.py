@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import math
 import signal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,11 +39,11 @@ class Settings:
 
     Attributes:
         schedule: when to poll.
-        retry: how long a job that has been seen rides out transient errors
-            (its ``max_elapsed``): the job is taken up again from its last
-            event until its errors have lasted that long.
-        first_retry: the fleet's retry policy: short, so that an unreachable
-            endpoint or a missing job is reported in seconds.
+        retry: the fleet's one retry policy. Its ``unseen_max_elapsed`` and
+            ``not_found_grace`` are short (``--grace``), so that an unreachable
+            endpoint or a missing job is reported in seconds; its
+            ``max_elapsed`` (``--retry-for``) is how long a job seen once rides
+            out transient errors.
         timeout: real seconds to watch at most, or ``None``.
         clock: the library's clock (the fake's in the demo), or ``None``.
         region: the client's region, for messages.
@@ -53,7 +52,6 @@ class Settings:
 
     schedule: sw.PollSchedule
     retry: sw.RetryPolicy
-    first_retry: sw.RetryPolicy
     timeout: float | None = None
     clock: sw.Clock | None = None
     region: str | None = None
@@ -125,29 +123,16 @@ class _Emitter(NullRenderer):
 
 
 class _Jobs:
-    """What ``follow`` knows of each job: its last event, its result, its outage.
-
-    The fleet runs under ``settings.first_retry``, so an unreachable endpoint or
-    a job that never appears is reported within ``--grace``. A job that was seen
-    and then lost to transient errors is added again from its last event's
-    resume token (nothing missed or repeated) until its outage outlasts
-    ``settings.retry``: one fleet, two retry budgets.
-    """
+    """What ``follow`` knows of each job: its last event and its result."""
 
     def __init__(
-        self,
-        job_names: Sequence[str],
-        fleet: sw.FleetWatcher,
-        settings: Settings,
-        renderer: Renderer,
+        self, job_names: Sequence[str], settings: Settings, renderer: Renderer
     ) -> None:
         self.names = job_names
-        self.fleet = fleet
         self.settings = settings
         self.renderer = renderer
         self.results: dict[str, JobResult] = {}
         self.last: dict[str, sw.Event] = {}
-        self.outage: dict[str, float] = {}
 
     @property
     def done(self) -> bool:
@@ -159,39 +144,27 @@ class _Jobs:
 
     def event(self, event: sw.Event) -> None:
         self.last[event.job_name] = event
-        self.outage.pop(event.job_name, None)
         self.renderer.event(event)
         if isinstance(event, sw.JobEnded):
             self.finish(_ended(event.snapshot))
 
     def lost(self, lost: sw.JobLost) -> None:
-        name, error = lost.job_name, lost.error
-        seen = self.last.get(name)
-        if seen is not None and isinstance(error, sw.RetriesExhausted):
-            now = self._monotonic()
-            first = self.settings.first_retry.max_elapsed or 0.0
-            since = self.outage.setdefault(name, now - first)
-            if now - since < (self.settings.retry.max_elapsed or math.inf):
-                self.fleet.add(name, resume=seen.resume_token)
-                return
-        budget = (
-            self.settings.retry.max_elapsed
-            if seen is not None
-            else self.settings.first_retry.max_elapsed
+        retry = self.settings.retry
+        unseen = lost.job_name not in self.last
+        retried_for = (
+            retry.unseen_max_elapsed
+            if unseen and retry.unseen_max_elapsed is not None
+            else retry.max_elapsed
         )
         self.finish(
             _problems.problem(
-                name,
-                error,
+                lost.job_name,
+                lost.error,
                 region=self.settings.region,
                 endpoint_url=self.settings.endpoint_url,
-                retried_for=budget,
+                retried_for=retried_for,
             )
         )
-
-    def _monotonic(self) -> float:
-        clock = self.settings.clock
-        return clock.monotonic() if clock is not None else anyio.current_time()
 
     def timed_out(self) -> None:
         for name in self.names:
@@ -229,10 +202,10 @@ async def follow(
         interrupted = await _next_signal()
         scope.cancel()
 
-    async def consume(jobs: _Jobs) -> None:
+    async def consume(fleet: sw.FleetWatcher, jobs: _Jobs) -> None:
         for name in job_names:
-            jobs.fleet.add(name)
-        async for item in jobs.fleet.events(until_idle=False):
+            fleet.add(name)
+        async for item in fleet.events(until_idle=False):
             if isinstance(item, sw.JobLost):
                 jobs.lost(item)
             else:
@@ -245,16 +218,16 @@ async def follow(
             sw.FleetWatcher(
                 client=client,
                 schedule=settings.schedule,
-                retry=settings.first_retry,
+                retry=settings.retry,
                 clock=settings.clock,
             ) as fleet,
             anyio.create_task_group() as outer,
         ):
-            jobs = _Jobs(job_names, fleet, settings, renderer)
+            jobs = _Jobs(job_names, settings, renderer)
             outer.start_soon(tick)
             outer.start_soon(until_signal, outer.cancel_scope)
             with anyio.move_on_after(settings.timeout):
-                await consume(jobs)
+                await consume(fleet, jobs)
             outer.cancel_scope.cancel()
         if interrupted is None:
             jobs.timed_out()
