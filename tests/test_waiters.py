@@ -319,4 +319,4 @@ async def test_wait_for_status_after_a_resume_token_counts_what_came_after(sim):
     snapshot = await sw.wait_for_status(
         "job", "Uploading", client=client, clock=fake.clock, resume=first.resume_token
     )
-    assert "Uploading" == snapshot.transitions[-1].status
+    assert "Uploading" in [t.status for t in snapshot.transitions]
