@@ -19,6 +19,7 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
+from sagemaker_watch._io.logging import POLL_RETRY_SCHEDULED
 from sagemaker_watch._io.source import (
     AioBotocoreSource,
     CallFailed,
@@ -138,6 +139,18 @@ def _history(fake, name):
     return [t["Status"] for t in fake.describe_job(name)["SecondaryStatusTransitions"]]
 
 
+async def _first_snapshot(client, clock, **kwargs):
+    """The snapshot of watch()'s first successful poll of "job" (retries included)."""
+    events = sw.watch("job", client=client, clock=clock, **kwargs)
+    await anext(events)
+    return events.last_snapshot
+
+
+def _retry_errors(logs):
+    """The error of each retry the driver logged, in order."""
+    return [log["error"] for log in logs if log["event"] == POLL_RETRY_SCHEDULED]
+
+
 def _chain(error):
     """The error and its causes, outermost first."""
     chain = []
@@ -155,12 +168,11 @@ async def test_describe_retries_a_hostile_answer_then_reads_the_good_one(wire, a
     fake.add_job("job", "plain")
     hostile.rule("DescribeTrainingJob", times=2, **HOSTILE[answer])
     async with hostile.client() as client:
-        source = AioBotocoreSource(client, clock=fake.clock)
         with capture_logs() as logs:
-            snapshot = await source.describe("job", seen=True)
+            snapshot = await _first_snapshot(client, fake.clock)
     assert "job" == snapshot.job_name
     assert 3 == hostile.count("DescribeTrainingJob")
-    assert ["MalformedResponse", "MalformedResponse"] == [log["error"] for log in logs]
+    assert ["MalformedResponse", "MalformedResponse"] == _retry_errors(logs)
     assert SECRET not in repr(logs)
 
 
@@ -189,9 +201,10 @@ async def test_hostile_answers_outlasting_the_policy_are_retries_exhausted(
     hostile.rule("DescribeTrainingJob", **HOSTILE[answer])
     policy = sw.RetryPolicy(max_attempts=3)
     async with hostile.client() as client:
-        source = AioBotocoreSource(client, clock=fake.clock, retry=policy)
         with pytest.raises(sw.RetriesExhausted) as info:
-            await source.describe("job", seen=True)
+            await sw.wait_until_complete(
+                "job", client=client, clock=fake.clock, retry=policy
+            )
     chain = _chain(info.value)
     assert isinstance(chain[1], sw.MalformedResponse)
     assert all(
@@ -207,9 +220,10 @@ async def test_html_from_a_wrong_endpoint_gets_a_one_line_message(wire):
     _fake, hostile = wire
     hostile.rule("DescribeTrainingJob", **ODD_ANSWERS["html_page"])
     async with hostile.client() as client:
-        source = AioBotocoreSource(client, retry=sw.RetryPolicy.none())
         with pytest.raises(sw.RetriesExhausted) as info:
-            await source.describe("job", seen=True)
+            await sw.wait_until_complete(
+                "job", client=client, retry=sw.RetryPolicy.none()
+            )
     assert "the endpoint answered text/html, not SageMaker JSON (HTTP 200)" == str(
         info.value.__cause__
     )
@@ -221,9 +235,9 @@ async def test_an_html_error_page_is_not_quoted_in_the_error(wire):
     _fake, hostile = wire
     hostile.rule("DescribeTrainingJob", status=403, **ODD_ANSWERS["html_page"])
     async with hostile.client() as client:
-        source = AioBotocoreSource(client)
         with pytest.raises(sw.ServiceError) as info:
-            await source.describe("job", seen=True)
+            await sw.wait_until_complete("job", client=client)
+    assert 1 == hostile.count("DescribeTrainingJob")
     assert "403: the endpoint answered text/html, not SageMaker JSON (HTTP 403)" == (
         str(info.value)
     )
@@ -338,9 +352,8 @@ async def test_surrogates_and_control_characters_are_carried_as_is(wire, text):
 
     hostile.rule("DescribeTrainingJob", mutate=mutate)
     async with hostile.client() as client:
-        source = AioBotocoreSource(client, clock=fake.clock)
-        snapshot = await source.describe("job", seen=True)
-        once = await source.describe_once("job")
+        snapshot = await _first_snapshot(client, fake.clock)
+        once = await AioBotocoreSource(client, clock=fake.clock).describe_once("job")
     assert text == snapshot.failure_reason
     assert {text} == {t.message for t in snapshot.transitions}
     assert text == snapshot.warm_pool_status
@@ -361,9 +374,10 @@ async def test_non_finite_metric_values_are_carried(wire):
     ]
     hostile.rule("DescribeTrainingJob", mutate=_set("FinalMetricDataList", metrics))
     async with hostile.client() as client:
-        snapshot = await AioBotocoreSource(client, clock=fake.clock).describe(
-            "job", seen=True
+        snapshot = await AioBotocoreSource(client, clock=fake.clock).describe_once(
+            "job"
         )
+    assert isinstance(snapshot, sw.Snapshot)
     values = {m.name: m.value for m in snapshot.final_metrics}
     assert ["nan", "inf", "ninf", "bare", "plain"] == list(values)
     assert math.isnan(values["nan"])
@@ -390,12 +404,11 @@ async def test_a_trickled_body_times_out_and_the_poll_is_retried(wire):
     fake.add_job("job", "plain")
     hostile.rule("DescribeTrainingJob", **TRICKLE)
     async with hostile.client() as client:
-        source = AioBotocoreSource(client, clock=fake.clock, retry=_fast())
         with capture_logs() as logs:
-            snapshot = await source.describe("job", seen=True)
+            snapshot = await _first_snapshot(client, fake.clock, retry=_fast())
     assert "job" == snapshot.job_name
     assert 2 == hostile.count("DescribeTrainingJob")
-    assert ["TimeoutError"] == [log["error"] for log in logs]
+    assert ["TimeoutError"] == _retry_errors(logs)
 
 
 @pytest.mark.asyncio
@@ -450,14 +463,16 @@ async def test_validation_exception_meaning_not_found_is_not_found(wire, message
     async with hostile.client() as client:
         with pytest.raises(sw.TrainingJobNotFound):
             await sw.wait_until_complete("job", client=client, clock=fake.clock)
-        with pytest.raises(sw.TrainingJobNotFound):
-            await AioBotocoreSource(client).describe("job", seen=True)
+        failed = await AioBotocoreSource(client).describe_once("job")
+    assert isinstance(failed, CallFailed)
+    assert ErrorKind.NOT_FOUND == failed.kind
+    assert isinstance(failed.error, sw.TrainingJobNotFound)
 
 
 @pytest.mark.asyncio
 async def test_other_validation_exceptions_stay_fatal(wire):
     """A ValidationException about the request itself is a fatal ServiceError."""
-    _fake, hostile = wire
+    fake, hostile = wire
     body = {
         "__type": "ValidationException",
         "message": "1 validation error detected: Value at 'trainingJobName' failed",
@@ -465,7 +480,7 @@ async def test_other_validation_exceptions_stay_fatal(wire):
     hostile.rule("DescribeTrainingJob", body=_encode(body), status=400)
     async with hostile.client() as client:
         with pytest.raises(sw.ServiceError) as info:
-            await AioBotocoreSource(client).describe("job", seen=False)
+            await sw.wait_until_complete("job", client=client, clock=fake.clock)
     assert not isinstance(info.value, sw.RetriesExhausted)
     assert "ValidationException" == info.value.code
     assert 1 == hostile.count("DescribeTrainingJob")

@@ -1,8 +1,7 @@
-"""Tests for the retry policy and its tenacity wrapper."""
+"""Tests for the retry policy, its pure rule, and the time bound of one attempt."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import random
 import re
@@ -13,106 +12,49 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sagemaker_watch._io.clock import SystemClock
-from sagemaker_watch._io.retry import RetryDetails, RetryPolicy, call_with_retries
+from sagemaker_watch._core.tracker import ErrorKind, retry_delay, retryable
+from sagemaker_watch._io.retry import RetryPolicy, call_within
 
 
-class StepClock:
-    """A clock whose sleeps only move its own time: retries run instantly."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> dt.datetime:
-        return dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self.t)
-
-    def monotonic(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
+def test_gives_up_after_max_attempts():
+    """The rule stops at max_attempts: attempts 1 and 2 wait, attempt 3 is the last."""
+    policy = RetryPolicy(max_attempts=3, max_elapsed=None)
+    rng = random.Random(0)
+    delays = [retry_delay(policy, attempt=n, elapsed=0.0, rng=rng) for n in (1, 2, 3)]
+    assert [False, False, True] == [delay is None for delay in delays]
 
 
-class Flaky:
-    """Fails *failures* times with *error*, then returns "ok"."""
-
-    def __init__(self, failures: int, error: Exception) -> None:
-        self.failures = failures
-        self.error = error
-        self.calls = 0
-
-    async def __call__(self) -> str:
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise self.error
-        return "ok"
-
-
-async def _run(fn, policy, clock, *, retry_if=lambda _e, _t: True, seen=None):
-    seen = seen if seen is not None else []
-    return await call_with_retries(
-        fn,
-        policy=policy,
-        clock=clock,
-        rng=random.Random(0),
-        should_retry=retry_if,
-        on_retry=seen.append,
-    )
-
-
-@pytest.mark.asyncio
-async def test_retries_until_success_and_reports_each_retry():
-    """A call failing three times succeeds on the fourth, with three retry reports."""
-    clock = StepClock()
-    fn = Flaky(3, OSError("boom"))
-    seen: list[RetryDetails] = []
-    assert "ok" == await _run(fn, RetryPolicy(), clock, seen=seen)
-    assert 4 == fn.calls
-    assert [1, 2, 3] == [d.attempt for d in seen]
-    assert [d.delay for d in seen] == clock.sleeps
-
-
-@pytest.mark.asyncio
-async def test_gives_up_after_max_attempts_and_reraises_the_error():
-    """After max_attempts the last error itself is raised, not a tenacity error."""
-    error = OSError("down")
-    fn = Flaky(100, error)
-    with pytest.raises(OSError, match="down") as info:
-        await _run(fn, RetryPolicy(max_attempts=3, max_elapsed=None), StepClock())
-    assert error is info.value
-    assert 3 == fn.calls
-
-
-@pytest.mark.asyncio
-async def test_gives_up_after_max_elapsed_on_the_injected_clock():
-    """Elapsed time is measured on the injected clock, and no wait passes the bound."""
-    clock = StepClock()
-    fn = Flaky(10_000, OSError("down"))
+@given(
+    attempt=st.integers(min_value=1, max_value=10_000),
+    elapsed=st.floats(min_value=0, max_value=200, allow_nan=False),
+    seed=st.integers(),
+)
+def test_gives_up_after_max_elapsed_and_no_wait_passes_the_bound(
+    attempt, elapsed, seed
+):
+    """Past max_elapsed the rule stops; before it, no wait reaches past the bound."""
     policy = RetryPolicy(max_attempts=None, max_elapsed=120.0, max_delay=30.0)
-    with pytest.raises(OSError, match="down"):
-        await _run(fn, policy, clock)
-    assert 120.0 >= clock.t
-    assert fn.calls > 4
+    delay = retry_delay(
+        policy, attempt=attempt, elapsed=elapsed, rng=random.Random(seed)
+    )
+    if elapsed >= 120.0:
+        assert delay is None
+    else:
+        assert delay is not None
+        assert 0.0 <= delay <= 120.0 - elapsed
 
 
-@pytest.mark.asyncio
-async def test_does_not_retry_what_should_retry_rejects():
-    """An error the predicate rejects is raised after one attempt."""
-    fn = Flaky(1, KeyError("fatal"))
-    with pytest.raises(KeyError):
-        await _run(fn, RetryPolicy(), StepClock(), retry_if=lambda _e, _t: False)
-    assert 1 == fn.calls
+@pytest.mark.parametrize("seen", [False, True])
+def test_does_not_retry_what_is_fatal(seen):
+    """A fatal failure is never retryable, whatever the policy."""
+    assert not retryable(RetryPolicy(), ErrorKind.FATAL, seen=seen, elapsed=0.0)
 
 
-@pytest.mark.asyncio
-async def test_none_policy_never_retries():
+def test_none_policy_never_retries():
     """RetryPolicy.none() makes the first transient error final."""
-    fn = Flaky(1, OSError("x"))
-    with pytest.raises(OSError, match="x"):
-        await _run(fn, RetryPolicy.none(), StepClock())
-    assert 1 == fn.calls
+    policy = RetryPolicy.none()
+    assert retry_delay(policy, attempt=1, elapsed=0.0, rng=random.Random(0)) is None
+    assert not retryable(policy, ErrorKind.NOT_FOUND, seen=False, elapsed=0.0)
 
 
 @given(
@@ -213,8 +155,8 @@ def test_attempt_timeout_defaults_to_a_minute():
 
 
 @pytest.mark.asyncio
-async def test_an_attempt_that_hangs_is_cut_and_retried():
-    """A hanging attempt times out after attempt_timeout and the next one runs."""
+async def test_an_attempt_that_hangs_is_cut():
+    """A hanging attempt raises TimeoutError after its bound; a quick one returns."""
     calls = 0
 
     async def hangs_once():
@@ -224,43 +166,33 @@ async def test_an_attempt_that_hangs_is_cut_and_retried():
             await anyio.sleep_forever()
         return "ok"
 
-    seen: list[RetryDetails] = []
-    policy = RetryPolicy(attempt_timeout=0.05)
-    assert "ok" == await _run(hangs_once, policy, StepClock(), seen=seen)
+    with pytest.raises(TimeoutError) as info:
+        await call_within(hangs_once, seconds=0.05)
+    assert "the attempt took longer than 0.05s" == str(info.value)
+    assert "ok" == await call_within(hangs_once, seconds=0.05)
     assert 2 == calls
-    assert ["the attempt took longer than 0.05s"] == [str(d.error) for d in seen]
-    assert isinstance(seen[0].error, TimeoutError)
 
 
 @pytest.mark.asyncio
-async def test_hanging_attempts_end_within_max_elapsed_plus_one_attempt():
-    """On the real clock, a poll whose attempts all hang ends near max_elapsed."""
+async def test_a_hanging_attempt_ends_near_its_bound_on_the_real_clock():
+    """On the real clock, an attempt that hangs ends soon after attempt_timeout."""
 
     async def hangs():
         await anyio.sleep_forever()
 
-    policy = RetryPolicy(
-        max_attempts=None,
-        max_elapsed=0.2,
-        attempt_timeout=0.05,
-        initial_delay=0.01,
-        max_delay=0.01,
-    )
     started = time.monotonic()
     with pytest.raises(TimeoutError):
-        await _run(hangs, policy, SystemClock())
-    assert time.monotonic() - started < 0.2 + 0.05 + 0.2
+        await call_within(hangs, seconds=0.05)
+    assert time.monotonic() - started < 0.05 + 0.2
 
 
 @pytest.mark.asyncio
-async def test_cancellation_of_a_hanging_attempt_is_not_retried():
-    """An outer cancel scope ends the poll at once, even if the predicate says retry."""
+async def test_cancellation_of_a_hanging_attempt_is_not_a_timeout():
+    """An outer cancel scope ends the attempt at once; no TimeoutError is raised."""
 
     async def hangs():
         await anyio.sleep_forever()
 
-    fn_calls: list[RetryDetails] = []
     with anyio.move_on_after(0.05) as scope:
-        await _run(hangs, RetryPolicy(attempt_timeout=5), StepClock(), seen=fn_calls)
+        await call_within(hangs, seconds=5)
     assert scope.cancelled_caught
-    assert [] == fn_calls

@@ -1,6 +1,8 @@
-"""Tests for the source: error classification, retries and client creation."""
+"""Tests for the source: one attempt per call, classification, client set-up."""
 
 from __future__ import annotations
+
+import random
 
 import aiohttp
 import anyio
@@ -11,10 +13,13 @@ import pytest
 import trio
 
 import sagemaker_watch as sw
+from sagemaker_watch._core.tracker import JobTracker
 from sagemaker_watch._errors import InvalidClient, UnsupportedEventLoop
 from sagemaker_watch._io.source import (
     AioBotocoreSource,
+    CallFailed,
     ErrorKind,
+    SourceStatistics,
     classify,
     client_config,
 )
@@ -82,29 +87,35 @@ def test_clients_we_create_have_botocore_retries_off():
 
 
 @pytest.mark.asyncio
-async def test_throttles_are_counted_and_reported_once(sim):
-    """A throttled describe is retried, counted, and flagged for the schedule once."""
+async def test_throttles_are_counted_and_retried_by_the_tracker(sim):
+    """Each throttled describe is one failed call, counted; the tracker retries it."""
     fake, client = sim
     fake.add_job("job", "plain")
     fake.inject(Fault.throttle(times=2))
     source = AioBotocoreSource(client, clock=fake.clock)
-    snapshot = await source.describe("job", seen=False)
-    assert "job" == snapshot.job_name
-    assert sw._io.source.SourceStatistics(calls=3, retries=2, throttles=2) == (
-        source.statistics()
-    )
-    assert source.take_throttled()
-    assert not source.take_throttled()
+    tracker = JobTracker("job", rng=random.Random(0))
+    kinds = []
+    while isinstance(outcome := await source.describe_once("job"), CallFailed):
+        step = tracker.failed(outcome.kind, outcome.error, now=fake.clock.monotonic())
+        kinds.append(step.retry.kind)
+        await fake.clock.sleep(step.delay)
+    assert "job" == outcome.job_name
+    assert [ErrorKind.THROTTLED, ErrorKind.THROTTLED] == kinds
+    assert SourceStatistics(calls=3, throttles=2) == source.statistics()
 
 
 @pytest.mark.asyncio
 async def test_seen_job_gets_no_not_found_grace(sim):
     """For a job already seen, "not found" is final on the first answer."""
     fake, client = sim
-    source = AioBotocoreSource(client, clock=fake.clock)
+    fake.add_job("ghost", "plain")
+    events = sw.watch("ghost", client=client, clock=fake.clock)
+    await anext(events)
+    fake.delete_job("ghost")
     with pytest.raises(sw.TrainingJobNotFound) as info:
-        await source.describe("ghost", seen=True)
-    assert 1 == fake.request_count("DescribeTrainingJob")
+        async for _ in events:
+            pass
+    assert 2 == fake.request_count("DescribeTrainingJob")
     assert isinstance(info.value.__cause__, botocore.exceptions.ClientError)
 
 
@@ -114,9 +125,11 @@ async def test_no_credentials_is_a_fatal_service_error(fake_sagemaker, monkeypat
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", fake_sagemaker.endpoint_url)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     source = AioBotocoreSource(None, clock=fake_sagemaker.clock)
-    with pytest.raises(sw.ServiceError) as info:
-        await source.describe("job", seen=False)
-    assert "NoCredentialsError" == info.value.code
+    failed = await source.describe_once("job")
+    assert isinstance(failed, CallFailed)
+    assert ErrorKind.FATAL == failed.kind
+    assert isinstance(failed.error, sw.ServiceError)
+    assert "NoCredentialsError" == failed.error.code
     assert 0 == fake_sagemaker.statistics().total
 
 
@@ -271,13 +284,16 @@ async def test_an_endpoint_that_is_not_http_is_refused_at_once(url):
 
 @pytest.mark.asyncio
 async def test_an_endpoint_from_the_environment_is_checked_too(monkeypatch):
-    """AWS_ENDPOINT_URL_SAGEMAKER with a bad scheme fails describe at once."""
+    """AWS_ENDPOINT_URL_SAGEMAKER with a bad scheme fails the call at once, fatal."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "htp://127.0.0.1:1")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     source = AioBotocoreSource(None)
-    with anyio.fail_after(5), pytest.raises(sw.ServiceError) as info:
-        await source.describe("job", seen=False)
-    assert "InvalidEndpoint" == info.value.code
+    with anyio.fail_after(5):
+        failed = await source.describe_once("job")
+    assert isinstance(failed, CallFailed)
+    assert ErrorKind.FATAL == failed.kind
+    assert isinstance(failed.error, sw.ServiceError)
+    assert "InvalidEndpoint" == failed.error.code
     assert 1 == source.statistics().calls

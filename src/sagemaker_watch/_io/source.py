@@ -1,4 +1,4 @@
-"""The only module that talks to AWS: describe and list jobs, classify errors, retry.
+"""The only module that calls AWS: describe and list jobs, and classify what fails.
 
 Everything that comes back from the wire is either read (a ``Snapshot``, a
 ``ListPage``) or classified: botocore's own parser fails on some answers before we
@@ -7,51 +7,62 @@ and those failures become ``MalformedResponse``, retried like any transient erro
 No raw third-party exception leaves this module, every attempt has a total time
 bound (``RetryPolicy.attempt_timeout``), and no message quotes a response body.
 
-Retries live in exactly one place. Clients created here are built with botocore's
-own retries switched off (``total_max_attempts=1``), and ``RetryPolicy`` decides
-everything: botocore's default "legacy" mode has no cap on its backoff, and stacking
-its attempts under ours would multiply them. A caller-owned client keeps its own
-configuration; then botocore's attempts happen inside each of ours, and callers who
-want only our policy pass ``Config(retries={"total_max_attempts": 1})``.
+Each call is one attempt: the drivers feed its outcome to a ``JobTracker``, the one
+place where retries are decided. A failure comes back as a ``CallFailed`` holding
+its kind and the typed error to raise on giving up (``CredentialsRejected``,
+``AccessDenied``, ``EndpointUnreachable``, ``NotSageMaker``, ...), decided here,
+when the failure is classified. Clients created here (``_io/client.py``) have
+botocore's own retries off (``total_max_attempts=1``): its default "legacy" mode
+has no cap on its backoff, and stacking its attempts under ours would multiply
+them. A caller-owned client keeps its own configuration; then botocore's attempts
+happen inside each of ours, and callers who want only our policy pass
+``Config(retries={"total_max_attempts": 1})``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import inspect
-import os
-import random
 import traceback
-import urllib.parse
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import botocore.exceptions
 from aiobotocore.client import AioBaseClient
-from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
 
 from .._core.snapshot import Snapshot, _time
 from .._core.status import PrimaryStatus, SecondaryStatus
-from .._core.tracker import ErrorKind, retryable
+from .._core.tracker import ErrorKind
 from .._errors import (
+    AccessDenied,
+    ConfigurationError,
+    CredentialsError,
+    CredentialsRejected,
+    EndpointUnreachable,
     InvalidClient,
     MalformedResponse,
+    NotSageMaker,
     RetriesExhausted,
     SageMakerWatchError,
     ServiceError,
     TrainingJobNotFound,
-    UnsupportedEventLoop,
+)
+from .client import (
+    ClientOptions,
+    client_config,
+    credentials_error,
+    default_client,
+    endpoint_origin,
+    require_asyncio,
+    sagemaker_client,
 )
 from .clock import Clock, SystemClock
-from .logging import JOB_NOT_FOUND_YET, POLL_RETRY_SCHEDULED, logger
-from .retry import RetryDetails, RetryPolicy, call_with_retries, call_within
+from .retry import RetryPolicy, call_within
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import AsyncIterator, Iterator
+    import random
 
     from types_aiobotocore_sagemaker import SageMakerClient
 else:
@@ -61,7 +72,6 @@ __all__ = [
     "AioBotocoreSource",
     "CallFailed",
     "ClientOptions",
-    "DescribeSource",
     "ErrorKind",
     "JobSummary",
     "ListPage",
@@ -98,6 +108,29 @@ _TRANSIENT_CODES = frozenset(
     }
 )
 _NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
+#: AWS's codes for credentials it does not accept (unknown, badly signed,
+#: expired): ``CredentialsRejected``. The expired ones are retried first, since
+#: refreshable credentials renew themselves.
+_REJECTED_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+    }
+)
+_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+#: Failures to reach the endpoint at all: ``EndpointUnreachable`` on giving up.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,
+    aiohttp.ClientConnectionError,
+    TimeoutError,
+)
 #: How a ValidationException says "no such job": the service writes "Requested
 #: resource not found.", moto "Could not find training job '...'".
 _NOT_FOUND_PHRASES = ("could not find", "not found", "does not exist")
@@ -154,34 +187,12 @@ def classify(error: BaseException) -> ErrorKind:
     return ErrorKind.FATAL
 
 
-class DescribeSource(Protocol):
-    """Where snapshots come from: one call, errors classified, retries done."""
-
-    async def describe(self, job_name: str, *, seen: bool) -> Snapshot:
-        """Return a fresh snapshot of *job_name*.
-
-        *seen* says whether this job was observed before: only a job never seen
-        gets the "not found" grace period.
-        """
-        ...
-
-
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SourceStatistics:
-    """Counters of one source: calls made, retries, throttles seen."""
+    """Counters of one source: calls made, throttles seen."""
 
     calls: int
-    retries: int
     throttles: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class ClientOptions:
-    """Settings for a client we create; ``None`` leaves each to botocore's chain."""
-
-    region: str | None = None
-    profile: str | None = None
-    endpoint_url: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,9 +201,11 @@ class CallFailed:
 
     Attributes:
         kind: how to handle it (retry later, give up, ...).
-        error: what to raise if giving up: ``TrainingJobNotFound``,
-            ``ServiceError``, or ``RetriesExhausted`` for throttled and transient
-            errors. The botocore or transport error is its ``__cause__``.
+        error: what to raise if giving up: ``TrainingJobNotFound``, a
+            ``ServiceError`` (``CredentialsError``, ``AccessDenied``, ...) for
+            fatal errors, or a ``RetriesExhausted`` (``EndpointUnreachable``,
+            ``NotSageMaker``, ...) for throttled and transient ones. The botocore
+            or transport error is its ``__cause__``.
     """
 
     kind: ErrorKind
@@ -219,7 +232,7 @@ class ListPage:
 
 
 class AioBotocoreSource:
-    """A ``DescribeSource`` over an aiobotocore SageMaker client.
+    """Calls over an aiobotocore SageMaker client, one attempt each, classified.
 
     With a *client* (never closed here) every call goes through it; with ``None``,
     each call opens a client from *client_options* and closes it before returning,
@@ -237,10 +250,14 @@ class AioBotocoreSource:
     ) -> None:
         """Wrap *client*, or prepare to open one per call.
 
+        Only *retry*'s ``attempt_timeout`` is used here (the tracker retries);
+        *rng* is accepted for callers written when the source retried, unused.
+
         Raises:
             InvalidClient: *client* is not an aiobotocore client (a boto3 or
                 botocore one, whose calls cannot be awaited).
         """
+        del rng
         if client is not None and not _is_async_client(client):
             raise InvalidClient(client)
         self.client = client
@@ -248,87 +265,29 @@ class AioBotocoreSource:
         self._session: AioSession | None = None
         self._retry = retry if retry is not None else RetryPolicy()
         self._clock = clock if clock is not None else SystemClock()
-        self._rng = rng if rng is not None else random.Random()  # noqa: S311
+        self._endpoint: str | None = None
         self._calls = 0
-        self._retries = 0
         self._throttles = 0
-        self._throttled_since_read = False
 
     def __repr__(self) -> str:
         """Return a short description."""
-        return f"AioBotocoreSource(calls={self._calls}, retries={self._retries})"
+        return f"AioBotocoreSource(calls={self._calls}, throttles={self._throttles})"
 
     def statistics(self) -> SourceStatistics:
         """Return the counters so far."""
-        return SourceStatistics(
-            calls=self._calls, retries=self._retries, throttles=self._throttles
-        )
-
-    def take_throttled(self) -> bool:
-        """Return whether a throttle was seen since the last call, and reset it."""
-        throttled, self._throttled_since_read = self._throttled_since_read, False
-        return throttled
-
-    async def describe(self, job_name: str, *, seen: bool) -> Snapshot:
-        """Describe *job_name*, retrying transient errors by the policy.
-
-        Raises:
-            TrainingJobNotFound: no such job (after the grace period if never seen).
-            RetriesExhausted: transient errors (throttling, 5xx, timeouts, answers
-                that cannot be read) outlasted the retry policy.
-            ServiceError: a fatal error such as access denied.
-            UnsupportedEventLoop: not running under asyncio (raised at once).
-        """
-        _require_asyncio()
-
-        async def attempt() -> Snapshot:
-            self._calls += 1
-            response = await self._call(
-                "describe_training_job", {"TrainingJobName": job_name}
-            )
-            return Snapshot.from_response(response, observed_at=self._clock.now())
-
-        def should_retry(error: BaseException, elapsed: float) -> bool:
-            kind = classify(error)
-            if kind is ErrorKind.THROTTLED:
-                self._throttles += 1
-                self._throttled_since_read = True
-            return retryable(self._retry, kind, seen=seen, elapsed=elapsed)
-
-        def on_retry(details: RetryDetails) -> None:
-            self._retries += 1
-            kind = classify(details.error)
-            logger.info(
-                JOB_NOT_FOUND_YET
-                if kind is ErrorKind.NOT_FOUND
-                else POLL_RETRY_SCHEDULED,
-                job_name=job_name,
-                attempt=details.attempt,
-                delay=round(details.delay, 3),
-                error=_describe_error(details.error),
-            )
-
-        with _map_errors(job_name):
-            return await call_with_retries(
-                attempt,
-                policy=self._retry,
-                clock=self._clock,
-                rng=self._rng,
-                should_retry=should_retry,
-                on_retry=on_retry,
-            )
+        return SourceStatistics(calls=self._calls, throttles=self._throttles)
 
     async def describe_once(self, job_name: str) -> Snapshot | CallFailed:
         """Describe *job_name* with one attempt and no retry; never raise its errors.
 
-        For callers that schedule their own retries (the fleet): the failure is
-        returned classified, with the error to raise if giving up. The attempt is
-        bounded by the policy's ``attempt_timeout``.
+        The failure is returned classified, with the error to raise if giving up;
+        the caller (a ``JobTracker``'s driver) decides whether to retry. The
+        attempt is bounded by the policy's ``attempt_timeout``.
 
         Raises:
             UnsupportedEventLoop: not running under asyncio (raised at once).
         """
-        _require_asyncio()
+        require_asyncio()
         self._calls += 1
         try:
             response = await call_within(
@@ -363,7 +322,7 @@ class AioBotocoreSource:
         Raises:
             UnsupportedEventLoop: not running under asyncio (raised at once).
         """
-        _require_asyncio()
+        require_asyncio()
         self._calls += 1
         request: dict[str, Any] = {
             "LastModifiedTimeAfter": modified_after,
@@ -388,6 +347,7 @@ class AioBotocoreSource:
         """Make one call; raise ``MalformedResponse`` for an answer we cannot read."""
         try:
             if self.client is not None:
+                self._endpoint = _endpoint_of(self.client)
                 response = await getattr(self.client, operation)(**request)
             else:
                 if self._session is None:
@@ -397,6 +357,7 @@ class AioBotocoreSource:
                 async with default_client(
                     self._client_options, session=self._session
                 ) as client:
+                    self._endpoint = _endpoint_of(client)
                     response = await getattr(client, operation)(**request)
         except _PARSER_ERRORS as error:
             # Only botocore's parser failing on the answer is the answer's
@@ -412,15 +373,20 @@ class AioBotocoreSource:
         return response
 
     def _failed(self, error: BaseException, job_name: str | None) -> CallFailed:
+        if isinstance(error, ConfigurationError | CredentialsError):
+            # A client opened for this call could not be set up: final.
+            return CallFailed(kind=ErrorKind.FATAL, error=error)
         kind = classify(error)
         if kind is ErrorKind.THROTTLED:
             self._throttles += 1
-            self._throttled_since_read = True
-        try:
-            with _map_errors(job_name):
-                raise error
-        except SageMakerWatchError as mapped:
-            return CallFailed(kind=kind, error=mapped)
+        mapped = _give_up_error(error, kind, job_name=job_name, endpoint=self._endpoint)
+        mapped.__cause__, mapped.__suppress_context__ = error, True
+        return CallFailed(kind=kind, error=mapped)
+
+
+def _endpoint_of(client: object) -> str | None:
+    """``scheme://host:port`` of *client*'s endpoint, if it says."""
+    return endpoint_origin(getattr(getattr(client, "meta", None), "endpoint_url", None))
 
 
 def _list_page(response: Any) -> ListPage:  # noqa: ANN401 - botocore answers are untyped dicts
@@ -467,33 +433,6 @@ def _is_async_client(client: object) -> bool:
     return inspect.iscoroutinefunction(getattr(client, "describe_training_job", None))
 
 
-def _require_asyncio() -> None:
-    """Raise ``UnsupportedEventLoop`` unless the caller runs in an asyncio task.
-
-    aiohttp (under aiobotocore) needs a running asyncio loop; under trio every call
-    would fail with "no running event loop", a transport error retried for the
-    whole policy. ``asyncio.current_task()`` is sniffio's own asyncio test.
-    """
-    try:
-        in_asyncio = asyncio.current_task() is not None
-    except RuntimeError:
-        in_asyncio = False
-    if not in_asyncio:
-        raise UnsupportedEventLoop(_event_loop_name())
-
-
-def _event_loop_name() -> str | None:
-    """Name the running async library for a message (``sniffio`` if installed)."""
-    try:
-        import sniffio  # noqa: PLC0415 - optional: installed with trio, not anyio
-    except ImportError:  # pragma: no cover - trio brings sniffio
-        return None
-    try:
-        return sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
-        return None
-
-
 def _is_parser_failure(error: BaseException) -> bool:
     """Whether *error* was raised while botocore turned an answer into a dict.
 
@@ -513,8 +452,17 @@ def _operation_name(operation: str) -> str:
     return "".join(part.title() for part in operation.split("_"))
 
 
-def _foreign_content_type(response: object) -> str | None:
-    """The one-line complaint about an answer that is not JSON, or ``None``."""
+class _ForeignAnswer(MalformedResponse):
+    """A 2xx answer that is not JSON: what it was, for ``NotSageMaker``."""
+
+    def __init__(self, message: str, *, http_status: int, content_type: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.content_type = content_type
+
+
+def _foreign(response: object) -> tuple[int | None, str] | None:
+    """The HTTP status and media type of an answer that is not JSON, or ``None``."""
     meta = response.get("ResponseMetadata") if isinstance(response, dict) else None
     if not isinstance(meta, dict):
         return None
@@ -525,18 +473,27 @@ def _foreign_content_type(response: object) -> str | None:
     media = content_type.partition(";")[0].strip().lower()
     if "json" in media:
         return None
-    shown = "".join(c for c in media[:60] if c.isprintable()) or "an empty type"
+    status = meta.get("HTTPStatusCode")
+    shown = "".join(c for c in media[:60] if c.isprintable())
+    return (status if isinstance(status, int) else None), shown
+
+
+def _complaint(status: int | None, media: str) -> str:
+    """The one-line complaint about an answer of *media* type that is not JSON."""
     return (
-        f"the endpoint answered {shown}, not SageMaker JSON "
-        f"(HTTP {meta.get('HTTPStatusCode', '?')})"
+        f"the endpoint answered {media or 'an empty type'}, not SageMaker JSON "
+        f"(HTTP {'?' if status is None else status})"
     )
 
 
 def _check_content_type(response: object) -> None:
     """Raise ``MalformedResponse`` for a 2xx answer that is not JSON (HTML, ...)."""
-    complaint = _foreign_content_type(response)
-    if complaint is not None:
-        raise MalformedResponse(complaint)
+    foreign = _foreign(response)
+    if foreign is not None:
+        status, media = foreign
+        raise _ForeignAnswer(
+            _complaint(status, media), http_status=status or 200, content_type=media
+        )
 
 
 def _one_line(text: str) -> str:
@@ -560,33 +517,83 @@ def _describe_error(error: BaseException) -> str:
     """Name an error in a log line without its body: the code or the type."""
     if isinstance(error, botocore.exceptions.ClientError):
         return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    if isinstance(error, MalformedResponse):
+        return "MalformedResponse"
     return type(error).__name__
 
 
-@contextlib.contextmanager
-def _map_errors(job_name: str | None) -> Iterator[None]:
-    """Turn whatever a call raised into this library's errors."""
-    try:
-        yield
-    except _call_errors() as error:
-        kind = classify(error)
-        if kind is ErrorKind.NOT_FOUND and job_name is not None:
-            raise TrainingJobNotFound(job_name) from error
-        code = _describe_error(error)
-        message = _error_message(error)
-        if kind in {ErrorKind.FATAL, ErrorKind.NOT_FOUND}:
-            raise ServiceError(message, job_name=job_name, code=code) from error
-        raise RetriesExhausted(
-            f"gave up after retries: {message}", job_name=job_name, code=code
-        ) from error
+def _give_up_error(  # noqa: PLR0911 - one typed error per kind of failure
+    error: BaseException,
+    kind: ErrorKind,
+    *,
+    job_name: str | None,
+    endpoint: str | None,
+) -> SageMakerWatchError:
+    """The typed error to raise if the caller gives up on *error* (of *kind*)."""
+    if kind is ErrorKind.NOT_FOUND and job_name is not None:
+        return TrainingJobNotFound(job_name)
+    code = _describe_error(error)
+    fatal = kind in {ErrorKind.FATAL, ErrorKind.NOT_FOUND}
+    prefix = "" if fatal else "gave up after retries: "
+    if (foreign := _not_sagemaker(error)) is not None:
+        status, media = foreign
+        return NotSageMaker(
+            prefix
+            + (
+                str(error)
+                if isinstance(error, MalformedResponse)
+                else _complaint(status, media)
+            ),
+            job_name=job_name,
+            code=code,
+            http_status=status,
+            content_type=media,
+            endpoint_url=endpoint,
+        )
+    if isinstance(error, MalformedResponse):
+        return NotSageMaker(
+            prefix + _one_line(str(error)),
+            job_name=job_name,
+            code=code,
+            http_status=None,
+            content_type=None,
+            endpoint_url=endpoint,
+        )
+    if code in _REJECTED_CODES:
+        return CredentialsRejected(
+            "AWS rejected the credentials", job_name=job_name, code=code
+        )
+    if code in _DENIED_CODES and isinstance(error, botocore.exceptions.ClientError):
+        return AccessDenied(
+            operation=error.operation_name, job_name=job_name, code=code
+        )
+    if (credentials := credentials_error(error, job_name=job_name)) is not None:
+        return credentials
+    if isinstance(error, _UNREACHABLE):
+        return EndpointUnreachable(
+            f"{prefix}cannot reach {endpoint or 'the endpoint'} ({code})",
+            job_name=job_name,
+            code=code,
+            endpoint_url=endpoint,
+        )
+    message = _error_message(error)
+    if fatal:
+        return ServiceError(message, job_name=job_name, code=code)
+    return RetriesExhausted(prefix + message, job_name=job_name, code=code)
+
+
+def _not_sagemaker(error: BaseException) -> tuple[int | None, str] | None:
+    """Status and media type if *error* is an answer that is not JSON, else ``None``."""
+    if isinstance(error, _ForeignAnswer):
+        return error.http_status, error.content_type
+    if isinstance(error, botocore.exceptions.ClientError):
+        return _foreign(error.response)
+    return None
 
 
 def _error_message(error: BaseException) -> str:
     """One short line about *error*; never the body of a non-JSON answer."""
     if isinstance(error, botocore.exceptions.ClientError):
-        complaint = _foreign_content_type(error.response)
-        if complaint is not None:
-            return complaint
         return _one_line(str(error.response.get("Error", {}).get("Message", "")))
     return _one_line(str(error))
 
@@ -595,118 +602,10 @@ def _call_errors() -> tuple[type[BaseException], ...]:
     """Every error a call may raise that ``classify`` knows how to sort."""
     return (
         MalformedResponse,
+        ConfigurationError,
+        CredentialsError,
         botocore.exceptions.BotoCoreError,
         botocore.exceptions.ClientError,
         aiohttp.ClientError,
         TimeoutError,
     )
-
-
-def client_config() -> AioConfig:
-    """Return the botocore config of clients we create: botocore retries off."""
-    return AioConfig(
-        retries={"mode": "standard", "total_max_attempts": 1},
-        connect_timeout=10,
-        read_timeout=30,
-        user_agent_extra="sagemaker-watch",
-    )
-
-
-@contextlib.asynccontextmanager
-async def sagemaker_client(
-    *,
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
-) -> AsyncIterator[SageMakerClient]:
-    """Open an aiobotocore SageMaker client the way sagemaker-watch does.
-
-    Credentials, region and endpoint come from the standard chain (``AWS_PROFILE``,
-    ``AWS_REGION`` then ``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_SAGEMAKER``, the
-    config files, ...) unless given here. botocore's own retries are off: the
-    library's ``RetryPolicy`` is the one retry layer. The client is closed when
-    the block exits; entering waits for nothing but local set-up.
-
-    ::
-
-        async with sagemaker_client(region="eu-west-1") as client:
-            await wait_until_complete("my-job", client=client)
-
-    Args:
-        region: the AWS region; ``None`` for the chain's.
-        profile: the AWS profile; ``None`` for the chain's.
-        endpoint_url: the SageMaker endpoint; ``None`` for the chain's.
-
-    Yields:
-        The client, owned by this block.
-
-    Raises:
-        ServiceError: the client cannot be set up (no region, an unknown profile);
-            botocore's error is chained. An endpoint URL that is not http or
-            https with a host has code ``InvalidEndpoint``.
-        UnsupportedEventLoop: not running under asyncio.
-    """
-    options = ClientOptions(region=region, profile=profile, endpoint_url=endpoint_url)
-    async with default_client(options) as client:
-        yield client
-
-
-@contextlib.asynccontextmanager
-async def default_client(
-    options: ClientOptions | None = None,
-    *,
-    session: AioSession | None = None,
-) -> AsyncIterator[SageMakerClient]:
-    """Create a SageMaker client from the standard chain, closed on exit.
-
-    Honours ``AWS_PROFILE``, ``AWS_REGION`` (then ``AWS_DEFAULT_REGION`` and the
-    profile's region), ``AWS_ENDPOINT_URL_SAGEMAKER`` and ``AWS_ENDPOINT_URL``, and
-    every other setting botocore reads. Raises as ``sagemaker_client`` does.
-    """
-    _require_asyncio()
-    options = options or ClientOptions()
-    if options.endpoint_url is not None:
-        _check_endpoint(options.endpoint_url)
-    session = session if session is not None else get_session()
-    if options.profile is not None:
-        session.set_config_variable("profile", options.profile)
-    region = options.region or os.environ.get("AWS_REGION") or None
-    async with contextlib.AsyncExitStack() as stack:
-        try:
-            client = await stack.enter_async_context(
-                session.create_client(
-                    "sagemaker",
-                    region_name=region,
-                    endpoint_url=options.endpoint_url,
-                    config=client_config(),
-                )
-            )
-        except (botocore.exceptions.BotoCoreError, ValueError) as error:
-            # No region, an unknown profile, a malformed endpoint URL: typed,
-            # with botocore's error chained, like every other AWS failure.
-            raise ServiceError(
-                str(error), job_name=None, code=type(error).__name__
-            ) from error
-        # An endpoint from the environment or the config files is checked too.
-        _check_endpoint(client.meta.endpoint_url)
-        yield client
-
-
-def _check_endpoint(url: str) -> None:
-    """Raise ``ServiceError`` (``InvalidEndpoint``) unless *url* is http(s) with a host.
-
-    botocore accepts ``htp://host`` and fails only when connecting, an error the
-    retry policy would retry for minutes.
-    """
-    try:
-        parts = urllib.parse.urlsplit(url)
-        scheme, host = parts.scheme.lower(), parts.hostname
-    except ValueError:
-        scheme, host = "", None
-    if scheme not in {"http", "https"} or not host:
-        # Name the scheme and host only: a URL may carry user:password@.
-        msg = (
-            "the endpoint URL must be http or https with a host "
-            f"(scheme {scheme!r}, host {host!r})"
-        )
-        raise ServiceError(msg, job_name=None, code="InvalidEndpoint")
