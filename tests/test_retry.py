@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sagemaker_watch import EndpointUnreachable, wait_until_complete
 from sagemaker_watch._core.tracker import ErrorKind, retry_delay, retryable
 from sagemaker_watch._io.retry import RetryPolicy, call_within
 
@@ -196,3 +197,26 @@ async def test_cancellation_of_a_hanging_attempt_is_not_a_timeout():
     with anyio.move_on_after(0.05) as scope:
         await call_within(hangs, seconds=5)
     assert scope.cancelled_caught
+
+
+@pytest.mark.asyncio
+async def test_hanging_attempts_end_within_max_elapsed_plus_one_attempt(
+    fake_sagemaker, hostile
+):
+    """On the real clock, a wait whose attempts all hang gives up near max_elapsed."""
+    fake_sagemaker.add_job("job", "plain")
+    hostile.rule("DescribeTrainingJob", trickle=1.0)
+    policy = RetryPolicy(
+        max_attempts=None,
+        max_elapsed=0.2,
+        attempt_timeout=0.05,
+        initial_delay=0.01,
+        max_delay=0.01,
+    )
+    async with hostile.client() as client:
+        started = time.monotonic()
+        with pytest.raises(EndpointUnreachable):
+            await wait_until_complete("job", client=client, retry=policy)
+        took = time.monotonic() - started
+    assert took < 0.2 + 2 * 0.05 + 0.5
+    assert 3 <= hostile.count("DescribeTrainingJob")
