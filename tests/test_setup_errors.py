@@ -205,13 +205,14 @@ async def test_access_denied_is_access_denied_naming_the_operation(wire):
 
 
 @pytest.mark.asyncio
-async def test_a_closed_port_is_endpoint_unreachable(monkeypatch):
+@pytest.mark.parametrize("userinfo", ["", f"me:{SECRET}@"])
+async def test_a_closed_port_is_endpoint_unreachable(monkeypatch, userinfo):
     """Nothing listening: EndpointUnreachable after the retries, scheme://host:port."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     port = _closed_port()
     async with sw.sagemaker_client(
-        region="us-east-1", endpoint_url=f"http://127.0.0.1:{port}/some/path"
+        region="us-east-1", endpoint_url=f"http://{userinfo}127.0.0.1:{port}/some/path"
     ) as client:
         with pytest.raises(EndpointUnreachable) as info:
             await sw.wait_until_complete("job", client=client, retry=QUICK)
