@@ -13,6 +13,8 @@ import socket
 
 import pytest
 import pytest_asyncio
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sagemaker_watch as sw
 from sagemaker_watch._errors import (
@@ -26,6 +28,7 @@ from sagemaker_watch._errors import (
     NotSageMaker,
     ProfileNotFound,
 )
+from sagemaker_watch._io.client import endpoint_origin
 from sagemaker_watch._io.source import AioBotocoreSource, CallFailed, ErrorKind
 
 #: A marker planted where a secret could be: it must never reach a message.
@@ -295,3 +298,20 @@ async def test_service_errors_that_outlast_the_policy_are_plain_retries_exhauste
     assert type(info.value) is sw.RetriesExhausted
     assert "InternalFailure" == info.value.code
     assert 2 == hostile.count("DescribeTrainingJob")
+
+
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTPS"]),
+    user=st.text(alphabet="abcXYZ09-_.~%", max_size=8),
+    password=st.text(alphabet="abcXYZ09-_.~%!$&'()*+,;=", max_size=12),
+    host=st.sampled_from(["127.0.0.1", "example.com", "[::1]", "api.sagemaker.aws"]),
+    port=st.none() | st.integers(min_value=1, max_value=65535),
+    path=st.text(alphabet="abc/?#=&", max_size=10),
+)
+def test_endpoint_origin_keeps_scheme_host_and_port_only(
+    *, scheme, user, password, host, port, path
+):
+    """Whatever the URL carries besides, its origin is scheme://host[:port] alone."""
+    netloc = f"{host}:{port}" if port is not None else host
+    url = f"{scheme}://{user}:{SECRET}{password}@{netloc}/{path}"
+    assert f"{scheme.lower()}://{netloc}" == endpoint_origin(url)
