@@ -206,6 +206,7 @@ async def test_hostile_answers_outlasting_the_policy_are_retries_exhausted(
                 "job", client=client, clock=fake.clock, retry=policy
             )
     chain = _chain(info.value)
+    assert isinstance(info.value, sw.NotSageMaker)
     assert isinstance(chain[1], sw.MalformedResponse)
     assert all(
         SECRET not in str(error) and "\n" not in str(error) for error in chain[:2]
@@ -238,6 +239,8 @@ async def test_an_html_error_page_is_not_quoted_in_the_error(wire):
         with pytest.raises(sw.ServiceError) as info:
             await sw.wait_until_complete("job", client=client)
     assert 1 == hostile.count("DescribeTrainingJob")
+    assert isinstance(info.value, sw.NotSageMaker)
+    assert (403, "text/html") == (info.value.http_status, info.value.content_type)
     assert "403: the endpoint answered text/html, not SageMaker JSON (HTTP 403)" == (
         str(info.value)
     )
