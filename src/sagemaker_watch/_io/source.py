@@ -538,12 +538,7 @@ def _give_up_error(  # noqa: PLR0911 - one typed error per kind of failure
     if (foreign := _not_sagemaker(error)) is not None:
         status, media = foreign
         return NotSageMaker(
-            prefix
-            + (
-                str(error)
-                if isinstance(error, MalformedResponse)
-                else _complaint(status, media)
-            ),
+            prefix + _complaint(status, media),
             job_name=job_name,
             code=code,
             http_status=status,
