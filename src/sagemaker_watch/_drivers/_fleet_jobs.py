@@ -8,12 +8,14 @@ resume token of the last event, and the waiters to wake.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from typing import TYPE_CHECKING, Final, Self
 
 import anyio
 
 from .._core.events import StatusEntered
-from .._core.planner import JobTiming
+from .._core.planner import EPSILON, JobTiming
 from .._errors import RetriesExhausted
 from .._io.source import CallFailed, ErrorKind
 
@@ -87,15 +89,42 @@ class StatusWaiter:
         self.wake = anyio.Event()
 
 
-class Timer:
-    """A waiter's timeout on the fleet's clock, fired by the scheduler."""
+class Timeouts:
+    """The waiters' deadlines on the fleet's clock, earliest first.
 
-    __slots__ = ("fired", "wake")
+    The fleet's scheduler fires them, so a hand-driven clock sees one sleeper.
+    """
+
+    __slots__ = ("_heap", "_seq")
 
     def __init__(self) -> None:
-        """Start unfired."""
-        self.wake = anyio.Event()
-        self.fired = False
+        """Start with none."""
+        self._heap: list[tuple[float, int, anyio.Event]] = []
+        self._seq = itertools.count()
+
+    def __repr__(self) -> str:
+        """Return a short description."""
+        return f"Timeouts(pending={len(self._heap)})"
+
+    def add(self, deadline: float) -> anyio.Event:
+        """Return an event set once the clock reaches *deadline* (or on close)."""
+        wake = anyio.Event()
+        heapq.heappush(self._heap, (deadline, next(self._seq), wake))
+        return wake
+
+    def next_deadline(self) -> float | None:
+        """Return the earliest deadline, ``None`` if there is none."""
+        return self._heap[0][0] if self._heap else None
+
+    def fire(self, now: float) -> None:
+        """Set every event whose deadline is *now* or earlier."""
+        while self._heap and self._heap[0][0] <= now + EPSILON:
+            heapq.heappop(self._heap)[2].set()
+
+    def fire_all(self) -> None:
+        """Set every event: the fleet closes."""
+        for _, _, wake in self._heap:
+            wake.set()
 
 
 class Idle:

@@ -58,8 +58,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import heapq
-import itertools
 import math
 import random
 from types import MappingProxyType
@@ -72,7 +70,6 @@ from .._core.diff import ResumeCursor
 from .._core.events import Event, JobLost
 from .._core.names import validate_job_name
 from .._core.planner import (
-    EPSILON,
     DueQueue,
     covers,
     due_at,
@@ -101,7 +98,15 @@ from .._io.source import (
     ErrorKind,
     default_client,
 )
-from ._fleet_jobs import IDLE, Events, Idle, Job, StatusWaiter, Timer, unreadable
+from ._fleet_jobs import (
+    IDLE,
+    Events,
+    Idle,
+    Job,
+    StatusWaiter,
+    Timeouts,
+    unreadable,
+)
 from ._fleet_stats import FleetStatistics, staleness, tally
 from ._fleet_sweeps import LIST, Sweeper
 from .waiters import raise_for_outcome
@@ -246,8 +251,7 @@ class FleetWatcher:
         self._jobs: dict[str, Job] = {}
         self._active = 0
         self._queue_of = DueQueue()
-        self._timers: list[tuple[float, int, Timer]] = []
-        self._seq = itertools.count()
+        self._timeouts = Timeouts()
         self._in_flight = 0
         self._poked = False
         self._sleep_scope: anyio.CancelScope | None = None
@@ -327,8 +331,7 @@ class FleetWatcher:
         self._state = "closed"
         for job in self._jobs.values():
             job.release()
-        for _, _, timer in self._timers:
-            timer.wake.set()
+        self._timeouts.fire_all()
         task_group, self._task_group = self._task_group, None
         stack, self._exit_stack = self._exit_stack, None
         try:
@@ -562,9 +565,7 @@ class FleetWatcher:
         if limit is None:
             await done.wait()
             return
-        timer = Timer()
-        deadline = self._clock.monotonic() + limit
-        heapq.heappush(self._timers, (deadline, next(self._seq), timer))
+        timeout = self._timeouts.add(self._clock.monotonic() + limit)
         self._poke()
         async with anyio.create_task_group() as tg:
 
@@ -573,7 +574,7 @@ class FleetWatcher:
                 tg.cancel_scope.cancel()
 
             tg.start_soon(on_done)
-            await timer.wake.wait()
+            await timeout.wait()
             tg.cancel_scope.cancel()
 
     # -- events --------------------------------------------------------------
@@ -650,7 +651,7 @@ class FleetWatcher:
         # Leaving the fleet drops the task group before this task first runs.
         while self._task_group is not None:
             now = self._clock.monotonic()
-            self._fire_timers(now)
+            self._timeouts.fire(now)
             self._refresh_mode()
             wait = self._dispatch(now)
             await self._wait(wait)
@@ -671,12 +672,6 @@ class FleetWatcher:
                 self._sleep_scope = None
         self._poked = False
 
-    def _fire_timers(self, now: float) -> None:
-        while self._timers and self._timers[0][0] <= now + EPSILON:
-            _, _, timer = heapq.heappop(self._timers)
-            timer.fired = True
-            timer.wake.set()
-
     def _dispatch(self, now: float) -> float | None:
         """Send what is due, within budget; return how long to sleep (or None)."""
         waits: list[float] = []
@@ -694,8 +689,8 @@ class FleetWatcher:
         else:
             # At capacity: wait for an answer, not the clock.
             return None
-        if self._timers:
-            waits.append(self._timers[0][0] - now)
+        if (deadline := self._timeouts.next_deadline()) is not None:
+            waits.append(deadline - now)
         return max(0.0, min(waits)) if waits else None
 
     def _start_describe(self, job: Job) -> None:
