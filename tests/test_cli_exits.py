@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -12,7 +13,21 @@ import anyio.to_thread
 import pytest
 import pytest_asyncio
 
+import sagemaker_watch as sw
 from hostile import HostileServer
+from sagemaker_watch._errors import (
+    AccessDenied,
+    ConfigurationError,
+    CredentialsError,
+    CredentialsRejected,
+    EndpointUnreachable,
+    InvalidEndpoint,
+    NoRegion,
+    NotSageMaker,
+    ProfileNotFound,
+)
+from sagemaker_watch.cli._problems import ExitCode, problem, setup
+from sagemaker_watch.cli._render import Outcome
 from sagemaker_watch.testing import FakeSageMaker, plain
 from test_cli import FAST, child_env, cli, run
 
@@ -206,8 +221,6 @@ async def test_a_replaced_job_exits_4_saying_what_happened(fake):
 
 def test_every_exit_code_is_in_the_docs_table():
     """docs/cli.md's exit-code table lists every ExitCode value, and no other."""
-    from sagemaker_watch.cli._problems import ExitCode  # noqa: PLC0415
-
     text = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
     table = text.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
     cells = [line.split("|")[1].strip() for line in table.splitlines()]
@@ -224,8 +237,8 @@ async def test_a_malformed_region_is_a_usage_error_about_the_region():
     done = await run("wait", "job-1", "--region", "bad region!", env=env, limit=15)
     assert (2, "") == (done.code, done.out)
     expected = (
-        "sagemaker-watch: error: Provided region_name 'bad region!' doesn't match a "
-        "supported format.; pass --region like us-east-1"
+        "sagemaker-watch: error: invalid AWS region 'bad region!'; "
+        "pass --region like us-east-1"
     )
     assert [expected] == done.err.splitlines()
 
@@ -245,3 +258,215 @@ async def test_a_bad_endpoint_in_the_config_file_is_a_usage_error(tmp_path):
     assert 1 == len(done.err.splitlines())
     assert "check endpoint_url in the AWS config file" in done.err
     assert "None" not in done.err
+
+
+@pytest.mark.asyncio
+async def test_an_unknown_profile_exits_6_naming_it(tmp_path):
+    """A profile in no config file exits 6 naming the profile, before any request."""
+    config = tmp_path / "config"
+    config.write_text("[profile other]\nregion = eu-west-1\n")
+    env = child_env(AWS_CONFIG_FILE=str(config), AWS_REGION="us-east-1")
+    done = await run("wait", "job-1", "--profile", "nope", env=env, limit=15)
+    assert (6, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert "'nope' could not be found" in done.err
+    assert "pass an existing --profile or fix AWS_PROFILE" in done.err
+
+
+@pytest.mark.asyncio
+async def test_partial_credentials_exit_6_asking_for_credentials():
+    """An access key without its secret is a credentials problem: exit 6, advice."""
+    env = child_env(AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="only-the-key")
+    done = await run("wait", "job-1", env=env, limit=15)
+    assert (6, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert "no usable AWS credentials" in done.err
+    assert "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in done.err
+
+
+@pytest.mark.asyncio
+async def test_rejected_credentials_exit_6_at_once_saying_so():
+    """Credentials AWS does not recognise exit 6 with one line, nothing retried."""
+    body = {"__type": "UnrecognizedClientException", "message": "bad token"}
+    async with HostileServer() as server:
+        server.rule("DescribeTrainingJob", body=json.dumps(body).encode(), status=400)
+        env = child_env(None, **server.environ())
+        done = await run("wait", "job-1", *FAST, env=env)
+        requests = server.count("DescribeTrainingJob")
+    assert (6, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert "AWS rejected the credentials" in done.err
+    assert "UnrecognizedClientException" in done.err
+    assert 1 == requests
+
+
+@pytest.mark.asyncio
+async def test_an_unreadable_json_answer_is_one_line_naming_the_endpoint():
+    """JSON that is not SageMaker's answer ends with one line naming the endpoint."""
+    async with HostileServer() as server:
+        server.rule("DescribeTrainingJob", body=json.dumps(["not", "it"]).encode())
+        env = child_env(None, **server.environ())
+        done = await run("wait", "job-1", "--grace", "0.5", env=env)
+    assert (6, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert (
+        f"sagemaker-watch: the endpoint at {server.endpoint_url} did not answer like "
+        "SageMaker (an unreadable answer: "
+    ) in done.err
+
+
+ADVICE_ENDPOINT = "check --endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER"
+JOB_PROBLEMS = [
+    (
+        sw.TrainingJobNotFound("job-1"),
+        Outcome.NOT_FOUND,
+        (
+            "job-1: no such training job in us-east-1; check the name, --region and "
+            "--profile"
+        ),
+    ),
+    (
+        NotSageMaker(
+            "gave up after retries: the endpoint answered text/html",
+            job_name="job-1",
+            code="MalformedResponse",
+            http_status=502,
+            content_type="text/html",
+            endpoint_url="http://proxy:8080",
+        ),
+        Outcome.ERROR,
+        (
+            "the endpoint at http://proxy:8080 did not answer like SageMaker "
+            f"(HTTP 502, text/html); {ADVICE_ENDPOINT}"
+        ),
+    ),
+    (
+        NotSageMaker(
+            "gave up after retries: not a DescribeTrainingJob answer",
+            job_name="job-1",
+            code="MalformedResponse",
+            http_status=None,
+            content_type=None,
+            endpoint_url=None,
+        ),
+        Outcome.ERROR,
+        (
+            "the endpoint at https://client.example did not answer like SageMaker (an "
+            "unreadable answer: MalformedResponse: gave up after retries: not a "
+            f"DescribeTrainingJob answer); {ADVICE_ENDPOINT}"
+        ),
+    ),
+    (
+        EndpointUnreachable(
+            "gave up after retries: cannot reach http://127.0.0.1:9",
+            job_name="job-1",
+            code="EndpointConnectionError",
+            endpoint_url="http://127.0.0.1:9",
+        ),
+        Outcome.ERROR,
+        (
+            "cannot reach SageMaker at http://127.0.0.1:9 (EndpointConnectionError) "
+            f"(retried for 15s); {ADVICE_ENDPOINT}, --region and the network"
+        ),
+    ),
+    (
+        CredentialsRejected(
+            "AWS rejected the credentials", job_name="job-1", code="ExpiredToken"
+        ),
+        Outcome.ERROR,
+        "ExpiredToken: AWS rejected the credentials; refresh or replace them",
+    ),
+    (
+        CredentialsError(
+            "no usable AWS credentials", job_name="job-1", code="NoCredentialsError"
+        ),
+        Outcome.ERROR,
+        (
+            "NoCredentialsError: no usable AWS credentials; set AWS_PROFILE (after "
+            "`aws sso login` for SSO) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ),
+    ),
+    (
+        AccessDenied(operation="DescribeTrainingJob", job_name="job-1"),
+        Outcome.ERROR,
+        (
+            "AccessDenied: access denied to DescribeTrainingJob on 'job-1'; the "
+            "credentials need sagemaker:DescribeTrainingJob"
+        ),
+    ),
+    (
+        sw.RetriesExhausted(
+            "gave up after retries: Service Unavailable",
+            job_name="job-1",
+            code="ServiceUnavailable",
+        ),
+        Outcome.ERROR,
+        (
+            "job-1: SageMaker kept failing (retried for 15s): ServiceUnavailable: gave "
+            "up after retries: Service Unavailable"
+        ),
+    ),
+    (
+        sw.ServiceError("bad name", job_name="job-1", code="ValidationException"),
+        Outcome.ERROR,
+        "job-1: SageMaker refused the request: ValidationException: bad name",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome", "expected"),
+    JOB_PROBLEMS,
+    ids=[type(case[0]).__name__ for case in JOB_PROBLEMS],
+)
+def test_each_library_error_is_one_line_of_advice_chosen_by_its_class(
+    error, outcome, expected
+):
+    """Each error class (checked most specific first) gets its own diagnosis."""
+    result = problem(
+        "job-1",
+        error,
+        region="us-east-1",
+        endpoint_url="https://client.example",
+        retried_for=15.0,
+    )
+    assert (outcome, expected) == (result.outcome, result.problem)
+
+
+SETUP_PROBLEMS = [
+    (NoRegion(), ExitCode.AWS_ERROR, "no AWS region configured; pass --region or "),
+    (NoRegion("mars-1 "), ExitCode.USAGE, "invalid AWS region 'mars-1 '; pass "),
+    (ProfileNotFound("dev"), ExitCode.AWS_ERROR, "the AWS profile 'dev' could not "),
+    (
+        InvalidEndpoint(scheme="htp", host=None),
+        ExitCode.USAGE,
+        (
+            "the endpoint URL is not http or https with a host (scheme 'htp', "
+            "no host); check endpoint_url in the AWS config file"
+        ),
+    ),
+    (
+        CredentialsError("no usable AWS credentials", job_name=None, code="X"),
+        ExitCode.AWS_ERROR,
+        "X: no usable AWS credentials; set AWS_PROFILE",
+    ),
+    (
+        ConfigurationError("something else", code="UnknownServiceError"),
+        ExitCode.AWS_ERROR,
+        "cannot set up AWS: UnknownServiceError: something else",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "start"),
+    SETUP_PROBLEMS,
+    ids=[type(case[0]).__name__ for case in SETUP_PROBLEMS],
+)
+def test_each_setup_error_is_one_line_and_an_exit_code_chosen_by_its_class(
+    error, code, start
+):
+    """A client that cannot be set up: advice and exit code follow the error class."""
+    problem = setup(error)
+    assert code == problem.code
+    assert str(problem).startswith(start)

@@ -123,7 +123,7 @@ async def test_error_message_on_stderr_is_one_clean_line():
     [
         (502, "(HTTP 502, text/html)"),
         (404, "(HTTP 404, text/html)"),
-        (200, "(an unreadable answer"),
+        (200, "(HTTP 200, text/html)"),
     ],
 )
 async def test_html_answer_is_one_line_naming_the_endpoint(status, expected):

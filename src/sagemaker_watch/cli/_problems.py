@@ -11,6 +11,16 @@ from typing import TYPE_CHECKING
 
 import sagemaker_watch as sw
 
+from .._errors import (
+    AccessDenied,
+    CredentialsError,
+    CredentialsRejected,
+    EndpointUnreachable,
+    InvalidEndpoint,
+    NoRegion,
+    NotSageMaker,
+    ProfileNotFound,
+)
 from ._render import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -54,42 +64,6 @@ _EXIT_CODES = {
 }
 #: Outcomes from best to worst: with several jobs, the worst one sets the exit code.
 _SEVERITY = tuple(Outcome)
-
-_CONNECTION_CODES = frozenset(
-    {
-        "EndpointConnectionError",
-        "ConnectTimeoutError",
-        "ConnectionClosedError",
-        "ReadTimeoutError",
-        "ProxyConnectionError",
-        "SSLError",
-        "ClientConnectorError",
-        "ServerDisconnectedError",
-        "TimeoutError",
-    }
-)
-_CREDENTIAL_CODES = frozenset(
-    {
-        "NoCredentialsError",
-        "PartialCredentialsError",
-        "CredentialRetrievalError",
-        "NoAuthTokenError",
-        "SSOTokenLoadError",
-        "TokenRetrievalError",
-        "UnauthorizedSSOTokenError",
-    }
-)
-_REJECTED_CODES = frozenset(
-    {
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "InvalidSignatureException",
-        "SignatureDoesNotMatch",
-        "ExpiredToken",
-        "ExpiredTokenException",
-    }
-)
-_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
 def exit_code(results: Sequence[JobResult], *, allow_stopped: bool = False) -> ExitCode:
@@ -153,24 +127,6 @@ def problem(
     )
 
 
-def _not_sagemaker(error: sw.ServiceError, endpoint_url: str | None) -> str | None:
-    """Say so if *error* shows an endpoint that does not speak SageMaker's JSON."""
-    where = f"the endpoint at {endpoint_url or '?'} did not answer like SageMaker"
-    advice = "check --endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER"
-    response = getattr(error.__cause__, "response", None)
-    metadata = (
-        response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
-    )
-    headers = metadata.get("HTTPHeaders") or {}
-    content_type = str(headers.get("content-type", "")).partition(";")[0].strip()
-    if content_type and "json" not in content_type:
-        status = metadata.get("HTTPStatusCode", "?")
-        return f"{where} (HTTP {status}, {content_type}); {advice}"
-    if error.code == "MalformedResponse":
-        return f"{where} (an unreadable answer: {error.__cause__ or error}); {advice}"
-    return None
-
-
 def _service_problem(  # noqa: PLR0911 - one diagnosis per kind of failure
     job_name: str,
     error: sw.ServiceError,
@@ -178,64 +134,72 @@ def _service_problem(  # noqa: PLR0911 - one diagnosis per kind of failure
     endpoint_url: str | None,
     retried_for: float | None,
 ) -> str:
-    code = error.code
-    cause = str(error.__cause__) if error.__cause__ is not None else str(error)
-    not_sagemaker = _not_sagemaker(error, endpoint_url)
-    if not_sagemaker is not None:
-        return not_sagemaker
-    if code in _CREDENTIAL_CODES:
-        return (
-            f"no usable AWS credentials ({cause}); set AWS_PROFILE (after "
-            "`aws sso login` for SSO) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    """Diagnose a failed call by the class of *error* and its attributes."""
+    retried = f" (retried for {retried_for:g}s)" if retried_for is not None else ""
+    if isinstance(error, NotSageMaker):
+        where = error.endpoint_url or endpoint_url or "?"
+        answer = (
+            f"HTTP {error.http_status or '?'}, {error.content_type}"
+            if error.content_type
+            else f"an unreadable answer: {error}"
         )
-    if code in _REJECTED_CODES:
-        return f"AWS rejected the credentials ({code}); refresh or replace them"
-    if code in _DENIED_CODES:
         return (
-            f"access denied ({code}) to {job_name}; the credentials need "
-            "sagemaker:DescribeTrainingJob"
+            f"the endpoint at {where} did not answer like SageMaker ({answer}); "
+            "check --endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER"
         )
+    if isinstance(error, EndpointUnreachable):
+        where = error.endpoint_url or endpoint_url or "?"
+        return (
+            f"cannot reach SageMaker at {where} ({error.code}){retried}; check "
+            "--endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER, --region and the network"
+        )
+    if isinstance(error, CredentialsRejected):
+        return f"{error}; refresh or replace them"
+    if isinstance(error, CredentialsError):
+        return _NO_CREDENTIALS.format(error=error)
+    if isinstance(error, AccessDenied):
+        return f"{error}; the credentials need sagemaker:{error.operation}"
     if isinstance(error, sw.RetriesExhausted):
-        retried = f" (retried for {retried_for:g}s)" if retried_for is not None else ""
-        if code in _CONNECTION_CODES:
-            return (
-                f"cannot reach SageMaker: {cause}{retried}; check "
-                "--endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER, --region and the "
-                "network"
-            )
-        return f"{job_name}: SageMaker kept failing ({code}) after retries: {cause}"
+        return f"{job_name}: SageMaker kept failing{retried}: {error}"
     return f"{job_name}: SageMaker refused the request: {error}"
+
+
+_NO_CREDENTIALS = (
+    "{error}; set AWS_PROFILE (after `aws sso login` for SSO) or "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
 
 
 def setup(error: sw.ServiceError) -> CliError:
     """Say what to do about a client that could not be set up.
 
-    The source names botocore's error in ``error.code``, so the CLI needs no
-    botocore import to tell them apart.
+    The endpoint given by option or environment was checked before: an invalid
+    one here comes from the AWS config file.
     """
-    cause = error.__cause__ if error.__cause__ is not None else error
-    code = error.code
-    if code == "NoRegionError":
+    if isinstance(error, NoRegion):
+        if error.region is None:
+            return CliError(
+                "no AWS region configured; pass --region or set AWS_REGION",
+                ExitCode.AWS_ERROR,
+            )
         return CliError(
-            "no AWS region configured; pass --region or set AWS_REGION",
-            ExitCode.AWS_ERROR,
-        )
-    if code == "ProfileNotFound":
-        return CliError(
-            f"{cause}; pass an existing --profile or fix AWS_PROFILE",
-            ExitCode.AWS_ERROR,
-        )
-    if code == "InvalidRegionError":
-        return CliError(f"{cause}; pass --region like us-east-1", ExitCode.USAGE)
-    if code == "InvalidEndpoint":
-        # Option and environment were checked up front: the config file is left.
-        return CliError(
-            f"{cause}; check endpoint_url in the AWS config file, or pass "
-            "--endpoint-url like https://host[:port]",
+            f"invalid AWS region {error.region!r}; pass --region like us-east-1",
             ExitCode.USAGE,
         )
-    if isinstance(cause, ValueError):
+    if isinstance(error, ProfileNotFound):
         return CliError(
-            f"{cause}; pass --endpoint-url like https://host[:port]", ExitCode.USAGE
+            f"the AWS profile {error.profile!r} could not be found; pass an "
+            "existing --profile or fix AWS_PROFILE",
+            ExitCode.AWS_ERROR,
         )
-    return CliError(f"cannot set up AWS: {cause}", ExitCode.AWS_ERROR)
+    if isinstance(error, InvalidEndpoint):
+        host = f"host {error.host!r}" if error.host else "no host"
+        return CliError(
+            f"the endpoint URL is not http or https with a host (scheme "
+            f"{error.scheme!r}, {host}); check endpoint_url in the AWS config file, "
+            "or pass --endpoint-url like https://host[:port]",
+            ExitCode.USAGE,
+        )
+    if isinstance(error, CredentialsError):
+        return CliError(_NO_CREDENTIALS.format(error=error), ExitCode.AWS_ERROR)
+    return CliError(f"cannot set up AWS: {error}", ExitCode.AWS_ERROR)
