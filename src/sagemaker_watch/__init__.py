@@ -40,6 +40,7 @@ from ._core.events import (
 from ._core.schedule import PollSchedule
 from ._core.snapshot import Metric, Progress, Snapshot, Transition, UsageError
 from ._core.status import PrimaryStatus, SecondaryStatus
+from ._core.tracker import RetryPolicy
 from ._drivers.fleet import FleetStatistics, FleetWatcher
 from ._drivers.waiters import wait_for_status, wait_until_complete, wait_until_terminal
 from ._drivers.watch import Watch, watch
@@ -70,9 +71,8 @@ from ._errors import (
     UnsupportedEventLoop,
     WaitTimeout,
 )
+from ._io.client import sagemaker_client
 from ._io.clock import Clock
-from ._io.retry import RetryPolicy
-from ._io.source import sagemaker_client
 
 __version__ = _version("sagemaker-watch")
 

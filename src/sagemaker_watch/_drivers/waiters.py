@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
     from .._core.schedule import PollSchedule
     from .._core.snapshot import Snapshot
+    from .._core.tracker import RetryPolicy
     from .._io.clock import Clock
-    from .._io.retry import RetryPolicy
 else:
     SageMakerClient = Any
 
