@@ -7,7 +7,9 @@ BENCHMARKS.md: calls versus latency, fleet scale, per-poll overhead and the ways
 ``watch()``, the CLI with 50 jobs, and the soak.
 
 ``--only overhead,cli`` re-runs some sections and takes the others from the last
-``bench/results/latest.json`` of the same mode; every section records when, at which
+``bench/results/latest.json`` of the same mode (a section never run is left out of
+the report); latest.json is written after every section, so a run cut short keeps
+what it measured. Every section records when, at which
 commit and under what load it ran, and the report prints that beside it. On a shared
 machine, read the ratios measured within one section, not absolute times across runs.
 """
@@ -146,11 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {}
     if args.only is not None and latest.exists():
         result = json.loads(latest.read_text())
-        if result.get("mode") != mode:
+        if "runs" not in result:  # written before sections recorded their runs
+            result = {}
+        elif result.get("mode") != mode:
             parser.error(f"bench/results/latest.json is a {result.get('mode')} run")
-    kept = {run["section"] for run in result.get("runs", [])}
-    if missing := set(SECTIONS) - set(only) - kept:
-        parser.error(f"run these too, latest.json lacks them: {', '.join(missing)}")
     result.update(
         mode=mode,
         command="python -m nox -s bench" + (" -- --quick" if args.quick else ""),
@@ -159,16 +160,24 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
     )
     runs = {run["section"]: run for run in result.get("runs", [])}
+    RESULTS.mkdir(parents=True, exist_ok=True)
     for name in SECTIONS:
         if name in only:
             result[name], runs[name] = _timed(
                 name,
                 functools.partial(_run_section, name, quick=args.quick, seed=args.seed),
             )
-    result["runs"] = [runs[name] for name in SECTIONS if name in runs]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    latest.write_text(json.dumps(result, indent=2) + "\n")
-    write_plot(result["latency"]["rows"], RESULTS / "latency_vs_calls.png")
+            result["runs"] = [runs[n] for n in SECTIONS if n in runs]
+            # After every section: a run cut short keeps what it measured.
+            latest.write_text(json.dumps(result, indent=2) + "\n")
+    report(result)
+    return 1 if result.get("soak", {}).get("failures") else 0
+
+
+def report(result: dict[str, Any]) -> None:
+    """Write BENCHMARKS.md and the plot from *result* (and the baseline, if any)."""
+    if "latency" in result:
+        write_plot(result["latency"]["rows"], RESULTS / "latency_vs_calls.png")
     baseline = RESULTS / "baseline.json"
     write_markdown(
         result,
@@ -176,7 +185,6 @@ def main(argv: list[str] | None = None) -> int:
         baseline=json.loads(baseline.read_text()) if baseline.exists() else None,
     )
     print("wrote bench/results/latest.json, BENCHMARKS.md and the plot")
-    return 1 if result["soak"]["failures"] else 0
 
 
 if __name__ == "__main__":

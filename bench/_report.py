@@ -684,14 +684,18 @@ def write_markdown(
     result: dict[str, Any], path: Path, *, baseline: dict[str, Any] | None = None
 ) -> None:
     """Write the whole of BENCHMARKS.md from *result* (and *baseline*, if given)."""
-    lines = [
-        *_header(result),
-        *_latency(result),
-        *_fleet(result),
-        *_overhead(result),
-        *_cli(result),
-        *_soak(result),
-    ]
+    lines = _header(result)
+    for section, render in (
+        ("latency", _latency),
+        ("fleet", _fleet),
+        ("overhead", _overhead),
+        ("cli", _cli),
+        ("soak", _soak),
+    ):
+        if section in result:
+            lines += render(result)
+        else:
+            lines += [f"*Section `{section}` was not run.*", ""]
     if baseline is not None:
         lines += _before_after(result, baseline)
     path.write_text("\n".join(lines).rstrip("\n") + "\n")
