@@ -43,7 +43,12 @@ def _boto3_constraints(session: nox.Session) -> str:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite under coverage on the current interpreter."""
+    """Run the test suite under coverage on the current interpreter.
+
+    pytest-xdist spreads the test files over the machine's cores (``--dist
+    loadfile`` keeps each file's session fixtures, such as the docs' block runs,
+    in one worker); coverage follows the workers through its subprocess patch.
+    """
     _install(session, "tests")
     session.run("coverage", "erase")
     session.run(
@@ -51,6 +56,8 @@ def tests(session: nox.Session) -> None:
         "run",
         "-m",
         "pytest",
+        "--numprocesses=auto",
+        "--dist=loadfile",
         "--durations=10",
         *session.posargs,
     )

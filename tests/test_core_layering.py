@@ -83,7 +83,8 @@ def test_core_uses_only_core_siblings():
 
 #: Who may import what, by the first component of the imported module's name.
 AWS = {"aiobotocore", "botocore", "boto3", "aiohttp"}
-SOURCE = "_io/source.py"
+#: The AWS boundary: the calls and their classification, and the client set-up.
+AWS_MODULES = frozenset({"_io/source.py", "_io/client.py"})
 
 
 def _imports(path):
@@ -108,14 +109,16 @@ def _library_files():
 
 
 def test_only_the_source_imports_aws_libraries():
-    """botocore, aiobotocore and aiohttp are imported by _io/source.py alone."""
+    """botocore, aiobotocore and aiohttp are imported by the two AWS modules alone."""
+    files = _library_files()
     offenders = {
         name: sorted(_imports(path) & AWS)
-        for name, path in _library_files().items()
-        if name != SOURCE and _imports(path) & AWS
+        for name, path in files.items()
+        if name not in AWS_MODULES and _imports(path) & AWS
     }
     assert {} == offenders
-    assert {"aiobotocore", "botocore"} <= _imports(_library_files()[SOURCE])
+    for name in AWS_MODULES:
+        assert {"aiobotocore", "botocore"} <= _imports(files[name]), name
 
 
 def test_the_core_folder_is_all_core():
@@ -126,3 +129,25 @@ def test_the_core_folder_is_all_core():
         if name.startswith("_core/") and not name.endswith("__init__.py")
     }
     assert on_disk == set(CORE)
+
+
+def test_every_library_import_is_a_declared_dependency():
+    """Each third-party module the library imports is installed with the library.
+
+    Optional imports inside a function that only run under trio (sniffio to name
+    it, trio itself in the kit's manual clock), typing-only stubs and the pytest
+    plugin (the testing extra) are the known exceptions; anything else, such as a
+    retry library no longer declared, fails here before a user's import does.
+    """
+    declared = {"aiobotocore", "botocore", "aiohttp", "anyio", "structlog"}
+    declared |= {"click", "rich", "types_aiobotocore_sagemaker", "sniffio", "trio"}
+    package = Path(__file__).parent.parent / "src" / "sagemaker_watch"
+    undeclared = {}
+    for path in package.rglob("*.py"):
+        if path.name == "pytest_plugin.py":
+            continue
+        third_party = _imports(path) - set(sys.stdlib_module_names)
+        extra = third_party - declared - {"sagemaker_watch", "__future__"}
+        if extra:
+            undeclared[path.relative_to(package).as_posix()] = sorted(extra)
+    assert {} == undeclared
