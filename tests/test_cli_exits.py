@@ -15,17 +15,6 @@ import pytest_asyncio
 
 import sagemaker_watch as sw
 from hostile import HostileServer
-from sagemaker_watch._errors import (
-    AccessDenied,
-    ConfigurationError,
-    CredentialsError,
-    CredentialsRejected,
-    EndpointUnreachable,
-    InvalidEndpoint,
-    NoRegion,
-    NotSageMaker,
-    ProfileNotFound,
-)
 from sagemaker_watch.cli._problems import ExitCode, problem, setup
 from sagemaker_watch.cli._render import Outcome
 from sagemaker_watch.testing import FakeSageMaker, plain
@@ -326,7 +315,7 @@ JOB_PROBLEMS = [
         ),
     ),
     (
-        NotSageMaker(
+        sw.NotSageMaker(
             "gave up after retries: the endpoint answered text/html",
             job_name="job-1",
             code="MalformedResponse",
@@ -341,7 +330,7 @@ JOB_PROBLEMS = [
         ),
     ),
     (
-        NotSageMaker(
+        sw.NotSageMaker(
             "gave up after retries: not a DescribeTrainingJob answer",
             job_name="job-1",
             code="MalformedResponse",
@@ -357,7 +346,7 @@ JOB_PROBLEMS = [
         ),
     ),
     (
-        EndpointUnreachable(
+        sw.EndpointUnreachable(
             "gave up after retries: cannot reach http://127.0.0.1:9",
             job_name="job-1",
             code="EndpointConnectionError",
@@ -370,14 +359,14 @@ JOB_PROBLEMS = [
         ),
     ),
     (
-        CredentialsRejected(
+        sw.CredentialsRejected(
             "AWS rejected the credentials", job_name="job-1", code="ExpiredToken"
         ),
         Outcome.ERROR,
         "ExpiredToken: AWS rejected the credentials; refresh or replace them",
     ),
     (
-        CredentialsError(
+        sw.CredentialsError(
             "no usable AWS credentials", job_name="job-1", code="NoCredentialsError"
         ),
         Outcome.ERROR,
@@ -387,7 +376,7 @@ JOB_PROBLEMS = [
         ),
     ),
     (
-        AccessDenied(operation="DescribeTrainingJob", job_name="job-1"),
+        sw.AccessDenied(operation="DescribeTrainingJob", job_name="job-1"),
         Outcome.ERROR,
         (
             "AccessDenied: access denied to DescribeTrainingJob on 'job-1'; the "
@@ -434,11 +423,11 @@ def test_each_library_error_is_one_line_of_advice_chosen_by_its_class(
 
 
 SETUP_PROBLEMS = [
-    (NoRegion(), ExitCode.AWS_ERROR, "no AWS region configured; pass --region or "),
-    (NoRegion("mars-1 "), ExitCode.USAGE, "invalid AWS region 'mars-1 '; pass "),
-    (ProfileNotFound("dev"), ExitCode.AWS_ERROR, "the AWS profile 'dev' could not "),
+    (sw.NoRegion(), ExitCode.AWS_ERROR, "no AWS region configured; pass --region or "),
+    (sw.NoRegion("mars-1 "), ExitCode.USAGE, "invalid AWS region 'mars-1 '; pass "),
+    (sw.ProfileNotFound("dev"), ExitCode.AWS_ERROR, "the AWS profile 'dev' could not "),
     (
-        InvalidEndpoint(scheme="htp", host=None),
+        sw.InvalidEndpoint(scheme="htp", host=None),
         ExitCode.USAGE,
         (
             "the endpoint URL is not http or https with a host (scheme 'htp', "
@@ -446,12 +435,12 @@ SETUP_PROBLEMS = [
         ),
     ),
     (
-        CredentialsError("no usable AWS credentials", job_name=None, code="X"),
+        sw.CredentialsError("no usable AWS credentials", job_name=None, code="X"),
         ExitCode.AWS_ERROR,
         "X: no usable AWS credentials; set AWS_PROFILE",
     ),
     (
-        ConfigurationError("something else", code="UnknownServiceError"),
+        sw.ConfigurationError("something else", code="UnknownServiceError"),
         ExitCode.AWS_ERROR,
         "cannot set up AWS: UnknownServiceError: something else",
     ),

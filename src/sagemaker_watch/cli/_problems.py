@@ -11,16 +11,6 @@ from typing import TYPE_CHECKING
 
 import sagemaker_watch as sw
 
-from .._errors import (
-    AccessDenied,
-    CredentialsError,
-    CredentialsRejected,
-    EndpointUnreachable,
-    InvalidEndpoint,
-    NoRegion,
-    NotSageMaker,
-    ProfileNotFound,
-)
 from ._render import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -136,7 +126,7 @@ def _service_problem(  # noqa: PLR0911 - one diagnosis per kind of failure
 ) -> str:
     """Diagnose a failed call by the class of *error* and its attributes."""
     retried = f" (retried for {retried_for:g}s)" if retried_for is not None else ""
-    if isinstance(error, NotSageMaker):
+    if isinstance(error, sw.NotSageMaker):
         where = error.endpoint_url or endpoint_url or "?"
         answer = (
             f"HTTP {error.http_status or '?'}, {error.content_type}"
@@ -147,17 +137,17 @@ def _service_problem(  # noqa: PLR0911 - one diagnosis per kind of failure
             f"the endpoint at {where} did not answer like SageMaker ({answer}); "
             "check --endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER"
         )
-    if isinstance(error, EndpointUnreachable):
+    if isinstance(error, sw.EndpointUnreachable):
         where = error.endpoint_url or endpoint_url or "?"
         return (
             f"cannot reach SageMaker at {where} ({error.code}){retried}; check "
             "--endpoint-url or AWS_ENDPOINT_URL_SAGEMAKER, --region and the network"
         )
-    if isinstance(error, CredentialsRejected):
+    if isinstance(error, sw.CredentialsRejected):
         return f"{error}; refresh or replace them"
-    if isinstance(error, CredentialsError):
+    if isinstance(error, sw.CredentialsError):
         return _NO_CREDENTIALS.format(error=error)
-    if isinstance(error, AccessDenied):
+    if isinstance(error, sw.AccessDenied):
         return f"{error}; the credentials need sagemaker:{error.operation}"
     if isinstance(error, sw.RetriesExhausted):
         return f"{job_name}: SageMaker kept failing{retried}: {error}"
@@ -176,7 +166,7 @@ def setup(error: sw.ServiceError) -> CliError:
     The endpoint given by option or environment was checked before: an invalid
     one here comes from the AWS config file.
     """
-    if isinstance(error, NoRegion):
+    if isinstance(error, sw.NoRegion):
         if error.region is None:
             return CliError(
                 "no AWS region configured; pass --region or set AWS_REGION",
@@ -186,13 +176,13 @@ def setup(error: sw.ServiceError) -> CliError:
             f"invalid AWS region {error.region!r}; pass --region like us-east-1",
             ExitCode.USAGE,
         )
-    if isinstance(error, ProfileNotFound):
+    if isinstance(error, sw.ProfileNotFound):
         return CliError(
             f"the AWS profile {error.profile!r} could not be found; pass an "
             "existing --profile or fix AWS_PROFILE",
             ExitCode.AWS_ERROR,
         )
-    if isinstance(error, InvalidEndpoint):
+    if isinstance(error, sw.InvalidEndpoint):
         host = f"host {error.host!r}" if error.host else "no host"
         return CliError(
             f"the endpoint URL is not http or https with a host (scheme "
@@ -200,6 +190,6 @@ def setup(error: sw.ServiceError) -> CliError:
             "or pass --endpoint-url like https://host[:port]",
             ExitCode.USAGE,
         )
-    if isinstance(error, CredentialsError):
+    if isinstance(error, sw.CredentialsError):
         return CliError(_NO_CREDENTIALS.format(error=error), ExitCode.AWS_ERROR)
     return CliError(f"cannot set up AWS: {error}", ExitCode.AWS_ERROR)
