@@ -80,7 +80,7 @@ from .._core.planner import (
 )
 from .._core.schedule import PollSchedule
 from .._core.status import SecondaryStatus
-from .._core.tracker import JobTracker
+from .._core.tracker import JobTracker, RetryPolicy
 from .._errors import (
     JobRemoved,
     SageMakerWatchError,
@@ -90,7 +90,6 @@ from .._errors import (
 from .._io.clock import Clock, SystemClock
 from .._io.logging import FLEET_JOB_LOST, FLEET_POLL_FAILED, HISTORY_ANOMALY, logger
 from .._io.ratelimit import Rate, RateBudget
-from .._io.retry import RetryPolicy
 from .._io.source import (
     AioBotocoreSource,
     CallFailed,
