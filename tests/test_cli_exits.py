@@ -16,7 +16,7 @@ import pytest_asyncio
 import sagemaker_watch as sw
 from hostile import HostileServer
 from sagemaker_watch.cli._problems import ExitCode, problem, setup
-from sagemaker_watch.cli._render import Outcome
+from sagemaker_watch.cli._text import Outcome
 from sagemaker_watch.testing import FakeSageMaker, plain
 from test_cli import FAST, child_env, cli, run
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from sagemaker_watch import Snapshot
-from sagemaker_watch.cli._render import Outcome, one_line, outcome_of, safe, safe_cell
+from sagemaker_watch.cli._text import Outcome, one_line, outcome_of, safe, safe_cell
 
 
 @pytest.mark.parametrize(

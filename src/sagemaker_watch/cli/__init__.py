@@ -5,7 +5,8 @@ script's entry point and ``main(argv)`` returns the exit status instead of exiti
 
 Modules: ``_commands`` (the commands and their options), ``_follow`` (jobs on one
 fleet, to their ends), ``_problems`` (errors as one line and an exit code),
-``_process`` (event loop, stderr, endings), ``_render`` (the views), ``_main``.
+``_process`` (event loop, stderr, endings), ``_render`` (the views),
+``_text`` (their words, made safe for a terminal), ``_main``.
 """
 
 from ._main import main, run

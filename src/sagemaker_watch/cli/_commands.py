@@ -30,17 +30,8 @@ from . import _demo, _scenario
 from ._follow import Settings, aws_client, follow
 from ._problems import CliError, ExitCode, exit_code
 from ._process import configure_logging, run_async
-from ._render import (
-    JobResult,
-    JsonRenderer,
-    LineRenderer,
-    LiveRenderer,
-    NullRenderer,
-    Outcome,
-    Renderer,
-    describe,
-    one_line,
-)
+from ._render import JsonRenderer, LineRenderer, LiveRenderer, NullRenderer, Renderer
+from ._text import JobResult, Outcome, describe, one_line
 
 if TYPE_CHECKING:
     import datetime as dt

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import signal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,12 +19,14 @@ import sagemaker_watch as sw
 
 from . import _problems
 from ._problems import ExitCode
-from ._render import JobResult, NullRenderer, Outcome, Renderer, outcome_of, status
+from ._text import JobResult, Outcome, outcome_of, status
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import AsyncIterator, Sequence
 
     from types_aiobotocore_sagemaker import SageMakerClient
+
+    from ._render import Renderer
 else:
     SageMakerClient = Any
 
@@ -95,31 +96,6 @@ def _timed_out(
         snapshot=snapshot,
         problem=f"{job_name}: timed out after {settings.timeout or 0:g}s; {seen}",
     )
-
-
-async def follow_one(
-    job_name: str,
-    client: SageMakerClient,
-    settings: Settings,
-    emit: Callable[[sw.Event], None],
-) -> JobResult:
-    """Watch one job to its end on a fleet of one, handing every event to *emit*.
-
-    Nothing is printed: a problem is in the result's ``problem``.
-    """
-    results, _ = await follow([job_name], client, settings, _Emitter(emit))
-    return results[0]
-
-
-class _Emitter(NullRenderer):
-    """A renderer that hands events to a function and shows nothing."""
-
-    def __init__(self, emit: Callable[[sw.Event], None]) -> None:
-        super().__init__(io.StringIO(), io.StringIO())
-        self._emit = emit
-
-    def event(self, event: sw.Event) -> None:
-        self._emit(event)
 
 
 class _Jobs:

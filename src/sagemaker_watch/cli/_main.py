@@ -10,7 +10,7 @@ import click
 from ._commands import State, cli
 from ._problems import CliError, ExitCode
 from ._process import complain, unexpected, usage_line
-from ._render import one_line
+from ._text import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

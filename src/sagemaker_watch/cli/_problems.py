@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import sagemaker_watch as sw
 
-from ._render import JobResult, Outcome
+from ._text import JobResult, Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -18,7 +18,7 @@ import click
 import structlog
 
 from ._problems import ExitCode
-from ._render import one_line, safe
+from ._text import one_line, safe
 
 if TYPE_CHECKING:
     from collections.abc import Callable
