@@ -8,6 +8,7 @@ import anyio
 import pytest
 
 import sagemaker_watch as sw
+from sagemaker_watch._io.clock import SystemClock
 from sagemaker_watch.testing import (
     TIMELINES,
     FakeSageMaker,
@@ -177,7 +178,7 @@ async def test_the_fleet_is_deterministic_on_a_manual_clock_with_concurrency():
 @pytest.mark.asyncio
 async def test_system_clock_deadline_remaining_follows_the_callers_cancel_scope():
     """SystemClock reports the caller's anyio deadline, and infinity without one."""
-    clock = sw.SystemClock()
+    clock = SystemClock()
     assert math.inf == clock.deadline_remaining()
     with anyio.fail_after(10):
         remaining = clock.deadline_remaining()

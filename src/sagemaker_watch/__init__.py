@@ -38,7 +38,7 @@ from ._core.events import (
     StatusMessageChanged,
 )
 from ._core.schedule import PollSchedule
-from ._core.snapshot import Metric, Progress, Snapshot, Transition, UsageError
+from ._core.snapshot import Metric, Progress, Snapshot, Transition
 from ._core.status import PrimaryStatus, SecondaryStatus
 from ._core.tracker import RetryPolicy
 from ._drivers.fleet import FleetStatistics, FleetWatcher
@@ -69,6 +69,7 @@ from ._errors import (
     TrainingJobNotFound,
     TrainingJobStopped,
     UnsupportedEventLoop,
+    UsageError,
     WaitTimeout,
 )
 from ._io.client import sagemaker_client

@@ -7,6 +7,8 @@
     ├── InvalidResumeToken            (ValueError) a resume token we cannot read
     ├── InvalidClient                 (TypeError) not an aiobotocore client, at once
     ├── UnsupportedEventLoop          (RuntimeError) not asyncio, before any request
+    ├── UsageError                    (RuntimeError) watch() outside async with, entered
+    │                                 twice, raise_for_outcome() on a running job
     ├── MalformedResponse             an answer botocore or the parser cannot read
     ├── TrainingJobNotFound           no job of that name (after the grace period)
     ├── JobReplaced                   the name now belongs to another job
@@ -39,6 +41,15 @@ if TYPE_CHECKING:
 
 class SageMakerWatchError(Exception):
     """Base class of every error raised by sagemaker-watch."""
+
+
+class UsageError(SageMakerWatchError, RuntimeError):
+    """The API was used in a way that cannot work, found before any request.
+
+    A ``watch()`` that opens its own client iterated outside ``async with``, a
+    watch entered twice, ``Snapshot.raise_for_outcome()`` on a job still running.
+    A ``RuntimeError`` too, so ``except RuntimeError`` keeps catching it.
+    """
 
 
 class InvalidJobName(SageMakerWatchError, ValueError):

@@ -11,9 +11,9 @@ from typing import Any
 
 from .._errors import (
     MalformedResponse,
-    SageMakerWatchError,
     TrainingJobFailed,
     TrainingJobStopped,
+    UsageError,
 )
 from .status import (
     INTERRUPTION_STATUSES,
@@ -23,15 +23,6 @@ from .status import (
     PrimaryStatus,
     SecondaryStatus,
 )
-
-
-class UsageError(SageMakerWatchError, RuntimeError):
-    """The API was used in a way that cannot work, found before any request.
-
-    A ``watch()`` that opens its own client iterated outside ``async with``, a
-    watch entered twice, ``Snapshot.raise_for_outcome()`` on a job still running.
-    A ``RuntimeError`` too, so ``except RuntimeError`` keeps catching it.
-    """
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,9 +12,8 @@ import anyio
 
 from .._core.diff import ResumeCursor
 from .._core.names import validate_job_name
-from .._core.snapshot import UsageError
 from .._core.tracker import ErrorKind, JobTracker, RetryPolicy
-from .._errors import WaitTimeout
+from .._errors import UsageError, WaitTimeout
 from .._io.clock import Clock, SystemClock
 from .._io.logging import (
     HISTORY_ANOMALY,
