@@ -1,6 +1,6 @@
 """The fleet's planner: which job is due, when to sweep, what a list page means.
 
-Pure: no I/O, no clock object, no anyio, aiobotocore, tenacity or structlog. Times
+Pure: no I/O, no clock object, no anyio, aiobotocore or structlog. Times
 are float seconds on the caller's monotonic clock, passed in; wall-clock values
 (the service's ``LastModifiedTime``) are ``datetime`` objects, passed in too;
 randomness, where there is any, comes from the caller's ``random.Random``.
