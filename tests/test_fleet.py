@@ -571,17 +571,17 @@ async def test_owned_client_is_closed_and_caller_client_left_open(
 
 @pytest.mark.asyncio
 async def test_reentering_and_using_a_closed_fleet_raise(sim):
-    """A fleet is entered once; after exit, add, events and waiters refuse."""
+    """A fleet is entered once; after exit, add, events and waiters raise UsageError."""
     fake, client = sim
     fleet = FleetWatcher(client=client, clock=fake.clock)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(sw.UsageError):
         fleet.events()
     async with fleet:
-        with pytest.raises(RuntimeError):
+        with pytest.raises(sw.UsageError):
             await fleet.__aenter__()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(sw.UsageError):
         fleet.add("late")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(sw.UsageError):
         await fleet.wait_until_terminal("late")
     assert "closed" in repr(fleet)
 

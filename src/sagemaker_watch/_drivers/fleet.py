@@ -61,7 +61,7 @@ import contextlib
 import math
 import random
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
 import anyio.lowlevel
@@ -85,6 +85,7 @@ from .._errors import (
     JobRemoved,
     SageMakerWatchError,
     StatusNotReached,
+    UsageError,
     WaitTimeout,
 )
 from .._io.clock import Clock, SystemClock
@@ -108,9 +109,8 @@ from ._fleet_jobs import (
 )
 from ._fleet_stats import FleetStatistics, staleness, tally
 from ._fleet_sweeps import LIST, Sweeper
-from .waiters import raise_for_outcome
 
-__all__ = ["FleetEvent", "FleetStatistics", "FleetWatcher", "JobLost", "JobRemoved"]
+__all__ = ["FleetStatistics", "FleetWatcher", "JobLost", "JobRemoved"]
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Collection
@@ -128,11 +128,6 @@ else:
     SageMakerClient = Any
 
 DESCRIBE: Final = "DescribeTrainingJob"
-
-
-#: What the fleet's stream carries: every event ``watch()`` yields, and ``JobLost``
-#: (an ``Event`` too); kept as a name for code written when ``JobLost`` was not one.
-FleetEvent: TypeAlias = Event
 
 
 class FleetWatcher:
@@ -290,11 +285,11 @@ class FleetWatcher:
         """Start the scheduler; create a client unless one was given (waits).
 
         Raises:
-            RuntimeError: if this fleet was entered before.
+            UsageError: if this fleet was entered before.
         """
         if self._state != "new":
             msg = "this FleetWatcher was already entered; create a new one"
-            raise RuntimeError(msg)
+            raise UsageError(msg)
         self._state = "running"
         stack = contextlib.AsyncExitStack()
         try:
@@ -366,7 +361,7 @@ class FleetWatcher:
             InvalidJobName: at once, if SageMaker would reject the name.
             InvalidResumeToken: at once, if *resume* cannot be read or is for
                 another job.
-            RuntimeError: if the fleet was closed.
+            UsageError: if the fleet was closed.
         """
         self._add(job_name, resume=resume)
 
@@ -374,7 +369,7 @@ class FleetWatcher:
         name = validate_job_name(job_name)
         if self._state == "closed":
             msg = "this FleetWatcher is closed"
-            raise RuntimeError(msg)
+            raise UsageError(msg)
         cursor = (
             None if resume is None else ResumeCursor.from_token(resume, job_name=name)
         )
@@ -454,7 +449,7 @@ class FleetWatcher:
                 the retry policy.
             JobRemoved: the job was removed from the fleet meanwhile.
             InvalidJobName: at once, for a name SageMaker would reject.
-            RuntimeError: the fleet is not running.
+            UsageError: the fleet is not running.
         """
         job = self._waited(job_name, timeout)
         if job.outcome is None:
@@ -480,8 +475,7 @@ class FleetWatcher:
             WaitTimeout: as for ``wait_until_terminal``, and its other errors.
         """
         snapshot = await self.wait_until_terminal(job_name, timeout=timeout)
-        raise_for_outcome(snapshot)
-        return snapshot
+        return snapshot.raise_for_outcome()
 
     async def wait_for_status(
         self,
@@ -531,15 +525,15 @@ class FleetWatcher:
                 job.status_waiters.remove(waiter)
         if waiter.found is not None:
             return waiter.found
-        snapshot = self._final(job, timeout)
-        raise_for_outcome(snapshot)
+        # Failed or Stopped raise here; Completed without the status comes back.
+        snapshot = self._final(job, timeout).raise_for_outcome()
         raise StatusNotReached(snapshot, wanted=sorted(wanted))
 
     def _waited(self, job_name: str, timeout: float | None) -> Job:
         """Check a waiter's arguments; return the job, added if not known."""
         if self._state != "running":
             msg = "wait inside `async with FleetWatcher(...)`"
-            raise RuntimeError(msg)
+            raise UsageError(msg)
         if timeout is not None and not timeout >= 0:
             msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
             raise ValueError(msg)
@@ -554,7 +548,7 @@ class FleetWatcher:
         if outcome is None:
             if self._state != "running":
                 msg = "the FleetWatcher was closed"
-                raise RuntimeError(msg)
+                raise UsageError(msg)
             raise WaitTimeout(job.name, timeout=timeout or 0.0, snapshot=job.last)
         if isinstance(outcome, SageMakerWatchError):
             raise outcome
@@ -590,12 +584,12 @@ class FleetWatcher:
                 fleet closes).
 
         Raises:
-            RuntimeError: the fleet is not running, or was made with
+            UsageError: the fleet is not running, or was made with
                 ``stream=False``.
         """
         if self._receive is None or self._state != "running":
             msg = "iterate inside `async with FleetWatcher(...)` (and stream=True)"
-            raise RuntimeError(msg)
+            raise UsageError(msg)
         return Events(
             self._receive, until_idle=until_idle, watching=lambda: self._active
         )
