@@ -29,6 +29,7 @@ import anyio
 from aiobotocore.session import get_session
 
 import sagemaker_watch as sw
+from sagemaker_watch._core.diff import ResumeCursor, diff_with_anomalies
 from sagemaker_watch._io.source import AioBotocoreSource, ClientOptions
 
 if TYPE_CHECKING:
@@ -86,10 +87,10 @@ async def run(calls: int) -> dict[str, Any]:
     cpu0 = time.process_time()
     events = 0
     for _ in range(repeats):
-        previous: sw.Snapshot | sw.ResumeCursor | None = None
+        previous: sw.Snapshot | ResumeCursor | None = None
         for response in responses:
             snapshot = sw.Snapshot.from_response(response, observed_at=observed)
-            result = sw.diff_with_anomalies(previous, snapshot)
+            result = diff_with_anomalies(previous, snapshot)
             events += len(result.events)
             previous = result.cursor
     library_cpu = (time.process_time() - cpu0) / (repeats * calls)
