@@ -75,7 +75,7 @@ def _header(result: dict[str, Any]) -> list[str]:
         "Regenerate everything on this page with one command:",
         "",
         "```sh",
-        "python -m nox -s bench            # python -m bench; about 10 minutes",
+        "python -m nox -s bench     # runs python -m bench: ~10 min on a quiet machine",
         "```",
         "",
         "`python -m nox -s bench -- --quick` is a run of a few minutes, and",
@@ -657,8 +657,7 @@ def _before_after(result: dict[str, Any], baseline: dict[str, Any]) -> list[str]
     lines = [
         "## Before and after the one engine (issue 10)",
         "",
-        *baseline.get("intro", []),
-        "",
+        *(line for paragraph in baseline.get("intro", []) for line in (paragraph, "")),
         (
             f"| figure | recorded ({baseline.get('recorded_label', 'before')}) "
             f"| re-run ({baseline.get('rerun_label', 'before, re-run')}) "
