@@ -8,11 +8,16 @@ randomness, where there is any, comes from the caller's ``random.Random``.
 waiters and the event stream, and asks this module what to do:
 
 * ``DueQueue`` orders watched jobs by the time each is next due; ``next_due``
-  picks the most overdue one that the rate budget allows.
+  picks the most overdue one that the rate budget allows, changed jobs before
+  routine ones (``is_routine``): a routine re-check yields to a change due no
+  later than ``RECHECK_SLACK`` seconds after it, so it is never starved.
 * ``JobTiming`` holds what decides one job's due time (its own schedule, a
   change a list page reported, a retry, a lagging describe); ``due_at`` and
   ``routine_due`` combine them, and ``recheck_interval`` stretches the safety
-  re-checks to at most half the describe budget while listing.
+  re-checks to at most half the describe budget while listing. Each job's
+  re-check comes a fixed fraction of the interval after its last observation,
+  set by its ``recheck_phase`` (between half and all of it), so jobs seen
+  together are re-checked at an even pace over half an interval, not in a wave.
 * ``wants_listing`` says when to sweep ``ListTrainingJobs`` and when to fall back
   to per-job polling; ``routine_due`` resumes each job's own schedule from the
   last sweep after a fall-back.
@@ -40,6 +45,12 @@ if TYPE_CHECKING:
 
 #: What re-checks may take of the describe budget at most (the rest is for changes).
 RECHECK_SHARE: Final = 0.5
+#: A routine re-check gives way to changes due up to this many seconds after it.
+RECHECK_SLACK: Final = 60.0
+#: Re-checks come between (1 - RECHECK_SPREAD) and 1 interval after an observation.
+RECHECK_SPREAD: Final = 0.5
+#: The golden ratio's fractional part: successive phases fill [0, 1) evenly.
+_GOLDEN: Final = (math.sqrt(5.0) - 1.0) / 2.0
 #: A sweep reads at most this many pages, plus two per 100 jobs watched.
 MIN_PAGE_BOUND: Final = 50
 #: Describes that lag a newer list summary are retried this often at most...
@@ -116,6 +127,9 @@ class JobTiming:
         consumed: the key of the last summary a describe was sent for.
         chasing: the summary a describe was sent for, until one shows it.
         lag_retries: describes so far that lagged *chasing*.
+        phase: how much sooner than one interval after each observation its
+            re-check comes, in ``RECHECK_SPREAD`` intervals (a fraction in
+            [0, 1), ``recheck_phase``); ``None``: one interval after.
     """
 
     __slots__ = (
@@ -128,6 +142,7 @@ class JobTiming:
         "listed",
         "name",
         "observed_at",
+        "phase",
         "retry_at",
         "schedule_due",
         "urgent",
@@ -147,6 +162,7 @@ class JobTiming:
         self.consumed: tuple[object, ...] | None = None
         self.chasing: Summary | None = None
         self.lag_retries = 0
+        self.phase: float | None = None
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -169,16 +185,19 @@ class JobTiming:
 class DueQueue:
     """Jobs by the time each is due, earliest first; a job is in it at most once.
 
+    Each job is queued as changed (the default) or routine (a re-check or its
+    own schedule); ``take`` serves changed jobs first (see ``next_due``).
     Scheduling a job again keeps the earlier of its two due times unless
-    *replace* is set; a job discarded is never returned by ``peek`` or ``pop``.
+    *replace* is set; a job discarded is never returned by ``peek``, ``pop``
+    or ``take``.
     """
 
-    __slots__ = ("_due", "_heap", "_seq")
+    __slots__ = ("_due", "_heaps", "_seq")
 
     def __init__(self) -> None:
         """Start empty."""
-        self._heap: list[tuple[float, int, str]] = []
-        self._due: dict[str, float] = {}
+        self._heaps: tuple[list[tuple[float, int, str]], ...] = ([], [])
+        self._due: dict[str, tuple[float, bool]] = {}
         self._seq = itertools.count()
 
     def __repr__(self) -> str:
@@ -195,15 +214,23 @@ class DueQueue:
 
     def due(self, name: str) -> float | None:
         """Return when *name* is due, ``None`` if it is not queued."""
-        return self._due.get(name)
+        entry = self._due.get(name)
+        return None if entry is None else entry[0]
 
-    def schedule(self, name: str, due: float, *, replace: bool = False) -> None:
+    def routine(self, name: str) -> bool | None:
+        """Return whether *name* is queued as routine, ``None`` if not queued."""
+        entry = self._due.get(name)
+        return None if entry is None else entry[1]
+
+    def schedule(
+        self, name: str, due: float, *, routine: bool = False, replace: bool = False
+    ) -> None:
         """Queue *name* at *due*, unless it is queued as early (or *replace*)."""
         queued = self._due.get(name)
-        if queued is not None and queued <= due and not replace:
+        if queued is not None and queued[0] <= due and not replace:
             return
-        self._due[name] = due
-        heapq.heappush(self._heap, (due, next(self._seq), name))
+        self._due[name] = (due, routine)
+        heapq.heappush(self._heaps[routine], (due, next(self._seq), name))
 
     def discard(self, name: str) -> None:
         """Take *name* out of the queue (nothing if it is not queued)."""
@@ -211,18 +238,28 @@ class DueQueue:
 
     def clear(self) -> None:
         """Empty the queue."""
-        self._heap.clear()
+        for heap in self._heaps:
+            heap.clear()
         self._due.clear()
 
-    def peek(self) -> tuple[float, str] | None:
-        """Return the earliest due time and its job, ``None`` if empty."""
-        heap = self._heap
+    def _head(self, *, routine: bool) -> tuple[float, str] | None:
+        heap = self._heaps[routine]
         while heap:
             due, _, name = heap[0]
-            if self._due.get(name) == due:
+            if self._due.get(name) == (due, routine):
                 return due, name
             heapq.heappop(heap)
         return None
+
+    def _remove(self, name: str, *, routine: bool) -> str:
+        heapq.heappop(self._heaps[routine])
+        del self._due[name]
+        return name
+
+    def peek(self) -> tuple[float, str] | None:
+        """Return the earliest due time and its job, ``None`` if empty."""
+        heads = (self._head(routine=False), self._head(routine=True))
+        return min((head for head in heads if head is not None), default=None)
 
     def pop(self) -> str:
         """Take the earliest job out of the queue and return its name.
@@ -234,39 +271,88 @@ class DueQueue:
         if head is None:
             msg = "pop from an empty DueQueue"
             raise IndexError(msg)
-        heapq.heappop(self._heap)
-        del self._due[head[1]]
-        return head[1]
+        return self._remove(head[1], routine=self._due[head[1]][1])
+
+    def wait(self, now: float) -> float | None:
+        """Seconds until a job is due (0 if one is), ``None`` if empty."""
+        head = self.peek()
+        return None if head is None else max(0.0, head[0] - now)
+
+    def take(self, now: float, *, slack: float = RECHECK_SLACK) -> str | None:
+        """Take out the job to serve at *now*, ``None`` if none is due yet.
+
+        The most overdue changed job, unless the most overdue routine job was
+        due more than *slack* seconds before it.
+        """
+        changed = self._head(routine=False)
+        routine = self._head(routine=True)
+        if changed is not None and changed[0] > now + EPSILON:
+            changed = None
+        if routine is not None and routine[0] > now + EPSILON:
+            routine = None
+        if changed is not None and (
+            routine is None or changed[0] <= routine[0] + slack
+        ):
+            return self._remove(changed[1], routine=False)
+        if routine is not None:
+            return self._remove(routine[1], routine=True)
+        return None
 
 
 def next_due(
-    queue: DueQueue, now: float, budget: Budget, operation: str
+    queue: DueQueue,
+    now: float,
+    budget: Budget,
+    operation: str,
+    *,
+    slack: float = RECHECK_SLACK,
 ) -> tuple[str | None, float | None]:
-    """Pick the most overdue job if the budget allows sending *operation* now.
+    """Pick the job to describe now if the budget allows sending *operation*.
+
+    Changed jobs (a change a list page reported, a retry, a first describe) go
+    first: a routine one is picked before a changed one only when it was due
+    more than *slack* seconds earlier, so routine re-checks use what changes
+    leave of the budget but are never passed over for long.
 
     Returns:
         ``(name, None)``: the job was taken out of the queue and a token spent;
         describe it now. ``(None, wait)``: nothing can be sent for *wait*
         seconds. ``(None, None)``: nothing is queued.
     """
-    head = queue.peek()
-    if head is None:
+    wait = queue.wait(now)
+    if wait is None:
         return None, None
-    due, _ = head
-    if due > now + EPSILON:
-        return None, due - now
+    if wait > EPSILON:
+        return None, wait
     if not budget.try_take(operation):
         return None, budget.delay(operation)
-    return queue.pop(), None
+    name = queue.take(now, slack=slack)
+    if name is None:  # pragma: no cover - wait() said one is due
+        msg = "a due job vanished from the DueQueue"
+        raise AssertionError(msg)
+    return name, None
+
+
+def recheck_phase(index: int) -> float:
+    """The re-check phase of the *index*-th job the fleet watches, in [0, 1).
+
+    Successive multiples of the golden ratio, modulo 1: however many jobs are
+    added together, their phases fill [0, 1) evenly (no gap more than about
+    2.6 times the even spacing), so jobs seen at the same time are re-checked
+    at an even pace, not all at once.
+    """
+    return (index * _GOLDEN) % 1.0
 
 
 def recheck_interval(*, active: int, interval: float, describe_rate: float) -> float:
-    """Seconds between safety re-checks of each job while listing.
+    """Seconds between safety re-checks of each job while listing, at most.
 
-    At least *interval*, stretched so that re-checking *active* jobs takes at most
-    ``RECHECK_SHARE`` of *describe_rate*.
+    At least *interval*, stretched so that re-checking *active* jobs takes at
+    most ``RECHECK_SHARE`` of *describe_rate* on average: a job's re-checks
+    come ``1 - RECHECK_SPREAD * phase`` of it apart, three quarters on average.
     """
-    return max(interval, active / (RECHECK_SHARE * describe_rate))
+    mean = 1.0 - RECHECK_SPREAD / 2.0
+    return max(interval, active / (RECHECK_SHARE * describe_rate * mean))
 
 
 def routine_due(
@@ -290,7 +376,18 @@ def routine_due(
         # last sweep, instead of finding every job overdue at once.
         last_delay = job.schedule_due - job.observed_at
         return max(job.schedule_due, swept_at + last_delay)
-    return job.observed_at + recheck
+    if job.phase is None:
+        return job.observed_at + recheck
+    return job.observed_at + recheck * (1.0 - RECHECK_SPREAD * job.phase)
+
+
+def is_routine(job: JobTiming, routine: float) -> bool:
+    """Whether *job* is due at its *routine* time, not sooner for a change.
+
+    A change a list page reported, a retry or a first describe make a job due
+    sooner (``urgent``); those go before routine ones in ``next_due``.
+    """
+    return job.urgent is None or job.urgent > routine
 
 
 def due_at(job: JobTiming, routine: float) -> float:

@@ -30,7 +30,11 @@ How it works:
   coarse to tell, when its statuses differ. Summaries of jobs not watched are
   ignored. Then each job's own schedule is replaced by a slow **safety re-check**
   (every *recheck_interval* seconds, stretched so re-checks take at most half the
-  describe budget) that catches a change the list missed. So the cost grows with
+  describe budget) that catches a change the list missed. Each job's re-checks
+  fall on its own slots, spread evenly over the interval, so jobs added together
+  are not re-checked in a wave; and changed jobs (a listed change, a retry, a
+  first describe) are described before routine re-checks, which use what is left
+  of the budget and are passed over by at most a minute. So the cost grows with
   the number of changes, not with jobs times polls. If a sweep fails (throttled,
   5xx, an unreadable page, pages that never end) the fleet falls back to per-job
   schedules until a sweep succeeds; if listing is forbidden (no
@@ -58,6 +62,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import math
 import random
 from types import MappingProxyType
@@ -73,9 +78,11 @@ from .._core.planner import (
     DueQueue,
     covers,
     due_at,
+    is_routine,
     lag_delay,
     next_due,
     recheck_interval,
+    recheck_phase,
     routine_due,
 )
 from .._core.schedule import PollSchedule
@@ -245,6 +252,7 @@ class FleetWatcher:
         self._jobs: dict[str, Job] = {}
         self._active = 0
         self._queue_of = DueQueue()
+        self._added = itertools.count()
         self._timeouts = Timeouts()
         self._in_flight = 0
         self._poked = False
@@ -384,6 +392,7 @@ class FleetWatcher:
             resume=cursor,
         )
         job = Job(tracker, added_at=self._clock.monotonic(), token=resume)
+        job.phase = recheck_phase(next(self._added))
         self._jobs[name] = job
         self._active += 1
         self._queue(job)
@@ -850,7 +859,9 @@ class FleetWatcher:
                 describe_rate=self._describe_ceiling,
             ),
         )
-        self._queue_of.schedule(job.name, due_at(job, routine))
+        self._queue_of.schedule(
+            job.name, due_at(job, routine), routine=is_routine(job, routine)
+        )
 
     def _refresh_mode(self) -> None:
         listing = self._sweeper.wants_listing(self._active)
