@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from importlib.metadata import version as _version
 from typing import TYPE_CHECKING
 
 from ._core.events import (
@@ -41,9 +40,6 @@ from ._core.schedule import PollSchedule
 from ._core.snapshot import Metric, Progress, Snapshot, Transition
 from ._core.status import PrimaryStatus, SecondaryStatus
 from ._core.tracker import RetryPolicy
-from ._drivers.fleet import FleetStatistics, FleetWatcher
-from ._drivers.waiters import wait_for_status, wait_until_complete, wait_until_terminal
-from ._drivers.watch import Watch, watch
 from ._errors import (
     AccessDenied,
     ConfigurationError,
@@ -72,10 +68,19 @@ from ._errors import (
     UsageError,
     WaitTimeout,
 )
-from ._io.client import sagemaker_client
-from ._io.clock import Clock
 
-__version__ = _version("sagemaker-watch")
+if TYPE_CHECKING:
+    from ._drivers.fleet import FleetStatistics, FleetWatcher
+    from ._drivers.waiters import (
+        wait_for_status,
+        wait_until_complete,
+        wait_until_terminal,
+    )
+    from ._drivers.watch import Watch, watch
+    from ._io.client import sagemaker_client
+    from ._io.clock import Clock
+
+    __version__: str
 
 __all__ = [
     "AccessDenied",
@@ -200,19 +205,52 @@ _DEPRECATED: dict[str, tuple[str, str, str]] = {
     ),
 }
 
-if not TYPE_CHECKING:  # type checkers report the removed names as missing
+#: Names loaded on first use, with the module defining each: the drivers and the
+#: client bring aiobotocore, aiohttp and botocore, which ``import sagemaker_watch``
+#: alone should not pay for.
+_LAZY: dict[str, str] = {
+    "Clock": "._io.clock",
+    "FleetStatistics": "._drivers.fleet",
+    "FleetWatcher": "._drivers.fleet",
+    "Watch": "._drivers.watch",
+    "sagemaker_client": "._io.client",
+    "wait_for_status": "._drivers.waiters",
+    "wait_until_complete": "._drivers.waiters",
+    "wait_until_terminal": "._drivers.waiters",
+    "watch": "._drivers.watch",
+}
+
+
+def __dir__() -> list[str]:
+    """The module's names, with the public ones not loaded yet."""
+    return sorted({*globals(), *__all__})
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, not this
 
     def __getattr__(name: str) -> object:
-        """Return a name that left ``__all__``, warning ``DeprecationWarning``."""
-        try:
+        """Load a public name on first use, or return a removed one with a warning.
+
+        A public name is cached in the module once loaded. A name that left
+        ``__all__`` warns ``DeprecationWarning`` on every access.
+        """
+        if name in _LAZY:
+            value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        elif name == "__version__":
+            from importlib.metadata import version  # noqa: PLC0415 - 35 ms, on use
+
+            value = version("sagemaker-watch")
+        elif name in _DEPRECATED:
             module, attribute, advice = _DEPRECATED[name]
-        except KeyError:
+            warnings.warn(
+                f"sagemaker_watch.{name} is deprecated and will be removed in the "
+                f"next release: {advice}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(importlib.import_module(module, __name__), attribute)
+        else:
             msg = f"module {__name__!r} has no attribute {name!r}"
-            raise AttributeError(msg) from None
-        warnings.warn(
-            f"sagemaker_watch.{name} is deprecated and will be removed in the next "
-            f"release: {advice}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(module, __name__), attribute)
+            raise AttributeError(msg)
+        globals()[name] = value
+        return value
