@@ -179,8 +179,10 @@ class FleetWatcher:
             sweep a few seconds costs less than polling them one by one).
         overlap: seconds each sweep's window reaches back before the previous
             sweep began.
-        recheck_interval: seconds between safety re-checks of each job while
-            listing (stretched when re-checks would exceed half the budget).
+        recheck_interval: the most seconds between safety re-checks of each
+            job while listing (each job's come between half and all of it
+            apart, by a phase of its own; stretched when re-checks would take
+            more than half the describe budget on average).
         stream: whether to keep an event stream at all.
         region: the AWS region, when no *client* is given.
         profile: the AWS profile, when no *client* is given.
