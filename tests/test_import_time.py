@@ -124,3 +124,14 @@ def test_version_flag_says_what_click_says(flag, capsys):
     fast = capsys.readouterr().out
     assert 0 == main(["-v", flag])  # any other argument goes through click
     assert fast == capsys.readouterr().out
+
+
+def test_structlog_loads_at_the_first_line_logged():
+    """The library's logger imports structlog (and rich) when it first logs."""
+    code = (
+        "import json, sys; from sagemaker_watch._io.logging import logger; "
+        "before = 'structlog' in sys.modules; "
+        "logger.debug('sagemaker_watch.test', job_name='job'); "
+        "print(json.dumps([before, 'structlog' in sys.modules]))"
+    )
+    assert [False, True] == _fresh(code)
