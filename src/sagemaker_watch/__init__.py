@@ -14,6 +14,9 @@ The surface: the ways in (``watch``, ``Watch``, three ``wait_*`` functions, one
 keyword set), the fleet (``FleetWatcher``), the settings (``PollSchedule``,
 ``RetryPolicy``, ``Clock``, ``sagemaker_client``), what users receive (``Snapshot``
 and its parts, the two status enums, the events) and the one exception tree.
+
+The drivers, ``sagemaker_client`` and ``Clock`` load on first use, so that
+``import sagemaker_watch`` loads no botocore, aiohttp or structlog.
 """
 
 from __future__ import annotations
@@ -226,7 +229,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-if not TYPE_CHECKING:  # type checkers see the imports above, not this
+if not TYPE_CHECKING:  # type checkers see the imports above; removed names: missing
 
     def __getattr__(name: str) -> object:
         """Load a public name on first use, or return a removed one with a warning.
