@@ -108,7 +108,11 @@ def examples(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks (pass ``-- --quick`` for a short run)."""
+    """Write BENCHMARKS.md: latency, fleet, overhead, the CLI and the soak.
+
+    About ten minutes on a quiet machine; ``-- --quick`` for a short run,
+    ``-- --only fleet,soak`` to re-run some sections and keep the others.
+    """
     _install(session, "bench")
     session.run("python", "-m", "bench", *session.posargs)
 
