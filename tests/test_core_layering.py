@@ -32,9 +32,9 @@ FORBIDDEN = [
     "tenacity",
 ]
 
-# The package's __init__ imports everything, so it is not run: a bare package
-# module pointing at the real source directory stands in for it, and the core
-# modules are then imported from their real files with their real relative imports.
+# The package's __init__ is not run (it brings the drivers in on first use): a
+# bare package module pointing at the real source directory stands in for it, and
+# the core modules are imported from their real files with their relative imports.
 PROBE = textwrap.dedent(
     """
     import importlib, json, sys, types
