@@ -206,8 +206,15 @@ class Sweeper:
             return []
         self._budget.succeeded(LIST)
         self._failures = 0
+        # Only the page's jobs: a map of every watched job per page would cost
+        # jobs x pages per sweep.
+        on_page = {
+            summary.job_name: (job, job.last)
+            for summary in outcome.summaries
+            if (job := jobs.get(summary.job_name)) is not None
+        }
         due, skipped = mark_page(
-            {name: (job, job.last) for name, job in jobs.items()},
+            on_page,
             outcome.summaries,
             now=now,
             service=self.service,
