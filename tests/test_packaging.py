@@ -162,6 +162,7 @@ INTERNAL = {
     "_core.diff": {"DiffResult", "ResumeCursor", "diff", "diff_with_anomalies"},
     "_core.names": {"validate_job_name"},
     "_core.schedule": {"PollState", "next_delay"},
+    "_core.status": {"wanted_statuses"},
     "_core.snapshot": {"JobIdentity"},
     "_io.clock": {"SystemClock"},
     "_io.source": {

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Self
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
 
 class _CarryingStrEnum(StrEnum):
@@ -128,3 +128,22 @@ SECONDARY_OUTCOMES: Final[Mapping[SecondaryStatus, PrimaryStatus]] = MappingProx
         SecondaryStatus.MAX_WAIT_TIME_EXCEEDED: PrimaryStatus.STOPPED,
     }
 )
+
+
+def wanted_statuses(
+    status: SecondaryStatus | str | Collection[SecondaryStatus | str],
+) -> frozenset[SecondaryStatus]:
+    """The secondary statuses a ``wait_for_status`` call asks for (one, or several).
+
+    Raises:
+        ValueError: *status* is an empty collection.
+    """
+    wanted = frozenset(
+        {SecondaryStatus(status)}
+        if isinstance(status, str)
+        else {SecondaryStatus(s) for s in status}
+    )
+    if not wanted:
+        msg = "wait_for_status needs at least one status to wait for"
+        raise ValueError(msg)
+    return wanted

@@ -86,7 +86,7 @@ from .._core.planner import (
     routine_due,
 )
 from .._core.schedule import PollSchedule
-from .._core.status import SecondaryStatus
+from .._core.status import SecondaryStatus, wanted_statuses
 from .._core.tracker import JobTracker, RetryPolicy
 from .._errors import (
     JobRemoved,
@@ -515,14 +515,7 @@ class FleetWatcher:
             WaitTimeout: as for ``wait_until_terminal``, and its other errors.
             ValueError: at once, if *status* is an empty collection.
         """
-        wanted = frozenset(
-            {SecondaryStatus(status)}
-            if isinstance(status, str)
-            else {SecondaryStatus(s) for s in status}
-        )
-        if not wanted:
-            msg = "wait_for_status needs at least one status to wait for"
-            raise ValueError(msg)
+        wanted = wanted_statuses(status)
         job = self._waited(job_name, timeout)
         seen = job.last
         if seen is not None and any(t.status in wanted for t in seen.transitions):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._core.events import JobEnded, StatusEntered
-from .._core.status import PrimaryStatus, SecondaryStatus
+from .._core.status import PrimaryStatus, SecondaryStatus, wanted_statuses
 from .._errors import (
     StatusNotReached,
     TrainingJobFailed,
@@ -170,14 +170,7 @@ async def wait_for_status(
         InvalidJobName: before any request, for a name SageMaker would reject.
         ValueError: before any request, if *status* is an empty collection.
     """
-    wanted = (
-        {SecondaryStatus(status)}
-        if isinstance(status, str)
-        else {SecondaryStatus(s) for s in status}
-    )
-    if not wanted:
-        msg = "wait_for_status needs at least one status to wait for"
-        raise ValueError(msg)
+    wanted = wanted_statuses(status)
     return await _until(
         Watch(
             job_name,
@@ -192,7 +185,7 @@ async def wait_for_status(
             timeout=timeout,
             resume=resume,
         ),
-        wanted=frozenset(wanted),
+        wanted=wanted,
     )
 
 
