@@ -239,6 +239,26 @@ def test_progress_spot_and_wire_shapes():
 
 
 @pytest.mark.parametrize(
+    ("condition", "runtime", "wait"),
+    [
+        ({"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}, 3600, 7200),
+        ({"MaxRuntimeInSeconds": 86400}, 86400, None),
+        ({"MaxRuntimeInSeconds": "3600", "MaxWaitTimeInSeconds": True}, None, None),
+        ({"MaxRuntimeInSeconds": 0, "MaxWaitTimeInSeconds": -5}, None, None),
+        ({"MaxRuntimeInSeconds": 1.5}, None, None),
+        ("one day", None, None),
+        (None, None, None),
+    ],
+)
+def test_stopping_condition_is_read_or_carried_as_absent(condition, runtime, wait):
+    """StoppingCondition's limits are read; a limit of the wrong type is absent."""
+    snapshot = Snapshot.from_response(
+        _minimal(StoppingCondition=condition), observed_at=OBSERVED
+    )
+    assert (runtime, wait) == (snapshot.max_runtime_seconds, snapshot.max_wait_seconds)
+
+
+@pytest.mark.parametrize(
     ("key", "value"),
     [
         ("TrainingJobName", None),

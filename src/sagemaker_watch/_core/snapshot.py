@@ -77,7 +77,9 @@ class Snapshot:
     Build it with ``Snapshot.from_response``. ``raw`` is the response as received,
     read-only; it holds ``Environment`` and ``HyperParameters``, which may carry
     secrets, so it is left out of ``repr()``, equality and every event: do not log
-    it. All datetimes are timezone-aware UTC.
+    it. All datetimes are timezone-aware UTC. ``max_runtime_seconds`` and
+    ``max_wait_seconds`` are the job's ``StoppingCondition`` (``None`` when absent
+    or not a positive whole number): the poll schedule is polling when they stop it.
     """
 
     job_name: str
@@ -98,6 +100,8 @@ class Snapshot:
     warm_pool_status: str | None
     managed_spot: bool
     observed_at: dt.datetime
+    max_runtime_seconds: int | None = None
+    max_wait_seconds: int | None = None
     raw: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
@@ -160,6 +164,9 @@ class Snapshot:
             secondary = None
         artifacts = raw.get("ModelArtifacts")
         warm_pool = raw.get("WarmPoolStatus")
+        limits = raw.get("StoppingCondition")
+        if not isinstance(limits, Mapping):
+            limits = {}
         return cls(
             job_name=job_name,
             job_arn=job_arn,
@@ -187,6 +194,8 @@ class Snapshot:
             ),
             managed_spot=raw.get("EnableManagedSpotTraining") is True,
             observed_at=_utc(observed_at),
+            max_runtime_seconds=_positive_int(limits.get("MaxRuntimeInSeconds")),
+            max_wait_seconds=_positive_int(limits.get("MaxWaitTimeInSeconds")),
             raw=MappingProxyType(dict(raw)),
         )
 
@@ -335,6 +344,11 @@ def _optional_int(value: object) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return None
+
+
+def _positive_int(value: object) -> int | None:
+    number = _optional_int(value)
+    return number if number is not None and number > 0 else None
 
 
 def _optional_float(value: object) -> float | None:
