@@ -123,6 +123,39 @@ def test_progress_counts_steps_through_training():
     assert quiet.state(T0 + 650).progress is None
 
 
+def test_a_phase_names_its_share_of_the_steps_and_its_tail():
+    """A Training phase climbs from its first to its last share, then holds."""
+    timeline = Timeline(
+        phases=(
+            Phase(status="Starting", duration=100),
+            Phase(
+                status="Training",
+                duration=600,
+                progress=(0.25, 0.75),
+                progress_until=500,
+            ),
+        ),
+        progress=ProgressScript(steps_per_epoch=100, max_epoch=4),
+    )
+    plan = Plan(timeline, created=T0)
+    # 400 steps: 100 at the start, +200 over 500 s, then held at 300 for 100 s.
+    assert [
+        (100, 0, 2, 4),
+        (100, 0, 3, 4),
+        (100, 0, 4, 4),
+        (100, 0, 4, 4),
+    ] == [plan.state(T0 + t).progress for t in (100, 350, 600, 699)]
+
+
+@pytest.mark.parametrize(
+    "progress", [(-0.1, 0.5), (0.6, 0.5), (0.0, 1.5)], ids=["below", "back", "above"]
+)
+def test_a_progress_share_outside_zero_to_one_is_rejected(progress):
+    """A phase's progress share must run forward inside [0, 1]."""
+    with pytest.raises(ValueError, match="progress"):
+        Phase(status="Training", duration=60, progress=progress)
+
+
 def test_a_user_stop_turns_primary_at_once_and_the_history_later():
     """Stopping shows at once; its entry follows stop_ack later, Stopped after that."""
     timeline = plain()

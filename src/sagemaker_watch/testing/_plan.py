@@ -41,6 +41,9 @@ class _Transition:
     messages: tuple[str, ...]
     nominal: float
     terminal: bool = False
+    #: ``(begin, end, seconds)``: the share of steps at the start, at the last
+    #: step, and how long after the start the last step comes.
+    steps: tuple[float, float, float] = (0.0, 1.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,7 +238,9 @@ class Plan:
             and primary == "InProgress"
         ):
             total = self.progress.steps_per_epoch * self.progress.max_epoch
-            fraction = (t - current.start) / current.nominal if current.nominal else 1
+            begin, end, until = current.steps
+            done = min((t - current.start) / until, 1.0) if until > 0 else 1.0
+            fraction = begin + (end - begin) * done
             step = min(int(fraction * total), total - 1)
             progress = (
                 self.progress.steps_per_epoch,
@@ -350,8 +355,16 @@ def _lay_out(
             kept = [i for i, t in enumerate(times) if t < cut] or [0]
             times = tuple(times[i] for i in kept)
             messages = tuple(messages[i] for i in kept)
+        until = phase.duration if phase.progress_until is None else phase.progress_until
         transitions.append(
-            _Transition(phase.status, at, times, messages, phase.duration)
+            _Transition(
+                phase.status,
+                at,
+                times,
+                messages,
+                phase.duration,
+                steps=(*phase.progress, until),
+            )
         )
         at += phase.duration
     return transitions, at

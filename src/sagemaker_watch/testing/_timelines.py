@@ -37,16 +37,34 @@ class Phase:
         duration: Simulated seconds spent in this phase.
         messages: The ``StatusMessage`` values shown during the phase, each for an
             equal share of *duration*, rewritten in place on the same transition.
+        progress: For a ``Training`` phase of a timeline with a
+            :class:`ProgressScript`: the share of the job's steps done when the
+            phase begins and when its steps end; ``ProgressInfo`` climbs linearly
+            between them. ``(0.0, 1.0)`` by default: the whole job in this phase.
+            A phase cut short (by a failure, an interruption or a stop) is
+            described by a lower end: ``(0.0, 0.4)`` fails at 40 %.
+        progress_until: Seconds into the phase at which the steps reach
+            ``progress[1]`` (the phase's end by default); the rest of the phase
+            is the tail after the last step (a final evaluation, saving the
+            model), during which ``ProgressInfo`` stays at the last step.
     """
 
     status: str
     duration: float
     messages: tuple[str, ...] = ()
+    progress: tuple[float, float] = (0.0, 1.0)
+    progress_until: float | None = None
 
     def __post_init__(self) -> None:
-        """Reject negative durations."""
+        """Reject negative durations and progress outside ``0 <= begin <= end <= 1``."""
         if self.duration < 0:
             raise ValueError("a phase cannot last a negative time")
+        begin, end = self.progress
+        if not 0 <= begin <= end <= 1:
+            msg = "progress must be (begin, end) with 0 <= begin <= end <= 1"
+            raise ValueError(msg)
+        if self.progress_until is not None and self.progress_until < 0:
+            raise ValueError("progress_until cannot be negative")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
