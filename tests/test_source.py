@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import random
 
 import aiohttp
@@ -297,3 +298,8 @@ async def test_an_endpoint_from_the_environment_is_checked_too(monkeypatch):
     assert isinstance(failed.error, sw.ServiceError)
     assert "InvalidEndpoint" == failed.error.code
     assert 1 == source.statistics().calls
+
+
+def test_the_source_takes_no_rng():
+    """The source makes one attempt per call, so it has no jitter to seed."""
+    assert "rng" not in inspect.signature(AioBotocoreSource).parameters

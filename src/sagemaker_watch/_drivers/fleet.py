@@ -248,7 +248,6 @@ class FleetWatcher:
             client,
             retry=self._retry,
             clock=self._clock,
-            rng=self._rng,
             client_options=self._client_options,
         )
         self._jobs: dict[str, Job] = {}

@@ -62,7 +62,6 @@ from .retry import RetryPolicy, call_within
 
 if TYPE_CHECKING:
     import datetime as dt
-    import random
 
     from types_aiobotocore_sagemaker import SageMakerClient
 else:
@@ -245,19 +244,16 @@ class AioBotocoreSource:
         *,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
-        rng: random.Random | None = None,
         client_options: ClientOptions | None = None,
     ) -> None:
         """Wrap *client*, or prepare to open one per call.
 
-        Only *retry*'s ``attempt_timeout`` is used here (the tracker retries);
-        *rng* is accepted for callers written when the source retried, unused.
+        Only *retry*'s ``attempt_timeout`` is used here (the tracker retries).
 
         Raises:
             InvalidClient: *client* is not an aiobotocore client (a boto3 or
                 botocore one, whose calls cannot be awaited).
         """
-        del rng
         if client is not None and not _is_async_client(client):
             raise InvalidClient(client)
         self.client = client
