@@ -9,11 +9,25 @@ started after the first safety re-check interval (where the re-checks of
 jobs first seen together used to arrive in a wave).
 
 Before and after side by side in one run: each configuration runs in a fresh
-interpreter; ``--before REV`` extracts the library's ``src`` at *REV* (``git
+interpreter; ``--before REV`` extracts the package's ``src`` at *REV* (``git
 archive``) into a temporary directory and puts it first on ``PYTHONPATH`` for
-the "before" runs, so the same fake, population and harness measure both::
+the "before" runs, so the same population and harness measure both (the fake
+is the one in that ``src``: the kit ships inside the package). *REV* defaults
+to the last commit before the re-check spreading (``ebe2d75~1``); ``--before
+none`` runs the working tree alone. ``--knobs`` adds rows of the working tree
+with other ``FleetWatcher`` settings at the largest size (by default the fake's
+quotas: ``list_rate=2.0``, then also ``describe_rate=20.0``)::
 
-    python -m bench.fleet_freshness --before 9ae3d23 --jobs 1000 10000
+    python -m bench.fleet_freshness --jobs 1000 10000
+
+Beside each measured row stands the physical bound: the fake pages before it
+filters (as AWS does for ``StatusEquals``, and by public reports for the other
+filters too), so a sweep reads every page of the jobs created since the oldest
+watched one, whatever changed; a change waits for its page, which comes round
+once per sweep of ``ceil(jobs / 100)`` pages at the list rate. And the describe
+budget, spread over every job, allows each one describe per ``jobs /
+describe rate`` seconds. ``python -m bench --only freshness`` runs the same
+comparison as a section of BENCHMARKS.md.
 
 One configuration alone (what the driver runs in each subprocess)::
 
@@ -24,8 +38,10 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import inspect
 import io
 import json
+import math
 import os
 import pathlib
 import random
@@ -43,6 +59,15 @@ DESCRIBE_QUOTA = 20.0
 LIST_QUOTA = 2.0
 #: The fleet's default recheck_interval, before and after.
 RECHECK_INTERVAL = 900.0
+#: ``MaxResults`` of the fleet's list pages (the most AWS allows).
+PAGE_SIZE = 100
+#: The last commit before the re-check spreading (ebe2d75).
+BEFORE = "ebe2d75~1"
+#: Extra rows at the largest size: the fleet's knobs at the fake's quotas.
+KNOBS: tuple[dict[str, float], ...] = (
+    {"list_rate": LIST_QUOTA},
+    {"list_rate": LIST_QUOTA, "describe_rate": DESCRIBE_QUOTA},
+)
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -62,13 +87,46 @@ def _summary(delays: list[float]) -> dict[str, float | int]:
     }
 
 
-async def one(jobs: int, duration: float, seed: int) -> dict[str, Any]:
-    """Watch *jobs* jobs created together for *duration* simulated seconds."""
+def bound(
+    jobs: int, *, list_rate: float, describe_rate: float, sweep_interval: float
+) -> dict[str, float]:
+    """The physical limits of a fleet of *jobs* at these rates, under the quotas.
+
+    Returns:
+        ``pages_per_sweep`` (every page of the jobs, filtered after paging),
+        ``sweep_seconds`` (those pages at the list rate, capped by the quota;
+        never less than the sweep interval), ``listing_p95_seconds`` (a change
+        waits for its page uniformly over one sweep: 0.95 of it) and
+        ``seconds_per_job_describe`` (the describe budget spread over every job).
+    """
+    pages = math.ceil(jobs / PAGE_SIZE)
+    sweep = max(pages / min(list_rate, LIST_QUOTA), sweep_interval)
+    return {
+        "pages_per_sweep": pages,
+        "sweep_seconds": round(sweep, 1),
+        "listing_p95_seconds": round(0.95 * sweep, 1),
+        "seconds_per_job_describe": round(jobs / min(describe_rate, DESCRIBE_QUOTA)),
+    }
+
+
+async def one(
+    jobs: int, duration: float, seed: int, knobs: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """Watch *jobs* jobs created together for *duration* simulated seconds.
+
+    *knobs* are extra ``FleetWatcher`` keyword arguments (rates, intervals).
+    """
     import sagemaker_watch as sw  # noqa: PLC0415 - the version on PYTHONPATH
     from sagemaker_watch.testing import FakeSageMaker, ManualClock  # noqa: PLC0415
 
     from ._timelines import draw  # noqa: PLC0415
 
+    knobs = knobs or {}
+    defaults = inspect.signature(sw.FleetWatcher).parameters
+    settings = {
+        name: float(knobs.get(name, defaults[name].default) or 0.0)
+        for name in ("list_rate", "describe_rate", "sweep_interval")
+    }
     rng = random.Random(seed)
     fake = FakeSageMaker(clock=ManualClock())
     fake.set_quota(
@@ -86,7 +144,11 @@ async def one(jobs: int, duration: float, seed: int) -> dict[str, Any]:
             fake.add_job(name, draw(rng))
         start = fake.clock.now()
         async with sw.FleetWatcher(
-            client=client, clock=fake.clock, max_in_flight=1, seed=seed
+            client=client,
+            clock=fake.clock,
+            max_in_flight=1,
+            seed=seed,
+            **knobs,  # type: ignore[arg-type]
         ) as watcher:
             for name in names:
                 watcher.add(name)
@@ -107,12 +169,17 @@ async def one(jobs: int, duration: float, seed: int) -> dict[str, Any]:
         received = fake.statistics()
     # The first re-check interval, stretched as the fleet stretches it (the
     # before and after formulas differ; take the later so both compare alike).
-    first_recheck = max(RECHECK_INTERVAL, jobs / (0.5 * 10.0) / 0.75)
+    first_recheck = max(
+        RECHECK_INTERVAL, jobs / (0.5 * settings["describe_rate"]) / 0.75
+    )
+    list_calls = received.requests.get("ListTrainingJobs", 0)
     return {
         "jobs": jobs,
         "simulated_seconds": duration,
         "wall_seconds": round(time.perf_counter() - wall0, 1),
         "library": sw.__file__,
+        "knobs": knobs,
+        "settings": settings,
         "first_look": _summary(first_look),
         "first_look_done_s": round(max(seen_at_s.values(), default=0.0)),
         "while_first_looks": _summary(
@@ -124,7 +191,11 @@ async def one(jobs: int, duration: float, seed: int) -> dict[str, Any]:
         ),
         "first_recheck_s": round(first_recheck),
         "describe_calls": received.requests.get("DescribeTrainingJob", 0),
-        "list_calls": received.requests.get("ListTrainingJobs", 0),
+        "list_calls": list_calls,
+        "sweeps": stats.sweeps,
+        "measured_sweep_seconds": round(duration / max(stats.sweeps, 1), 1),
+        "measured_pages_per_sweep": round(list_calls / max(stats.sweeps, 1), 1),
+        "bound": bound(jobs, **settings),
         "throttled_by_service": sum(received.throttled.values()),
         "lost": stats.lost,
     }
@@ -141,8 +212,25 @@ def _extract(rev: str, into: pathlib.Path) -> pathlib.Path:
     return into / "src"
 
 
+def short(rev: str) -> str:
+    """*rev* as a short commit hash (itself if git cannot resolve it)."""
+    try:
+        return subprocess.run(  # noqa: S603 - fixed git command on our own repository
+            ["git", "-C", str(ROOT), "rev-parse", "--short", rev],  # noqa: S607
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return rev
+
+
 def _run(
-    src: pathlib.Path | None, jobs: int, duration: float, seed: int
+    src: pathlib.Path | None,
+    jobs: int,
+    duration: float,
+    seed: int,
+    knobs: dict[str, float],
 ) -> dict[str, Any]:
     env = dict(os.environ)
     paths = [str(ROOT)] if src is None else [str(src), str(ROOT)]
@@ -158,6 +246,8 @@ def _run(
             str(duration),
             "--seed",
             str(seed),
+            "--fleet-args",
+            json.dumps(knobs),
         ],
         check=True,
         capture_output=True,
@@ -169,14 +259,75 @@ def _run(
     return result
 
 
-def _table(rows: list[tuple[str, dict[str, Any]]]) -> str:
+def knob_label(knobs: dict[str, float]) -> str:
+    """The ``FleetWatcher(...)`` arguments of a row, or ``defaults``."""
+    if not knobs:
+        return "defaults"
+    return ", ".join(f"{name}={value:g}" for name, value in knobs.items())
+
+
+def run(
+    *,
+    jobs: list[int],
+    duration: float,
+    seed: int,
+    before: str | None = BEFORE,
+    knobs: tuple[dict[str, float], ...] = KNOBS,
+    workers: int = 2,
+) -> dict[str, Any]:
+    """Run before and after at every size, and the *knobs* at the largest.
+
+    Returns:
+        ``rows`` (each with its ``label``, ``library`` and ``fleet`` settings),
+        the revision compared with, the duration and the seed.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        old = None if before is None else _extract(before, pathlib.Path(tmp))
+        plan: list[tuple[str, str, pathlib.Path | None, int, dict[str, float]]] = []
+        label = f"before ({short(before or '')})"
+        for size in jobs:
+            if old is not None:
+                plan.append(("before", label, old, size, {}))
+            plan.append(("after", "after (working tree)", None, size, {}))
+        plan += [
+            ("after", "after (working tree)", None, max(jobs), dict(k)) for k in knobs
+        ]
+        # Two at a time: each configuration is one single-threaded process.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(_run, src, size, duration, seed, k)
+                for _, _, src, size, k in plan
+            ]
+            rows = [
+                {
+                    **future.result(),
+                    "which": which,
+                    "label": label,
+                    "fleet": knob_label(k),
+                }
+                for (which, label, _, _, k), future in zip(plan, futures, strict=True)
+            ]
+    return {
+        "before": None if before is None else short(before),
+        "before_rev": before,
+        "jobs": jobs,
+        "duration": duration,
+        "seed": seed,
+        "rows": rows,
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of *rows*: measured delays beside the physical bound."""
     lines = [
         (
-            "| library | jobs | simulated s | change-to-event p50 / p95 / max (s), "
+            "| library | FleetWatcher | jobs | change-to-event p50 / p95 / max (s), "
             "whole run | after the first re-check interval | first look "
+            "| sweep: pages / s, measured | bound: pages / list rate = sweep s, "
+            "listing p95 s | bound: jobs / describe rate = s per job "
             "| describes | lists | throttled |"
         ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def cell(figures: dict[str, Any]) -> str:
@@ -185,11 +336,17 @@ def _table(rows: list[tuple[str, dict[str, Any]]]) -> str:
             f"(n={figures['n']:,})"
         )
 
-    for label, r in rows:
+    for r in rows:
+        b, s = r["bound"], r["settings"]
         lines.append(
-            f"| {label} | {r['jobs']:,} | {r['simulated_seconds']:,.0f} "
+            f"| {r['label']} | {r['fleet']} | {r['jobs']:,} "
             f"| {cell(r['all'])} | {cell(r['after_first_recheck'])} "
             f"| {cell(r['first_look'])} "
+            f"| {r['measured_pages_per_sweep']:g} / {r['measured_sweep_seconds']:g} "
+            f"| {b['pages_per_sweep']} / {min(s['list_rate'], LIST_QUOTA):g} = "
+            f"{b['sweep_seconds']:g}, {b['listing_p95_seconds']:g} "
+            f"| {r['jobs']:,} / {min(s['describe_rate'], DESCRIBE_QUOTA):g} = "
+            f"{b['seconds_per_job_describe']:,} "
             f"| {r['describe_calls']:,} | {r['list_calls']:,} "
             f"| {r['throttled_by_service']} |"
         )
@@ -200,40 +357,38 @@ def main() -> None:
     """Run one configuration, or before and after side by side."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", type=int, help="run one configuration: N jobs")
+    parser.add_argument(
+        "--fleet-args", default="{}", help="FleetWatcher keywords, as JSON (--one)"
+    )
     parser.add_argument("--jobs", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--duration", type=float, default=5400.0)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--before", help="a git revision to compare with")
+    parser.add_argument(
+        "--before",
+        default=BEFORE,
+        help=f"a git revision to compare with (default {BEFORE}; 'none' for none)",
+    )
+    parser.add_argument(
+        "--knobs",
+        default=json.dumps(list(KNOBS)),
+        help="extra rows at the largest size: a JSON list of FleetWatcher keywords",
+    )
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(anyio.run(one, args.one, args.duration, args.seed)))
+        knobs = json.loads(args.fleet_args)
+        print(json.dumps(anyio.run(one, args.one, args.duration, args.seed, knobs)))
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        before = None
-        if args.before is not None:
-            before = _extract(args.before, pathlib.Path(tmp))
-        plan = [
-            (label, src, jobs)
-            for jobs in args.jobs
-            for label, src in (
-                (f"before ({args.before})", before),
-                ("after (working tree)", None),
-            )
-            if label.startswith("after") or src is not None
-        ]
-        # Two at a time: each configuration is one single-threaded process.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
-            futures = [
-                pool.submit(_run, src, jobs, args.duration, args.seed)
-                for _, src, jobs in plan
-            ]
-            rows = [
-                (label, future.result())
-                for (label, _, _), future in zip(plan, futures, strict=True)
-            ]
-    print(_table(rows))
-    print(json.dumps(rows))
+    result = run(
+        jobs=args.jobs,
+        duration=args.duration,
+        seed=args.seed,
+        before=None if args.before.lower() == "none" else args.before,
+        knobs=tuple(json.loads(args.knobs)),
+        workers=args.workers,
+    )
+    print(table(result["rows"]))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
