@@ -15,8 +15,10 @@ Two measurements, side by side in one run, loopback only:
   temporary folder, ``--old``) and of the working tree, alternating.
 
 Run: ``python -m bench.calls`` (about a minute); ``--json`` prints the numbers as
-JSON; ``--old REV`` picks the commit to compare with (default: the last one
-before issue 11's lazy imports).
+JSON; ``--old REV`` picks the commit to compare with (default ``6ab5da3~1``, the
+last commit before issue 11's lazy imports); ``--quick`` takes fewer rounds and
+interpreters. ``python -m bench --only calls`` runs the same as a section of
+BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -40,15 +43,16 @@ import anyio
 from aiobotocore.session import get_session
 
 import sagemaker_watch as sw
-from sagemaker_watch._core.diff import diff_with_anomalies
+from sagemaker_watch._core.diff import ResumeCursor, diff_with_anomalies
 from sagemaker_watch._io.client import ClientOptions, client_config, default_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-#: The last commit whose ``import sagemaker_watch`` loaded everything eagerly.
-OLD = "9ae3d23"
+#: The last commit whose ``import sagemaker_watch`` loaded everything eagerly
+#: (the parent of 6ab5da3, the lazy imports).
+OLD = "6ab5da3~1"
 REGION = "us-east-1"
 
 _SERVER = """
@@ -173,7 +177,7 @@ async def call_cpu(*, rounds: int = 7, calls: int = 60) -> dict[str, Any]:
     identical = sw.Snapshot.from_response(
         theirs, observed_at=observed
     ) == sw.Snapshot.from_response(mine, observed_at=observed)
-    library = _library_cpu(mine, observed)
+    library = _library_cpu(dict(mine), observed)
     default, utc = statistics.median(default_cpu), statistics.median(utc_cpu)
     return {
         "timestamps_in_answer": _count_timestamps(large_answer()),
@@ -194,7 +198,9 @@ def _library_cpu(
     raw: dict[str, Any], observed: dt.datetime, repeats: int = 300
 ) -> float:
     """CPU seconds the library spends per poll: snapshot, then diff with the last."""
-    previous = sw.Snapshot.from_response(raw, observed_at=observed)
+    previous: sw.Snapshot | ResumeCursor = sw.Snapshot.from_response(
+        raw, observed_at=observed
+    )
     cpu0 = time.process_time()
     for _ in range(repeats):
         snapshot = sw.Snapshot.from_response(raw, observed_at=observed)
@@ -259,6 +265,20 @@ def _loaded(src: pathlib.Path) -> list[str]:
     return out.split()
 
 
+def _short(rev: str) -> str:
+    """*rev* as a short commit hash (itself if git cannot resolve it)."""
+    try:
+        return subprocess.run(  # noqa: S603 - a commit the user names
+            ["git", "rev-parse", "--short", rev],  # noqa: S607 - git from PATH
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return rev
+
+
 def import_time(*, old: str = OLD, runs: int = 15) -> dict[str, Any]:
     """Median fresh-import and ``--version`` times, *old* commit against the tree."""
     with tempfile.TemporaryDirectory() as folder:
@@ -278,7 +298,7 @@ def import_time(*, old: str = OLD, runs: int = 15) -> dict[str, Any]:
                 imports[name].append(_fresh_import(src))
                 versions[name].append(_version_process(src))
         loaded = {name: _loaded(src) for name, src in sources.items()}
-    result: dict[str, Any] = {"old_commit": old, "runs": runs}
+    result: dict[str, Any] = {"old_commit": _short(old), "old_rev": old, "runs": runs}
     for name in ("old", "new"):
         result[f"{name}_import_ms"] = statistics.median(imports[name]) * 1e3
         result[f"{name}_version_process_ms"] = statistics.median(versions[name]) * 1e3
@@ -290,18 +310,33 @@ def import_time(*, old: str = OLD, runs: int = 15) -> dict[str, Any]:
     return result
 
 
+def run(
+    *, quick: bool = False, old: str = OLD, runs: int | None = None
+) -> dict[str, Any]:
+    """Both measurements: client and library CPU per call, and start-up times.
+
+    *quick* takes 3 rounds of 30 calls and 5 interpreters (else 7 x 60 and 15);
+    *runs* overrides the number of interpreters.
+    """
+    rounds, calls = (3, 30) if quick else (7, 60)
+    return {
+        "call": anyio.run(functools.partial(call_cpu, rounds=rounds, calls=calls)),
+        "import": import_time(
+            old=old, runs=runs if runs is not None else (5 if quick else 15)
+        ),
+        "load_average": os.getloadavg(),
+    }
+
+
 def main() -> None:
     """Run both measurements and print them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", default=OLD, help="the commit to compare with")
-    parser.add_argument("--runs", type=int, default=15, help="fresh interpreters")
+    parser.add_argument("--runs", type=int, help="fresh interpreters (default 15)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and runs")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
-    results = {
-        "call": anyio.run(call_cpu),
-        "import": import_time(old=args.old, runs=args.runs),
-        "load_average": os.getloadavg(),
-    }
+    results = run(quick=args.quick, old=args.old, runs=args.runs)
     if args.json:
         print(json.dumps(results, indent=2))
         return
