@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+from structlog.testing import capture_logs
+
+import sagemaker_watch as sw
 from sagemaker_watch._io import logging as _logging
 
 
@@ -27,3 +31,53 @@ def test_event_names_are_namespaced_constants():
     for name in names:
         prefix, _, rest = name.partition(".")
         assert ("sagemaker_watch", True) == (prefix, rest.replace("_", "").isalpha())
+
+
+def _not_found_yet(logs):
+    """The ``job_not_found_yet`` lines of *logs*, in order."""
+    return [entry for entry in logs if entry["event"].endswith("job_not_found_yet")]
+
+
+def _expected_not_found_yet(lines):
+    """What each not-found line must be: job, attempt, delay, the code, no body."""
+    return [
+        {
+            "event": "sagemaker_watch.job_not_found_yet",
+            "log_level": "info",
+            "job_name": "ghost",
+            "attempt": attempt,
+            "delay": line["delay"],
+            "error": "ValidationException",
+        }
+        for attempt, line in enumerate(lines, start=1)
+    ]
+
+
+@pytest.mark.asyncio
+async def test_watch_logs_each_not_found_retry_during_the_grace(sim):
+    """watch() logs job_not_found_yet once per retry of a job not visible yet."""
+    fake, client = sim
+    with capture_logs() as logs, pytest.raises(sw.TrainingJobNotFound):
+        async for _ in sw.watch("ghost", client=client, clock=fake.clock, seed=7):
+            pass
+    lines = _not_found_yet(logs)
+    assert len(lines) > 1
+    assert _expected_not_found_yet(lines) == lines
+
+
+@pytest.mark.asyncio
+async def test_the_fleet_logs_not_found_retries_as_watch_does(sim):
+    """A fleet job not found yet logs the same job_not_found_yet lines as watch()."""
+    fake, client = sim
+    with capture_logs() as watch_logs, pytest.raises(sw.TrainingJobNotFound):
+        async for _ in sw.watch("ghost", client=client, clock=fake.clock, seed=7):
+            pass
+    with capture_logs() as fleet_logs:
+        async with sw.FleetWatcher(
+            client=client, clock=fake.clock, seed=7, sweep_interval=None
+        ) as fleet:
+            with pytest.raises(sw.TrainingJobNotFound):
+                await fleet.wait_until_terminal("ghost")
+    lines = _not_found_yet(fleet_logs)
+    assert _expected_not_found_yet(lines) == lines
+    assert _not_found_yet(watch_logs) == lines

@@ -96,7 +96,13 @@ from .._errors import (
     WaitTimeout,
 )
 from .._io.clock import Clock, SystemClock
-from .._io.logging import FLEET_JOB_LOST, FLEET_POLL_FAILED, HISTORY_ANOMALY, logger
+from .._io.logging import (
+    FLEET_JOB_LOST,
+    FLEET_POLL_FAILED,
+    HISTORY_ANOMALY,
+    JOB_NOT_FOUND_YET,
+    logger,
+)
 from .._io.ratelimit import Rate, RateBudget
 from .._io.source import (
     AioBotocoreSource,
@@ -104,6 +110,7 @@ from .._io.source import (
     ClientOptions,
     ErrorKind,
     default_client,
+    error_code,
 )
 from ._fleet_jobs import (
     IDLE,
@@ -797,6 +804,15 @@ class FleetWatcher:
                 job_name=job.name,
                 attempt=retry.attempt,
                 error=getattr(failed.error, "code", type(failed.error).__name__),
+            )
+        elif retry.kind is ErrorKind.NOT_FOUND:
+            # As watch() logs it: within the grace for a job not visible yet.
+            logger.info(
+                JOB_NOT_FOUND_YET,
+                job_name=job.name,
+                attempt=retry.attempt,
+                delay=round(retry.delay, 3),
+                error=error_code(retry.error),
             )
         job.retry_at = job.urgent = now + retry.delay
         self._queue(job)
