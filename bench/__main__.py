@@ -1,17 +1,20 @@
 """Run every benchmark side by side; write bench/results/latest.json, BENCHMARKS.md.
 
-Usage: ``python -m bench`` (the full set, about 10 minutes on an idle machine) or
-``python -m bench --quick`` (a few minutes). Through nox: ``python -m nox -s bench``
+Usage: ``python -m bench`` (the full set, about 50 minutes on an idle machine) or
+``python -m bench --quick`` (about 10 minutes). Through nox: ``python -m nox -s bench``
 and ``python -m nox -s bench -- --quick``. One command writes the whole of
 BENCHMARKS.md: calls versus latency, fleet scale, per-poll overhead and the ways into
-``watch()``, the CLI with 50 jobs, and the soak.
+``watch()``, the CLI with 50 jobs, the soak, the cost of one call and of starting
+up (``bench.calls``) and the fleet's change-to-event delay (``bench.fleet_freshness``),
+each before and after issue 11's changes.
 
 ``--only overhead,cli`` re-runs some sections and takes the others from the last
-``bench/results/latest.json`` of the same mode (a section never run is left out of
-the report); latest.json is written after every section, so a run cut short keeps
-what it measured. Every section records when, at which
-commit and under what load it ran, and the report prints that beside it. On a shared
-machine, read the ratios measured within one section, not absolute times across runs.
+results of the same mode (``bench/results/latest.json``, or ``latest-quick.json``
+for ``--quick``; a section never run is left out of the report); the results are
+written after every section, so a run cut short keeps what it measured. Every
+section records when, at which commit and under what load it ran, and the report
+prints that beside it. On a shared machine, read the ratios measured within one
+section, not absolute times across runs.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import cli_fleet, fleet, latency, overhead
+from . import calls, cli_fleet, fleet, fleet_freshness, latency, overhead
 from ._report import write_markdown, write_plot
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("latency", "fleet", "overhead", "cli", "soak")
+SECTIONS = ("latency", "fleet", "overhead", "cli", "soak", "calls", "freshness")
 
 
 def _commit() -> str:
@@ -92,6 +95,21 @@ def _soak(*, quick: bool, seed: int) -> dict[str, Any]:
     return result
 
 
+def _issue_11(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
+    """Run issue 11's section *name*, old and new side by side; return its figures."""
+    if name == "calls":
+        print("6. CPU per call, import and --version, old and new", flush=True)
+        return calls.run(quick=quick)
+    jobs = [1000] if quick else [1000, 10000]
+    seconds = 1800.0 if quick else 5400.0
+    print(
+        f"7. fleet change-to-event delay, {' and '.join(map(str, jobs))} jobs, "
+        f"{seconds:g} simulated s, before and after",
+        flush=True,
+    )
+    return fleet_freshness.run(jobs=jobs, duration=seconds, seed=seed)
+
+
 def _run_section(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
     """Run section *name*; return its figures."""
     if name == "latency":
@@ -125,6 +143,8 @@ def _run_section(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
             f"4. sagemaker-watch watch, 50 jobs, {duration:g} simulated s", flush=True
         )
         return {"rows": cli_fleet.run(jobs=50, duration=duration, seed=seed)}
+    if name in {"calls", "freshness"}:
+        return _issue_11(name, quick=quick, seed=seed)
     print("5. soak", flush=True)
     return _soak(quick=quick, seed=seed)
 
@@ -137,21 +157,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         help=f"comma-separated sections to re-run ({','.join(SECTIONS)}); the "
-        "others come from the last bench/results/latest.json of the same mode",
+        "others come from the last bench/results/latest.json (latest-quick.json "
+        "with --quick)",
     )
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
     only = SECTIONS if args.only is None else tuple(args.only.split(","))
     if unknown := set(only) - set(SECTIONS):
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
-    latest = RESULTS / "latest.json"
+    latest = RESULTS / ("latest-quick.json" if args.quick else "latest.json")
     result: dict[str, Any] = {}
     if args.only is not None and latest.exists():
         result = json.loads(latest.read_text())
         if "runs" not in result:  # written before sections recorded their runs
             result = {}
         elif result.get("mode") != mode:
-            parser.error(f"bench/results/latest.json is a {result.get('mode')} run")
+            parser.error(f"{latest} is a {result.get('mode')} run")
     result.update(
         mode=mode,
         command="python -m nox -s bench" + (" -- --quick" if args.quick else ""),
@@ -184,7 +205,7 @@ def report(result: dict[str, Any]) -> None:
         ROOT / "BENCHMARKS.md",
         baseline=json.loads(baseline.read_text()) if baseline.exists() else None,
     )
-    print("wrote bench/results/latest.json, BENCHMARKS.md and the plot")
+    print("wrote the results in bench/results/, BENCHMARKS.md and the plot")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ from typing import Any
 
 import anyio
 
+from ._report import freshness_tables
+
 #: The fake's quotas on simulated time, as in bench/fleet.py.
 DESCRIBE_QUOTA = 20.0
 LIST_QUOTA = 2.0
@@ -272,26 +274,33 @@ def run(
     duration: float,
     seed: int,
     before: str | None = BEFORE,
+    after: str | None = None,
     knobs: tuple[dict[str, float], ...] = KNOBS,
     workers: int = 2,
 ) -> dict[str, Any]:
     """Run before and after at every size, and the *knobs* at the largest.
 
+    *before* and *after* are git revisions (``None``: no before rows; the
+    working tree after).
+
     Returns:
         ``rows`` (each with its ``label``, ``library`` and ``fleet`` settings),
-        the revision compared with, the duration and the seed.
+        the revisions compared, the duration and the seed.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        old = None if before is None else _extract(before, pathlib.Path(tmp))
+        old = None if before is None else _extract(before, pathlib.Path(tmp, "old"))
+        new = None if after is None else _extract(after, pathlib.Path(tmp, "new"))
+        new_label = (
+            "after (working tree)" if after is None else f"after ({short(after)})"
+        )
         plan: list[tuple[str, str, pathlib.Path | None, int, dict[str, float]]] = []
-        label = f"before ({short(before or '')})"
         for size in jobs:
             if old is not None:
-                plan.append(("before", label, old, size, {}))
-            plan.append(("after", "after (working tree)", None, size, {}))
-        plan += [
-            ("after", "after (working tree)", None, max(jobs), dict(k)) for k in knobs
-        ]
+                plan.append(
+                    ("before", f"before ({short(before or '')})", old, size, {})
+                )
+            plan.append(("after", new_label, new, size, {}))
+        plan += [("after", new_label, new, max(jobs), dict(k)) for k in knobs]
         # Two at a time: each configuration is one single-threaded process.
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [
@@ -310,47 +319,12 @@ def run(
     return {
         "before": None if before is None else short(before),
         "before_rev": before,
+        "after": None if after is None else short(after),
         "jobs": jobs,
         "duration": duration,
         "seed": seed,
         "rows": rows,
     }
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table of *rows*: measured delays beside the physical bound."""
-    lines = [
-        (
-            "| library | FleetWatcher | jobs | change-to-event p50 / p95 / max (s), "
-            "whole run | after the first re-check interval | first look "
-            "| sweep: pages / s, measured | bound: pages / list rate = sweep s, "
-            "listing p95 s | bound: jobs / describe rate = s per job "
-            "| describes | lists | throttled |"
-        ),
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-
-    def cell(figures: dict[str, Any]) -> str:
-        return (
-            f"{figures['p50']} / {figures['p95']} / {figures['max']} "
-            f"(n={figures['n']:,})"
-        )
-
-    for r in rows:
-        b, s = r["bound"], r["settings"]
-        lines.append(
-            f"| {r['label']} | {r['fleet']} | {r['jobs']:,} "
-            f"| {cell(r['all'])} | {cell(r['after_first_recheck'])} "
-            f"| {cell(r['first_look'])} "
-            f"| {r['measured_pages_per_sweep']:g} / {r['measured_sweep_seconds']:g} "
-            f"| {b['pages_per_sweep']} / {min(s['list_rate'], LIST_QUOTA):g} = "
-            f"{b['sweep_seconds']:g}, {b['listing_p95_seconds']:g} "
-            f"| {r['jobs']:,} / {min(s['describe_rate'], DESCRIBE_QUOTA):g} = "
-            f"{b['seconds_per_job_describe']:,} "
-            f"| {r['describe_calls']:,} | {r['list_calls']:,} "
-            f"| {r['throttled_by_service']} |"
-        )
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -373,6 +347,9 @@ def main() -> None:
         default=json.dumps(list(KNOBS)),
         help="extra rows at the largest size: a JSON list of FleetWatcher keywords",
     )
+    parser.add_argument(
+        "--after", help="a git revision to measure instead of the working tree"
+    )
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     if args.one is not None:
@@ -384,10 +361,11 @@ def main() -> None:
         duration=args.duration,
         seed=args.seed,
         before=None if args.before.lower() == "none" else args.before,
+        after=args.after,
         knobs=tuple(json.loads(args.knobs)),
         workers=args.workers,
     )
-    print(table(result["rows"]))
+    print("\n".join(freshness_tables(result)))
     print(json.dumps(result))
 
 
