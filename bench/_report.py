@@ -554,9 +554,10 @@ def freshness_tables(section: dict[str, Any]) -> list[str]:
             "| library | `FleetWatcher(...)` | jobs | pages per sweep, measured "
             "| s per sweep, measured | bound: pages / list rate = s per sweep "
             "| bound: listing alone, p95 s | bound: jobs / describe rate "
-            "= s between describes of a job |"
+            "= s between describes of a job | changes/s, busiest minute "
+            "| s changes outran describes |"
         ),
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         b, s = r["bound"], r["settings"]
@@ -567,7 +568,9 @@ def freshness_tables(section: dict[str, Any]) -> list[str]:
             f"| {b['pages_per_sweep']} / {list_rate:g} = {b['sweep_seconds']:g} "
             f"| {b['listing_p95_seconds']:g} "
             f"| {r['jobs']:,} / {min(s['describe_rate'], 20.0):g} = "
-            f"{b['seconds_per_job_describe']:,} |"
+            f"{b['seconds_per_job_describe']:,} "
+            f"| {r.get('peak_changes_per_second', 'n/a')} "
+            f"| {r.get('seconds_changes_outran_describes', 'n/a')} |"
         )
     return lines
 

@@ -89,6 +89,26 @@ def _summary(delays: list[float]) -> dict[str, float | int]:
     }
 
 
+def _change_rate(
+    starts: list[float], duration: float, describe_rate: float, window: int = 60
+) -> dict[str, float]:
+    """The busiest *window* of transitions, and how long they outran describes.
+
+    Each transition needs a describe of its job (a describe sees every change
+    since the last one, so fewer may do when changes queue): while more begin
+    per second than the describe rate, some wait whatever the order.
+    """
+    bins = [0] * (int(duration) // window + 1)
+    for began in starts:
+        if 0 <= began < duration:
+            bins[int(began) // window] += 1
+    limit = min(describe_rate, DESCRIBE_QUOTA) * window
+    return {
+        "peak_changes_per_second": round(max(bins, default=0) / window, 1),
+        "seconds_changes_outran_describes": window * sum(n > limit for n in bins),
+    }
+
+
 def bound(
     jobs: int, *, list_rate: float, describe_rate: float, sweep_interval: float
 ) -> dict[str, float]:
@@ -137,6 +157,7 @@ async def one(
     fake.set_quota("ListTrainingJobs", per_second=LIST_QUOTA, burst=LIST_QUOTA)
     delays: list[tuple[float, float]] = []
     first_look: list[float] = []
+    changes: list[float] = []
     seen_at: dict[str, object] = {}
     seen_at_s: dict[str, float] = {}
     wall0 = time.perf_counter()
@@ -157,6 +178,8 @@ async def one(
             async for item in watcher:
                 if isinstance(item, sw.StatusEntered):
                     delay = (item.at - item.started_at).total_seconds()
+                    if item.previous_status is not None:  # not the creation
+                        changes.append((item.started_at - start).total_seconds())
                     # Events of a job's first describe report what happened
                     # before it was watched: the first look, apart.
                     if seen_at.setdefault(item.job_name, item.at) == item.at:
@@ -198,6 +221,7 @@ async def one(
         "measured_sweep_seconds": round(duration / max(stats.sweeps, 1), 1),
         "measured_pages_per_sweep": round(list_calls / max(stats.sweeps, 1), 1),
         "bound": bound(jobs, **settings),
+        **_change_rate(changes, duration, settings["describe_rate"]),
         "throttled_by_service": sum(received.throttled.values()),
         "lost": stats.lost,
     }
@@ -303,10 +327,13 @@ def run(
         plan += [("after", new_label, new, max(jobs), dict(k)) for k in knobs]
         # Two at a time: each configuration is one single-threaded process.
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(_run, src, size, duration, seed, k)
-                for _, _, src, size, k in plan
-            ]
+            # The largest first, so the longest runs overlap.
+            order = sorted(range(len(plan)), key=lambda i: -plan[i][3])
+            submitted = {
+                i: pool.submit(_run, plan[i][2], plan[i][3], duration, seed, plan[i][4])
+                for i in order
+            }
+            futures = [submitted[i] for i in range(len(plan))]
             rows = [
                 {
                     **future.result(),
