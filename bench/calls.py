@@ -31,6 +31,7 @@ import io
 import json
 import os
 import pathlib
+import pickle
 import statistics
 import subprocess
 import sys
@@ -43,7 +44,6 @@ import anyio
 from aiobotocore.session import get_session
 
 import sagemaker_watch as sw
-from sagemaker_watch._core.diff import ResumeCursor, diff_with_anomalies
 from sagemaker_watch._io.client import ClientOptions, client_config, default_client
 
 if TYPE_CHECKING:
@@ -177,9 +177,9 @@ async def call_cpu(*, rounds: int = 7, calls: int = 60) -> dict[str, Any]:
     identical = sw.Snapshot.from_response(
         theirs, observed_at=observed
     ) == sw.Snapshot.from_response(mine, observed_at=observed)
-    library = _library_cpu(dict(mine), observed)
     default, utc = statistics.median(default_cpu), statistics.median(utc_cpu)
     return {
+        "answer": dict(mine),
         "timestamps_in_answer": _count_timestamps(large_answer()),
         "answer_bytes": len(json.dumps(large_answer())),
         "rounds": rounds,
@@ -187,25 +187,43 @@ async def call_cpu(*, rounds: int = 7, calls: int = 60) -> dict[str, Any]:
         "default_parser_cpu_per_call_ms": default * 1e3,
         "utc_parser_cpu_per_call_ms": utc * 1e3,
         "cpu_per_call_reduction": 1 - utc / default,
-        "library_cpu_per_poll_ms": library * 1e3,
-        "library_share_of_poll_default": library / (library + default),
-        "library_share_of_poll_utc": library / (library + utc),
         "snapshots_identical": identical,
     }
 
 
-def _library_cpu(
-    raw: dict[str, Any], observed: dt.datetime, repeats: int = 300
-) -> float:
-    """CPU seconds the library spends per poll: snapshot, then diff with the last."""
-    previous: sw.Snapshot | ResumeCursor = sw.Snapshot.from_response(
-        raw, observed_at=observed
-    )
-    cpu0 = time.process_time()
-    for _ in range(repeats):
-        snapshot = sw.Snapshot.from_response(raw, observed_at=observed)
-        previous = diff_with_anomalies(previous, snapshot).cursor
-    return (time.process_time() - cpu0) / repeats
+#: The library's CPU per poll in a fresh interpreter, for the sources on its path.
+_LIBRARY = """
+import pickle, sys, time
+from sagemaker_watch._core.diff import diff_with_anomalies
+from sagemaker_watch._core.snapshot import Snapshot
+raw, observed, repeats = pickle.load(sys.stdin.buffer)
+previous = Snapshot.from_response(raw, observed_at=observed)
+for i in range(repeats + 20):
+    if i == 20:  # after a warm-up
+        cpu0 = time.process_time()
+    snapshot = Snapshot.from_response(raw, observed_at=observed)
+    previous = diff_with_anomalies(previous, snapshot).cursor
+print((time.process_time() - cpu0) / repeats)
+"""
+
+
+def library_cpu(
+    raw: dict[str, Any], sources: dict[str, pathlib.Path], *, runs: int = 5
+) -> dict[str, float]:
+    """Median CPU seconds per poll of each library in *sources*, alternating."""
+    payload = pickle.dumps((raw, dt.datetime.now(dt.UTC), 300))
+    seconds: dict[str, list[float]] = {name: [] for name in sources}
+    for _ in range(runs):
+        for name, src in sources.items():
+            out = subprocess.run(  # noqa: S603 - our own interpreter and script
+                [sys.executable, "-c", _LIBRARY],
+                input=payload,
+                env={**os.environ, "PYTHONPATH": str(src)},
+                capture_output=True,
+                check=True,
+            ).stdout
+            seconds[name].append(float(out))
+    return {name: statistics.median(values) for name, values in seconds.items()}
 
 
 def _count_timestamps(answer: dict[str, Any]) -> int:
@@ -279,8 +297,9 @@ def _short(rev: str) -> str:
         return rev
 
 
-def import_time(*, old: str = OLD, runs: int = 15) -> dict[str, Any]:
-    """Median fresh-import and ``--version`` times, *old* commit against the tree."""
+@contextlib.contextmanager
+def _sources(old: str) -> Iterator[dict[str, pathlib.Path]]:
+    """Yield the ``src`` folders of commit *old* (``git archive``) and of the tree."""
     with tempfile.TemporaryDirectory() as folder:
         archive = subprocess.run(  # noqa: S603 - a commit the user names
             ["git", "archive", old, "src"],  # noqa: S607 - git from PATH
@@ -290,7 +309,12 @@ def import_time(*, old: str = OLD, runs: int = 15) -> dict[str, Any]:
         ).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(folder, filter="data")
-        sources = {"old": pathlib.Path(folder) / "src", "new": ROOT / "src"}
+        yield {"old": pathlib.Path(folder) / "src", "new": ROOT / "src"}
+
+
+def import_time(*, old: str = OLD, runs: int = 15) -> dict[str, Any]:
+    """Median fresh-import and ``--version`` times, *old* commit against the tree."""
+    with _sources(old) as sources:
         imports: dict[str, list[float]] = {"old": [], "new": []}
         versions: dict[str, list[float]] = {"old": [], "new": []}
         for _ in range(runs):
@@ -319,8 +343,22 @@ def run(
     *runs* overrides the number of interpreters.
     """
     rounds, calls = (3, 30) if quick else (7, 60)
+    call = anyio.run(functools.partial(call_cpu, rounds=rounds, calls=calls))
+    with _sources(old) as sources:
+        library = library_cpu(call.pop("answer"), sources, runs=3 if quick else 7)
+    default = call["default_parser_cpu_per_call_ms"] / 1e3
+    utc = call["utc_parser_cpu_per_call_ms"] / 1e3
+    call.update(
+        library_commit=_short(old),
+        library_cpu_per_poll_ms=library["new"] * 1e3,
+        old_library_cpu_per_poll_ms=library["old"] * 1e3,
+        # Before: the old library on botocore's parser; after: the new on ours.
+        library_share_of_poll_old=library["old"] / (library["old"] + default),
+        library_share_of_poll_default=library["new"] / (library["new"] + default),
+        library_share_of_poll_utc=library["new"] / (library["new"] + utc),
+    )
     return {
-        "call": anyio.run(functools.partial(call_cpu, rounds=rounds, calls=calls)),
+        "call": call,
         "import": import_time(
             old=old, runs=runs if runs is not None else (5 if quick else 15)
         ),
@@ -349,9 +387,11 @@ def main() -> None:
         f"UTC parser {call['utc_parser_cpu_per_call_ms']:.2f} ms "
         f"({call['cpu_per_call_reduction']:.0%} less); snapshots identical: "
         f"{call['snapshots_identical']}\n"
-        f"  library per poll {call['library_cpu_per_poll_ms']:.3f} ms: "
-        f"{call['library_share_of_poll_default']:.1%} of a poll before, "
-        f"{call['library_share_of_poll_utc']:.1%} after"
+        f"  library per poll {call['old_library_cpu_per_poll_ms']:.3f} ms "
+        f"({call['library_commit']}) -> {call['library_cpu_per_poll_ms']:.3f} ms; "
+        f"share of a poll {call['library_share_of_poll_old']:.1%} before (old "
+        f"library, botocore's parser), {call['library_share_of_poll_utc']:.1%} "
+        "after (UTC parser)"
     )
     print(
         f"import sagemaker_watch, median of {imp['runs']} fresh interpreters: "
