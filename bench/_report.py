@@ -636,7 +636,7 @@ def _freshness_why(f: dict[str, Any]) -> list[str]:
         rate: int(FRESHNESS_TARGET_S / 0.95 * rate) * PAGE_SIZE for rate in (1.0, 2.0)
     }
     at_quota = 0.95 * math.ceil(most / PAGE_SIZE) / LIST_QUOTA
-    row = next(
+    row: dict[str, Any] = next(
         (
             r
             for r in f["rows"]
