@@ -1,6 +1,6 @@
-"""The fleet's per-job record, its waiters' wake-ups, and the merged event stream.
+"""The fleet's per-job record: its timing, its tracker, what its callers wait for.
 
-A ``_Job`` joins what the planner times (``JobTiming``) to the job's
+A ``Job`` joins what the planner times (``JobTiming``) to the job's
 ``JobTracker`` (events, retries, grace, the schedule: the same per-job core
 ``watch()`` drives) and to what the driver keeps for callers: the outcome, the
 resume token of the last event, and the waiters to wake.
@@ -8,27 +8,23 @@ resume token of the last event, and the waiters to wake.
 
 from __future__ import annotations
 
-import heapq
-import itertools
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING
 
 import anyio
 
 from .._core.events import StatusEntered
-from .._core.planner import EPSILON, JobTiming
+from .._core.planner import JobTiming
 from .._errors import RetriesExhausted
 from .._io.source import CallFailed, ErrorKind
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
-
-    from anyio.streams.memory import MemoryObjectReceiveStream
+    from collections.abc import Collection
 
     from .._core.events import Event
     from .._core.snapshot import Snapshot
-    from .._core.status import SecondaryStatus
     from .._core.tracker import JobTracker
     from .._errors import SageMakerWatchError
+    from ._fleet_waiters import StatusWaiter
 
 
 class Job(JobTiming):
@@ -75,101 +71,6 @@ class Job(JobTiming):
                 if waiter.found is None and event.status in waiter.wanted:
                     waiter.found = event.snapshot
                     waiter.wake.set()
-
-
-class StatusWaiter:
-    """One ``wait_for_status`` call: the statuses wanted and the snapshot found."""
-
-    __slots__ = ("found", "wake", "wanted")
-
-    def __init__(self, wanted: frozenset[SecondaryStatus]) -> None:
-        """Wait for any of *wanted*."""
-        self.wanted = wanted
-        self.found: Snapshot | None = None
-        self.wake = anyio.Event()
-
-
-class Timeouts:
-    """The waiters' deadlines on the fleet's clock, earliest first.
-
-    The fleet's scheduler fires them, so a hand-driven clock sees one sleeper.
-    """
-
-    __slots__ = ("_heap", "_seq")
-
-    def __init__(self) -> None:
-        """Start with none."""
-        self._heap: list[tuple[float, int, anyio.Event]] = []
-        self._seq = itertools.count()
-
-    def __repr__(self) -> str:
-        """Return a short description."""
-        return f"Timeouts(pending={len(self._heap)})"
-
-    def add(self, deadline: float) -> anyio.Event:
-        """Return an event set once the clock reaches *deadline* (or on close)."""
-        wake = anyio.Event()
-        heapq.heappush(self._heap, (deadline, next(self._seq), wake))
-        return wake
-
-    def next_deadline(self) -> float | None:
-        """Return the earliest deadline, ``None`` if there is none."""
-        return self._heap[0][0] if self._heap else None
-
-    def fire(self, now: float) -> None:
-        """Set every event whose deadline is *now* or earlier."""
-        while self._heap and self._heap[0][0] <= now + EPSILON:
-            heapq.heappop(self._heap)[2].set()
-
-    def fire_all(self) -> None:
-        """Set every event: the fleet closes."""
-        for _, _, wake in self._heap:
-            wake.set()
-
-
-class Idle:
-    """The marker put in the stream when no job is left to watch."""
-
-
-IDLE: Final = Idle()
-
-
-class Events:
-    """The merged stream, read from the fleet's memory object stream."""
-
-    def __init__(
-        self,
-        receive: MemoryObjectReceiveStream[Event | Idle],
-        *,
-        until_idle: bool,
-        watching: Callable[[], int],
-    ) -> None:
-        """Read *receive*; with *until_idle*, end once ``watching()`` is 0."""
-        self._receive = receive
-        self._until_idle = until_idle
-        self._watching = watching
-
-    def __aiter__(self) -> Self:
-        """Return the stream itself."""
-        return self
-
-    async def __anext__(self) -> Event:
-        """Return the next event; stop when idle (if asked) or closed."""
-        while True:
-            try:
-                item = self._receive.receive_nowait()
-            except anyio.WouldBlock:
-                if self._until_idle and self._watching() == 0:
-                    raise StopAsyncIteration from None
-                try:
-                    item = await self._receive.receive()
-                except (anyio.EndOfStream, anyio.ClosedResourceError):
-                    raise StopAsyncIteration from None
-            except (anyio.EndOfStream, anyio.ClosedResourceError):
-                raise StopAsyncIteration from None
-            if isinstance(item, Idle):
-                continue
-            return item
 
 
 def unreadable(error: Exception, job_name: str | None) -> CallFailed:
