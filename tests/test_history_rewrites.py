@@ -10,7 +10,9 @@ from structlog.testing import capture_logs
 import sagemaker_watch as sw
 from sagemaker_watch.testing import plain
 
-FINE = sw.PollSchedule(min_delay=1, short_phase_max_delay=5, max_delay=30)
+FINE = sw.PollSchedule(
+    min_delay=1, setup_max_delay=5, closing_max_delay=5, max_delay=30
+)
 
 
 def entered(events):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bisect
+import datetime as dt
+import itertools
 import math
 import random
 
@@ -10,8 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sagemaker_watch._core.schedule import PollSchedule, PollState, next_delay
-from sagemaker_watch._core.status import SHORT_PHASES, SecondaryStatus
+from sagemaker_watch._core.schedule import (
+    EARLY_TRAINING,
+    LIMIT_SETTLE,
+    OVERDUE_WINDOW,
+    PollSchedule,
+    PollState,
+    next_delay,
+)
+from sagemaker_watch._core.snapshot import Snapshot
+from sagemaker_watch._core.status import CLOSING_PHASES, SETUP_PHASES, SecondaryStatus
 
 PHASES = st.one_of(
     st.none(),
@@ -31,7 +41,8 @@ STEPS = st.lists(
 SCHEDULES = st.builds(
     lambda low, short, long, extra, multiplier, jitter, stretch: PollSchedule(
         min_delay=low,
-        short_phase_max_delay=low + short,
+        setup_max_delay=low + short,
+        closing_max_delay=low + short / 2,
         max_delay=low + short + long,
         throttle_max_delay=low + short + long + extra,
         multiplier=multiplier,
@@ -94,8 +105,12 @@ def test_delay_bounds(schedule, steps, seed):
             assert delay >= schedule.min_delay * (1 - 1e-9)
             if changed:
                 assert math.isclose(schedule.min_delay, delay)
-        if phase is None or phase in SHORT_PHASES:
-            assert schedule.short_phase_max_delay == schedule.ceiling(phase)
+        if phase in CLOSING_PHASES:
+            assert schedule.closing_max_delay == schedule.ceiling(phase)
+        elif phase is None or phase in SETUP_PHASES:
+            assert schedule.setup_max_delay == schedule.ceiling(phase)
+        else:
+            assert schedule.max_delay == schedule.ceiling(phase)
         assert (1 if changed else state.attempt + 1) == new.attempt
         state = new
 
@@ -178,7 +193,7 @@ def test_smithy_caps_and_phase_ceilings():
         delay, state = _step(schedule, state, rng, phase=SecondaryStatus.UPLOADING)
         uploading.append(delay)
     assert [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0] == training
-    assert [2.0, 4.0, 8.0, 10.0, 10.0] == uploading
+    assert [2.0, 4.0, 8.0, 8.0, 8.0] == uploading
 
 
 def test_full_jitter_is_smithy():
@@ -250,12 +265,13 @@ def _simulate(schedule, *, hours=200, seed=1):
 @pytest.mark.parametrize(
     ("schedule", "calls", "noticed"),
     [
-        (PollSchedule(), 79.1, 23.5),
+        (PollSchedule(), 66.4, 27.4),
+        (PollSchedule(jitter=0.5), 79.1, 23.5),
         (PollSchedule(jitter=1.0), 116.0, 20.0),
         (PollSchedule.fixed(60.0), 60.0, 30.0),
         (PollSchedule.fixed(5.0), 720.0, 2.5),
     ],
-    ids=["default", "smithy-full-jitter", "fixed-60s", "sdk-5s"],
+    ids=["default", "half-jitter", "smithy-full-jitter", "fixed-60s", "sdk-5s"],
 )
 def test_documented_cost(schedule, calls, noticed):
     """The costs in PollSchedule's docstring hold: calls per hour and notice delay."""
@@ -265,21 +281,30 @@ def test_documented_cost(schedule, calls, noticed):
 
 
 @pytest.mark.parametrize(
-    ("settings_", "short", "throttle"),
+    ("settings_", "setup", "closing", "throttle"),
     [
-        ({"min_delay": 30.0}, 30.0, 300.0),
-        ({"min_delay": 1.0, "max_delay": 5.0}, 5.0, 300.0),
-        ({"max_delay": 600.0}, 10.0, 600.0),
-        ({"short_phase_max_delay": 90.0}, 60.0, 300.0),
+        ({"min_delay": 30.0}, 30.0, 30.0, 300.0),
+        ({"min_delay": 1.0, "max_delay": 5.0}, 5.0, 5.0, 300.0),
+        ({"max_delay": 600.0}, 20.0, 8.0, 600.0),
+        ({"setup_max_delay": 90.0}, 60.0, 8.0, 300.0),
+        ({"closing_max_delay": 0.5}, 20.0, 2.0, 300.0),
     ],
 )
-def test_secondary_ceilings_follow_min_and_max(settings_, short, throttle):
-    """The short-phase and throttle ceilings are clamped to fit min and max delay."""
+def test_phase_ceilings_follow_min_and_max(settings_, setup, closing, throttle):
+    """The phase and throttle ceilings are clamped to fit min and max delay."""
     schedule = PollSchedule(**settings_)
-    assert (short, throttle) == (
-        schedule.short_phase_max_delay,
+    assert (setup, closing, throttle) == (
+        schedule.setup_max_delay,
+        schedule.closing_max_delay,
         schedule.throttle_max_delay,
     )
+
+
+def test_short_phase_max_delay_still_sets_both_phase_ceilings_with_a_warning():
+    """The old single short-phase ceiling still works, and says what replaced it."""
+    with pytest.warns(DeprecationWarning, match="setup_max_delay"):
+        schedule = PollSchedule(short_phase_max_delay=15.0)
+    assert (15.0, 15.0) == (schedule.setup_max_delay, schedule.closing_max_delay)
 
 
 def test_delay_floor_allows_compressed_time_tests():
@@ -288,3 +313,172 @@ def test_delay_floor_allows_compressed_time_tests():
     assert 0.05 == PollSchedule.fixed(0.05).max_delay
     with pytest.raises(ValueError, match=r"0\.01"):
         PollSchedule.fixed(1e-6)
+
+
+# -- anticipation: the changes an answer lets the schedule expect ------------------
+
+BASE = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+
+def _seen(
+    at,
+    *,
+    training_since=0.0,
+    status="Training",
+    primary="InProgress",
+    progress=None,
+    runtime=None,
+    reverse=False,
+):
+    """A snapshot *at* seconds after BASE, in *status* since *training_since*."""
+    history = [
+        {"Status": "Starting", "StartTime": BASE - dt.timedelta(seconds=300)},
+        {"Status": status, "StartTime": BASE + dt.timedelta(seconds=training_since)},
+    ]
+    answer = {
+        "TrainingJobName": "job",
+        "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/job",
+        "TrainingJobStatus": primary,
+        "SecondaryStatus": status,
+        "CreationTime": BASE - dt.timedelta(seconds=300),
+        "TrainingStartTime": BASE,
+        "SecondaryStatusTransitions": history[::-1] if reverse else history,
+    }
+    if runtime is not None:
+        answer["StoppingCondition"] = {"MaxRuntimeInSeconds": runtime}
+    if progress is not None:
+        per_epoch, epochs = 100, 10
+        answer["ProgressInfo"] = {
+            "TotalStepCountPerEpoch": per_epoch,
+            "CurrentStep": progress % per_epoch,
+            "CurrentEpoch": progress // per_epoch + 1,
+            "MaxEpoch": epochs,
+        }
+    return Snapshot.from_response(answer, observed_at=BASE + dt.timedelta(seconds=at))
+
+
+def _polls(schedule, seen, *, start, until, seed=0):
+    """Poll from *start* to *until* with no change; *seen(at)* is each answer."""
+    rng = _rng(seed)
+    state = PollState(attempt=50)
+    at, polls = start, []
+    while at < until:
+        polls.append(at)
+        delay, state = next_delay(
+            schedule,
+            state,
+            changed=False,
+            phase=SecondaryStatus.TRAINING,
+            throttled=False,
+            remaining=None,
+            rng=rng,
+            snapshot=seen(at),
+            now=at,
+        )
+        at += delay
+    polls.append(at)
+    return polls
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    runtime=st.integers(700, 200_000),
+    start=st.floats(650, 199_000),
+    seed=st.integers(0, 2**32),
+)
+def test_a_runtime_limit_is_polled_just_after_it_stops_the_job(runtime, start, seed):
+    """The first poll at or past MaxRuntimeInSeconds comes within a second of it."""
+    start = min(start, runtime - 1.0)
+    polls = _polls(
+        PollSchedule(),
+        lambda at: _seen(at, runtime=runtime),
+        start=start,
+        until=runtime,
+        seed=seed,
+    )
+    assert runtime <= polls[-1] <= runtime + LIMIT_SETTLE + 1e-6
+    assert len([p for p in polls if p > runtime - 600]) <= 16
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seconds_per_step=st.floats(0.5, 40),
+    first=st.integers(0, 900),
+    seed=st.integers(0, 2**32),
+)
+def test_the_last_step_is_polled_within_the_closing_ceiling(
+    seconds_per_step, first, seed
+):
+    """At a steady rate, a poll follows the last step within closing_max_delay.
+
+    Steps are whole numbers, so the estimate can be late by one step's time.
+    """
+    schedule = PollSchedule()
+    end = 1000 * seconds_per_step  # 10 epochs of 100 steps, begun at 0
+
+    def seen(at):
+        return _seen(at, progress=min(int(at / seconds_per_step), 999))
+
+    start = first * seconds_per_step
+    polls = _polls(schedule, seen, start=start, until=end, seed=seed)
+    assert polls[-1] - end <= schedule.closing_max_delay + seconds_per_step + 1e-6
+    blind = _polls(schedule, _seen, start=start, until=end, seed=seed)
+    # What closing in costs: a few more polls than without ProgressInfo.
+    assert len(polls) <= len(blind) + 8
+
+
+def test_a_change_overdue_keeps_the_closing_cadence_for_a_while_only():
+    """Past the last step the closing ceiling holds for OVERDUE_WINDOW, then not."""
+    schedule = PollSchedule(jitter=0.0)
+
+    def seen(at):
+        return _seen(at, progress=min(int(at / 2), 999))  # last step at 1998 s
+
+    polls = _polls(schedule, seen, start=1000, until=4000)
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    overdue = [g for a, g in zip(polls, gaps, strict=False) if 2000 < a < 2000 + 250]
+    late = [
+        g for a, g in zip(polls, gaps, strict=False) if a > 2000 + OVERDUE_WINDOW + 60
+    ]
+    assert {schedule.closing_max_delay} == set(overdue)
+    assert {schedule.max_delay} == set(late)
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["in order", "newest first"])
+def test_early_training_is_polled_like_setup_then_at_the_training_ceiling(reverse):
+    """Training's first EARLY_TRAINING seconds use setup_max_delay, in any order."""
+    schedule = PollSchedule(jitter=0.0)
+    polls = _polls(
+        schedule,
+        lambda at: _seen(at, training_since=0, reverse=reverse),
+        start=100,
+        until=EARLY_TRAINING + 300,
+    )
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    early = {g for a, g in zip(polls, gaps, strict=False) if a < EARLY_TRAINING - 20}
+    late = {g for a, g in zip(polls, gaps, strict=False) if a >= EARLY_TRAINING}
+    assert {schedule.setup_max_delay} == early
+    assert {schedule.max_delay} == late
+
+
+def test_without_anticipation_only_the_phase_counts():
+    """anticipate=False ignores limits, progress and the age of Training."""
+    schedule = PollSchedule(jitter=0.0, anticipate=False)
+
+    def seen(at):
+        return _seen(at, runtime=700, progress=min(int(at), 999))
+
+    polls = _polls(schedule, seen, start=100, until=1000)
+    assert {schedule.max_delay} == {b - a for a, b in itertools.pairwise(polls)}
+
+
+def test_a_stopping_job_is_polled_at_the_closing_ceiling():
+    """Primary Stopping (the secondary may still say Training) is an outcome ahead."""
+    schedule = PollSchedule(jitter=0.0)
+    polls = _polls(
+        schedule,
+        lambda at: _seen(at, primary="Stopping", training_since=-5000),
+        start=0,
+        until=100,
+    )
+    assert {schedule.closing_max_delay} == {b - a for a, b in itertools.pairwise(polls)}

@@ -33,7 +33,9 @@ OUTCOMES = {
 
 
 #: A slow schedule, so that tests replaying whole lifecycles stay quick.
-COARSE = sw.PollSchedule(min_delay=10, short_phase_max_delay=30, max_delay=300)
+COARSE = sw.PollSchedule(
+    min_delay=10, setup_max_delay=30, closing_max_delay=30, max_delay=300
+)
 
 
 async def collect(events):
@@ -115,7 +117,9 @@ async def test_message_rewritten_in_place_is_reported(sim):
     """A StatusMessage rewritten within one status yields StatusMessageChanged."""
     fake, client = sim
     fake.add_job("msgs", plain())
-    schedule = sw.PollSchedule(min_delay=1, short_phase_max_delay=5, max_delay=30)
+    schedule = sw.PollSchedule(
+        min_delay=1, setup_max_delay=5, closing_max_delay=5, max_delay=30
+    )
     events = await collect(
         sw.watch("msgs", client=client, clock=fake.clock, schedule=schedule)
     )

@@ -26,7 +26,7 @@ import sagemaker_watch as sw
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 #: Poll at once: moto's jobs are already Completed.
-FAST = sw.PollSchedule(min_delay=0.05, max_delay=0.2, short_phase_max_delay=0.2)
+FAST = sw.PollSchedule(min_delay=0.05, max_delay=0.2, setup_max_delay=0.2)
 
 
 @pytest.fixture(name="moto_url", scope="module")

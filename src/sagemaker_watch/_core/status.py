@@ -86,8 +86,29 @@ TERMINAL_STATUSES: Final[frozenset[PrimaryStatus]] = frozenset(
     {PrimaryStatus.COMPLETED, PrimaryStatus.FAILED, PrimaryStatus.STOPPED}
 )
 
-#: Secondary statuses that usually last seconds to minutes: polled with a shorter
-#: ceiling than ``Training`` (see ``PollSchedule.short_phase_max_delay``).
+#: Secondary statuses that set a job up: what follows them is another step, not an
+#: outcome (polled up to ``PollSchedule.setup_max_delay``).
+SETUP_PHASES: Final[frozenset[SecondaryStatus]] = frozenset(
+    {
+        SecondaryStatus.STARTING,
+        SecondaryStatus.PENDING,
+        SecondaryStatus.LAUNCHING_ML_INSTANCES,
+        SecondaryStatus.PREPARING_TRAINING_STACK,
+        SecondaryStatus.DOWNLOADING,
+        SecondaryStatus.DOWNLOADING_TRAINING_IMAGE,
+        SecondaryStatus.RESTARTING,
+        SecondaryStatus.INTERRUPTED,
+    }
+)
+
+#: Secondary statuses an outcome follows (polled up to
+#: ``PollSchedule.closing_max_delay``), as does the primary status ``Stopping``.
+CLOSING_PHASES: Final[frozenset[SecondaryStatus]] = frozenset(
+    {SecondaryStatus.UPLOADING, SecondaryStatus.STOPPING}
+)
+
+#: Deprecated: the phases ``PollSchedule.short_phase_max_delay`` used to cover;
+#: see ``SETUP_PHASES`` and ``CLOSING_PHASES``.
 SHORT_PHASES: Final[frozenset[SecondaryStatus]] = frozenset(
     {
         SecondaryStatus.STARTING,

@@ -300,7 +300,8 @@ class JobTracker:
 
         Args:
             snapshot: what the describe returned.
-            now: the driver's monotonic time (kept for symmetry with ``failed``).
+            now: the driver's monotonic time: the schedule places the changes
+                it expects (a limit, the last step) on it.
             remaining: seconds until the driver's deadline, or ``None``: the
                 delay never exceeds it, and at 0 the job is finished.
 
@@ -311,7 +312,6 @@ class JobTracker:
         Raises:
             RuntimeError: the tracker already finished.
         """
-        del now
         self._check_open()
         self._attempts = self._failures = self._throttles = 0
         self._failing_since = self._last_failure = None
@@ -337,6 +337,8 @@ class JobTracker:
             throttled=throttled,
             remaining=remaining,
             rng=self._rng,
+            snapshot=snapshot,
+            now=now,
         )
         return Step(events=result.events, anomalies=result.anomalies, delay=delay)
 
