@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final, Generic, TypeVar
 
 from .._errors import (
     MalformedResponse,
@@ -134,6 +136,11 @@ class Snapshot:
             raw: the response, as a mapping.
             observed_at: when the response was received; the parser reads no clock.
 
+        The history and the metrics are read once per change: the rows of the
+        job's last answer (for the 1,024 jobs parsed most recently in the
+        process) and what they gave are kept, and rows equal to them are not
+        read again. The snapshot is the same either way.
+
         Returns:
             The snapshot; ``raw`` keeps a read-only shallow copy of the response.
 
@@ -143,61 +150,7 @@ class Snapshot:
                 wrong type, or if a transition lacks its ``Status`` or
                 ``StartTime``.
         """
-        received: object = raw  # callers may pass anything at run time
-        if not isinstance(received, Mapping):
-            msg = f"expected a mapping, got {type(received).__name__}"
-            raise MalformedResponse(msg)
-        job_name = _required_str(raw, "TrainingJobName")
-        job_arn = _required_str(raw, "TrainingJobArn")
-        primary = PrimaryStatus(_required_str(raw, "TrainingJobStatus"))
-        creation_time = _time(raw.get("CreationTime"))
-        if creation_time is None:
-            msg = "CreationTime is missing or not a timestamp"
-            raise MalformedResponse(msg)
-        transitions = _transitions(raw.get("SecondaryStatusTransitions"))
-        secondary_raw = _optional_str(raw.get("SecondaryStatus"))
-        if secondary_raw is not None:
-            secondary: SecondaryStatus | None = SecondaryStatus(secondary_raw)
-        elif transitions:
-            secondary = transitions[-1].status
-        else:
-            secondary = None
-        artifacts = raw.get("ModelArtifacts")
-        warm_pool = raw.get("WarmPoolStatus")
-        limits = raw.get("StoppingCondition")
-        if not isinstance(limits, Mapping):
-            limits = {}
-        return cls(
-            job_name=job_name,
-            job_arn=job_arn,
-            creation_time=creation_time,
-            primary_status=primary,
-            secondary_status=secondary,
-            failure_reason=_optional_str(raw.get("FailureReason")),
-            transitions=transitions,
-            last_modified_time=_time(raw.get("LastModifiedTime")),
-            training_start_time=_time(raw.get("TrainingStartTime")),
-            training_end_time=_time(raw.get("TrainingEndTime")),
-            training_time_seconds=_optional_int(raw.get("TrainingTimeInSeconds")),
-            billable_time_seconds=_optional_int(raw.get("BillableTimeInSeconds")),
-            model_artifacts=(
-                _optional_str(artifacts.get("S3ModelArtifacts"))
-                if isinstance(artifacts, Mapping)
-                else None
-            ),
-            final_metrics=_metrics(raw.get("FinalMetricDataList")),
-            progress=_progress(raw.get("ProgressInfo")),
-            warm_pool_status=(
-                _optional_str(warm_pool.get("Status"))
-                if isinstance(warm_pool, Mapping)
-                else None
-            ),
-            managed_spot=raw.get("EnableManagedSpotTraining") is True,
-            observed_at=_utc(observed_at),
-            max_runtime_seconds=_positive_int(limits.get("MaxRuntimeInSeconds")),
-            max_wait_seconds=_positive_int(limits.get("MaxWaitTimeInSeconds")),
-            raw=MappingProxyType(dict(raw)),
-        )
+        return _parse(cls, raw, observed_at=observed_at, memo=_MEMO)
 
     @property
     def identity(self) -> JobIdentity:
@@ -295,10 +248,114 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
+_S = TypeVar("_S", bound=Snapshot)
+_T = TypeVar("_T")
+
+
+def _parse(
+    cls: type[_S],
+    raw: Mapping[str, object],
+    *,
+    observed_at: dt.datetime,
+    memo: _Memo | None,
+) -> _S:
+    """``Snapshot.from_response``, reusing what *memo* kept (``None``: read all).
+
+    The members are read in the order the checks have always run, so a response
+    with several faults raises the error it always raised.
+    """
+    received: object = raw  # callers may pass anything at run time
+    if not isinstance(received, Mapping):
+        msg = f"expected a mapping, got {type(received).__name__}"
+        raise MalformedResponse(msg)
+    job_name = _required_str(raw, "TrainingJobName")
+    job_arn = _required_str(raw, "TrainingJobArn")
+    primary = PrimaryStatus(_required_str(raw, "TrainingJobStatus"))
+    creation_time = _time(raw.get("CreationTime"))
+    if creation_time is None:
+        msg = "CreationTime is missing or not a timestamp"
+        raise MalformedResponse(msg)
+    last = memo.get(job_arn) if memo is not None else None
+    history = raw.get("SecondaryStatusTransitions")
+    history_rows = (
+        None
+        if memo is None
+        else _reread(
+            history,
+            _TRANSITION_ROWS,
+            None if last is None else last.transitions,
+            _transition_row,
+        )
+    )
+    transitions = _transitions(history) if history_rows is None else history_rows.parsed
+    secondary_raw = _optional_str(raw.get("SecondaryStatus"))
+    if secondary_raw is not None:
+        secondary: SecondaryStatus | None = _secondary(secondary_raw)
+    elif transitions:
+        secondary = transitions[-1].status
+    else:
+        secondary = None
+    artifacts = raw.get("ModelArtifacts")
+    warm_pool = raw.get("WarmPoolStatus")
+    limits = raw.get("StoppingCondition")
+    if not isinstance(limits, Mapping):
+        limits = {}
+    failure_reason = _optional_str(raw.get("FailureReason"))
+    last_modified_time = _time(raw.get("LastModifiedTime"))
+    training_start_time = _time(raw.get("TrainingStartTime"))
+    training_end_time = _time(raw.get("TrainingEndTime"))
+    metrics = raw.get("FinalMetricDataList")
+    metric_rows = (
+        None
+        if memo is None
+        else _reread(
+            metrics,
+            _METRIC_ROWS,
+            None if last is None else last.metrics,
+            _metric_row,
+        )
+    )
+    snapshot = cls(
+        job_name=job_name,
+        job_arn=job_arn,
+        creation_time=creation_time,
+        primary_status=primary,
+        secondary_status=secondary,
+        failure_reason=failure_reason,
+        transitions=transitions,
+        last_modified_time=last_modified_time,
+        training_start_time=training_start_time,
+        training_end_time=training_end_time,
+        training_time_seconds=_optional_int(raw.get("TrainingTimeInSeconds")),
+        billable_time_seconds=_optional_int(raw.get("BillableTimeInSeconds")),
+        model_artifacts=(
+            _optional_str(artifacts.get("S3ModelArtifacts"))
+            if isinstance(artifacts, Mapping)
+            else None
+        ),
+        final_metrics=_metrics(metrics) if metric_rows is None else metric_rows.parsed,
+        progress=_progress(raw.get("ProgressInfo")),
+        warm_pool_status=(
+            _optional_str(warm_pool.get("Status"))
+            if isinstance(warm_pool, Mapping)
+            else None
+        ),
+        managed_spot=raw.get("EnableManagedSpotTraining") is True,
+        observed_at=_utc(observed_at),
+        max_runtime_seconds=_positive_int(limits.get("MaxRuntimeInSeconds")),
+        max_wait_seconds=_positive_int(limits.get("MaxWaitTimeInSeconds")),
+        raw=MappingProxyType(dict(raw)),
+    )
+    if memo is not None and (history_rows is not None or metric_rows is not None):
+        memo.put(job_arn, _Parsed(transitions=history_rows, metrics=metric_rows))
+    return snapshot
+
+
 def _time(value: object) -> dt.datetime | None:
     """Read a timestamp in any of the shapes responses use; ``None`` if unreadable."""
     if isinstance(value, dt.datetime):
-        return _utc(value)
+        # astimezone() to the zone a datetime already has returns it unchanged.
+        return value if value.tzinfo is dt.UTC else _utc(value)
     if isinstance(value, str):
         try:
             return _utc(dt.datetime.fromisoformat(value))
@@ -359,6 +416,18 @@ def _optional_float(value: object) -> float | None:
     return None
 
 
+#: The known secondary statuses by value: a dict look-up is what the enum's own
+#: call does first, without the call.
+_SECONDARY_BY_VALUE: Final[Mapping[str, SecondaryStatus]] = MappingProxyType(
+    {status.value: status for status in SecondaryStatus}
+)
+
+
+def _secondary(value: str) -> SecondaryStatus:
+    known = _SECONDARY_BY_VALUE.get(value)
+    return SecondaryStatus(value) if known is None else known
+
+
 def _transitions(value: object) -> tuple[Transition, ...]:
     if value is None:
         return ()
@@ -367,20 +436,15 @@ def _transitions(value: object) -> tuple[Transition, ...]:
         raise MalformedResponse(msg)
     transitions = []
     for index, entry in enumerate(value):
-        status = entry.get("Status") if isinstance(entry, Mapping) else None
-        started_at = (
-            _time(entry.get("StartTime")) if isinstance(entry, Mapping) else None
-        )
-        if (
-            not isinstance(entry, Mapping)
-            or not isinstance(status, str)
-            or started_at is None
-        ):
-            msg = f"SecondaryStatusTransitions[{index}] lacks Status or StartTime"
-            raise MalformedResponse(msg)
+        if type(entry) is not dict and not isinstance(entry, Mapping):
+            raise _bad_transition(index)
+        status = entry.get("Status")
+        started_at = _time(entry.get("StartTime"))
+        if not isinstance(status, str) or started_at is None:
+            raise _bad_transition(index)
         transitions.append(
             Transition(
-                status=SecondaryStatus(status),
+                status=_secondary(status),
                 started_at=started_at,
                 ended_at=_time(entry.get("EndTime")),
                 message=_optional_str(entry.get("StatusMessage")),
@@ -389,12 +453,32 @@ def _transitions(value: object) -> tuple[Transition, ...]:
     return tuple(transitions)
 
 
+def _transition_row(index: int, row: tuple[object, ...]) -> Transition:
+    """Read one plain row of the history, as ``_transitions`` reads an entry."""
+    status, start, end, message = row
+    started_at = _time(start)
+    if not isinstance(status, str) or started_at is None:
+        raise _bad_transition(index)
+    return Transition(
+        status=_secondary(status),
+        started_at=started_at,
+        ended_at=_time(end),
+        message=_optional_str(message),
+    )
+
+
+def _bad_transition(index: int) -> MalformedResponse:
+    return MalformedResponse(
+        f"SecondaryStatusTransitions[{index}] lacks Status or StartTime"
+    )
+
+
 def _metrics(value: object) -> tuple[Metric, ...]:
     if not isinstance(value, list | tuple):
         return ()
     metrics = []
     for entry in value:
-        if not isinstance(entry, Mapping):
+        if type(entry) is not dict and not isinstance(entry, Mapping):
             continue
         name = _optional_str(entry.get("MetricName"))
         number = _metric_value(entry.get("Value"))
@@ -404,6 +488,16 @@ def _metrics(value: object) -> tuple[Metric, ...]:
             Metric(name=name, value=number, timestamp=_time(entry.get("Timestamp")))
         )
     return tuple(metrics)
+
+
+def _metric_row(_index: int, row: tuple[object, ...]) -> Metric | None:
+    """Read one plain row of the metrics, as ``_metrics`` reads an entry."""
+    name_value, value, timestamp = row
+    name = _optional_str(name_value)
+    number = _metric_value(value)
+    if name is None or number is None:
+        return None
+    return Metric(name=name, value=number, timestamp=_time(timestamp))
 
 
 #: How the JSON protocols send floats JSON cannot hold; botocore passes them on
@@ -426,4 +520,159 @@ def _progress(value: object) -> Progress | None:
         total_steps_per_epoch=_optional_int(value.get("TotalStepCountPerEpoch")),
         current_epoch=_optional_int(value.get("CurrentEpoch")),
         max_epoch=_optional_int(value.get("MaxEpoch")),
+    )
+
+
+# Reuse. A watcher asks about the same job every few seconds and the answer's long
+# lists (the history, the final metrics) are mostly what they were; reading them
+# is most of the library's work per poll. So the memo keeps, per job, each list's
+# rows (the members its parse reads, row by row) and what each row gave, and a row
+# equal to the one at its place last time is not read again.
+#
+# Equal rows must give the same result exactly, so a list is only reused when
+# its parse cannot tell equal values apart: a list or tuple of plain dicts whose
+# members are ``str``, ``int``, ``float``, ``datetime`` or ``None`` (not ``True``,
+# which equals 1 but is no timestamp, nor ``Decimal``); timestamps without a zone
+# or with a fixed offset, and never ``fold=1`` (within one zone ``==`` ignores
+# both, but they move the instant); and no metric value ``-0.0`` (equal to 0.0).
+# Anything else is read as always. The rows are copied out of the answer (its
+# values are immutable), so a caller who edits a response it passed before is
+# read anew; the memo keeps no other member of the answer.
+
+#: The member types whose equal values a row's parse always reads alike.
+_PLAIN: Final = frozenset({str, int, float, dt.datetime, type(None)})
+_DICTS: Final = frozenset({dict})
+_FIXED_ZONES: Final = frozenset({type(None), dt.timezone})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _RowSpec:
+    """Which members of a list's entries its parse reads, and where to look closer."""
+
+    keys: tuple[str, ...]
+    times: tuple[int, ...]
+    signed: tuple[int, ...] = ()
+
+
+_TRANSITION_ROWS: Final = _RowSpec(
+    keys=("Status", "StartTime", "EndTime", "StatusMessage"), times=(1, 2)
+)
+_METRIC_ROWS: Final = _RowSpec(
+    keys=("MetricName", "Value", "Timestamp"), times=(2,), signed=(1,)
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rows(Generic[_T]):
+    """A list as last read: its rows, what each gave (``None``: skipped), the result."""
+
+    rows: tuple[tuple[object, ...], ...]
+    items: tuple[_T | None, ...]
+    parsed: tuple[_T, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Parsed:
+    """A job's last answer as the memo keeps it: ``None`` for a list not reusable."""
+
+    transitions: _Rows[Transition] | None
+    metrics: _Rows[Metric] | None
+
+
+class _Memo:
+    """The last parse of each job's lists, by job ARN, for the most recent jobs.
+
+    Thread-safe: a lock guards the table (the blocking API parses in threads).
+    """
+
+    __slots__ = ("_entries", "_lock", "_size")
+
+    def __init__(self, size: int = 1024) -> None:
+        self._entries: dict[str, _Parsed] = {}
+        self._lock = threading.Lock()
+        self._size = size
+
+    def __repr__(self) -> str:
+        return f"_Memo(jobs={len(self)}, size={self._size})"
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, job_arn: str) -> _Parsed | None:
+        with self._lock:
+            return self._entries.get(job_arn)
+
+    def put(self, job_arn: str, parsed: _Parsed) -> None:
+        with self._lock:
+            self._entries.pop(job_arn, None)
+            self._entries[job_arn] = parsed
+            while len(self._entries) > self._size:
+                del self._entries[next(iter(self._entries))]
+
+
+#: The process's memo, used by ``Snapshot.from_response``.
+_MEMO: Final = _Memo()
+
+
+def _reread(
+    value: object,
+    spec: _RowSpec,
+    last: _Rows[_T] | None,
+    read_row: Callable[[int, tuple[object, ...]], _T | None],
+) -> _Rows[_T] | None:
+    """Read *value* row by row, reusing *last*'s rows; ``None`` if not reusable."""
+    rows = _plain_rows(value, spec)
+    if rows is None:
+        return None
+    if last is not None and last.rows == rows:
+        return last
+    before, gave = ((), ()) if last is None else (last.rows, last.items)
+    items = tuple(
+        gave[index]
+        if index < len(before) and before[index] == row
+        else read_row(index, row)
+        for index, row in enumerate(rows)
+    )
+    return _Rows(
+        rows=rows,
+        items=items,
+        parsed=tuple(item for item in items if item is not None),
+    )
+
+
+def _plain_rows(value: object, spec: _RowSpec) -> tuple[tuple[object, ...], ...] | None:
+    """The members *spec* reads from each entry of *value*, if they are plain.
+
+    ``None`` when equal rows of *value* might not parse alike (see above). The
+    checks run over whole columns in C: this is the cost of every reuse.
+    """
+    if type(value) is not list and type(value) is not tuple:
+        return None
+    if not value:
+        return ()
+    if set(map(type, value)) != _DICTS:
+        return None
+    columns = [tuple(map(dict.get, value, repeat(key))) for key in spec.keys]
+    if (
+        not _PLAIN.issuperset(map(type, chain.from_iterable(columns)))
+        or any(map(_zoned, (columns[index] for index in spec.times)))
+        or any(map(_negative_zero, (columns[index] for index in spec.signed)))
+    ):
+        return None
+    return tuple(zip(*columns, strict=True))
+
+
+def _zoned(column: tuple[object, ...]) -> bool:
+    """Whether a timestamp has ``fold=1`` or a zone other than a fixed offset."""
+    if 1 in map(getattr, column, repeat("fold"), repeat(0)):
+        return True
+    # By type: a zone need not be hashable (dateutil's tzutc is not).
+    zones = set(map(type, map(getattr, column, repeat("tzinfo"), repeat(None))))
+    return not zones <= _FIXED_ZONES
+
+
+def _negative_zero(column: tuple[object, ...]) -> bool:
+    return 0 in column and any(
+        type(number) is float and number == 0 and math.copysign(1, number) < 0
+        for number in column
     )
