@@ -105,17 +105,15 @@ def _endpoint_url(option: str | None) -> str | None:
 
 
 def _schedule(min_delay: float | None, max_delay: float | None) -> sw.PollSchedule:
-    options: dict[str, float] = {}
-    if min_delay is not None:
-        options["min_delay"] = min_delay
-        if max_delay is None:
-            options["max_delay"] = max(min_delay, sw.PollSchedule().max_delay)
-    if max_delay is not None:
-        options["max_delay"] = max_delay
-        if min_delay is None:
-            options["min_delay"] = min(max_delay, sw.PollSchedule().min_delay)
+    base = sw.PollSchedule()
+    low = base.min_delay if min_delay is None else min_delay
+    high = base.max_delay if max_delay is None else max_delay
+    if min_delay is None:
+        low = min(high, low)
+    if max_delay is None:
+        high = max(low, high)
     try:
-        return sw.PollSchedule(**options)
+        return sw.PollSchedule(min_delay=low, max_delay=high)
     except ValueError:
         raise click.UsageError("--min-delay must not exceed --max-delay") from None
 
