@@ -31,7 +31,7 @@ from sagemaker_watch._core.events import (
     StatusEntered,
     StatusMessageChanged,
 )
-from sagemaker_watch._core.snapshot import Snapshot
+from sagemaker_watch._core.snapshot import Snapshot, Transition
 from sagemaker_watch._core.status import (
     SECONDARY_OUTCOMES,
     PrimaryStatus,
@@ -211,6 +211,28 @@ def test_nothing_after_the_terminal_event():
     assert () == result.events
     assert 1 == len(result.anomalies)
     assert () == diff_with_anomalies(done, done).anomalies
+
+
+def test_a_change_after_the_end_is_noted_once_however_often_polled():
+    """A history changed after the terminal event is noted by one poll, not each."""
+    done = _snap(("Training", "t"), ("Completed", "c"), primary="Completed")
+    later = _snap(
+        ("Training", "t"), ("Completed", "c"), ("Quantum", "q"), primary="Completed"
+    )
+    cursor = diff_with_anomalies(None, done).cursor
+    noted = []
+    for snapshot in (
+        later,
+        later,
+        _snap(
+            *[("Training", "t"), ("Completed", "c"), ("Quantum", "q")],
+            primary="Completed",
+        ),
+    ):
+        result = diff_with_anomalies(cursor, snapshot)
+        noted.append(result.anomalies)
+        cursor = result.cursor
+    assert [("changed_after_end",), (), ()] == noted
 
 
 def test_unknown_statuses_are_carried():
@@ -709,6 +731,57 @@ def test_mutated_histories_report_every_entry_exactly_once(polls):
     }
     assert len(emitted) == len(set(emitted))
     assert observed == set(emitted)
+
+
+def _fresh_history(snapshot):
+    """*snapshot* with its history in a new tuple, which no cache has seen."""
+    fresh = (*snapshot.transitions,)  # tuple(t) would hand t itself back
+    assert not snapshot.transitions or fresh is not snapshot.transitions
+    return dataclasses.replace(snapshot, transitions=fresh)
+
+
+def _outcomes(snapshots):
+    """Each diff of a chain of observations, with what its cursor keeps off-token."""
+    previous, out = None, []
+    for snapshot in snapshots:
+        result = diff_with_anomalies(previous, snapshot)
+        cursor = result.cursor
+        kept = (cursor.reported, cursor.seen, cursor.last_key)
+        out.append((result.events, result.anomalies, cursor, *kept))
+        previous = cursor
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_timelines(), repeats=st.lists(st.integers(1, 3), min_size=40, max_size=40))
+def test_a_history_seen_again_diffs_as_a_fresh_copy_of_it(data, repeats):
+    """Polls handing the same history tuple again diff exactly as fresh copies do."""
+    _, snapshots = data
+    last = snapshots[-1]
+    extra = Transition(
+        status=SecondaryStatus("Quantum"),
+        started_at=T0 + dt.timedelta(days=2),
+        ended_at=None,
+        message=None,
+    )
+    changed = dataclasses.replace(last, transitions=(*last.transitions, extra))
+    # After the end: the history changes, is polled again, then changes back.
+    after = [changed, changed, last, last]
+    polls = [s for s, n in zip(snapshots, repeats, strict=False) for _ in range(n)]
+    polls += after
+    assert _outcomes([_fresh_history(s) for s in polls]) == _outcomes(polls)
+
+
+@settings(max_examples=300, deadline=None)
+@given(polls=_mutated_histories(), repeats=st.lists(st.integers(1, 3), min_size=30))
+def test_a_mutated_history_seen_again_diffs_as_a_fresh_copy_of_it(polls, repeats):
+    """Rewritten, reordered and shrunk histories, polled again, diff as fresh copies."""
+    snapshots = [
+        _keyed(*entries)
+        for entries, n in zip(polls, repeats, strict=False)
+        for _ in range(n)
+    ]
+    assert _outcomes([_fresh_history(s) for s in snapshots]) == _outcomes(snapshots)
 
 
 # --- digests and tokens ---------------------------------------------------------------

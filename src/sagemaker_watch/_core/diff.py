@@ -6,6 +6,7 @@ import base64
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .events import JobEnded
-    from .snapshot import Progress
+    from .snapshot import Progress, Transition
 
 #: What tells two history entries apart: the status and when it started.
 _Key: TypeAlias = "tuple[SecondaryStatus, dt.datetime]"
@@ -344,7 +345,8 @@ def diff_with_anomalies(
     builder = _Builder(cursor=cursor, current=current, keys=keys, events=events)
     if cursor.ended:
         anomalies.extend(_after_end(cursor, current, keys))
-        builder.cursor = dataclasses.replace(cursor, seen=keys)
+        if cursor.seen is not keys:
+            builder.cursor = dataclasses.replace(cursor, seen=keys)
     else:
         anomaly = _history_anomaly(cursor, keys)
         if anomaly is not None:
@@ -405,6 +407,12 @@ class _Builder:
         last_key = cursor.last_key
         if last_key is None and reported is not None and cursor.transitions:
             last_key = keys[cursor.transitions - 1]
+        if (
+            reported is cursor.reported
+            and keys is cursor.seen
+            and last_key is cursor.last_key
+        ):
+            return  # nothing to remember: no new cursor
         self.cursor = dataclasses.replace(
             cursor, reported=reported, seen=keys, last_key=last_key
         )
@@ -576,8 +584,30 @@ def _check_identity(cursor: ResumeCursor, current: Snapshot) -> None:
         )
 
 
-def _keys(snapshot: Snapshot) -> tuple[_Key, ...]:
-    return tuple((t.status, t.started_at) for t in snapshot.transitions)
+class _KeysOfLastHistory:
+    """``_keys``, kept for the history seen last.
+
+    The snapshot parser hands an unchanged history back as the same tuple, so a
+    poll that changed nothing builds no keys (one entry: a fleet's jobs in turn
+    just miss).
+    """
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: tuple[tuple[Transition, ...], tuple[_Key, ...]] = ((), ())
+
+    def __call__(self, snapshot: Snapshot) -> tuple[_Key, ...]:
+        transitions = snapshot.transitions
+        seen, keys = self.last  # one read: another thread may replace it
+        if transitions is seen:
+            return keys
+        keys = tuple((t.status, t.started_at) for t in transitions)
+        self.last = (transitions, keys)
+        return keys
+
+
+_keys: Final = _KeysOfLastHistory()
 
 
 def _last_index(keys: Sequence[_Key], key: _Key | None) -> int | None:
@@ -597,6 +627,8 @@ def _unreported(
     seen at its place last time is that entry with another start time (retimed);
     the others are new.
     """
+    if reported == keys:  # the usual poll: nothing new
+        return [], []
     pool = collections.Counter(reported)
     unmatched = []
     for index, key in enumerate(keys):
@@ -646,12 +678,14 @@ def _after_end(
     return []
 
 
+@functools.lru_cache(maxsize=4096)
 def _digest(text: str) -> str:
     # surrogatepass: a lone surrogate is valid JSON, so it can reach us.
     raw = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6)
     return base64.urlsafe_b64encode(raw.digest()).decode()
 
 
+@functools.lru_cache(maxsize=4096)
 def _name_digest(job_name: str) -> str:
     raw = hashlib.blake2b(job_name.encode("utf-8", "surrogatepass"), digest_size=3)
     return base64.urlsafe_b64encode(raw.digest()).decode()

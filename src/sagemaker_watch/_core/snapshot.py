@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import compress, repeat
 from types import MappingProxyType
 from typing import Any, Final, Generic, TypeVar
 
@@ -543,6 +544,8 @@ def _progress(value: object) -> Progress | None:
 _PLAIN: Final = frozenset({str, int, float, dt.datetime, type(None)})
 _DICTS: Final = frozenset({dict})
 _FIXED_ZONES: Final = frozenset({type(None), dt.timezone})
+_FOLD: Final = operator.attrgetter("fold")
+_ZONE: Final = operator.attrgetter("tzinfo")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -564,9 +567,13 @@ _METRIC_ROWS: Final = _RowSpec(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Rows(Generic[_T]):
-    """A list as last read: its rows, what each gave (``None``: skipped), the result."""
+    """A list as last read: its columns, what each row gave (``None``: skipped).
 
-    rows: tuple[tuple[object, ...], ...]
+    Columns, not rows: an unchanged list is then compared without building a
+    tuple per row (which the garbage collector would then walk).
+    """
+
+    columns: tuple[tuple[object, ...], ...]
     items: tuple[_T | None, ...]
     parsed: tuple[_T, ...]
 
@@ -621,58 +628,68 @@ def _reread(
     read_row: Callable[[int, tuple[object, ...]], _T | None],
 ) -> _Rows[_T] | None:
     """Read *value* row by row, reusing *last*'s rows; ``None`` if not reusable."""
-    rows = _plain_rows(value, spec)
-    if rows is None:
+    columns = _plain_columns(value, spec)
+    if columns is None:
         return None
-    if last is not None and last.rows == rows:
+    if last is not None and last.columns == columns:
         return last
-    before, gave = ((), ()) if last is None else (last.rows, last.items)
+    before = () if last is None else tuple(zip(*last.columns, strict=True))
+    gave = () if last is None else last.items
     items = tuple(
         gave[index]
         if index < len(before) and before[index] == row
         else read_row(index, row)
-        for index, row in enumerate(rows)
+        for index, row in enumerate(zip(*columns, strict=True))
     )
     return _Rows(
-        rows=rows,
+        columns=columns,
         items=items,
         parsed=tuple(item for item in items if item is not None),
     )
 
 
-def _plain_rows(value: object, spec: _RowSpec) -> tuple[tuple[object, ...], ...] | None:
-    """The members *spec* reads from each entry of *value*, if they are plain.
+def _plain_columns(
+    value: object, spec: _RowSpec
+) -> tuple[tuple[object, ...], ...] | None:
+    """The members *spec* reads from the entries of *value*, key by key.
 
     ``None`` when equal rows of *value* might not parse alike (see above). The
-    checks run over whole columns in C: this is the cost of every reuse.
+    checks run over whole columns in C: they are the cost of every reuse.
     """
     if type(value) is not list and type(value) is not tuple:
         return None
     if not value:
-        return ()
+        return ((),) * len(spec.keys)
     if set(map(type, value)) != _DICTS:
         return None
-    columns = [tuple(map(dict.get, value, repeat(key))) for key in spec.keys]
+    columns = tuple(tuple(map(dict.get, value, repeat(key))) for key in spec.keys)
+    kinds = [set(map(type, column)) for column in columns]
     if (
-        not _PLAIN.issuperset(map(type, chain.from_iterable(columns)))
-        or any(map(_zoned, (columns[index] for index in spec.times)))
-        or any(map(_negative_zero, (columns[index] for index in spec.signed)))
+        not all(map(_PLAIN.issuperset, kinds))
+        or any(_zoned(columns[index], kinds[index]) for index in spec.times)
+        or any(_negative_zero(columns[index], kinds[index]) for index in spec.signed)
     ):
         return None
-    return tuple(zip(*columns, strict=True))
+    return columns
 
 
-def _zoned(column: tuple[object, ...]) -> bool:
+def _zoned(column: tuple[object, ...], kinds: set[type]) -> bool:
     """Whether a timestamp has ``fold=1`` or a zone other than a fixed offset."""
-    if 1 in map(getattr, column, repeat("fold"), repeat(0)):
+    if dt.datetime not in kinds:
+        return False
+    stamps = (
+        column
+        if len(kinds) == 1
+        else tuple(compress(column, map(isinstance, column, repeat(dt.datetime))))
+    )
+    if any(map(_FOLD, stamps)):
         return True
     # By type: a zone need not be hashable (dateutil's tzutc is not).
-    zones = set(map(type, map(getattr, column, repeat("tzinfo"), repeat(None))))
-    return not zones <= _FIXED_ZONES
+    return not set(map(type, map(_ZONE, stamps))) <= _FIXED_ZONES
 
 
-def _negative_zero(column: tuple[object, ...]) -> bool:
-    return 0 in column and any(
-        type(number) is float and number == 0 and math.copysign(1, number) < 0
-        for number in column
-    )
+def _negative_zero(column: tuple[object, ...], kinds: set[type]) -> bool:
+    if float not in kinds:
+        return False
+    zeros = compress(column, map(operator.eq, column, repeat(0)))
+    return any(math.copysign(1, number) < 0 for number in zeros)  # type: ignore[arg-type]
