@@ -524,22 +524,6 @@ def _progress(value: object) -> Progress | None:
     )
 
 
-# Reuse. A watcher asks about the same job every few seconds and the answer's long
-# lists (the history, the final metrics) are mostly what they were; reading them
-# is most of the library's work per poll. So the memo keeps, per job, each list's
-# rows (the members its parse reads, row by row) and what each row gave, and a row
-# equal to the one at its place last time is not read again.
-#
-# Equal rows must give the same result exactly, so a list is only reused when
-# its parse cannot tell equal values apart: a list or tuple of plain dicts whose
-# members are ``str``, ``int``, ``float``, ``datetime`` or ``None`` (not ``True``,
-# which equals 1 but is no timestamp, nor ``Decimal``); timestamps without a zone
-# or with a fixed offset, and never ``fold=1`` (within one zone ``==`` ignores
-# both, but they move the instant); and no metric value ``-0.0`` (equal to 0.0).
-# Anything else is read as always. The rows are copied out of the answer (its
-# values are immutable), so a caller who edits a response it passed before is
-# read anew; the memo keeps no other member of the answer.
-
 #: The member types whose equal values a row's parse always reads alike.
 _PLAIN: Final = frozenset({str, int, float, dt.datetime, type(None)})
 _DICTS: Final = frozenset({dict})
@@ -588,6 +572,22 @@ class _Parsed:
 
 class _Memo:
     """The last parse of each job's lists, by job ARN, for the most recent jobs.
+
+    A watcher asks about the same job every few seconds and the answer's long
+    lists (the history, the final metrics) are mostly what they were; reading
+    them was most of the library's work per poll. So the memo keeps, per job,
+    the members each list's parse reads (column by column) and what each row
+    gave, and a row equal to the one at its place last time is not read again.
+
+    Equal rows must give the same result exactly, so a list is only reused when
+    its parse cannot tell equal values apart: a list or tuple of plain dicts
+    whose members are ``str``, ``int``, ``float``, ``datetime`` or ``None`` (not
+    ``True``, which equals 1 but is no timestamp, nor ``Decimal``); timestamps
+    without a zone or with a fixed offset, never ``fold=1`` (within one zone
+    ``==`` ignores both, but they move the instant); no metric value ``-0.0``.
+    Anything else is read as always. The members are copied out of the answer
+    (they are immutable), so a caller who edits a response it passed before is
+    read anew; the memo keeps no other member of the answer.
 
     Thread-safe: a lock guards the table (the blocking API parses in threads).
     """
@@ -653,7 +653,7 @@ def _plain_columns(
 ) -> tuple[tuple[object, ...], ...] | None:
     """The members *spec* reads from the entries of *value*, key by key.
 
-    ``None`` when equal rows of *value* might not parse alike (see above). The
+    ``None`` when equal rows of *value* might not parse alike (see ``_Memo``). The
     checks run over whole columns in C: they are the cost of every reuse.
     """
     if type(value) is not list and type(value) is not tuple:
