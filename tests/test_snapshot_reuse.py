@@ -26,7 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sagemaker_watch._core.snapshot import Snapshot, _Memo, _parse
+from sagemaker_watch._core.snapshot import Snapshot, _Memo, _parse, _Rows
 from sagemaker_watch._errors import MalformedResponse
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "describe-responses"
@@ -140,22 +140,53 @@ def test_recorded_responses_in_a_row_under_one_job_parse_the_same():
     _assert_same_with_and_without(answers + answers[::-1], _Memo())
 
 
+def _seen(memo, raw):
+    """Parse *raw* once with *memo*: a job's first answer is only noted."""
+    _parse(Snapshot, copy.deepcopy(raw), observed_at=OBSERVED, memo=memo)
+    return memo
+
+
 def test_an_unchanged_answer_reuses_the_last_parse():
     """An equal answer, received anew, reuses the parsed history and metrics."""
-    memo = _Memo()
     raw = _job(
         SecondaryStatusTransitions=[_row("Starting", 0), _row("Training", 1)],
         FinalMetricDataList=[_metric("loss", 0.5)],
     )
+    memo = _seen(_Memo(), raw)
     first = _parse(Snapshot, raw, observed_at=OBSERVED, memo=memo)
     second = _parse(Snapshot, copy.deepcopy(raw), observed_at=OBSERVED, memo=memo)
     assert first.transitions is second.transitions
     assert first.final_metrics is second.final_metrics
 
 
+def test_a_first_answer_is_read_as_without_the_memo_and_the_job_noted():
+    """A job's first answer is read plainly; its second is kept; its third reuses."""
+    memo = _Memo()
+    raw = _job(SecondaryStatusTransitions=[_row("Training", 0)])
+    states = []
+    for _ in range(3):
+        _parse(Snapshot, copy.deepcopy(raw), observed_at=OBSERVED, memo=memo)
+        entry = memo.get(ARN)
+        states.append((type(entry.transitions), type(entry.metrics)))
+    assert [(bool, bool), (_Rows, bool), (_Rows, bool)] == states
+    assert True is memo.get(ARN).metrics
+
+
+def test_a_list_not_reusable_is_read_plainly_then_tried_again():
+    """A list that could not be reused is read plainly next time, then tried again."""
+    memo = _Memo()
+    raw = _job(SecondaryStatusTransitions=[_row("Training", 0)])
+    odd = _job(SecondaryStatusTransitions=[{**_row("Training", 0), "EndTime": True}])
+    tried = []
+    for answer in (raw, odd, raw, raw, odd, odd, odd):
+        _parse(Snapshot, answer, observed_at=OBSERVED, memo=memo)
+        state = memo.get(ARN).transitions
+        tried.append(state if isinstance(state, bool) else "rows")
+    assert [True, False, True, "rows", False, True, False] == tried
+
+
 def test_a_grown_history_reuses_the_rows_it_shares():
     """A history grown by one entry, its last one ended, reuses every unchanged row."""
-    memo = _Memo()
     before = _job(
         SecondaryStatusTransitions=[
             _row("Starting", 0),
@@ -171,6 +202,7 @@ def test_a_grown_history_reuses_the_rows_it_shares():
             _row("Uploading", 3, ended=False),
         ],
     )
+    memo = _seen(_Memo(), before)
     first = _parse(Snapshot, before, observed_at=OBSERVED, memo=memo)
     second = _parse(Snapshot, after, observed_at=OBSERVED, memo=memo)
     assert [True, True, False, False] == [
@@ -182,7 +214,7 @@ def test_a_grown_history_reuses_the_rows_it_shares():
 
 def test_changed_metrics_reuse_the_unchanged_ones():
     """A metric list with one value changed reuses the other metrics' objects."""
-    memo = _Memo()
+    memo = _seen(_Memo(), _job(FinalMetricDataList=[_metric("a", 1.5)]))
     first = _parse(
         Snapshot,
         _job(FinalMetricDataList=[_metric("a", 1.5), _metric("b", 2.5)]),
@@ -323,32 +355,17 @@ def test_rows_that_are_not_plain_dicts_parse_as_without_the_memo():
 def test_the_memo_is_bounded_and_forgets_the_oldest_job():
     """Past its size the memo forgets the job parsed least recently."""
     memo = _Memo(size=2)
-    rows = [_row("Training", 0)]
-    first = {
-        name: _parse(
-            Snapshot,
-            _job(TrainingJobArn=f"{ARN}-{name}", SecondaryStatusTransitions=rows),
-            observed_at=OBSERVED,
-            memo=memo,
+    for name in "abcb":
+        raw = _job(
+            TrainingJobArn=f"{ARN}-{name}",
+            SecondaryStatusTransitions=[_row("Training", 0)],
         )
-        for name in "abc"
-    }
-    again = {
-        name: _parse(
-            Snapshot,
-            _job(
-                TrainingJobArn=f"{ARN}-{name}",
-                SecondaryStatusTransitions=copy.deepcopy(rows),
-            ),
-            observed_at=OBSERVED,
-            memo=memo,
-        )
-        for name in "cba"
-    }
-    assert {"a": False, "b": True, "c": True} == {
-        name: first[name].transitions is again[name].transitions for name in "abc"
-    }
+        _parse(Snapshot, raw, observed_at=OBSERVED, memo=memo)
     assert 2 == len(memo)
+    assert {"a": True, "b": False, "c": False} == {
+        name: memo.get(f"{ARN}-{name}") is None for name in "abc"
+    }
+    assert isinstance(memo.get(f"{ARN}-b").transitions, _Rows)
 
 
 def test_the_memo_keeps_no_secret_and_no_response():
@@ -511,7 +528,7 @@ def answer_sequences(draw):
         "FinalMetricDataList": draw(_lists(metric_rows)),
     }
     answers, last = [], {}
-    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
         members = {
             key: draw(_next_member(last.get(key), fresh))
             for key, fresh in lists.items()
@@ -545,6 +562,9 @@ def test_from_response_uses_the_process_memo():
         TrainingJobArn=f"{ARN}-process",
         SecondaryStatusTransitions=[_row("Training", 0)],
     )
-    first = Snapshot.from_response(raw, observed_at=OBSERVED)
-    second = Snapshot.from_response(copy.deepcopy(raw), observed_at=OBSERVED)
-    assert first.transitions is second.transitions
+    first, second, third = (
+        Snapshot.from_response(copy.deepcopy(raw), observed_at=OBSERVED)
+        for _ in range(3)
+    )
+    assert first.transitions is not second.transitions
+    assert second.transitions is third.transitions

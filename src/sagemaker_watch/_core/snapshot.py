@@ -137,10 +137,10 @@ class Snapshot:
             raw: the response, as a mapping.
             observed_at: when the response was received; the parser reads no clock.
 
-        The history and the metrics are read once per change: the rows of the
-        job's last answer (for the 1,024 jobs parsed most recently in the
-        process) and what they gave are kept, and rows equal to them are not
-        read again. The snapshot is the same either way.
+        The history and the metrics are read once per change: from a job's
+        second answer on, the rows of its last answer (for the 1,024 jobs parsed
+        most recently in the process) and what they gave are kept, and rows
+        equal to them are not read again. The snapshot is the same either way.
 
         Returns:
             The snapshot; ``raw`` keeps a read-only shallow copy of the response.
@@ -278,17 +278,21 @@ def _parse(
         raise MalformedResponse(msg)
     last = memo.get(job_arn) if memo is not None else None
     history = raw.get("SecondaryStatusTransitions")
-    history_rows = (
-        None
+    history_state = (
+        False
         if memo is None
-        else _reread(
+        else _reuse(
             history,
             _TRANSITION_ROWS,
-            None if last is None else last.transitions,
-            _transition_row,
+            state=False if last is None else last.transitions,
+            read_row=_transition_row,
         )
     )
-    transitions = _transitions(history) if history_rows is None else history_rows.parsed
+    transitions = (
+        history_state.parsed
+        if isinstance(history_state, _Rows)
+        else _transitions(history)
+    )
     secondary_raw = _optional_str(raw.get("SecondaryStatus"))
     if secondary_raw is not None:
         secondary: SecondaryStatus | None = _secondary(secondary_raw)
@@ -306,14 +310,14 @@ def _parse(
     training_start_time = _time(raw.get("TrainingStartTime"))
     training_end_time = _time(raw.get("TrainingEndTime"))
     metrics = raw.get("FinalMetricDataList")
-    metric_rows = (
-        None
+    metric_state = (
+        False
         if memo is None
-        else _reread(
+        else _reuse(
             metrics,
             _METRIC_ROWS,
-            None if last is None else last.metrics,
-            _metric_row,
+            state=False if last is None else last.metrics,
+            read_row=_metric_row,
         )
     )
     snapshot = cls(
@@ -334,7 +338,11 @@ def _parse(
             if isinstance(artifacts, Mapping)
             else None
         ),
-        final_metrics=_metrics(metrics) if metric_rows is None else metric_rows.parsed,
+        final_metrics=(
+            metric_state.parsed
+            if isinstance(metric_state, _Rows)
+            else _metrics(metrics)
+        ),
         progress=_progress(raw.get("ProgressInfo")),
         warm_pool_status=(
             _optional_str(warm_pool.get("Status"))
@@ -347,8 +355,8 @@ def _parse(
         max_wait_seconds=_positive_int(limits.get("MaxWaitTimeInSeconds")),
         raw=MappingProxyType(dict(raw)),
     )
-    if memo is not None and (history_rows is not None or metric_rows is not None):
-        memo.put(job_arn, _Parsed(transitions=history_rows, metrics=metric_rows))
+    if memo is not None:
+        memo.put(job_arn, _Parsed(transitions=history_state, metrics=metric_state))
     return snapshot
 
 
@@ -564,10 +572,14 @@ class _Rows(Generic[_T]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Parsed:
-    """A job's last answer as the memo keeps it: ``None`` for a list not reusable."""
+    """A job's last answer as the memo keeps it, list by list.
 
-    transitions: _Rows[Transition] | None
-    metrics: _Rows[Metric] | None
+    A list's rows if it was reusable; otherwise whether to try the next one
+    (``True``) or read it plainly (``False``: it was tried and was not).
+    """
+
+    transitions: _Rows[Transition] | bool
+    metrics: _Rows[Metric] | bool
 
 
 class _Memo:
@@ -578,6 +590,9 @@ class _Memo:
     them was most of the library's work per poll. So the memo keeps, per job,
     the members each list's parse reads (column by column) and what each row
     gave, and a row equal to the one at its place last time is not read again.
+    A job's first answer is read as without a memo (a fleet larger than the
+    memo, whose jobs come round after being forgotten, pays nothing for it);
+    from its second on, the lists are kept and reused.
 
     Equal rows must give the same result exactly, so a list is only reused when
     its parse cannot tell equal values apart: a list or tuple of plain dicts
@@ -619,6 +634,26 @@ class _Memo:
 
 #: The process's memo, used by ``Snapshot.from_response``.
 _MEMO: Final = _Memo()
+
+
+def _reuse(
+    value: object,
+    spec: _RowSpec,
+    *,
+    state: _Rows[_T] | bool,
+    read_row: Callable[[int, tuple[object, ...]], _T | None],
+) -> _Rows[_T] | bool:
+    """What the memo keeps of one list after this answer (see ``_Parsed``).
+
+    ``True`` and ``False`` mean the caller reads *value* plainly. A job's first
+    answer (``False``) and every other answer of a list that was not reusable
+    pay nothing for the memo: only a job asked about again, whose list may be
+    reusable, pays for the checks.
+    """
+    if state is False:
+        return True
+    rows = _reread(value, spec, state if isinstance(state, _Rows) else None, read_row)
+    return False if rows is None else rows
 
 
 def _reread(
