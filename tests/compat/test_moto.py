@@ -162,6 +162,10 @@ async def test_fleet_watches_moto_jobs_with_list_sweeps(create_job, moto_url):
         schedule=FAST,
         sweep_interval=0.1,
         list_min_jobs=1,
+        # One request at a time: the first sweep's page goes before the describes,
+        # which would otherwise end moto's (already Completed) jobs first when the
+        # machine is slow, and the fleet would close with the page still in flight.
+        max_in_flight=1,
     ) as fleet:
         for name in names:
             fleet.add(name)
