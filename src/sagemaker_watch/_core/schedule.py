@@ -246,11 +246,14 @@ def next_delay(
     attempt = 1 if changed else state.attempt + 1
     primary = None if snapshot is None else snapshot.primary_status
     ceiling = schedule.ceiling(phase, primary)
+    began = (
+        _phase_start(snapshot)
+        if schedule.anticipate and snapshot is not None and phase == "Training"
+        else None
+    )
     if (
-        schedule.anticipate
+        began is not None
         and snapshot is not None
-        and phase == "Training"
-        and (began := _phase_start(snapshot)) is not None
         and (snapshot.observed_at - began).total_seconds() < EARLY_TRAINING
     ):
         ceiling = min(ceiling, schedule.setup_max_delay)
@@ -269,7 +272,7 @@ def next_delay(
     new = PollState(attempt=attempt, throttle_level=state.throttle_level)
     if schedule.anticipate and snapshot is not None and now is not None:
         delay, new = _anticipate(
-            schedule, state, new, snapshot=snapshot, now=now, delay=delay
+            schedule, state, new, snapshot=snapshot, now=now, delay=delay, began=began
         )
 
     level = state.throttle_level + 1 if throttled else max(0, state.throttle_level - 1)
@@ -297,9 +300,13 @@ def _anticipate(
     snapshot: Snapshot,
     now: float,
     delay: float,
+    began: dt.datetime | None,
 ) -> tuple[float, PollState]:
-    """Shorten *delay* to be polling when the job's next change is expected."""
-    progress_phase, since, done, eta = _progress(old, snapshot, now)
+    """Shorten *delay* to be polling when the job's next change is expected.
+
+    *began* is when the current Training phase began (``None`` outside Training).
+    """
+    progress_phase, since, done, eta = _progress(old, snapshot, now, began)
     limit = _limit(snapshot, now)
     if new.attempt > 1 and old.expected is not None and old.expected <= now:
         # Due and not come (the tail after the last step, a slow stop): count the
@@ -326,12 +333,15 @@ def _anticipate(
 
 
 def _progress(
-    old: PollState, snapshot: Snapshot, now: float
+    old: PollState, snapshot: Snapshot, now: float, phase: dt.datetime | None
 ) -> tuple[dt.datetime | None, float, int, float | None]:
-    """Read ``ProgressInfo``: the reading's anchor, and when the last step is due."""
+    """Read ``ProgressInfo``: the reading's anchor, and when the last step is due.
+
+    *phase* is when the current Training phase began: the readings of one phase
+    give its rate.
+    """
     progress = snapshot.progress
-    phase = _phase_start(snapshot)
-    if progress is None or phase is None or snapshot.secondary_status != "Training":
+    if progress is None or phase is None:
         return None, 0.0, 0, None
     per_epoch = progress.total_steps_per_epoch
     epoch, step, epochs = (
