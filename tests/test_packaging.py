@@ -157,6 +157,7 @@ INTERNAL = {
     "_drivers.waiters": {"raise_for_outcome"},
     "_core.diff": {"DiffResult", "ResumeCursor", "diff", "diff_with_anomalies"},
     "_core.names": {"validate_job_name"},
+    "_core.parse_memo": {"Memo", "Parsed", "RowSpec", "Rows", "reuse"},
     "_core.schedule": {"PollState", "next_delay"},
     "_core.status": {"wanted_statuses"},
     "_core.snapshot": {"JobIdentity"},

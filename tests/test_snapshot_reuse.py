@@ -26,7 +26,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sagemaker_watch._core.snapshot import Snapshot, _Memo, _parse, _Rows
+from sagemaker_watch._core.parse_memo import Memo as _Memo
+from sagemaker_watch._core.parse_memo import Rows as _Rows
+from sagemaker_watch._core.snapshot import Snapshot, _parse
 from sagemaker_watch._errors import MalformedResponse
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "describe-responses"

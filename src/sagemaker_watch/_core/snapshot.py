@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import compress, repeat
 from types import MappingProxyType
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, TypeVar
 
 from .._errors import (
     MalformedResponse,
@@ -18,6 +15,7 @@ from .._errors import (
     TrainingJobStopped,
     UsageError,
 )
+from .parse_memo import MEMO, Memo, Parsed, Rows, RowSpec, reuse
 from .status import (
     INTERRUPTION_STATUSES,
     SECONDARY_OUTCOMES,
@@ -151,7 +149,7 @@ class Snapshot:
                 wrong type, or if a transition lacks its ``Status`` or
                 ``StartTime``.
         """
-        return _parse(cls, raw, observed_at=observed_at, memo=_MEMO)
+        return _parse(cls, raw, observed_at=observed_at, memo=MEMO)
 
     @property
     def identity(self) -> JobIdentity:
@@ -250,7 +248,6 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 
 _S = TypeVar("_S", bound=Snapshot)
-_T = TypeVar("_T")
 
 
 def _parse(
@@ -258,7 +255,7 @@ def _parse(
     raw: Mapping[str, object],
     *,
     observed_at: dt.datetime,
-    memo: _Memo | None,
+    memo: Memo | None,
 ) -> _S:
     """``Snapshot.from_response``, reusing what *memo* kept (``None``: read all).
 
@@ -281,7 +278,7 @@ def _parse(
     history_state = (
         False
         if memo is None
-        else _reuse(
+        else reuse(
             history,
             _TRANSITION_ROWS,
             state=False if last is None else last.transitions,
@@ -290,7 +287,7 @@ def _parse(
     )
     transitions = (
         history_state.parsed
-        if isinstance(history_state, _Rows)
+        if isinstance(history_state, Rows)
         else _transitions(history)
     )
     secondary_raw = _optional_str(raw.get("SecondaryStatus"))
@@ -313,7 +310,7 @@ def _parse(
     metric_state = (
         False
         if memo is None
-        else _reuse(
+        else reuse(
             metrics,
             _METRIC_ROWS,
             state=False if last is None else last.metrics,
@@ -339,9 +336,7 @@ def _parse(
             else None
         ),
         final_metrics=(
-            metric_state.parsed
-            if isinstance(metric_state, _Rows)
-            else _metrics(metrics)
+            metric_state.parsed if isinstance(metric_state, Rows) else _metrics(metrics)
         ),
         progress=_progress(raw.get("ProgressInfo")),
         warm_pool_status=(
@@ -356,7 +351,7 @@ def _parse(
         raw=MappingProxyType(dict(raw)),
     )
     if memo is not None:
-        memo.put(job_arn, _Parsed(transitions=history_state, metrics=metric_state))
+        memo.put(job_arn, Parsed(transitions=history_state, metrics=metric_state))
     return snapshot
 
 
@@ -532,199 +527,10 @@ def _progress(value: object) -> Progress | None:
     )
 
 
-#: The member types whose equal values a row's parse always reads alike.
-_PLAIN: Final = frozenset({str, int, float, dt.datetime, type(None)})
-_DICTS: Final = frozenset({dict})
-_FIXED_ZONES: Final = frozenset({type(None), dt.timezone})
-_FOLD: Final = operator.attrgetter("fold")
-_ZONE: Final = operator.attrgetter("tzinfo")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _RowSpec:
-    """Which members of a list's entries its parse reads, and where to look closer."""
-
-    keys: tuple[str, ...]
-    times: tuple[int, ...]
-    signed: tuple[int, ...] = ()
-
-
-_TRANSITION_ROWS: Final = _RowSpec(
+#: The members the row readers above unpack, in their order (see ``parse_memo``).
+_TRANSITION_ROWS: Final = RowSpec(
     keys=("Status", "StartTime", "EndTime", "StatusMessage"), times=(1, 2)
 )
-_METRIC_ROWS: Final = _RowSpec(
+_METRIC_ROWS: Final = RowSpec(
     keys=("MetricName", "Value", "Timestamp"), times=(2,), signed=(1,)
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Rows(Generic[_T]):
-    """A list as last read: its columns, what each row gave (``None``: skipped).
-
-    Columns, not rows: an unchanged list is then compared without building a
-    tuple per row (which the garbage collector would then walk).
-    """
-
-    columns: tuple[tuple[object, ...], ...]
-    items: tuple[_T | None, ...]
-    parsed: tuple[_T, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Parsed:
-    """A job's last answer as the memo keeps it, list by list.
-
-    A list's rows if it was reusable; otherwise whether to try the next one
-    (``True``) or read it plainly (``False``: it was tried and was not).
-    """
-
-    transitions: _Rows[Transition] | bool
-    metrics: _Rows[Metric] | bool
-
-
-class _Memo:
-    """The last parse of each job's lists, by job ARN, for the most recent jobs.
-
-    A watcher asks about the same job every few seconds and the answer's long
-    lists (the history, the final metrics) are mostly what they were; reading
-    them was most of the library's work per poll. So the memo keeps, per job,
-    the members each list's parse reads (column by column) and what each row
-    gave, and a row equal to the one at its place last time is not read again.
-    A job's first answer is read as without a memo (a fleet larger than the
-    memo, whose jobs come round after being forgotten, pays nothing for it);
-    from its second on, the lists are kept and reused.
-
-    Equal rows must give the same result exactly, so a list is only reused when
-    its parse cannot tell equal values apart: a list or tuple of plain dicts
-    whose members are ``str``, ``int``, ``float``, ``datetime`` or ``None`` (not
-    ``True``, which equals 1 but is no timestamp, nor ``Decimal``); timestamps
-    without a zone or with a fixed offset, never ``fold=1`` (within one zone
-    ``==`` ignores both, but they move the instant); no metric value ``-0.0``.
-    Anything else is read as always. The members are copied out of the answer
-    (they are immutable), so a caller who edits a response it passed before is
-    read anew; the memo keeps no other member of the answer.
-
-    Thread-safe: a lock guards the table (the blocking API parses in threads).
-    """
-
-    __slots__ = ("_entries", "_lock", "_size")
-
-    def __init__(self, size: int = 1024) -> None:
-        self._entries: dict[str, _Parsed] = {}
-        self._lock = threading.Lock()
-        self._size = size
-
-    def __repr__(self) -> str:
-        return f"_Memo(jobs={len(self)}, size={self._size})"
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, job_arn: str) -> _Parsed | None:
-        with self._lock:
-            return self._entries.get(job_arn)
-
-    def put(self, job_arn: str, parsed: _Parsed) -> None:
-        with self._lock:
-            self._entries.pop(job_arn, None)
-            self._entries[job_arn] = parsed
-            while len(self._entries) > self._size:
-                del self._entries[next(iter(self._entries))]
-
-
-#: The process's memo, used by ``Snapshot.from_response``.
-_MEMO: Final = _Memo()
-
-
-def _reuse(
-    value: object,
-    spec: _RowSpec,
-    *,
-    state: _Rows[_T] | bool,
-    read_row: Callable[[int, tuple[object, ...]], _T | None],
-) -> _Rows[_T] | bool:
-    """What the memo keeps of one list after this answer (see ``_Parsed``).
-
-    ``True`` and ``False`` mean the caller reads *value* plainly. A job's first
-    answer (``False``) and every other answer of a list that was not reusable
-    pay nothing for the memo: only a job asked about again, whose list may be
-    reusable, pays for the checks.
-    """
-    if state is False:
-        return True
-    rows = _reread(value, spec, state if isinstance(state, _Rows) else None, read_row)
-    return False if rows is None else rows
-
-
-def _reread(
-    value: object,
-    spec: _RowSpec,
-    last: _Rows[_T] | None,
-    read_row: Callable[[int, tuple[object, ...]], _T | None],
-) -> _Rows[_T] | None:
-    """Read *value* row by row, reusing *last*'s rows; ``None`` if not reusable."""
-    columns = _plain_columns(value, spec)
-    if columns is None:
-        return None
-    if last is not None and last.columns == columns:
-        return last
-    before = () if last is None else tuple(zip(*last.columns, strict=True))
-    gave = () if last is None else last.items
-    items = tuple(
-        gave[index]
-        if index < len(before) and before[index] == row
-        else read_row(index, row)
-        for index, row in enumerate(zip(*columns, strict=True))
-    )
-    return _Rows(
-        columns=columns,
-        items=items,
-        parsed=tuple(item for item in items if item is not None),
-    )
-
-
-def _plain_columns(
-    value: object, spec: _RowSpec
-) -> tuple[tuple[object, ...], ...] | None:
-    """The members *spec* reads from the entries of *value*, key by key.
-
-    ``None`` when equal rows of *value* might not parse alike (see ``_Memo``). The
-    checks run over whole columns in C: they are the cost of every reuse.
-    """
-    if type(value) is not list and type(value) is not tuple:
-        return None
-    if not value:
-        return ((),) * len(spec.keys)
-    if set(map(type, value)) != _DICTS:
-        return None
-    columns = tuple(tuple(map(dict.get, value, repeat(key))) for key in spec.keys)
-    kinds = [set(map(type, column)) for column in columns]
-    if (
-        not all(map(_PLAIN.issuperset, kinds))
-        or any(_zoned(columns[index], kinds[index]) for index in spec.times)
-        or any(_negative_zero(columns[index], kinds[index]) for index in spec.signed)
-    ):
-        return None
-    return columns
-
-
-def _zoned(column: tuple[object, ...], kinds: set[type]) -> bool:
-    """Whether a timestamp has ``fold=1`` or a zone other than a fixed offset."""
-    if dt.datetime not in kinds:
-        return False
-    stamps = (
-        column
-        if len(kinds) == 1
-        else tuple(compress(column, map(isinstance, column, repeat(dt.datetime))))
-    )
-    if any(map(_FOLD, stamps)):
-        return True
-    # By type: a zone need not be hashable (dateutil's tzutc is not).
-    return not set(map(type, map(_ZONE, stamps))) <= _FIXED_ZONES
-
-
-def _negative_zero(column: tuple[object, ...], kinds: set[type]) -> bool:
-    if float not in kinds:
-        return False
-    zeros = compress(column, map(operator.eq, column, repeat(0)))
-    return any(math.copysign(1, number) < 0 for number in zeros)  # type: ignore[arg-type]
