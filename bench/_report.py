@@ -517,8 +517,9 @@ def _calls(result: dict[str, Any]) -> list[str]:
             f"{_reduction(version_old, version_new)} | |"
         ),
         "",
-        "A cheaper client makes the library's part a larger share of a poll even",
-        "when the library's own CPU does not change.",
+        "Both libraries parse the same answer again and again, as a fleet's",
+        "re-checks and a watch's quiet polls do (nothing changed); an answer that",
+        "changed costs a full parse.",
         "",
     ]
 
