@@ -14,9 +14,11 @@ archive``) into a temporary directory and puts it first on ``PYTHONPATH`` for
 the "before" runs, so the same population and harness measure both (the fake
 is the one in that ``src``: the kit ships inside the package). *REV* defaults
 to the last commit before the re-check spreading (``ebe2d75~1``); ``--before
-none`` runs the working tree alone. ``--knobs`` adds rows of the working tree
-with other ``FleetWatcher`` settings at the largest size (by default the fake's
-quotas: ``list_rate=2.0``, then also ``describe_rate=20.0``)::
+none`` runs the working tree alone; ``--after REV`` measures a commit instead of
+the working tree (so edits in progress there cannot disturb a long run).
+``--knobs`` adds rows of the new library with other ``FleetWatcher`` settings at
+the largest size (by default the fake's quotas: ``list_rate=2.0``, then also
+``describe_rate=20.0``)::
 
     python -m bench.fleet_freshness --jobs 1000 10000
 
