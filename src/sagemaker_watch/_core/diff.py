@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 import collections
 import dataclasses
-import datetime as dt
-import functools
-import hashlib
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, Final
 
-from .._errors import InvalidResumeToken, JobReplaced
+from .._errors import JobReplaced
+from .cursor import (
+    ResumeCursor,
+    digest,
+    history_keys,
+    job_name_digest,
+    message_digest,
+    progress_digest,
+)
 from .events import (
     Event,
     Interrupted,
@@ -26,38 +29,28 @@ from .events import (
     StatusEntered,
     StatusMessageChanged,
 )
-from .snapshot import Snapshot, _iso
+from .snapshot import Snapshot
 from .status import INTERRUPTION_STATUSES, PrimaryStatus, SecondaryStatus
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .cursor import HistoryKey
     from .events import JobEnded
-    from .snapshot import Progress, Transition
+    from .snapshot import Progress
 
-#: What tells two history entries apart: the status and when it started.
-_Key: TypeAlias = "tuple[SecondaryStatus, dt.datetime]"
-
-_VERSION: Final = "2"
-_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_PRIMARY_CODES: Final = {
-    PrimaryStatus.IN_PROGRESS: "I",
-    PrimaryStatus.COMPLETED: "C",
-    PrimaryStatus.FAILED: "F",
-    PrimaryStatus.STOPPING: "s",
-    PrimaryStatus.STOPPED: "S",
-    PrimaryStatus.DELETING: "D",
-}
-_CODE_PRIMARIES: Final = {code: status for status, code in _PRIMARY_CODES.items()}
-_CARRIED_PRIMARY: Final = re.compile(r"[A-Za-z]{1,12}")
-_DIGEST: Final = r"[A-Za-z0-9_-]{8}"
-_TOKEN: Final = re.compile(
-    r"(?:1|2\.(?P<name>[A-Za-z0-9_-]{4}))"
-    rf"\.(?P<created>-?[0-9a-z]{{1,14}})\.(?P<arn>{_DIGEST})"
-    rf"\.(?P<transitions>[0-9a-z]{{1,6}})\.(?P<message>{_DIGEST}|)"
-    rf"\.(?P<primary>[{''.join(_CODE_PRIMARIES)}]|~[A-Za-z]{{1,12}}|!{_DIGEST})"
-    rf"\.(?P<progress>{_DIGEST}|)\.(?P<ended>[01])"
-)
+# ResumeCursor lives in cursor.py; the drivers and the tracker import it from here.
+__all__ = [
+    "CHANGED_AFTER_END",
+    "HISTORY_ENTRY_INSERTED",
+    "HISTORY_REORDERED",
+    "HISTORY_REWRITTEN",
+    "HISTORY_SHRANK",
+    "DiffResult",
+    "ResumeCursor",
+    "diff",
+    "diff_with_anomalies",
+]
 
 #: The kinds of history anomaly ``diff_with_anomalies`` reports.
 HISTORY_SHRANK: Final = "history_shrank"
@@ -65,179 +58,6 @@ HISTORY_REWRITTEN: Final = "history_rewritten"
 HISTORY_REORDERED: Final = "history_reordered"
 HISTORY_ENTRY_INSERTED: Final = "history_entry_inserted"
 CHANGED_AFTER_END: Final = "changed_after_end"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
-class ResumeCursor:
-    """A watermark: how much of a job's history has been reported as events.
-
-    Every event's ``resume_token`` is the watermark just after that event, and
-    ``diff(cursor, current)`` emits exactly the events after it, so a re-created
-    watcher neither repeats nor loses an event. A cursor remembers the job's
-    identity, how many transitions were reported, hashes of the last reported
-    status message and progress, the primary status reported and whether the
-    terminal event was emitted. A cursor read from a token knows less than one
-    made from a snapshot (no ARN or message text, nor the history entries that were
-    reported), which only shows in ``StatusMessageChanged.previous_message`` being
-    ``None`` after a resume, and in the first poll after a resume not being able
-    to tell a rewritten history from a grown one.
-
-    A cursor from a snapshot or a diff also remembers, outside its token and its
-    equality, which history entries (status and start time) were reported and
-    the history last seen: that is how the diff tells a history that was
-    rewritten, reordered or shrank from one that grew, and reports each entry
-    exactly once.
-
-    Token format (version 2), fields joined by ``.``, all URL-safe, usually about
-    50 and at most 64 characters::
-
-        2.<name>.<created>.<arn>.<count>.<message>.<primary>.<progress>.<ended>
-
-    ``name`` is a 4-character BLAKE2b digest of the job name in URL-safe base 64,
-    so a token given for another job is refused (a mistake check, not security);
-    ``created`` is the creation time in microseconds since the epoch in base 36;
-    ``arn``, ``message`` and ``progress`` are 8-character BLAKE2b digests in
-    URL-safe base 64 (empty for no message or no progress); ``count`` is the
-    number of transitions reported, in base 36; ``primary`` is a one-letter code
-    for a known primary status, ``~Value`` for a short unknown one, ``!digest``
-    otherwise; ``ended`` is ``1`` once the terminal event was emitted. The format
-    is versioned, not a stable interface: treat tokens as opaque. Version-1
-    tokens (the same without ``name``) are still read; they cannot be checked
-    against the job name.
-    """
-
-    job_name: str | None
-    job_arn: str | None
-    arn_digest: str
-    creation_time: dt.datetime
-    transitions: int
-    message_digest: str
-    last_message: str | None
-    primary_status: PrimaryStatus | None
-    primary_digest: str
-    progress_digest: str
-    ended: bool
-    name_digest: str = ""
-    reported: tuple[tuple[SecondaryStatus, dt.datetime], ...] | None = field(
-        default=None, compare=False
-    )
-    seen: tuple[tuple[SecondaryStatus, dt.datetime], ...] | None = field(
-        default=None, compare=False
-    )
-    last_key: tuple[SecondaryStatus, dt.datetime] | None = field(
-        default=None, compare=False
-    )
-
-    def __repr__(self) -> str:
-        """Return a short description: the job name (if known) and the token."""
-        return f"ResumeCursor(job_name={self.job_name!r}, token={self.to_token()!r})"
-
-    @classmethod
-    def from_snapshot(cls, snapshot: Snapshot) -> ResumeCursor:
-        """Return the watermark after every event *snapshot* holds was reported."""
-        last = snapshot.transitions[-1].message if snapshot.transitions else None
-        keys = _keys(snapshot)
-        return cls(
-            job_name=snapshot.job_name,
-            name_digest=_name_digest(snapshot.job_name),
-            job_arn=snapshot.job_arn,
-            arn_digest=_digest(snapshot.job_arn),
-            creation_time=snapshot.creation_time,
-            transitions=len(snapshot.transitions),
-            message_digest=_message_digest(last),
-            last_message=last,
-            primary_status=snapshot.primary_status,
-            primary_digest=_digest(str(snapshot.primary_status)),
-            progress_digest=_progress_digest(snapshot.progress),
-            ended=snapshot.is_terminal,
-            reported=keys,
-            seen=keys,
-            last_key=keys[-1] if keys else None,
-        )
-
-    @classmethod
-    def from_token(cls, token: str, *, job_name: str | None = None) -> ResumeCursor:
-        """Read an event's ``resume_token``.
-
-        Args:
-            token: the token.
-            job_name: the job it is meant for; if given, a token written for
-                another job is refused (version-1 tokens cannot be checked).
-
-        Raises:
-            InvalidResumeToken: if *token* is not a token this version wrote,
-                or was written for a job other than *job_name*.
-        """
-        match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
-        if match is None:
-            msg = "not a sagemaker-watch resume token (or from another version)"
-            raise InvalidResumeToken(msg)
-        name_digest = match["name"] or ""
-        if job_name is not None:
-            if name_digest and name_digest != _name_digest(job_name):
-                msg = f"resume token is for another job, not {job_name!r}"
-                raise InvalidResumeToken(msg)
-            name_digest = _name_digest(job_name)
-        primary_code = match["primary"]
-        if primary_code in _CODE_PRIMARIES:
-            primary: PrimaryStatus | None = _CODE_PRIMARIES[primary_code]
-        elif primary_code.startswith("~"):
-            primary = PrimaryStatus(primary_code[1:])
-        else:
-            primary = None
-        try:
-            micros = int(match["created"], 36)
-            created = _EPOCH + dt.timedelta(microseconds=micros)
-        except OverflowError as exc:
-            msg = "resume token holds an impossible creation time"
-            raise InvalidResumeToken(msg) from exc
-        return cls(
-            job_name=job_name,
-            name_digest=name_digest,
-            job_arn=None,
-            arn_digest=match["arn"],
-            creation_time=created,
-            transitions=int(match["transitions"], 36),
-            message_digest=match["message"],
-            last_message=None,
-            primary_status=primary,
-            primary_digest=(
-                primary_code[1:] if primary is None else _digest(str(primary))
-            ),
-            progress_digest=match["progress"],
-            ended=match["ended"] == "1",
-        )
-
-    def to_token(self) -> str:
-        """Return this watermark as a short, URL-safe, opaque string."""
-        micros = (self.creation_time - _EPOCH) // dt.timedelta(microseconds=1)
-        primary = self.primary_status
-        if primary is None:
-            primary_code = "!" + self.primary_digest
-        elif primary in _PRIMARY_CODES:
-            primary_code = _PRIMARY_CODES[primary]
-        elif _CARRIED_PRIMARY.fullmatch(primary):
-            primary_code = "~" + primary
-        else:
-            primary_code = "!" + self.primary_digest
-        version = (_VERSION, self.name_digest) if self.name_digest else ("1",)
-        return ".".join(
-            (
-                *version,
-                _base36(micros),
-                self.arn_digest,
-                _base36(self.transitions),
-                self.message_digest,
-                primary_code,
-                self.progress_digest,
-                "1" if self.ended else "0",
-            )
-        )
-
-    def describe(self) -> str:
-        """Return a short human description of the job this cursor belongs to."""
-        name = self.job_arn if self.job_arn is not None else "job"
-        return f"{name} created {_iso(self.creation_time)}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -316,7 +136,7 @@ def diff_with_anomalies(
     """
     anomalies: list[str] = []
     events: list[Event] = []
-    keys = _keys(current)
+    keys = history_keys(current)
     if previous is None:
         cursor = _initial_cursor(current)
         events.append(
@@ -340,7 +160,7 @@ def diff_with_anomalies(
         _check_identity(cursor, current)
         if not cursor.name_digest:
             cursor = dataclasses.replace(
-                cursor, name_digest=_name_digest(current.job_name)
+                cursor, name_digest=job_name_digest(current.job_name)
             )
     builder = _Builder(cursor=cursor, current=current, keys=keys, events=events)
     if cursor.ended:
@@ -365,7 +185,7 @@ class _Builder:
 
     cursor: ResumeCursor
     current: Snapshot
-    keys: tuple[_Key, ...]
+    keys: tuple[HistoryKey, ...]
     events: list[Event]
 
     def emit_all(self) -> None:
@@ -386,11 +206,11 @@ class _Builder:
             following = new[position + 1] if position + 1 < len(new) else len(keys)
             self._entered(index, covered=following)
         self._remember(new, retimed)
-        if _digest(str(current.primary_status)) != self.cursor.primary_digest:
+        if digest(str(current.primary_status)) != self.cursor.primary_digest:
             self._primary_changed()
         if (
             current.progress is not None
-            and _progress_digest(current.progress) != self.cursor.progress_digest
+            and progress_digest(current.progress) != self.cursor.progress_digest
         ):
             self._progress_changed(current.progress)
         if current.is_terminal:
@@ -424,13 +244,13 @@ class _Builder:
     def _message_changed(self, index: int) -> None:
         transition = self.current.transitions[index]
         message = transition.message
-        if message is None or _message_digest(message) == self.cursor.message_digest:
+        if message is None or message_digest(message) == self.cursor.message_digest:
             return
         previous_message = self.cursor.last_message
         token = self._advance(
             dataclasses.replace(
                 self.cursor,
-                message_digest=_message_digest(message),
+                message_digest=message_digest(message),
                 last_message=message,
             )
         )
@@ -457,7 +277,7 @@ class _Builder:
             dataclasses.replace(
                 self.cursor,
                 transitions=covered,
-                message_digest=_message_digest(transition.message),
+                message_digest=message_digest(transition.message),
                 last_message=transition.message,
                 last_key=self.keys[index],
             )
@@ -483,7 +303,7 @@ class _Builder:
         status = self.current.primary_status
         token = self._advance(
             dataclasses.replace(
-                self.cursor, primary_status=status, primary_digest=_digest(str(status))
+                self.cursor, primary_status=status, primary_digest=digest(str(status))
             )
         )
         self.events.append(
@@ -499,7 +319,7 @@ class _Builder:
 
     def _progress_changed(self, progress: Progress) -> None:
         token = self._advance(
-            dataclasses.replace(self.cursor, progress_digest=_progress_digest(progress))
+            dataclasses.replace(self.cursor, progress_digest=progress_digest(progress))
         )
         self.events.append(
             ProgressChanged(
@@ -557,16 +377,16 @@ def _initial_cursor(current: Snapshot) -> ResumeCursor:
     """The watermark right after ``JobObserved``: only the primary status reported."""
     return ResumeCursor(
         job_name=current.job_name,
-        name_digest=_name_digest(current.job_name),
+        name_digest=job_name_digest(current.job_name),
         job_arn=current.job_arn,
-        arn_digest=_digest(current.job_arn),
+        arn_digest=digest(current.job_arn),
         creation_time=current.creation_time,
         transitions=0,
-        message_digest=_message_digest(None),
+        message_digest=message_digest(None),
         last_message=None,
         primary_status=current.primary_status,
-        primary_digest=_digest(str(current.primary_status)),
-        progress_digest=_progress_digest(None),
+        primary_digest=digest(str(current.primary_status)),
+        progress_digest=progress_digest(None),
         ended=False,
         reported=(),
     )
@@ -574,7 +394,7 @@ def _initial_cursor(current: Snapshot) -> ResumeCursor:
 
 def _check_identity(cursor: ResumeCursor, current: Snapshot) -> None:
     if (
-        cursor.arn_digest != _digest(current.job_arn)
+        cursor.arn_digest != digest(current.job_arn)
         or cursor.creation_time != current.creation_time
     ):
         raise JobReplaced(
@@ -584,33 +404,7 @@ def _check_identity(cursor: ResumeCursor, current: Snapshot) -> None:
         )
 
 
-class _KeysOfLastHistory:
-    """``_keys``, kept for the history seen last.
-
-    The snapshot parser hands an unchanged history back as the same tuple, so a
-    poll that changed nothing builds no keys (one entry: a fleet's jobs in turn
-    just miss).
-    """
-
-    __slots__ = ("last",)
-
-    def __init__(self) -> None:
-        self.last: tuple[tuple[Transition, ...], tuple[_Key, ...]] = ((), ())
-
-    def __call__(self, snapshot: Snapshot) -> tuple[_Key, ...]:
-        transitions = snapshot.transitions
-        seen, keys = self.last  # one read: another thread may replace it
-        if transitions is seen:
-            return keys
-        keys = tuple((t.status, t.started_at) for t in transitions)
-        self.last = (transitions, keys)
-        return keys
-
-
-_keys: Final = _KeysOfLastHistory()
-
-
-def _last_index(keys: Sequence[_Key], key: _Key | None) -> int | None:
+def _last_index(keys: Sequence[HistoryKey], key: HistoryKey | None) -> int | None:
     for index in range(len(keys) - 1, -1, -1):
         if keys[index] == key:
             return index
@@ -618,7 +412,9 @@ def _last_index(keys: Sequence[_Key], key: _Key | None) -> int | None:
 
 
 def _unreported(
-    reported: Sequence[_Key], seen: Sequence[_Key], keys: Sequence[_Key]
+    reported: Sequence[HistoryKey],
+    seen: Sequence[HistoryKey],
+    keys: Sequence[HistoryKey],
 ) -> tuple[list[int], list[int]]:
     """Split the entries of *keys* not reported yet into new and retimed ones.
 
@@ -647,7 +443,7 @@ def _unreported(
     return new, retimed
 
 
-def _history_anomaly(cursor: ResumeCursor, keys: tuple[_Key, ...]) -> str | None:
+def _history_anomaly(cursor: ResumeCursor, keys: tuple[HistoryKey, ...]) -> str | None:
     """Classify how *keys* departs from the history seen last, if it does."""
     seen = cursor.seen
     if seen is None:
@@ -668,49 +464,11 @@ def _history_anomaly(cursor: ResumeCursor, keys: tuple[_Key, ...]) -> str | None
 
 
 def _after_end(
-    cursor: ResumeCursor, current: Snapshot, keys: tuple[_Key, ...]
+    cursor: ResumeCursor, current: Snapshot, keys: tuple[HistoryKey, ...]
 ) -> list[str]:
     grown = (
         len(keys) > cursor.transitions if cursor.seen is None else keys != cursor.seen
     )
-    if grown or _digest(str(current.primary_status)) != cursor.primary_digest:
+    if grown or digest(str(current.primary_status)) != cursor.primary_digest:
         return [CHANGED_AFTER_END]
     return []
-
-
-@functools.lru_cache(maxsize=4096)
-def _digest(text: str) -> str:
-    # surrogatepass: a lone surrogate is valid JSON, so it can reach us.
-    raw = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6)
-    return base64.urlsafe_b64encode(raw.digest()).decode()
-
-
-@functools.lru_cache(maxsize=4096)
-def _name_digest(job_name: str) -> str:
-    raw = hashlib.blake2b(job_name.encode("utf-8", "surrogatepass"), digest_size=3)
-    return base64.urlsafe_b64encode(raw.digest()).decode()
-
-
-def _message_digest(message: str | None) -> str:
-    return "" if message is None else _digest(message)
-
-
-def _progress_digest(progress: Progress | None) -> str:
-    if progress is None:
-        return ""
-    return _digest(
-        f"{progress.current_step}/{progress.total_steps_per_epoch}/"
-        f"{progress.current_epoch}/{progress.max_epoch}"
-    )
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    sign = "-" if number < 0 else ""
-    number = abs(number)
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return sign + out
