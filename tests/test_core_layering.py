@@ -13,8 +13,10 @@ from pathlib import Path
 CORE = [
     "_core.status",
     "_core.snapshot",
+    "_core.parse_memo",
     "_core.events",
     "_core.diff",
+    "_core.cursor",
     "_core.schedule",
     "_core.names",
     "_core.planner",
