@@ -1,6 +1,6 @@
 """Run every benchmark side by side; write bench/results/latest.json, BENCHMARKS.md.
 
-Usage: ``python -m bench`` (the full set, about 50 minutes on an idle machine) or
+Usage: ``python -m bench`` (the full set, about 65 minutes on an idle machine) or
 ``python -m bench --quick`` (about 10 minutes). Through nox: ``python -m nox -s bench``
 and ``python -m nox -s bench -- --quick``. One command writes the whole of
 BENCHMARKS.md: calls versus latency, fleet scale, per-poll overhead and the ways into

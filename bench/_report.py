@@ -76,7 +76,7 @@ def _header(result: dict[str, Any]) -> list[str]:
         "Regenerate everything on this page with one command:",
         "",
         "```sh",
-        "python -m nox -s bench     # runs python -m bench: ~50 min on a quiet machine",
+        "python -m nox -s bench     # runs python -m bench: ~65 min on a quiet machine",
         "```",
         "",
         "`python -m nox -s bench -- --quick` is a run of about ten minutes, and",
