@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from . import calls, cli_fleet, fleet, fleet_freshness, latency, overhead
-from ._report import write_markdown, write_plot
+from ._report import write_markdown
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -113,9 +113,9 @@ def _issue_11(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
 def _run_section(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
     """Run section *name*; return its figures."""
     if name == "latency":
-        jobs = 8 if quick else 40
-        print(f"1. calls vs latency, {jobs} jobs per poller", flush=True)
-        return {"rows": anyio.run(latency.run, jobs, seed)}
+        jobs = 60 if quick else 1000
+        print(f"1. calls vs delay, {jobs} jobs per population", flush=True)
+        return {"populations": anyio.run(latency.run, jobs, seed)}
     if name == "fleet":
         sizes = [1000] if quick else [1000, 10000]
         seconds = 1800.0 if quick else 7200.0
@@ -197,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(result: dict[str, Any]) -> None:
     """Write BENCHMARKS.md and the plot from *result* (and the baseline, if any)."""
-    if "latency" in result:
-        write_plot(result["latency"]["rows"], RESULTS / "latency_vs_calls.png")
+    if "populations" in result.get("latency", {}):
+        latency.plot(result["latency"]["populations"], RESULTS / "latency_vs_calls.png")
     baseline = RESULTS / "baseline.json"
     write_markdown(
         result,
