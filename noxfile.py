@@ -108,10 +108,13 @@ def examples(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Write BENCHMARKS.md: latency, fleet, overhead, the CLI and the soak.
+    """Write BENCHMARKS.md: every section of ``python -m bench``.
 
-    About ten minutes on a quiet machine; ``-- --quick`` for a short run,
-    ``-- --only fleet,soak`` to re-run some sections and keep the others.
+    Calls versus delay on the published populations, fleet scale, per-poll
+    overhead, the CLI, the soak, the cost of one call and of starting up, and the
+    fleet's change-to-event delay. About 65 minutes on a quiet machine;
+    ``-- --quick`` for about ten, ``-- --only latency,calls`` to re-run some
+    sections and keep the others.
     """
     _install(session, "bench")
     session.run("python", "-m", "bench", *session.posargs)
