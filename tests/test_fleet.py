@@ -673,3 +673,32 @@ async def test_leaving_right_after_add_closes_cleanly(sim):
     async with FleetWatcher(client=client, clock=fake.clock) as fleet:
         fleet.add("quick")
     assert 0 == fake.request_count()
+
+
+@pytest.mark.asyncio
+async def test_sweeps_complete_among_thousands_of_jobs_nobody_watches(sim):
+    """A window of 6,000 unwatched finished jobs, paged then filtered, is swept.
+
+    The service pages before it filters: every job created since the oldest
+    watched one costs a sweep its share of a page (61 pages here, more than the
+    50 a sweep of 3 watched jobs once allowed). Sweeps must still complete,
+    the first one cut short at most, and listing go on.
+    """
+    fake, client = sim
+    names = add_jobs(fake, 3, ("plain",))
+    quick = plain(starting=1, downloading=1, training=1, uploading=1)
+    for i in range(6000):
+        fake.add_job(f"other-{i:04d}", quick)
+    fake.advance(60)
+    async with FleetWatcher(
+        client=client, clock=fake.clock, list_min_jobs=1, **deterministic()
+    ) as fleet:
+        for name in names:
+            fleet.add(name)
+        async for _ in fleet:
+            if fleet.statistics().sweeps >= 2:
+                break
+        stats = fleet.statistics()
+    assert 2 <= stats.sweeps
+    assert 1 >= stats.errors.get("ListTrainingJobs", 0)
+    assert stats.listing

@@ -21,6 +21,7 @@ from sagemaker_watch._core.planner import (
     LAG_DELAY_CAP,
     LAG_RETRIES,
     LIST_THROTTLES_BEFORE_FALLBACK,
+    MIN_PAGE_BOUND,
     RECHECK_SHARE,
     RECHECK_SLACK,
     RECHECK_SPREAD,
@@ -433,11 +434,11 @@ def test_a_sweep_follows_its_pages_and_stops_endless_ones():
     )
     assert EPOCH - dt.timedelta(seconds=60) == sweep.since
     assert EPOCH - dt.timedelta(hours=1, seconds=1) == sweep.created_after
-    assert PageVerdict.MORE == page_read(sweep, "a", active=2)
+    assert PageVerdict.MORE == page_read(sweep, "a")
     assert "a" == sweep.next_token
-    assert PageVerdict.ENDLESS == page_read(sweep, "a", active=2)
+    assert PageVerdict.ENDLESS == page_read(sweep, "a")
     assert sweep.next_token is None
-    assert PageVerdict.DONE == page_read(sweep, None, active=2)
+    assert PageVerdict.DONE == page_read(sweep, None)
     partial = new_sweep(
         now=0.0,
         local=EPOCH,
@@ -448,8 +449,8 @@ def test_a_sweep_follows_its_pages_and_stops_endless_ones():
     )
     assert partial.created_after is None
     for page in range(max_pages(2) - 1):
-        assert PageVerdict.MORE == page_read(partial, f"t{page}", active=2)
-    assert PageVerdict.ENDLESS == page_read(partial, "last", active=2)
+        assert PageVerdict.MORE == page_read(partial, f"t{page}")
+    assert PageVerdict.ENDLESS == page_read(partial, "last")
 
 
 def test_when_a_page_may_go():
@@ -567,23 +568,102 @@ def test_falling_back_from_listing_resumes_each_schedule_from_the_last_sweep(
 
 @settings(max_examples=100, deadline=None)
 @given(
-    tokens=st.lists(st.text(min_size=1, max_size=3), max_size=200),
+    tokens=st.lists(st.text(min_size=1, max_size=3), max_size=400),
     active=st.integers(0, 5000),
+    previous=st.integers(0, 150),
 )
-def test_a_sweep_never_reads_more_pages_than_its_bound(tokens, active):
+def test_a_sweep_never_reads_more_pages_than_its_bound(tokens, active, previous):
     """Whatever tokens the service sends, a sweep ends within max_pages pages."""
     sweep = new_sweep(
-        now=0, local=EPOCH, begun=EPOCH, overlap=0, creation_times=[], active=active
+        now=0,
+        local=EPOCH,
+        begun=EPOCH,
+        overlap=0,
+        creation_times=[],
+        active=active,
+        previous_pages=previous,
     )
     read = 0
     verdict = PageVerdict.MORE
     for token in [*tokens, None]:
         read += 1
-        verdict = page_read(sweep, token, active=active)
+        verdict = page_read(sweep, token)
         if verdict is not PageVerdict.MORE:
             break
     assert verdict in {PageVerdict.DONE, PageVerdict.ENDLESS}
-    assert read <= max_pages(active)
+    assert read <= max_pages(active, previous=previous)
+    assert read == sweep.pages
+
+
+def test_the_page_bound_follows_what_the_service_has_shown():
+    """Twice the pages the last sweep read, or watched jobs fill, and 50 more."""
+    assert MIN_PAGE_BOUND == max_pages(0)
+    assert MIN_PAGE_BOUND + 200 == max_pages(10_000)
+    assert MIN_PAGE_BOUND + 200 == max_pages(3, previous=100)
+    assert MIN_PAGE_BOUND + 200 == max_pages(10_000, previous=99)
+    sweep = new_sweep(
+        now=0,
+        local=EPOCH,
+        begun=EPOCH,
+        overlap=0,
+        creation_times=[],
+        active=3,
+        previous_pages=100,
+    )
+    assert max_pages(3, previous=100) == sweep.page_bound
+
+
+def read_window(sweep, pages):
+    """Read a legitimate window of *pages* pages, each token new; the verdict."""
+    for page in range(pages - 1):
+        verdict = page_read(sweep, f"page-{page}")
+        if verdict is not PageVerdict.MORE:
+            return verdict
+    return page_read(sweep, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(window=st.integers(1, 20_000), active=st.integers(0, 5000))
+def test_a_page_then_filter_window_is_read_in_full_however_long(window, active):
+    """Pages the service filters after paging never stop sweeps for good.
+
+    Each sweep cut short at its bound lets the next read more than twice as many
+    pages, so a window of any length is read in full after a few cuts (none if
+    it fits the first bound); from then on every sweep reads it in full while it
+    at most doubles between sweeps.
+    """
+    previous, cuts = 0, 0
+    while True:
+        sweep = new_sweep(
+            now=0,
+            local=EPOCH,
+            begun=EPOCH,
+            overlap=0,
+            creation_times=[],
+            active=active,
+            previous_pages=previous,
+        )
+        verdict = read_window(sweep, window)
+        previous = sweep.pages
+        if verdict is PageVerdict.DONE:
+            break
+        assert PageVerdict.ENDLESS == verdict
+        cuts += 1
+    assert window == previous
+    first = max_pages(active)
+    expected = 0 if window <= first else math.ceil(math.log2(window / first))
+    assert cuts <= expected
+    for grown in (window, 2 * window):
+        again = new_sweep(
+            now=0,
+            local=EPOCH,
+            begun=EPOCH,
+            overlap=0,
+            creation_times=[],
+            active=active,
+            previous_pages=previous,
+        )
+        assert PageVerdict.DONE == read_window(again, grown)
 
 
 def test_a_phased_recheck_comes_up_to_half_an_interval_sooner():

@@ -51,7 +51,8 @@ RECHECK_SLACK: Final = 60.0
 RECHECK_SPREAD: Final = 0.5
 #: The golden ratio's fractional part: successive phases fill [0, 1) evenly.
 _GOLDEN: Final = (math.sqrt(5.0) - 1.0) / 2.0
-#: A sweep reads at most this many pages, plus two per 100 jobs watched.
+#: A sweep reads at most this many pages more than twice what the service has
+#: shown a sweep needs (``max_pages``).
 MIN_PAGE_BOUND: Final = 50
 #: Describes that lag a newer list summary are retried this often at most...
 LAG_RETRIES: Final = 12
@@ -599,6 +600,7 @@ class Sweep:
         ready_at: the next page is not sent before this time (after a failure).
         pages: pages read so far.
         tokens: every ``NextToken`` seen, to stop pages that never end.
+        page_bound: the most pages it reads (``max_pages``).
     """
 
     started: float
@@ -609,6 +611,7 @@ class Sweep:
     ready_at: float = 0.0
     pages: int = 0
     tokens: set[str] = dataclasses.field(default_factory=set)
+    page_bound: int = MIN_PAGE_BOUND
 
 
 def new_sweep(
@@ -619,6 +622,7 @@ def new_sweep(
     overlap: float,
     creation_times: list[dt.datetime],
     active: int,
+    previous_pages: int = 0,
 ) -> Sweep:
     """Plan a sweep starting at *now*.
 
@@ -630,6 +634,8 @@ def new_sweep(
         overlap: seconds of overlap, for clock skew and a list index that lags.
         creation_times: the creation times of the watched jobs known so far.
         active: how many jobs are watched.
+        previous_pages: the pages the previous sweep read, complete or cut
+            short at its bound (0 before the first): see ``max_pages``.
     """
     try:
         since = begun - dt.timedelta(seconds=overlap)
@@ -644,6 +650,7 @@ def new_sweep(
         since=since,
         created_after=created_after,
         ready_at=now,
+        page_bound=max_pages(active, previous=previous_pages),
     )
 
 
@@ -666,9 +673,21 @@ def sweep_wait(
     return False, 0.0
 
 
-def max_pages(active: int) -> int:
-    """The most pages one sweep reads: twice what watched jobs fill, and more."""
-    return MIN_PAGE_BOUND + active // 50
+def max_pages(active: int, *, previous: int = 0) -> int:
+    """The most pages one sweep reads: twice what it is known to need, and more.
+
+    The service pages before it filters: a sweep reads every job created since
+    the oldest watched one, watched or not, finished or not, so how many pages
+    it needs depends on the account, not on the *active* jobs watched (they
+    fill one page per 100 at least). The bound is ``MIN_PAGE_BOUND`` more than
+    twice the larger of what they fill and the pages the *previous* sweep read
+    (complete, or cut short at its own bound).
+    A sweep cut short at its bound so lets the next read more than twice as
+    many pages: a window of any length is read in full after a few cuts, then
+    every time while it at most doubles between sweeps; pages that never end
+    still stop each sweep within its bound.
+    """
+    return MIN_PAGE_BOUND + max(active // 50, 2 * previous)
 
 
 class PageVerdict(enum.Enum):
@@ -679,16 +698,17 @@ class PageVerdict(enum.Enum):
     DONE = "done"
 
 
-def page_read(sweep: Sweep, next_token: str | None, *, active: int) -> PageVerdict:
+def page_read(sweep: Sweep, next_token: str | None) -> PageVerdict:
     """Record a page that was read; say whether the sweep goes on.
 
-    ``ENDLESS`` when a ``NextToken`` repeats or the pages outrun ``max_pages``:
-    the sweep is then given up like a failed one.
+    ``ENDLESS`` when a ``NextToken`` repeats or the pages reach the sweep's
+    ``page_bound`` with more to come: the sweep is then given up like a failed
+    one.
     """
+    sweep.pages += 1
     if next_token is None:
         return PageVerdict.DONE
-    sweep.pages += 1
-    if next_token in sweep.tokens or sweep.pages >= max_pages(active):
+    if next_token in sweep.tokens or sweep.pages >= sweep.page_bound:
         sweep.next_token = None
         return PageVerdict.ENDLESS
     sweep.tokens.add(next_token)

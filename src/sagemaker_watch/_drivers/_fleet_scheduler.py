@@ -310,7 +310,7 @@ class Scheduler:
 
     async def _list_page(self) -> None:
         try:
-            due = await self._sweeper.read_page(self.jobs, self.active)
+            due = await self._sweeper.read_page(self.jobs)
         finally:
             self._in_flight -= 1
             self.poke()

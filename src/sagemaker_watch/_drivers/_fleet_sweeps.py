@@ -47,7 +47,9 @@ RETRY_CAP: Final = 16
 #: A sweep whose NextToken repeated, or whose pages outran the bound.
 _ENDLESS_PAGES: Final = CallFailed(
     kind=ErrorKind.TRANSIENT,
-    error=MalformedResponse("ListTrainingJobs pages never end (a token repeated)"),
+    error=MalformedResponse(
+        "ListTrainingJobs pages never end (a token repeated, or pages outran the bound)"
+    ),
 )
 
 
@@ -75,6 +77,7 @@ class Sweeper:
         "_min_jobs",
         "_next_sweep",
         "_overlap",
+        "_previous_pages",
         "_retry",
         "_rng",
         "_source",
@@ -119,6 +122,8 @@ class Sweeper:
         self._forbidden = False
         self._sweep: Sweep | None = None
         self._next_sweep = 0.0
+        # The pages the last sweep read: the next one's page bound follows it.
+        self._previous_pages = 0
         self._started: tuple[float, dt.datetime] | None = None
         self.listing = False
         self.sweeps = 0
@@ -177,12 +182,13 @@ class Sweeper:
                     if job.active and job.last is not None
                 ],
                 active=active,
+                previous_pages=self._previous_pages,
             )
         if wait > 0:
             return wait
         return 0.0 if self._budget.try_take(LIST) else self._budget.delay(LIST)
 
-    async def read_page(self, jobs: Mapping[str, Job], active: int) -> list[str]:
+    async def read_page(self, jobs: Mapping[str, Job]) -> list[str]:
         """Read the sweep's next page; return the jobs it made due.
 
         Call after ``wait`` returned 0, with ``in_flight`` set by the caller.
@@ -222,10 +228,16 @@ class Sweeper:
         )
         for name, problem in skipped:
             logger.info(FLEET_POLL_FAILED, job_name=name, error=type(problem).__name__)
-        verdict = page_read(sweep, outcome.next_token, active=active)
+        verdict = page_read(sweep, outcome.next_token)
+        if verdict is not PageVerdict.MORE:
+            self._previous_pages = sweep.pages
         if verdict is PageVerdict.ENDLESS:
-            # Pages that never end: give this sweep up like a failed one.
+            # Pages that never end: give this sweep up like a failed one, and
+            # begin a new one (whose bound follows the pages this one read)
+            # after the back-off; the tokens this one saw would repeat at once.
             self._failed(sweep, _ENDLESS_PAGES, now)
+            self._sweep = None
+            self._next_sweep = sweep.ready_at
         elif verdict is PageVerdict.DONE:
             self._sweep = None
             self.sweeps += 1
