@@ -487,6 +487,21 @@ def test_list_failures_fall_back_or_forbid():
     assert sweep.next_token is None
 
 
+def test_a_sweep_refused_midway_reads_its_pages_again():
+    """Starting over from the first page, the tokens it saw before do not repeat."""
+    sweep = new_sweep(
+        now=0, local=EPOCH, begun=EPOCH, overlap=0, creation_times=[], active=1
+    )
+    assert PageVerdict.MORE == page_read(sweep, "page-2")
+    assert PageVerdict.MORE == page_read(sweep, "page-3")
+    list_failed(sweep, throttled=False, refused=True, failures=1)
+    assert sweep.next_token is None
+    assert PageVerdict.MORE == page_read(sweep, "page-2")
+    assert PageVerdict.MORE == page_read(sweep, "page-3")
+    assert PageVerdict.DONE == page_read(sweep, None)
+    assert 5 == sweep.pages
+
+
 def test_covers_reads_time_then_statuses():
     """A newer summary is a change; an equal one only if its statuses differ."""
     seen = Seen(

@@ -735,7 +735,9 @@ def list_failed(
     """Decide what a failed page means.
 
     A refused page (fatal or not-found) of a sweep under way starts the sweep
-    over from its first page; another failure retries the same page later.
+    over from its first page (the tokens it saw may come again; the pages it
+    read still count towards its bound); another failure retries the same page
+    later.
 
     Args:
         sweep: the sweep whose page failed.
@@ -747,6 +749,7 @@ def list_failed(
         if sweep.next_token is None:
             return ListFailure(forbidden=True, failing=False)
         sweep.next_token = None
+        sweep.tokens.clear()
     # A throttled sweep is retried through the budget; only errors, or
     # throttling that persists, fall back to per-job schedules.
     failing = not throttled or failures >= LIST_THROTTLES_BEFORE_FALLBACK
