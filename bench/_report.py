@@ -573,6 +573,7 @@ def _freshness(result: dict[str, Any]) -> list[str]:
         "## 7. Fleet freshness: from a job's change to the fleet's event (issue 11)",
         "",
         *_measured(result, "freshness"),
+        *([f"*{f['note']}*", ""] if f.get("note") else []),
         "```sh",
         "python -m bench --only freshness      # this section",
         (
