@@ -60,11 +60,13 @@ def _header(result: dict[str, Any]) -> list[str]:
             f"{result.get('seed', 1)}), Python {result['python']} on "
             f"{result['machine']}. Times are"
         ),
-        "simulated seconds against the fake SageMaker unless said otherwise, with",
-        "realistic timelines: Starting 1-5 min, Downloading 0.5-5 min, Training",
-        "log-normal around 30 min (5 min to 4 h), Uploading 20 s-2 min; 70 % complete",
-        "plainly, 10 % are spot-interrupted once, 8 % fail, 5 % are stopped by the",
-        "user, 4 % hit MaxRuntime, 3 % restart.",
+        "simulated seconds against the fake SageMaker unless said otherwise.",
+        "Section 1 draws its jobs from the populations of `bench/populations.py`;",
+        "sections 2-5 and 7 from `bench/_timelines.py`: Starting 1-5 min,",
+        "Downloading 0.5-5 min, Training log-normal around 30 min (5 min to 4 h),",
+        "Uploading 20 s-2 min; 70 % complete plainly, 10 % are spot-interrupted",
+        "once, 8 % fail, 5 % are stopped by the user, 4 % hit MaxRuntime, 3 %",
+        "restart.",
         "",
     ]
 
