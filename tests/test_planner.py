@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sagemaker_watch._core.planner import (
+    FIRST_LOOK_SLACK,
     LAG_DELAY_CAP,
     LAG_RETRIES,
     LIST_THROTTLES_BEFORE_FALLBACK,
@@ -760,6 +761,60 @@ def test_a_recheck_late_by_more_than_the_slack_goes_before_a_fresh_change():
     budget.now = RECHECK_SLACK + 1.0
     assert "recheck" == next_due(queue, budget.now, budget, OPERATION)[0]
     assert "changed" == next_due(queue, budget.now, budget, OPERATION)[0]
+
+
+def test_a_change_goes_before_a_first_look_due_as_early():
+    """A seen job's change is described before a job never seen, due as early."""
+    queue = DueQueue()
+    queue.schedule("first", 0.0, first_look=True)
+    queue.schedule("changed", 5.0)
+    queue.schedule("recheck", 0.0, routine=True)
+    budget = SimulatedBudget(rate=10.0, burst=10.0)
+    budget.now = 5.0
+    taken = [next_due(queue, 5.0, budget, OPERATION)[0] for _ in range(3)]
+    assert ["changed", "first", "recheck"] == taken
+
+
+def test_a_first_look_late_by_more_than_its_slack_goes_before_a_fresh_change():
+    """A first look is passed over by changes for at most FIRST_LOOK_SLACK."""
+    queue = DueQueue()
+    queue.schedule("first", 0.0, first_look=True)
+    queue.schedule("changed", FIRST_LOOK_SLACK + 1.0)
+    budget = SimulatedBudget(rate=10.0, burst=10.0)
+    budget.now = FIRST_LOOK_SLACK + 1.0
+    assert "first" == next_due(queue, budget.now, budget, OPERATION)[0]
+    assert "changed" == next_due(queue, budget.now, budget, OPERATION)[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    entries=st.lists(
+        st.tuples(st.sampled_from(["changed", "first", "routine"]), st.floats(0, 2000)),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_no_class_is_passed_over_beyond_its_slack(entries):
+    """Served in order, nothing waits behind a job due more than its slack later."""
+    queue = DueQueue()
+    kinds = {}
+    for index, (kind, due) in enumerate(entries):
+        name = f"job-{index}"
+        kinds[name] = (kind, due)
+        queue.schedule(name, due, routine=kind == "routine", first_look=kind == "first")
+    served = []
+    while (name := queue.take(10_000.0)) is not None:
+        served.append(name)
+    assert sorted(kinds) == sorted(served)
+    slack = {"changed": 0.0, "first": FIRST_LOOK_SLACK, "routine": RECHECK_SLACK}
+    for position, name in enumerate(served):
+        kind, due = kinds[name]
+        for later in served[position + 1 :]:
+            other_kind, other_due = kinds[later]
+            # A job served after *name* was not due more than its slack earlier.
+            assert other_due + slack[other_kind] >= due - 1e-9 or (
+                other_kind == kind and other_due >= due - 1e-9
+            ), (name, later)
 
 
 def test_a_job_is_routine_when_nothing_urgent_made_it_due_sooner():

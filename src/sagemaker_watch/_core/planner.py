@@ -9,8 +9,9 @@ waiters and the event stream, and asks this module what to do:
 
 * ``DueQueue`` orders watched jobs by the time each is next due; ``next_due``
   picks the most overdue one that the rate budget allows, changed jobs before
-  routine ones (``is_routine``): a routine re-check yields to a change due no
-  later than ``RECHECK_SLACK`` seconds after it, so it is never starved.
+  first looks before routine ones (``is_routine``): a routine re-check yields
+  to a change due no later than ``RECHECK_SLACK`` seconds after it, a first look
+  to one due no later than ``FIRST_LOOK_SLACK``, so neither is starved.
 * ``JobTiming`` holds what decides one job's due time (its own schedule, a
   change a list page reported, a retry, a lagging describe); ``due_at`` and
   ``routine_due`` combine them, and ``recheck_interval`` stretches the safety
@@ -47,6 +48,13 @@ if TYPE_CHECKING:
 RECHECK_SHARE: Final = 0.5
 #: A routine re-check gives way to changes due up to this many seconds after it.
 RECHECK_SLACK: Final = 60.0
+#: How long a job never seen yet may be passed over by changes of jobs already
+#: seen: after a thundering start, changes (what callers wait on) go before the
+#: queue of first looks, which still all happen.
+FIRST_LOOK_SLACK: Final = 600.0
+#: The classes of a ``DueQueue``, in the order ``take`` prefers them.
+_CHANGED, _FIRST_LOOK, _ROUTINE = 0, 1, 2
+_KINDS: Final = (_CHANGED, _FIRST_LOOK, _ROUTINE)
 #: Re-checks come between (1 - RECHECK_SPREAD) and 1 interval after an observation.
 RECHECK_SPREAD: Final = 0.5
 #: The golden ratio's fractional part: successive phases fill [0, 1) evenly.
@@ -186,19 +194,20 @@ class JobTiming:
 class DueQueue:
     """Jobs by the time each is due, earliest first; a job is in it at most once.
 
-    Each job is queued as changed (the default) or routine (a re-check or its
-    own schedule); ``take`` serves changed jobs first (see ``next_due``).
-    Scheduling a job again keeps the earlier of its two due times unless
-    *replace* is set; a job discarded is never returned by ``peek``, ``pop``
-    or ``take``.
+    Each job is queued as changed (the default), as a first look (a job never
+    seen) or as routine (a re-check or its own schedule); ``take`` serves
+    changes first, then first looks, then routine jobs, each passed over for at
+    most its slack (see ``take``). Scheduling a job again keeps the earlier of
+    its two due times unless *replace* is set; a job discarded is never
+    returned by ``peek``, ``pop`` or ``take``.
     """
 
     __slots__ = ("_due", "_heaps", "_seq")
 
     def __init__(self) -> None:
         """Start empty."""
-        self._heaps: tuple[list[tuple[float, int, str]], ...] = ([], [])
-        self._due: dict[str, tuple[float, bool]] = {}
+        self._heaps: tuple[list[tuple[float, int, str]], ...] = ([], [], [])
+        self._due: dict[str, tuple[float, int]] = {}
         self._seq = itertools.count()
 
     def __repr__(self) -> str:
@@ -221,17 +230,24 @@ class DueQueue:
     def routine(self, name: str) -> bool | None:
         """Return whether *name* is queued as routine, ``None`` if not queued."""
         entry = self._due.get(name)
-        return None if entry is None else entry[1]
+        return None if entry is None else entry[1] == _ROUTINE
 
     def schedule(
-        self, name: str, due: float, *, routine: bool = False, replace: bool = False
+        self,
+        name: str,
+        due: float,
+        *,
+        routine: bool = False,
+        first_look: bool = False,
+        replace: bool = False,
     ) -> None:
         """Queue *name* at *due*, unless it is queued as early (or *replace*)."""
         queued = self._due.get(name)
         if queued is not None and queued[0] <= due and not replace:
             return
-        self._due[name] = (due, routine)
-        heapq.heappush(self._heaps[routine], (due, next(self._seq), name))
+        kind = _ROUTINE if routine else _FIRST_LOOK if first_look else _CHANGED
+        self._due[name] = (due, kind)
+        heapq.heappush(self._heaps[kind], (due, next(self._seq), name))
 
     def discard(self, name: str) -> None:
         """Take *name* out of the queue (nothing if it is not queued)."""
@@ -243,23 +259,23 @@ class DueQueue:
             heap.clear()
         self._due.clear()
 
-    def _head(self, *, routine: bool) -> tuple[float, str] | None:
-        heap = self._heaps[routine]
+    def _head(self, kind: int) -> tuple[float, str] | None:
+        heap = self._heaps[kind]
         while heap:
             due, _, name = heap[0]
-            if self._due.get(name) == (due, routine):
+            if self._due.get(name) == (due, kind):
                 return due, name
             heapq.heappop(heap)
         return None
 
-    def _remove(self, name: str, *, routine: bool) -> str:
-        heapq.heappop(self._heaps[routine])
+    def _remove(self, name: str, kind: int) -> str:
+        heapq.heappop(self._heaps[kind])
         del self._due[name]
         return name
 
     def peek(self) -> tuple[float, str] | None:
         """Return the earliest due time and its job, ``None`` if empty."""
-        heads = (self._head(routine=False), self._head(routine=True))
+        heads = (self._head(kind) for kind in _KINDS)
         return min((head for head in heads if head is not None), default=None)
 
     def pop(self) -> str:
@@ -272,7 +288,7 @@ class DueQueue:
         if head is None:
             msg = "pop from an empty DueQueue"
             raise IndexError(msg)
-        return self._remove(head[1], routine=self._due[head[1]][1])
+        return self._remove(head[1], self._due[head[1]][1])
 
     def wait(self, now: float) -> float | None:
         """Seconds until a job is due (0 if one is), ``None`` if empty."""
@@ -282,21 +298,26 @@ class DueQueue:
     def take(self, now: float, *, slack: float = RECHECK_SLACK) -> str | None:
         """Take out the job to serve at *now*, ``None`` if none is due yet.
 
-        The most overdue changed job, unless the most overdue routine job was
-        due more than *slack* seconds before it.
+        The most overdue changed job, unless the most overdue first look was due
+        more than ``FIRST_LOOK_SLACK`` seconds before it or the most overdue
+        routine job more than *slack* seconds; then the first look, unless that
+        routine job was due more than *slack* before it; then the routine job.
         """
-        changed = self._head(routine=False)
-        routine = self._head(routine=True)
-        if changed is not None and changed[0] > now + EPSILON:
-            changed = None
-        if routine is not None and routine[0] > now + EPSILON:
-            routine = None
+        changed, first, routine = (
+            head if head is not None and head[0] <= now + EPSILON else None
+            for head in (self._head(kind) for kind in _KINDS)
+        )
         if changed is not None and (
-            routine is None or changed[0] <= routine[0] + slack
+            (first is None or changed[0] <= first[0] + FIRST_LOOK_SLACK)
+            and (routine is None or changed[0] <= routine[0] + slack)
         ):
-            return self._remove(changed[1], routine=False)
+            return self._remove(changed[1], _CHANGED)
+        if first is not None and (routine is None or first[0] <= routine[0] + slack):
+            return self._remove(first[1], _FIRST_LOOK)
         if routine is not None:
-            return self._remove(routine[1], routine=True)
+            return self._remove(routine[1], _ROUTINE)
+        # A due changed job is passed over only for a first look or a routine
+        # job, served above: nothing is due.
         return None
 
 

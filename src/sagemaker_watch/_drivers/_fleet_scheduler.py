@@ -471,7 +471,10 @@ class Scheduler:
             ),
         )
         self._queue_of.schedule(
-            job.name, due_at(job, routine), routine=is_routine(job, routine)
+            job.name,
+            due_at(job, routine),
+            routine=is_routine(job, routine),
+            first_look=job.observed_at is None,
         )
 
     def _refresh_mode(self) -> None:
