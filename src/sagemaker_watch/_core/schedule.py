@@ -269,10 +269,16 @@ def next_delay(
         cap = schedule.min_delay
     spread = schedule.jitter * (cap - schedule.min_delay)
     delay = cap - rng.uniform(0.0, spread)
-    new = PollState(attempt=attempt, throttle_level=state.throttle_level)
+    new = PollState(attempt=attempt)
     if schedule.anticipate and snapshot is not None and now is not None:
         delay, new = _anticipate(
-            schedule, state, new, snapshot=snapshot, now=now, delay=delay, began=began
+            schedule,
+            state,
+            changed=changed,
+            snapshot=snapshot,
+            now=now,
+            delay=delay,
+            began=began,
         )
 
     level = state.throttle_level + 1 if throttled else max(0, state.throttle_level - 1)
@@ -295,8 +301,8 @@ def next_delay(
 def _anticipate(
     schedule: PollSchedule,
     old: PollState,
-    new: PollState,
     *,
+    changed: bool,
     snapshot: Snapshot,
     now: float,
     delay: float,
@@ -305,10 +311,12 @@ def _anticipate(
     """Shorten *delay* to be polling when the job's next change is expected.
 
     *began* is when the current Training phase began (``None`` outside Training).
+    Returns the delay and the state's anticipation fields (the caller sets the
+    rest).
     """
     progress_phase, since, done, eta = _progress(old, snapshot, now, began)
     limit = _limit(snapshot, now)
-    if new.attempt > 1 and old.expected is not None and old.expected <= now:
+    if not changed and old.expected is not None and old.expected <= now:
         # Due and not come (the tail after the last step, a slow stop): count the
         # overdue window from when it first came due, not from a fresh estimate.
         expected: float | None = old.expected
@@ -323,8 +331,6 @@ def _anticipate(
         elif -ahead < OVERDUE_WINDOW:
             delay = min(delay, schedule.closing_max_delay)
     return delay, PollState(
-        attempt=new.attempt,
-        throttle_level=new.throttle_level,
         progress_phase=progress_phase,
         progress_since=since,
         progress_steps=done,
