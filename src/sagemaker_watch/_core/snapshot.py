@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -248,6 +248,7 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 
 _S = TypeVar("_S", bound=Snapshot)
+_R = TypeVar("_R")
 
 
 def _parse(
@@ -274,21 +275,13 @@ def _parse(
         msg = "CreationTime is missing or not a timestamp"
         raise MalformedResponse(msg)
     last = memo.get(job_arn) if memo is not None else None
-    history = raw.get("SecondaryStatusTransitions")
-    history_state = (
-        False
-        if memo is None
-        else reuse(
-            history,
-            _TRANSITION_ROWS,
-            state=False if last is None else last.transitions,
-            read_row=_transition_row,
-        )
-    )
-    transitions = (
-        history_state.parsed
-        if isinstance(history_state, Rows)
-        else _transitions(history)
+    history_state, transitions = _rows(
+        raw.get("SecondaryStatusTransitions"),
+        _TRANSITION_ROWS,
+        memo=memo,
+        last=False if last is None else last.transitions,
+        read_row=_transition_row,
+        read_all=_transitions,
     )
     secondary_raw = _optional_str(raw.get("SecondaryStatus"))
     if secondary_raw is not None:
@@ -306,16 +299,13 @@ def _parse(
     last_modified_time = _time(raw.get("LastModifiedTime"))
     training_start_time = _time(raw.get("TrainingStartTime"))
     training_end_time = _time(raw.get("TrainingEndTime"))
-    metrics = raw.get("FinalMetricDataList")
-    metric_state = (
-        False
-        if memo is None
-        else reuse(
-            metrics,
-            _METRIC_ROWS,
-            state=False if last is None else last.metrics,
-            read_row=_metric_row,
-        )
+    metric_state, final_metrics = _rows(
+        raw.get("FinalMetricDataList"),
+        _METRIC_ROWS,
+        memo=memo,
+        last=False if last is None else last.metrics,
+        read_row=_metric_row,
+        read_all=_metrics,
     )
     snapshot = cls(
         job_name=job_name,
@@ -335,9 +325,7 @@ def _parse(
             if isinstance(artifacts, Mapping)
             else None
         ),
-        final_metrics=(
-            metric_state.parsed if isinstance(metric_state, Rows) else _metrics(metrics)
-        ),
+        final_metrics=final_metrics,
         progress=_progress(raw.get("ProgressInfo")),
         warm_pool_status=(
             _optional_str(warm_pool.get("Status"))
@@ -353,6 +341,23 @@ def _parse(
     if memo is not None:
         memo.put(job_arn, Parsed(transitions=history_state, metrics=metric_state))
     return snapshot
+
+
+def _rows(
+    value: object,
+    spec: RowSpec,
+    *,
+    memo: Memo | None,
+    last: Rows[_R] | bool,
+    read_row: Callable[[int, tuple[object, ...]], _R | None],
+    read_all: Callable[[object], tuple[_R, ...]],
+) -> tuple[Rows[_R] | bool, tuple[_R, ...]]:
+    """Read one of the answer's long lists: reused from *last* where the memo can.
+
+    Returns what the memo keeps of it and what it gives.
+    """
+    state = False if memo is None else reuse(value, spec, state=last, read_row=read_row)
+    return state, state.parsed if isinstance(state, Rows) else read_all(value)
 
 
 def _time(value: object) -> dt.datetime | None:
