@@ -1,14 +1,20 @@
-"""Tests for job name validation."""
+"""Tests for job name and ARN validation."""
 
 from __future__ import annotations
 
+import botocore.loaders
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sagemaker_watch._core.names import (
+    JOB_ARN_MAX_LENGTH,
+    JOB_ARN_PATTERN,
     JOB_NAME_MAX_LENGTH,
     JOB_NAME_PATTERN,
+    JobRef,
+    lookup_name,
+    parse_job,
     validate_job_name,
 )
 from sagemaker_watch._errors import InvalidJobName
@@ -71,3 +77,214 @@ def test_error_message_does_not_forbid_double_hyphens():
     with pytest.raises(InvalidJobName) as info:
         validate_job_name("-job")
     assert "single hyphen" not in str(info.value)
+
+
+# -- ARNs ------------------------------------------------------------------------
+
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/my-job"
+
+PARTITIONS = st.from_regex(r"\Aaws[a-z\-]{0,12}\Z").filter(
+    lambda partition: "\n" not in partition
+)
+REGIONS = st.from_regex(r"\A[a-z0-9\-]{0,20}\Z").filter(
+    lambda region: "\n" not in region
+)
+ACCOUNTS = st.from_regex(r"\A[0-9]{12}\Z").filter(lambda account: "\n" not in account)
+NAMES = VALID.filter(lambda name: "\n" not in name)
+
+
+@st.composite
+def arns(draw):
+    """A valid training job ARN built from the pattern's pieces, with the pieces."""
+    partition, region = draw(PARTITIONS), draw(REGIONS)
+    account, name = draw(ACCOUNTS), draw(NAMES)
+    arn = f"arn:{partition}:sagemaker:{region}:{account}:training-job/{name}"
+    return arn, partition, region, account, name
+
+
+@given(arns())
+def test_a_valid_arn_comes_back_as_its_name_and_parts(pieces):
+    """Any ARN built from the service pattern's pieces reduces to its job name."""
+    arn, partition, region, account, name = pieces
+    expected = JobRef(
+        name=name,
+        arn=arn,
+        partition=partition,
+        region=region or None,
+        account_id=account,
+    )
+    assert expected == parse_job(arn)
+    assert name == lookup_name(arn)
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        ARN,
+        "arn:aws-cn:sagemaker:cn-north-1:123456789012:training-job/my-job",
+        "arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:training-job/my-job",
+        "arn:aws-iso:sagemaker:us-iso-east-1:123456789012:training-job/my-job",
+        "arn:aws-iso-b:sagemaker:us-isob-east-1:123456789012:training-job/my-job",
+        "arn:aws:sagemaker::123456789012:training-job/my-job",
+    ],
+)
+def test_arns_of_every_partition_are_accepted(arn):
+    """ARNs in every partition, and with the empty region the pattern allows, pass."""
+    assert "my-job" == parse_job(arn).name
+
+
+def test_a_name_is_a_job_ref_without_arn_parts():
+    """A plain name parses to itself, with no ARN, region or account."""
+    assert JobRef(name="my-job") == parse_job("my-job")
+
+
+@pytest.mark.parametrize(
+    ("arn", "problem"),
+    [
+        (ARN.replace("arn:", "ARN:"), "starts 'ARN', not 'arn'"),
+        (ARN.replace("arn:aws:", "arn:azure:"), "partition 'azure'"),
+        (ARN.replace("arn:aws:", "arn:AWS:"), "partition 'AWS'"),
+        (ARN.replace(":sagemaker:", ":ec2:"), "service 'ec2' is not 'sagemaker'"),
+        (ARN.replace(":sagemaker:", ":SageMaker:"), "service 'SageMaker'"),
+        (ARN.replace("us-east-1", "US-EAST-1"), "region 'US-EAST-1'"),
+        (ARN.replace("us-east-1", "us_east_1"), "region 'us_east_1'"),
+        (ARN.replace("123456789012", "12345678901"), "account '12345678901'"),
+        (ARN.replace("123456789012", "1234567890123"), "account '1234567890123'"),
+        (ARN.replace("123456789012", "12345678901x"), "account '12345678901x'"),
+        (ARN.replace("training-job/", "processing-job/"), "resource 'processing-job'"),
+        (ARN.replace("training-job/", "Training-Job/"), "resource 'Training-Job'"),
+        (
+            ARN.replace("training-job/", "training-job:"),
+            "resource 'training-job:my-job'",
+        ),
+        (ARN.replace("my-job", "my_job"), "job name 'my_job'"),
+        (ARN.replace("my-job", "-my-job"), "job name '-my-job'"),
+        (ARN.replace("my-job", ""), "job name ''"),
+        (ARN.replace("my-job", "my-job/x"), "job name 'my-job/x'"),
+        (ARN.replace("my-job", "a" * 64), f"job name '{'a' * 64}'"),
+        (ARN.replace("my-job", "a" + "-" * 62 + "b"), "job name 'a---"),
+        (ARN + "\n", "job name 'my-job\\n'"),
+        (ARN + "\x1b[2J", "job name 'my-job\\x1b[2J'"),
+        (" " + ARN, "starts ' arn'"),
+        ("arn:aws:sagemaker:us-east-1:123456789012", "not six ':'-separated parts"),
+        ("arn:aws:sagemaker:us-east-1:123456789012:my-job", "resource 'my-job'"),
+        ("my/job", "not six ':'-separated parts"),
+        (
+            ARN.replace("us-east-1", "r" * 210),
+            "longer than 256 characters",
+        ),
+    ],
+)
+def test_malformed_arns_say_what_is_wrong(arn, problem):
+    """Each malformed ARN raises InvalidJobName naming the part that is wrong."""
+    with pytest.raises(InvalidJobName) as info:
+        parse_job(arn)
+    message = str(info.value)
+    assert problem in message
+    assert repr(arn) in message
+    assert arn == info.value.job_name
+    assert isinstance(info.value, ValueError)
+    assert not any(ord(char) < 32 or ord(char) == 127 for char in message)
+    assert arn == lookup_name(arn)
+
+
+MUTATIONS = [
+    lambda arn: arn.upper(),
+    lambda arn: arn.replace("arn:", "ARN:", 1),
+    lambda arn: arn.replace(":sagemaker:", ":sagemakers:", 1),
+    lambda arn: arn.replace(":training-job/", ":processing-job/", 1),
+    lambda arn: arn.replace(":training-job/", ":training-job//", 1),
+    lambda arn: arn + "_",
+    lambda arn: arn + "-",
+    lambda arn: arn + "\x00",
+    lambda arn: arn + "/",
+    lambda arn: ":" + arn,
+    lambda arn: arn.replace(":", "::", 1),
+]
+
+
+@given(arns(), st.sampled_from(MUTATIONS))
+def test_mutated_arns_are_rejected(pieces, mutate):
+    """A valid ARN broken in any one of the ways the pattern forbids is rejected."""
+    arn = mutate(pieces[0])
+    with pytest.raises(InvalidJobName):
+        parse_job(arn)
+
+
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.from_regex(JOB_ARN_PATTERN, fullmatch=True),
+        arns().map(lambda pieces: pieces[0] + "x" * 200),
+        arns().map(lambda pieces: pieces[0].replace("/", "/" + "a-" * 40, 1)),
+    )
+)
+def test_parsing_agrees_with_the_service_patterns(text):
+    """parse_job accepts exactly what TrainingJobName or TrainingJobArn accept."""
+    name_ok = bool(
+        JOB_NAME_PATTERN.fullmatch(text) and len(text) <= JOB_NAME_MAX_LENGTH
+    )
+    arn_ok = bool(
+        JOB_ARN_PATTERN.fullmatch(text)
+        and len(text) <= JOB_ARN_MAX_LENGTH
+        and len(text.rpartition("/")[2]) <= JOB_NAME_MAX_LENGTH
+    )
+    if name_ok or arn_ok:
+        assert (text if name_ok else text.rpartition("/")[2]) == parse_job(text).name
+    else:
+        with pytest.raises(InvalidJobName):
+            parse_job(text)
+
+
+def test_the_arn_pattern_is_the_service_models():
+    """The pattern and limit are those of botocore's TrainingJobArn shape."""
+    shape = _service_shape("TrainingJobArn")
+    assert shape["pattern"] == JOB_ARN_PATTERN.pattern
+    assert shape["max"] == JOB_ARN_MAX_LENGTH
+    name = _service_shape("TrainingJobName")
+    assert name["pattern"] == JOB_NAME_PATTERN.pattern
+    assert name["max"] == JOB_NAME_MAX_LENGTH
+
+
+def _service_shape(shape):
+    loader = botocore.loaders.create_loader()
+    model = loader.load_service_model("sagemaker", "service-2")
+    return model["shapes"][shape]
+
+
+def test_validate_job_name_still_takes_names_only():
+    """The name check used for creating jobs does not take ARNs."""
+    with pytest.raises(InvalidJobName):
+        validate_job_name(ARN)
+
+
+@pytest.mark.parametrize("value", ["my-job", "a:b", "x/y", None, 42, ARN + "\n"])
+def test_lookup_leaves_anything_but_a_valid_arn_alone(value):
+    """lookup_name never raises: a name or a malformed ARN comes back unchanged."""
+    assert value == lookup_name(value)
+
+
+def test_the_region_of_an_arn_must_be_the_clients():
+    """An ARN from another region is refused, naming both regions."""
+    ref = parse_job(ARN.replace("us-east-1", "eu-west-1"))
+    with pytest.raises(InvalidJobName) as info:
+        ref.check_region("us-east-1")
+    message = str(info.value)
+    assert "'eu-west-1'" in message
+    assert "'us-east-1'" in message
+    assert ref.arn == info.value.job_name
+
+
+@pytest.mark.parametrize(
+    ("job", "client_region"),
+    [
+        (ARN, "us-east-1"),
+        (ARN, None),
+        (ARN, ""),
+        ("my-job", "eu-west-1"),
+        ("arn:aws:sagemaker::123456789012:training-job/my-job", "eu-west-1"),
+    ],
+)
+def test_the_region_check_passes_when_nothing_disagrees(job, client_region):
+    """Names, empty ARN regions and unknown client regions are never refused."""
+    parse_job(job).check_region(client_region)
