@@ -99,10 +99,9 @@ async def train_and_wait(
         ]
         states = await asyncio.gather(*runs)
     for name, state in zip(job_names, states, strict=True):
-        if state.is_completed():
-            outcome = await state.aresult()
-        else:
-            outcome = f"{state.name}: {(state.message or '').splitlines()[0]}"
+        outcome = await state.aresult(raise_on_failure=False)  # or the exception
+        if isinstance(outcome, Exception):
+            outcome = f"{state.name}: {str(outcome).splitlines()[0]}"
         print(f"{name:16} {outcome}")
     return states
 
