@@ -8,10 +8,12 @@ in the test's thread: the fake serves from a loop of its own, on another thread
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import math
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -25,6 +27,8 @@ from anyio.from_thread import start_blocking_portal
 
 import sagemaker_watch as sw
 from sagemaker_watch import blocking
+from sagemaker_watch._drivers.blocking import _PrivateLoop
+from sagemaker_watch._drivers.blocking import _run as blocking_run
 from sagemaker_watch.testing import FakeSageMaker, Fault, ManualClock, plain
 
 #: The fake's speed: simulated seconds per real second.
@@ -159,12 +163,12 @@ def test_wait_for_status_rejects_an_empty_collection(served):
     assert 0 == served.request_count()
 
 
-def test_timeout_raises_wait_timeout_with_the_last_snapshot(served):
-    """timeout= raises WaitTimeout carrying the last snapshot seen."""
+def test_timeout_raises_wait_timeout(served):
+    """timeout= raises the async API's WaitTimeout, and leaves no thread."""
     served.add_job("long", ENDLESS)
     with pytest.raises(sw.WaitTimeout) as info:
         blocking.wait_until_complete("long", clock=served.clock, timeout=300)
-    assert "long" == info.value.snapshot.job_name
+    assert "long" == info.value.job_name
     assert [] == loop_threads()
 
 
@@ -322,10 +326,8 @@ def test_leaving_with_early_closes(served):
 def test_watch_raises_the_async_errors_and_closes(served):
     """A watch ending in WaitTimeout raises it from the loop and cleans up."""
     served.add_job("long", ENDLESS)
-    events = []
     with pytest.raises(sw.WaitTimeout) as info:
-        events.extend(blocking.watch("long", clock=served.clock, timeout=200))
-    assert isinstance(events[0], sw.JobObserved)
+        list(blocking.watch("long", clock=served.clock, timeout=300))
     assert "long" == info.value.job_name
     assert [] == loop_threads()
 
@@ -358,6 +360,87 @@ def test_a_client_setup_error_raises_from_with(served, monkeypatch):
     assert [] == loop_threads()
 
 
+# -- the private loop ------------------------------------------------------------
+
+
+class ExitingClock:
+    """The fake's clock, but its sleep raises SystemExit (as a callback might)."""
+
+    def __init__(self, clock):
+        """Read time from *clock*."""
+        self._clock = clock
+
+    def now(self):
+        """The fake's wall time."""
+        return self._clock.now()
+
+    def monotonic(self):
+        """The fake's monotonic time."""
+        return self._clock.monotonic()
+
+    def deadline_remaining(self):
+        """No deadline."""
+        return math.inf
+
+    async def sleep(self, seconds):
+        """Exit instead of sleeping."""
+        raise SystemExit(seconds > 0)
+
+
+def test_a_base_exception_from_the_work_reaches_the_caller_quietly(served, capfd):
+    """SystemExit raised on the loop reaches the caller; the thread ends silently."""
+    served.add_job("long", ENDLESS)
+    with pytest.raises(SystemExit):
+        blocking.wait_until_complete("long", clock=ExitingClock(served.clock))
+    assert [] == loop_threads()
+    assert ("", "") == capfd.readouterr()
+
+
+def test_closing_from_the_loop_thread_does_not_wait_for_itself():
+    """close() called on the loop's own thread hands the closing to a helper."""
+    loop = _PrivateLoop()
+
+    async def close_from_inside():
+        loop.close(cancel=True)
+        await anyio.sleep_forever()
+
+    with pytest.raises(concurrent.futures.CancelledError):
+        loop.call(close_from_inside)
+    deadline = time.monotonic() + 5
+    while loop_threads():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    loop.close()
+
+
+def test_watches_left_open_close_at_interpreter_exit(served):
+    """A script leaving watches open (entered, or mid-loop) exits at once, quietly."""
+    served.add_job("long", ENDLESS)
+    code = """
+        from sagemaker_watch import blocking
+        entered = blocking.watch("long").__enter__()
+        print(type(next(entered)).__name__)
+        suspended = iter(blocking.watch("long"))
+        print(type(next(suspended)).__name__)
+    """
+    env = {**os.environ, **served.environ()}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert (0, "JobObserved\nJobObserved\n", "") == (
+        done.returncode,
+        done.stdout,
+        done.stderr,
+    )
+    assert time.monotonic() - started < 5
+
+
 # -- Ctrl-C -------------------------------------------------------------------------
 
 
@@ -379,6 +462,40 @@ def test_ctrl_c_in_this_thread_cancels_and_reraises_promptly(served):
         blocking.wait_until_complete("slow")
     assert time.monotonic() - sent[0] < 0.5
     assert [] == loop_threads()
+
+
+def test_ctrl_c_at_any_moment_leaves_no_thread_and_never_hangs(capfd):
+    """SIGINT at 300 random moments of a call: it ends at once, leaving nothing."""
+    if threading.current_thread() is not threading.main_thread():  # pragma: no cover
+        pytest.skip("signals reach the main thread only")
+    rng = random.Random(12)
+    outcomes = collections.Counter()
+    for _ in range(300):
+        delay = rng.uniform(0, 0.005)
+        interrupter = threading.Thread(
+            target=lambda: (
+                time.sleep(delay),  # noqa: B023 - run before the next iteration
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT),
+            )
+        )
+        started = time.monotonic()
+        try:
+            interrupter.start()
+            blocking_run(lambda: anyio.sleep(0.002))
+            outcomes["completed"] += 1
+            interrupter.join()
+        except KeyboardInterrupt:
+            outcomes["interrupted"] += 1
+        while interrupter.is_alive():
+            with contextlib.suppress(KeyboardInterrupt):
+                interrupter.join()
+        assert time.monotonic() - started < 1
+    deadline = time.monotonic() + 5
+    while loop_threads():
+        assert time.monotonic() < deadline, "a loop thread was left running"
+        time.sleep(0.01)
+    assert min(outcomes.values()) > 0
+    assert ("", "") == capfd.readouterr()
 
 
 def run_script(served, code, *, ready, within=2.0):

@@ -44,6 +44,8 @@ THREAD_NAME = "sagemaker-watch-blocking"
 #: Seconds between wake-ups of a waiting caller. A signal interrupts a blocked
 #: wait at once on POSIX; on Windows only when the wait wakes.
 _WAKE = 0.1
+#: Seconds to wait for a loop interrupted while starting, to stop it.
+_STARTUP = 1.0
 
 T = TypeVar("T")
 
@@ -73,14 +75,14 @@ class _PrivateLoop:
             concurrent.futures.Future()
         )
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
-        self._thread.start()
         try:
+            self._thread.start()
             self._portal = _result(self._ready)
         except BaseException:
             # Interrupted while the loop starts (a millisecond): let it start,
             # stop it, and re-raise the interrupt, not what stopping it raised.
             with contextlib.suppress(BaseException):
-                self._stop(self._ready.result(), cancel=True)
+                self._stop(self._ready.result(timeout=_STARTUP), cancel=True)
             raise
 
     def _run(self) -> None:
@@ -113,10 +115,20 @@ class _PrivateLoop:
             raise
 
     def close(self, *, cancel: bool = False) -> None:
-        """Stop the loop and wait for its thread (idempotent)."""
-        if self._closed or threading.current_thread() is self._thread:
+        """Stop the loop and wait for its thread (idempotent).
+
+        From the loop's own thread (a finalizer run by a garbage collection
+        there), a helper thread closes it: a thread cannot wait for itself.
+        """
+        if self._closed:
             return
         self._closed = True
+        if threading.current_thread() is self._thread:
+            threading.Thread(target=self._shut, args=(cancel,), daemon=True).start()
+        else:
+            self._shut(cancel)
+
+    def _shut(self, cancel: bool) -> None:  # noqa: FBT001 - a thread's args
         self._stop(self._portal, cancel=cancel)
         while self._thread.is_alive():
             self._thread.join(_WAKE)
@@ -125,7 +137,7 @@ class _PrivateLoop:
     def _stop(portal: BlockingPortal, *, cancel: bool) -> None:
         try:
             future = portal.start_task_soon(portal.stop, cancel)
-        except RuntimeError:  # already stopping
+        except RuntimeError:  # stopped already: its loop ended on an error
             return
         _result(future)
 
@@ -344,16 +356,15 @@ class Watch:
 
         async def hold() -> None:
             try:
-                async with events:
-                    entered.set_result(None)
-                    await anyio.sleep_forever()
-            except Exception as exc:
-                if entered.done():
-                    raise
+                await events.__aenter__()
+            except BaseException as exc:
                 entered.set_exception(exc)
+                raise
+            entered.set_result(None)
+            try:
+                await anyio.sleep_forever()
             finally:
-                if not entered.done():  # cancelled while entering
-                    entered.cancel()
+                await events.__aexit__(None, None, None)
 
         try:
             loop.start(hold)
