@@ -340,6 +340,15 @@ def test_next_outside_with_is_a_usage_error(served):
     assert 0 == served.request_count()
 
 
+def test_a_watch_closed_before_use_opens_nothing(served):
+    """close() before any use ends the watch: it yields nothing and sends nothing."""
+    events = blocking.watch("job", clock=served.clock)
+    events.close()
+    assert [] == list(events)
+    assert 0 == served.request_count()
+    assert [] == loop_threads()
+
+
 def test_a_watch_cannot_be_entered_twice(served):
     """Entering a watch a second time raises UsageError."""
     served.add_job("job", SHORT)

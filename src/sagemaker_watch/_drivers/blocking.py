@@ -89,7 +89,8 @@ class _PrivateLoop:
         try:
             anyio.run(self._serve, backend="asyncio")
         except BaseException as exc:  # noqa: BLE001 - reported through the futures
-            if not self._ready.done():
+            # Only a loop that never started reports here; else, its calls did.
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
                 self._ready.set_exception(exc)
 
     async def _serve(self) -> None:
