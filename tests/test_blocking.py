@@ -195,19 +195,20 @@ def test_region_profile_and_endpoint_reach_the_client(served, monkeypatch):
     assert sw.PrimaryStatus.COMPLETED == snapshot.primary_status
 
 
-def test_the_waiters_take_the_async_keywords_but_client():
-    """Each blocking waiter takes the async waiter's keywords, except client=."""
+@pytest.mark.parametrize(
+    "name",
+    ["wait_until_complete", "wait_until_terminal", "wait_for_status", "watch", "Watch"],
+)
+def test_each_function_takes_the_async_keywords_but_client(name):
+    """Each blocking name takes its async twin's parameters, except client=."""
     import inspect  # noqa: PLC0415 - only this test reads signatures
 
-    for name in ("wait_until_complete", "wait_until_terminal", "wait_for_status"):
-        expected = dict(inspect.signature(getattr(sw, name)).parameters)
-        del expected["client"]
-        actual = dict(inspect.signature(getattr(blocking, name)).parameters)
-        assert list(expected) == list(actual)
-        assert [p.kind for p in expected.values()] == [p.kind for p in actual.values()]
-        assert [p.default for p in expected.values()] == [
-            p.default for p in actual.values()
-        ]
+    expected = dict(inspect.signature(getattr(sw, name)).parameters)
+    del expected["client"]
+    actual = inspect.signature(getattr(blocking, name)).parameters
+    assert [(p.name, p.kind, p.default) for p in expected.values()] == [
+        (p.name, p.kind, p.default) for p in actual.values()
+    ]
 
 
 # -- where it is called from ----------------------------------------------------
@@ -549,6 +550,30 @@ def test_ctrl_c_in_a_script_exits_like_any_script(served):
     assert -signal.SIGINT == code
     assert "" == out
     assert 1 == err.count("Traceback (most recent call last)")
+    assert err.rstrip().endswith("KeyboardInterrupt")
+    assert [] == [noise for noise in NOISE if noise in err]
+
+
+def test_one_ctrl_c_ends_a_blocking_call_inside_asyncio_run(served):
+    """Under asyncio.run, whose first Ctrl-C only cancels its task, one is enough."""
+    served.add_job("slow", ENDLESS)
+    served.inject(Fault.slow(30, operation="DescribeTrainingJob"))
+    code, out, err, _ = run_script(
+        served,
+        """
+        import asyncio
+        from sagemaker_watch import blocking
+
+        async def main():
+            print("waiting")
+            blocking.wait_until_complete("slow")
+
+        asyncio.run(main())
+        """,
+        ready=lambda _: served.wait_for_requests(1),
+    )
+    assert -signal.SIGINT == code
+    assert "" == out
     assert err.rstrip().endswith("KeyboardInterrupt")
     assert [] == [noise for noise in NOISE if noise in err]
 

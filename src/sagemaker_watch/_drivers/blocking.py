@@ -14,6 +14,7 @@ flight is abandoned, the client closed; milliseconds) and is re-raised.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import functools
@@ -51,13 +52,31 @@ T = TypeVar("T")
 
 
 def _result(future: concurrent.futures.Future[T]) -> T:
-    """Wait for *future* in short naps, so that Ctrl-C is seen everywhere."""
+    """Wait for *future* in short naps, so that Ctrl-C is seen everywhere.
+
+    Called from a coroutine (blocking its event loop), a new cancellation of its
+    task also ends the wait, raising ``CancelledError`` there: under
+    ``asyncio.run()``, the first Ctrl-C only cancels the main task, which could
+    not otherwise run until the wait ended.
+    """
+    task = _calling_task()
+    requests = 0 if task is None else task.cancelling()
     while True:
         try:
             future.exception(timeout=_WAKE)
         except TimeoutError:
+            if task is not None and task.cancelling() > requests:
+                raise asyncio.CancelledError from None
             continue
         return future.result()
+
+
+def _calling_task() -> asyncio.Task[object] | None:
+    """The asyncio task running in this thread, if any."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop runs in this thread
+        return None
 
 
 class _PrivateLoop:
@@ -328,9 +347,41 @@ class Watch:
     Use one watch from one thread at a time.
     """
 
-    def __init__(self, events: AsyncWatch) -> None:
-        """Wrap the async *events*; nothing starts until the watch is entered."""
-        self._events = events
+    def __init__(
+        self,
+        job_name: str,
+        *,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        schedule: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+        resume: str | None = None,
+    ) -> None:
+        """Prepare a watch; nothing starts until it is entered or looped over.
+
+        Takes the arguments of ``watch()``.
+
+        Raises:
+            InvalidJobName: if SageMaker would reject the name.
+            InvalidResumeToken: if *resume* cannot be read or is for another job.
+            ValueError: if *timeout* is negative or NaN.
+        """
+        self._events = AsyncWatch(
+            job_name,
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url,
+            schedule=schedule,
+            retry=retry,
+            clock=clock,
+            seed=seed,
+            timeout=timeout,
+            resume=resume,
+        )
         self._loop: _PrivateLoop | None = None
         self._close: Callable[[], object] | None = None
         self._closed = False
@@ -484,16 +535,14 @@ def watch(
         ValueError: at once, if *timeout* is negative or NaN.
     """
     return Watch(
-        AsyncWatch(
-            job_name,
-            region=region,
-            profile=profile,
-            endpoint_url=endpoint_url,
-            schedule=schedule,
-            retry=retry,
-            clock=clock,
-            seed=seed,
-            timeout=timeout,
-            resume=resume,
-        )
+        job_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        schedule=schedule,
+        retry=retry,
+        clock=clock,
+        seed=seed,
+        timeout=timeout,
+        resume=resume,
     )
