@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import sagemaker_watch as sw
 from sagemaker_watch._core.names import (
     JOB_ARN_MAX_LENGTH,
     JOB_ARN_PATTERN,
@@ -288,3 +289,168 @@ def test_the_region_of_an_arn_must_be_the_clients():
 def test_the_region_check_passes_when_nothing_disagrees(job, client_region):
     """Names, empty ARN regions and unknown client regions are never refused."""
     parse_job(job).check_region(client_region)
+
+
+# -- ARNs everywhere a name is taken, over real HTTP against the fake -------------
+
+
+def _arn_of(fake, name, *, region=None):
+    return f"arn:aws:sagemaker:{region or fake.region}:123456789012:training-job/{name}"
+
+
+@pytest.mark.asyncio
+async def test_the_waiters_take_an_arn_and_ask_for_the_name(sim):
+    """wait_until_complete on an ARN describes the job by its name."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    snapshot = await sw.wait_until_complete(
+        _arn_of(fake, "job"), client=client, clock=fake.clock
+    )
+    assert sw.PrimaryStatus.COMPLETED == snapshot.primary_status
+    assert fake.request_count("DescribeTrainingJob") == fake.request_count(
+        "DescribeTrainingJob", "job"
+    )
+    training = await sw.wait_for_status(
+        _arn_of(fake, "job"), "Training", client=client, clock=fake.clock
+    )
+    assert "job" == training.job_name
+
+
+@pytest.mark.asyncio
+async def test_watch_on_an_arn_emits_events_named_by_the_job(sim):
+    """watch(arn) follows the job to its end; its events carry the job's name."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    watch = sw.watch(_arn_of(fake, "job"), client=client, clock=fake.clock)
+    assert "job" == watch.job_name
+    events = [e.to_json() async for e in watch]
+    assert {"job"} == {event["job_name"] for event in events}
+    assert ["Starting", "Downloading", "Training", "Uploading", "Completed"] == [
+        event["status"] for event in events if event["event"] == "status_entered"
+    ]
+    assert "job_completed" == events[-1]["event"]
+
+
+@pytest.mark.asyncio
+async def test_a_resume_token_for_the_name_is_accepted_with_the_arn(sim):
+    """A resume token made while watching by name resumes a watch by ARN alike."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    options = {"client": client, "clock": fake.clock, "seed": 1}
+    events = [e async for e in sw.watch("job", **options)]
+    token = events[2].resume_token
+    by_name = [e async for e in sw.watch("job", resume=token, **options)]
+    by_arn = [e async for e in sw.watch(_arn_of(fake, "job"), resume=token, **options)]
+    assert _without_times(by_name) == _without_times(by_arn)
+    assert "job_completed" == by_arn[-1].to_json()["event"]
+
+
+def _without_times(events):
+    return [{**e.to_json(), "at": None} for e in events]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "arn",
+    [
+        ARN.replace("training-job/", "processing-job/"),
+        ARN.replace("arn:", "ARN:"),
+        ARN.replace("123456789012", "1234"),
+        ARN + "\n",
+    ],
+)
+async def test_malformed_arns_are_refused_before_any_request(sim, arn):
+    """watch(), the waiters and the fleet refuse a malformed ARN without a call."""
+    fake, client = sim
+    fake.add_job("my-job", "plain")
+    with pytest.raises(sw.InvalidJobName):
+        sw.watch(arn, client=client)
+    with pytest.raises(sw.InvalidJobName):
+        await sw.wait_until_complete(arn, client=client, clock=fake.clock)
+    async with sw.FleetWatcher(client=client, clock=fake.clock) as fleet:
+        with pytest.raises(sw.InvalidJobName):
+            fleet.add(arn)
+        with pytest.raises(sw.InvalidJobName):
+            await fleet.wait_until_complete(arn)
+        assert arn not in fleet
+    assert 0 == fake.request_count()
+
+
+@pytest.mark.asyncio
+async def test_an_arn_from_another_region_is_refused_before_any_request(sim):
+    """An ARN in eu-west-1 given to a us-east-1 client fails at once, not later."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    elsewhere = _arn_of(fake, "job", region="eu-west-1")
+    with pytest.raises(sw.InvalidJobName, match="'eu-west-1'"):
+        sw.watch(elsewhere, client=client)
+    with pytest.raises(sw.InvalidJobName, match="'eu-west-1'"):
+        await sw.wait_until_terminal(elsewhere, client=client, clock=fake.clock)
+    async with sw.FleetWatcher(client=client, clock=fake.clock) as fleet:
+        with pytest.raises(sw.InvalidJobName, match="'eu-west-1'"):
+            fleet.add(elsewhere)
+        assert 0 == fleet.statistics().watching
+    assert 0 == fake.request_count()
+
+
+@pytest.mark.asyncio
+async def test_the_region_is_checked_once_an_owned_client_opens(
+    fake_sagemaker, monkeypatch
+):
+    """Without client=, the ARN's region is checked when the client opens."""
+    fake = fake_sagemaker
+    for key, value in fake.environ().items():
+        monkeypatch.setenv(key, value)
+    fake.add_job("job", "plain")
+    elsewhere = _arn_of(fake, "job", region="eu-west-1")
+    with pytest.raises(sw.InvalidJobName, match="'eu-west-1'"):
+        await sw.wait_until_complete(elsewhere, clock=fake.clock)
+    fleet = sw.FleetWatcher(clock=fake.clock)
+    fleet.add(elsewhere)
+    with pytest.raises(sw.InvalidJobName, match="'eu-west-1'"):
+        async with fleet:
+            pass
+    snapshot = await sw.wait_until_complete(_arn_of(fake, "job"), clock=fake.clock)
+    assert "job" == snapshot.job_name
+    assert 0 == fake.request_count("DescribeTrainingJob") - fake.request_count(
+        "DescribeTrainingJob", "job"
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_fleet_treats_an_arn_and_its_name_as_one_job(sim):
+    """add(arn) then add(name) watch one job; lookups take either form."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    fake.add_job("other", "plain")
+    arn = _arn_of(fake, "job")
+    async with sw.FleetWatcher(client=client, clock=fake.clock, seed=1) as fleet:
+        fleet.add(arn)
+        fleet.add("job")
+        fleet.add(_arn_of(fake, "other"))
+        assert arn in fleet
+        assert "job" in fleet
+        assert 2 == fleet.statistics().watching
+        snapshot = await fleet.wait_until_complete(arn)
+        assert "job" == snapshot.job_name
+        assert snapshot is fleet.snapshot(arn)
+        assert snapshot is fleet.snapshot("job")
+        fleet.remove(_arn_of(fake, "other"))
+        assert "other" not in fleet
+        events = [e async for e in fleet]
+    assert {"job", "other"} >= {event.job_name for event in events}
+
+
+@pytest.mark.asyncio
+async def test_the_fleet_resumes_by_arn_from_a_token_made_by_name(sim):
+    """fleet.add(arn, resume=token) accepts a token made while watching the name."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    options = {"client": client, "clock": fake.clock, "seed": 1}
+    events = [e async for e in sw.watch("job", **options)]
+    token = events[2].resume_token
+    by_name = [e async for e in sw.watch("job", resume=token, **options)]
+    async with sw.FleetWatcher(client=client, clock=fake.clock, seed=1) as fleet:
+        fleet.add(_arn_of(fake, "job"), resume=token)
+        by_arn = [e async for e in fleet]
+    assert _without_times(by_name) == _without_times(by_arn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from .._errors import InvalidJobName
 
@@ -31,6 +31,8 @@ _PARTITION: Final = re.compile(r"aws[a-z\-]*")
 _REGION: Final = re.compile(r"[a-z0-9\-]*")
 _ACCOUNT: Final = re.compile(r"[0-9]{12}")
 _ARN_PARTS: Final = 6
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,7 +116,7 @@ def parse_job(job: object) -> JobRef:
     return JobRef(name=validate_job_name(job))
 
 
-def lookup_name(job: object) -> object:
+def lookup_name(job: _T) -> _T | str:
     """Return the name inside a valid training job ARN; anything else unchanged.
 
     For lookups that never raise on a bad name (``job in fleet``, ``remove``).

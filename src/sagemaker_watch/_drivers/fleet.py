@@ -71,7 +71,7 @@ import anyio
 
 from .._core.diff import ResumeCursor
 from .._core.events import JobLost
-from .._core.names import validate_job_name
+from .._core.names import JobRef, lookup_name, parse_job
 from .._core.schedule import PollSchedule
 from .._core.status import SecondaryStatus, wanted_statuses
 from .._core.tracker import RetryPolicy
@@ -222,6 +222,8 @@ class FleetWatcher:
             running=lambda: self._state == "running",
         )
         self._state = "new"
+        # ARNs added before the fleet opened its client: their region is checked then.
+        self._unchecked: list[JobRef] = []
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
 
@@ -239,6 +241,8 @@ class FleetWatcher:
 
         Raises:
             UsageError: if this fleet was entered before.
+            InvalidJobName: a job added by ARN is in another region than the
+                client opened (closed again; no request was sent).
         """
         if self._state != "new":
             msg = "this FleetWatcher was already entered; create a new one"
@@ -247,9 +251,13 @@ class FleetWatcher:
         stack = contextlib.AsyncExitStack()
         try:
             if self._client is None:
-                self._source.client = await stack.enter_async_context(
+                self._source.client = client = await stack.enter_async_context(
                     default_client(self._client_options)
                 )
+                for job in self._unchecked:
+                    if job.name in self._scheduler.jobs:
+                        job.check_region(client.meta.region_name)
+                self._unchecked.clear()
             if self._streaming:
                 self._stream.open()
                 stack.callback(self._stream.close)
@@ -296,11 +304,14 @@ class FleetWatcher:
         *resume*). Jobs may be added before or while the fleet runs.
 
         Args:
-            job_name: the training job's name.
+            job_name: the training job's name, or its ARN: the fleet knows jobs
+                by name, so an ARN and its name are the same job.
             resume: an event's ``resume_token``: emit only what came after it.
 
         Raises:
-            InvalidJobName: at once, if SageMaker would reject the name.
+            InvalidJobName: at once, if SageMaker would reject the name or ARN,
+                or the ARN's region is not the client's (if the fleet opens its
+                own client, that is checked when it opens).
             InvalidResumeToken: at once, if *resume* cannot be read or is for
                 another job.
             UsageError: if the fleet was closed.
@@ -308,7 +319,7 @@ class FleetWatcher:
         self._add(job_name, resume=resume)
 
     def _add(self, job_name: str, *, resume: str | None) -> Job:
-        name = validate_job_name(job_name)
+        name = self._checked(job_name).name
         if self._state == "closed":
             msg = "this FleetWatcher is closed"
             raise UsageError(msg)
@@ -317,26 +328,37 @@ class FleetWatcher:
         )
         return self._scheduler.add(name, cursor=cursor, token=resume)
 
+    def _checked(self, job_name: str) -> JobRef:
+        """Read a name or ARN; check an ARN's region once the client is known."""
+        job = parse_job(job_name)
+        client = self._source.client
+        if client is not None:
+            job.check_region(client.meta.region_name)
+        elif job.region is not None:
+            self._unchecked.append(job)
+        return job
+
     def remove(self, job_name: str) -> None:
-        """Stop watching *job_name* and forget it; its waiters raise ``JobRemoved``.
+        """Stop watching *job_name* (or ARN), forget it; waiters raise ``JobRemoved``.
 
         Removing a job the fleet does not know does nothing. A request in
         flight for it completes, but its answer is dropped.
         """
-        self._scheduler.remove(job_name)
+        self._scheduler.remove(lookup_name(job_name))
 
     def __contains__(self, job_name: object) -> bool:
-        """Return whether *job_name* is watched now (not ended, lost or removed)."""
-        job = self._scheduler.jobs.get(job_name) if isinstance(job_name, str) else None
+        """Return whether *job_name* (or ARN) is watched: not ended, lost or removed."""
+        name = lookup_name(job_name)
+        job = self._scheduler.jobs.get(name) if isinstance(name, str) else None
         return job is not None and job.active
 
     def snapshot(self, job_name: str) -> Snapshot | None:
-        """Return the last snapshot of *job_name*, or ``None`` if not seen yet.
+        """Return the last snapshot of *job_name* (or ARN), ``None`` if not seen yet.
 
         Raises:
             KeyError: if the fleet does not know the job.
         """
-        return self._scheduler.jobs[job_name].last
+        return self._scheduler.jobs[lookup_name(job_name)].last
 
     # -- waiters ---------------------------------------------------------------
 
@@ -352,7 +374,7 @@ class FleetWatcher:
         returns at once.
 
         Args:
-            job_name: the training job's name.
+            job_name: the training job's name, or its ARN.
             timeout: seconds on the fleet's clock to wait at most, or ``None``.
 
         Returns:
@@ -365,7 +387,8 @@ class FleetWatcher:
             ServiceError: a fatal AWS error, or transient ones that outlasted
                 the retry policy.
             JobRemoved: the job was removed from the fleet meanwhile.
-            InvalidJobName: at once, for a name SageMaker would reject.
+            InvalidJobName: at once, for a name or ARN SageMaker would reject,
+                or an ARN from another region than the client's.
             UsageError: the fleet is not running.
         """
         job = self._waited(job_name, timeout)
@@ -405,7 +428,7 @@ class FleetWatcher:
         history counts. A job the fleet does not watch is added first.
 
         Args:
-            job_name: the training job's name.
+            job_name: the training job's name, or its ARN.
             status: the secondary status to wait for, or a collection of them.
             timeout: seconds on the fleet's clock to wait at most, or ``None``.
 
@@ -431,7 +454,7 @@ class FleetWatcher:
         if timeout is not None and not timeout >= 0:
             msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
             raise ValueError(msg)
-        job = self._scheduler.jobs.get(job_name)
+        job = self._scheduler.jobs.get(self._checked(job_name).name)
         if job is None:
             job = self._add(job_name, resume=None)
         return job

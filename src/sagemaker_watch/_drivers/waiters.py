@@ -48,7 +48,8 @@ async def wait_until_terminal(
     and closes it before returning.
 
     Args:
-        job_name: the training job's name.
+        job_name: the training job's name, or its ARN (reduced to the name, as
+            in ``watch()``).
         client: a caller-owned aiobotocore SageMaker client, never closed here.
         region: the AWS region, when no *client* is given.
         profile: the AWS profile, when no *client* is given.
@@ -69,7 +70,8 @@ async def wait_until_terminal(
     Raises:
         WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
         TrainingJobNotFound: there is no such job.
-        InvalidJobName: before any request, for a name SageMaker would reject.
+        InvalidJobName: before any request, for a name or ARN SageMaker would
+            reject, or an ARN from another region than the client's.
         ServiceError: a fatal AWS error, or transient ones that outlasted *retry*.
     """
     return await _until(
@@ -117,7 +119,8 @@ async def wait_until_complete(
             (``"Stopped"``, ``"MaxRuntimeExceeded"``, ``"MaxWaitTimeExceeded"``, ...).
         WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
         TrainingJobNotFound: there is no such job.
-        InvalidJobName: before any request, for a name SageMaker would reject.
+        InvalidJobName: before any request, for a name or ARN SageMaker would
+            reject, or an ARN from another region than the client's.
         ServiceError: a fatal AWS error, or transient ones that outlasted *retry*.
     """
     snapshot = await wait_until_terminal(
@@ -167,7 +170,8 @@ async def wait_for_status(
         StatusNotReached: the job completed without ever entering *status*.
         WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
         TrainingJobNotFound: there is no such job.
-        InvalidJobName: before any request, for a name SageMaker would reject.
+        InvalidJobName: before any request, for a name or ARN SageMaker would
+            reject, or an ARN from another region than the client's.
         ValueError: before any request, if *status* is an empty collection.
     """
     wanted = wanted_statuses(status)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 
 from .._core.diff import ResumeCursor
-from .._core.names import validate_job_name
+from .._core.names import parse_job
 from .._core.tracker import ErrorKind, JobTracker, RetryPolicy
 from .._errors import UsageError, WaitTimeout
 from .._io.clock import Clock, SystemClock
@@ -82,11 +82,13 @@ class Watch:
         Takes the arguments of ``watch()``.
 
         Raises:
-            InvalidJobName: before any request, if SageMaker would reject the name.
+            InvalidJobName: before any request, if SageMaker would reject the
+                name or ARN, or the ARN's region is not the client's.
             InvalidResumeToken: if *resume* cannot be read or is for another job.
             ValueError: if *timeout* is negative or NaN.
         """
-        self.job_name = validate_job_name(job_name)
+        self._job = parse_job(job_name)
+        self.job_name = self._job.name
         if timeout is not None and not timeout >= 0:
             msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
             raise ValueError(msg)
@@ -116,6 +118,8 @@ class Watch:
         self._source = AioBotocoreSource(
             client, retry=retry, clock=self._clock, client_options=self._client_options
         )
+        if client is not None:
+            self._job.check_region(client.meta.region_name)
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -127,16 +131,26 @@ class Watch:
         return self._tracker.last_snapshot
 
     async def __aenter__(self) -> Self:
-        """Open a client for the block unless the caller gave one (waits)."""
+        """Open a client for the block unless the caller gave one (waits).
+
+        Raises:
+            InvalidJobName: the job's ARN is in another region than the client
+                opened (closed again; no request was sent).
+        """
         if self._exit_stack is not None:
             msg = "this watch was already entered; create a new one"
             raise UsageError(msg)
         self._start()
         self._exit_stack = contextlib.AsyncExitStack()
         if self._client is None:
-            self._source.client = await self._exit_stack.enter_async_context(
+            self._source.client = client = await self._exit_stack.enter_async_context(
                 default_client(self._client_options)
             )
+            try:
+                self._job.check_region(client.meta.region_name)
+            except BaseException:
+                await self.__aexit__(None, None, None)
+                raise
         return self
 
     async def __aexit__(
@@ -288,7 +302,12 @@ def watch(
     ``watch()``, ``Watch`` and the three waiters take the same keywords.
 
     Args:
-        job_name: the training job's name.
+        job_name: the training job's name, or its ARN
+            (``arn:aws:sagemaker:REGION:ACCOUNT:training-job/NAME``, any
+            partition), which is reduced to the name: requests and events use
+            the name. DescribeTrainingJob looks in the client's account and
+            region only: an ARN from another region is refused before any
+            request; one from another account is "not found".
         client: a caller-owned aiobotocore SageMaker client, never closed here.
             Without one, a client is made from the standard credential chain,
             with *region*, *profile* and *endpoint_url* if given.
@@ -309,7 +328,9 @@ def watch(
         A ``Watch``: enter it with ``async with`` and iterate it.
 
     Raises:
-        InvalidJobName: at once, if SageMaker would reject the name.
+        InvalidJobName: at once, if SageMaker would reject the name or the ARN,
+            or if the ARN's region is not the client's (checked when the
+            client opens, before any request, if the watch opens its own).
         InvalidResumeToken: at once, if *resume* cannot be read or was written
             for another job.
         ValueError: at once, if *timeout* is negative or NaN.
