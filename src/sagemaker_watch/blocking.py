@@ -13,9 +13,13 @@ The waiters and the events of ``sagemaker_watch``, without ``async``::
 Each function takes the async one's arguments, returns the same values and
 raises the same errors: it runs the async engine, on an event loop of its own in
 a private thread, so it works where no loop runs (a script), where one already
-runs in the calling thread (a notebook cell, where ``asyncio.run`` cannot), and
-from many threads at once (each call independent). Ctrl-C cancels the wait,
-closes the client and raises ``KeyboardInterrupt`` in the calling thread, at once.
+runs in the calling thread (a notebook cell, where ``asyncio.run`` cannot; the
+cell waits, and so does its loop), and from many threads at once (each call
+independent: its own loop, its own client). Ctrl-C cancels the wait, closes the
+client and raises ``KeyboardInterrupt`` in the calling thread, at once; inside
+``asyncio.run()``, whose first Ctrl-C cancels the main task, that cancellation
+ends the call too (``CancelledError``, which ``asyncio.run`` turns into
+``KeyboardInterrupt``).
 
 There is no *client* argument: an aiobotocore client belongs to the event loop
 that opened it, which is not the one the call runs on. Each call opens its own
