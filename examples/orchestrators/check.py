@@ -3,12 +3,14 @@
 Each example runs in a child process of this interpreter, which needs
 sagemaker-watch, Prefect 3 and Dagster installed (``python -m nox -s
 orchestrators`` builds such an environment and runs this). The child gets a
-temporary ``PREFECT_HOME`` and ``DAGSTER_HOME``, no ``PREFECT_*``, ``DAGSTER_*``
-or ``AWS_*`` settings of the developer's (so no Prefect Cloud, and no AWS
-account), and no telemetry: Prefect starts its temporary server on 127.0.0.1,
-Dagster runs on an ephemeral instance. What an example prints on standard
-output must equal the ``.txt`` file of its name beside it; its logs go to
-standard error, shown only when it fails. Each one's time is printed::
+temporary ``PREFECT_HOME``, ``DAGSTER_HOME`` and working directory (Prefect
+reads settings from ``./pyproject.toml`` and ``./.env`` too), none of the
+developer's ``PREFECT_*``, ``DAGSTER_*`` or ``AWS_*`` settings (so no Prefect
+Cloud and no AWS account) and no telemetry: Prefect starts its temporary
+server on 127.0.0.1, Dagster runs on an ephemeral instance. What an example
+prints on standard output must equal the ``.txt`` file of its name beside it;
+its logs go to standard error, shown only when it fails. Each one's time is
+printed::
 
     python examples/orchestrators/check.py                 # both
     python examples/orchestrators/check.py prefect_flow    # one
@@ -57,6 +59,7 @@ def check(name: str) -> bool:
         run = subprocess.run(  # noqa: S603 - this interpreter, our own file
             [sys.executable, str(HERE / f"{name}.py")],
             env=offline_environ(Path(home)),
+            cwd=home,  # Prefect reads settings from ./pyproject.toml and ./.env
             capture_output=True,
             text=True,
             timeout=LIMIT,

@@ -8,14 +8,14 @@ fails with it, as Prefect reports any failed task it returns.
 
 Prefect 3 runs an async task awaited in an async flow on the flow's own event
 loop, so the tasks can share the fleet; ``.submit()`` and ``.map()`` run each
-task in a worker thread on an event loop of its own, where a fleet (its client,
-its task group) opened on the flow's loop cannot be used. So the flow awaits
-its tasks with ``asyncio.gather``.
+task in a worker thread on an event loop of its own, where a fleet opened on
+the flow's loop cannot serve it (such a wait sees no answer and times out).
+So the flow awaits its tasks with ``asyncio.gather``.
 
 Runs against the embedded fake SageMaker (no AWS account needed) and Prefect's
 temporary local server (loopback only; telemetry off unless you set it)::
 
-    pip install sagemaker-watch "prefect>=3,<4"
+    pip install sagemaker-watch "prefect>=3.9,<4"
     python examples/orchestrators/prefect_flow.py
 
 Against AWS, call ``train_and_wait`` with real job names: the fleet takes the
@@ -34,7 +34,7 @@ import asyncio
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, cast
 
-from prefect import flow, task
+from prefect import State, flow, task  # State: Prefect may evaluate the hints
 from prefect.cache_policies import NO_CACHE
 
 import sagemaker_watch as sw
@@ -42,8 +42,6 @@ from sagemaker_watch.testing import FakeSageMaker
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
-
-    from prefect import State
 
 #: The clock the fleet runs on: the embedded fake's compressed time in this
 #: demo; unset (the system clock) against AWS.
