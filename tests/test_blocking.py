@@ -182,13 +182,15 @@ def test_an_invalid_name_raises_before_any_request(served):
 
 
 def test_region_profile_and_endpoint_reach_the_client(served, monkeypatch):
-    """endpoint_url= and region= are used for the client the call opens."""
+    """endpoint_url=, region= and profile= are used for the client the call opens."""
     monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER")
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     served.add_job("job", SHORT)
     with pytest.raises(sw.NoRegion):
         blocking.wait_until_complete("job", endpoint_url=served.endpoint_url)
+    with pytest.raises(sw.ProfileNotFound):
+        blocking.wait_until_complete("job", region="us-east-1", profile="nowhere")
     snapshot = blocking.wait_until_complete(
         "job", region="us-east-1", endpoint_url=served.endpoint_url, clock=served.clock
     )
