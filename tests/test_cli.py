@@ -276,6 +276,69 @@ async def test_invalid_job_name_is_a_usage_error_before_any_request(fake):
     assert 0 == fake.request_count()
 
 
+def arn(fake, name, *, region=None):
+    """The ARN of training job *name* on *fake* (or in *region*)."""
+    where = f"{region or fake.region}:{fake.account_id}"
+    return f"arn:aws:sagemaker:{where}:training-job/{name}"
+
+
+@pytest.mark.asyncio
+async def test_wait_and_watch_take_a_job_arn(fake):
+    """An ARN is watched as its job's name; an ARN and its name are one job."""
+    fake.add_job("done", short_plain())
+    waited = await run("wait", arn(fake, "done"), *FAST, env=child_env(fake))
+    assert 0 == waited.code
+    assert waited.out.startswith("done Completed in ")
+    watched = await run(
+        "watch", arn(fake, "done"), "done", "--json", *FAST, env=child_env(fake)
+    )
+    assert 0 == watched.code
+    events = [json.loads(line) for line in watched.out.splitlines()]
+    assert {"done"} == {event["job_name"] for event in events}
+    assert 1 == [event["event"] for event in events].count("job_completed")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("job", "problem"),
+    [
+        (
+            "arn:aws:sagemaker:us-east-1:123456789012:processing-job/done",
+            "resource 'processing-job' is not a 'training-job/NAME'",
+        ),
+        (
+            "ARN:aws:sagemaker:us-east-1:123456789012:training-job/done",
+            "it starts 'ARN', not 'arn'",
+        ),
+        (
+            "arn:aws:sagemaker:us-east-1:123456789012:training-job/done\x1b[2J",
+            "job name 'done\\x1b[2J'",
+        ),
+    ],
+)
+async def test_a_malformed_arn_is_a_usage_error_before_any_request(fake, job, problem):
+    """A malformed ARN exits 2 with one line saying what is wrong, sending nothing."""
+    done = await run("watch", "done", job, env=child_env(fake))
+    assert (2, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert problem in done.err
+    assert "\x1b" not in done.err
+    assert 0 == fake.request_count()
+
+
+@pytest.mark.asyncio
+async def test_an_arn_from_another_region_is_a_usage_error_before_any_request(fake):
+    """An ARN in eu-west-1 on a us-east-1 client exits 2 naming both regions."""
+    fake.add_job("done", short_plain())
+    elsewhere = arn(fake, "done", region="eu-west-1")
+    done = await run("wait", elsewhere, *FAST, env=child_env(fake))
+    assert (2, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert "'eu-west-1'" in done.err
+    assert "'us-east-1'" in done.err
+    assert 0 == fake.request_count()
+
+
 @pytest.mark.asyncio
 async def test_unknown_option_is_a_usage_error_on_one_line():
     """An unknown option exits 2 with one line naming it and where to look."""

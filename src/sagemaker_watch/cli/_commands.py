@@ -25,7 +25,7 @@ from rich.console import Console
 import sagemaker_watch as sw
 from sagemaker_watch.testing import FakeSageMaker
 
-from .._core.names import validate_job_name
+from .._core.names import JobRef, parse_job
 from . import _demo, _scenario
 from ._follow import Settings, aws_client, follow
 from ._problems import CliError, ExitCode, exit_code
@@ -152,17 +152,26 @@ def _renderer(
     return LiveRenderer(console, job_names, now=now, err=sys.stderr)
 
 
+def _jobs(values: Sequence[str]) -> list[JobRef]:
+    """Read the names or ARNs, before any request."""
+    try:
+        return [parse_job(value) for value in values]
+    except sw.InvalidJobName as error:
+        raise click.BadParameter(str(error), param_hint="JOB") from None
+
+
 def _job_names(values: Sequence[str]) -> list[str]:
-    """Validate the names (before any request) and drop repeats, keeping order."""
-    names: list[str] = []
-    for value in values:
-        try:
-            validate_job_name(value)
-        except sw.InvalidJobName as error:
-            raise click.BadParameter(str(error), param_hint="JOB") from None
-        if value not in names:
-            names.append(value)
-    return names
+    """The jobs' names (an ARN gives its name), without repeats, in order."""
+    return list(dict.fromkeys(job.name for job in _jobs(values)))
+
+
+def _check_regions(jobs: Sequence[JobRef], region: str) -> None:
+    """Refuse an ARN from another region than the client's, before any request."""
+    try:
+        for job in jobs:
+            job.check_region(region)
+    except sw.InvalidJobName as error:
+        raise CliError(str(error), ExitCode.USAGE) from None
 
 
 def _check_output(*, json: bool, plain: bool) -> None:
@@ -253,17 +262,20 @@ def _with_watch_options(command: Callable[..., int]) -> Callable[..., int]:
 
 
 def _watch_jobs(
-    names: Sequence[str],
+    values: Sequence[str],
     options: WatchOptions,
     *,
     make_renderer: Callable[[Settings], Renderer],
     report: Callable[[Sequence[JobResult]], None] = lambda _: None,
 ) -> ExitCode:
-    """Follow *names* on an AWS client; exit by the worst outcome, or the signal.
+    """Follow the jobs named in *values* (names or ARNs) on an AWS client.
 
-    The endpoint and the numbers are checked before any request; *report* sees
-    the results once the client is closed, unless a signal ended the watch.
+    Exit by the worst outcome, or the signal. The jobs, the endpoint and the
+    numbers are checked before any request (an ARN's region once the client is
+    open); *report* sees the results once the client is closed, unless a signal
+    ended the watch.
     """
+    jobs, names = _jobs(values), _job_names(values)
     endpoint_url = _endpoint_url(options.endpoint_url)
     settings = _settings(
         min_delay=options.min_delay,
@@ -277,6 +289,7 @@ def _watch_jobs(
         async with aws_client(
             region=options.region, profile=options.profile, endpoint_url=endpoint_url
         ) as client:
+            _check_regions(jobs, client.meta.region_name)
             on_client = dataclasses.replace(
                 settings,
                 region=client.meta.region_name,
@@ -326,13 +339,14 @@ def watch(
 ) -> int:
     """Follow training jobs until they end; exit as `wait` does for the worst one.
 
-    On a terminal: a live table, one row per job. Otherwise one line per event,
-    or with --json one JSON object per event (logs go to stderr).
+    Each JOB is a training job's name or ARN. On a terminal: a live table, one
+    row per job. Otherwise one line per event, or with --json one JSON object per
+    event (logs go to stderr).
     """
     _check_output(json=json_, plain=plain)
     names = _job_names(jobs)
     return _watch_jobs(
-        names,
+        jobs,
         options,
         make_renderer=lambda settings: _renderer(
             names, json=json_, plain=plain, now=settings.now
@@ -346,6 +360,8 @@ def watch(
 def wait(*, job: str, options: WatchOptions) -> int:
     """Wait for a training job to end; print its outcome; exit 0 if it Completed.
 
+    JOB is the training job's name or ARN.
+
     Exit codes: 0 completed, 1 failed, 3 stopped, 4 not found (or replaced),
     5 timeout, 6 AWS credentials/access/service error, 2 usage error,
     70 unexpected error, 130 Ctrl-C, 141 stdout closed, 143 SIGTERM.
@@ -357,7 +373,7 @@ def wait(*, job: str, options: WatchOptions) -> int:
             click.echo(one_line(f"{result.job_name} {describe(result)}", limit=4096))
 
     return _watch_jobs(
-        _job_names([job]),
+        [job],
         options,
         make_renderer=lambda _: NullRenderer(sys.stdout, sys.stderr),
         report=report,
