@@ -142,6 +142,16 @@ def test_wait_until_complete_raises_failed_with_the_reason(served):
     assert [] == loop_threads()
 
 
+def test_a_job_arn_works_as_the_async_api_takes_it(served):
+    """A job's ARN is accepted wherever its name is, as by the async API."""
+    served.add_job("job", SHORT)
+    arn = served.describe_job("job")["TrainingJobArn"]
+    snapshot = blocking.wait_until_complete(arn, clock=served.clock)
+    assert "job" == snapshot.job_name
+    with blocking.watch(arn, clock=served.clock) as events:
+        assert isinstance(list(events)[-1], sw.JobCompleted)
+
+
 def test_wait_until_terminal_returns_a_stopped_job_without_raising(served):
     """wait_until_terminal returns the snapshot of a Stopped job, as the async one."""
     served.add_job("stopped", "user_stop")
