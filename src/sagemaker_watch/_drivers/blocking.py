@@ -195,7 +195,7 @@ def wait_until_terminal(
     raises ``KeyboardInterrupt``.
 
     Args:
-        job_name: the training job's name.
+        job_name: the training job's name, or its ARN (as in ``watch()``).
         region: the AWS region; the standard chain's by default.
         profile: the AWS profile; the standard chain's by default.
         endpoint_url: the SageMaker endpoint; the standard chain's by default.
@@ -512,7 +512,7 @@ def watch(
     Ctrl-C while waiting closes the watch and raises ``KeyboardInterrupt``.
 
     Args:
-        job_name: the training job's name.
+        job_name: the training job's name, or its ARN (as in ``watch()``).
         region: the AWS region; the standard chain's by default.
         profile: the AWS profile; the standard chain's by default.
         endpoint_url: the SageMaker endpoint; the standard chain's by default.
