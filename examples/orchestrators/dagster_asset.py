@@ -59,7 +59,11 @@ LIFECYCLES = {
 
 
 class SageMakerWatch(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Where the training jobs run, and how fast their waits may poll."""
+    """Where the training jobs run, and how fast their waits may poll.
+
+    Credentials come from the standard AWS chain (environment, profile,
+    instance role); none is held here.
+    """
 
     region: str | None = None
     profile: str | None = None
@@ -92,7 +96,10 @@ async def trained_models(  # type: ignore[no-untyped-def]  # noqa: ANN201 - see 
 
     Dagster reads an async generator's return annotation as the type of its
     outputs (it checks ``isgeneratorfunction`` only), so this one has none:
-    it yields a ``MaterializeResult`` for each model whose job completed.
+    it yields a ``MaterializeResult`` for each model whose job completed. The
+    fleet closes before the first ``yield``: Dagster resumes an async generator
+    in a new asyncio task each time, and a fleet's task group must close in the
+    task that opened it.
 
     Raises:
         Failure: a job failed, was stopped or could not be watched; the
