@@ -154,6 +154,7 @@ INTERNAL = {
     "_drivers._fleet_stream": {"Events", "Idle", "Stream"},
     "_drivers._fleet_waiters": {"StatusWaiter", "Timeouts", "Waiters"},
     "_drivers._fleet_sweeps": {"Sweeper"},
+    "_drivers.shared_fleets": {"OpenedFleet", "SharedFleets"},
     "_drivers.waiters": {"raise_for_outcome"},
     "_core.cursor": {"ResumeCursor", "message_digest", "progress_digest"},
     "_core.diff": {"DiffResult", "diff", "diff_with_anomalies"},
