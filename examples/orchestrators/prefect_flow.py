@@ -9,8 +9,9 @@ fails with it, as Prefect reports any failed task it returns.
 Prefect 3 runs an async task awaited in an async flow on the flow's own event
 loop, so the tasks can share the fleet; ``.submit()`` and ``.map()`` run each
 task in a worker thread on an event loop of its own, where a fleet opened on
-the flow's loop cannot serve it (such a wait sees no answer and times out).
-So the flow awaits its tasks with ``asyncio.gather``.
+the flow's loop cannot serve it (such a wait sees no answer: it times out, or
+without a timeout waits forever). So the flow awaits its tasks with
+``asyncio.gather``.
 
 Runs against the embedded fake SageMaker (no AWS account needed) and Prefect's
 temporary local server (loopback only; telemetry off unless you set it)::
