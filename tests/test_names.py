@@ -454,3 +454,30 @@ async def test_the_fleet_resumes_by_arn_from_a_token_made_by_name(sim):
         fleet.add(_arn_of(fake, "job"), resume=token)
         by_arn = [e async for e in fleet]
     assert _without_times(by_name) == _without_times(by_arn)
+
+
+@pytest.mark.asyncio
+async def test_fleet_lookups_by_an_arn_of_another_region_find_nothing(sim):
+    """in, snapshot() and remove() treat an ARN of another region as no job here."""
+    fake, client = sim
+    fake.add_job("job", "plain")
+    elsewhere = _arn_of(fake, "job", region="eu-west-1")
+    async with sw.FleetWatcher(client=client, clock=fake.clock, seed=1) as fleet:
+        await fleet.wait_until_complete("job")
+        fleet.add("job")
+        assert "job" in fleet
+        assert elsewhere not in fleet
+        with pytest.raises(KeyError):
+            fleet.snapshot(elsewhere)
+        fleet.remove(elsewhere)
+        assert "job" in fleet
+        assert fleet.snapshot(_arn_of(fake, "job")) is fleet.snapshot("job")
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [(None, "my-job"), ("us-east-1", "my-job"), ("eu-west-1", ARN)],
+)
+def test_lookup_finds_an_arn_only_in_its_region(region, expected):
+    """lookup_name gives an ARN's name only when the ARN is in *region* (if given)."""
+    assert expected == lookup_name(ARN, region=region)

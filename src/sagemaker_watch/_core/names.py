@@ -116,16 +116,20 @@ def parse_job(job: object) -> JobRef:
     return JobRef(name=validate_job_name(job))
 
 
-def lookup_name(job: _T) -> _T | str:
+def lookup_name(job: _T, *, region: str | None = None) -> _T | str:
     """Return the name inside a valid training job ARN; anything else unchanged.
 
     For lookups that never raise on a bad name (``job in fleet``, ``remove``).
+    An ARN from another region than *region* (when given) is left unchanged
+    too: it names no job the client can see.
     """
     if isinstance(job, str) and ":" in job:
         try:
-            return _parse_arn(job).name
+            ref = _parse_arn(job)
+            ref.check_region(region)
         except InvalidJobName:
             return job
+        return ref.name
     return job
 
 

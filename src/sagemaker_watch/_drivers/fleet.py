@@ -344,12 +344,13 @@ class FleetWatcher:
         Removing a job the fleet does not know does nothing. A request in
         flight for it completes, but its answer is dropped.
         """
-        self._scheduler.remove(lookup_name(job_name))
+        self._scheduler.remove(self._lookup(job_name))
 
     def __contains__(self, job_name: object) -> bool:
         """Return whether *job_name* (or ARN) is watched: not ended, lost or removed."""
-        name = lookup_name(job_name)
-        job = self._scheduler.jobs.get(name) if isinstance(name, str) else None
+        if not isinstance(job_name, str):
+            return False
+        job = self._scheduler.jobs.get(self._lookup(job_name))
         return job is not None and job.active
 
     def snapshot(self, job_name: str) -> Snapshot | None:
@@ -358,7 +359,13 @@ class FleetWatcher:
         Raises:
             KeyError: if the fleet does not know the job.
         """
-        return self._scheduler.jobs[lookup_name(job_name)].last
+        return self._scheduler.jobs[self._lookup(job_name)].last
+
+    def _lookup(self, job_name: str) -> str:
+        """The name to look *job_name* up by (an ARN's, if in the client's region)."""
+        client = self._source.client
+        region = None if client is None else client.meta.region_name
+        return lookup_name(job_name, region=region)
 
     # -- waiters ---------------------------------------------------------------
 
