@@ -169,7 +169,6 @@ def test_a_name_is_a_job_ref_without_arn_parts():
         (" " + ARN, "starts ' arn'"),
         ("arn:aws:sagemaker:us-east-1:123456789012", "not six ':'-separated parts"),
         ("arn:aws:sagemaker:us-east-1:123456789012:my-job", "resource 'my-job'"),
-        ("my/job", "not six ':'-separated parts"),
         (
             ARN.replace("us-east-1", "r" * 210),
             "longer than 256 characters",
@@ -251,6 +250,13 @@ def _service_shape(shape):
     loader = botocore.loaders.create_loader()
     model = loader.load_service_model("sagemaker", "service-2")
     return model["shapes"][shape]
+
+
+def test_a_name_with_a_slash_is_a_bad_name_not_a_bad_arn():
+    """Without a colon the input is read as a name, and the name's rule is stated."""
+    with pytest.raises(InvalidJobName) as info:
+        parse_job("team/my-job")
+    assert str(info.value).startswith("invalid training job name 'team/my-job': ")
 
 
 def test_validate_job_name_still_takes_names_only():

@@ -111,7 +111,7 @@ def parse_job(job: object) -> JobRef:
             what is wrong (the input is quoted with ``repr``, so control
             characters never reach a terminal raw).
     """
-    if isinstance(job, str) and (":" in job or "/" in job):
+    if isinstance(job, str) and ":" in job:
         return _parse_arn(job)
     return JobRef(name=validate_job_name(job))
 
