@@ -247,6 +247,7 @@ def test_the_arn_pattern_is_the_service_models():
 
 
 def _service_shape(shape):
+    """The shape *shape* of botocore's SageMaker service model."""
     loader = botocore.loaders.create_loader()
     model = loader.load_service_model("sagemaker", "service-2")
     return model["shapes"][shape]
@@ -301,6 +302,7 @@ def test_the_region_check_passes_when_nothing_disagrees(job, client_region):
 
 
 def _arn_of(fake, name, *, region=None):
+    """The ARN of job *name* on *fake* (or in *region*)."""
     return f"arn:aws:sagemaker:{region or fake.region}:123456789012:training-job/{name}"
 
 
@@ -352,6 +354,7 @@ async def test_a_resume_token_for_the_name_is_accepted_with_the_arn(sim):
 
 
 def _without_times(events):
+    """The events' JSON without the observation times, which differ per run."""
     return [{**e.to_json(), "at": None} for e in events]
 
 
