@@ -1,0 +1,433 @@
+"""Apache Airflow 3: wait for SageMaker training jobs in deferred tasks, on one fleet.
+
+::
+
+    from sagemaker_watch.integrations.airflow import WaitForTrainingJobOperator
+
+    wait = WaitForTrainingJobOperator(
+        task_id="wait_for_training",
+        job_name="{{ ti.xcom_pull('train')['Training']['TrainingJobName'] }}",
+        aws_conn_id="aws_default",
+    )
+
+Installed with ``pip install "sagemaker-watch[airflow]"`` (Airflow 3 and the
+amazon provider, whose AWS connection it uses).
+
+* ``WaitForTrainingJobOperator`` defers at once to ``TrainingJobTrigger``; the
+  task resumes once, with the outcome: it succeeds on Completed (its XCom is a
+  summary of the job), fails with ``TrainingJobFailedError`` carrying the
+  FailureReason, with ``TrainingJobStoppedError`` on Stopped unless
+  *allow_stopped*, with ``TrainingJobWaitTimeoutError`` after *timeout*, and with
+  ``TrainingJobNotFoundError`` for a job that does not exist.
+* ``TrainingJobTrigger`` waits as long as the job runs (no attempt cap), rides
+  out throttling and transient errors as the library does, logs each status
+  transition into the task's log once, and fires one ``TriggerEvent`` whose
+  payload's ``"status"`` is ``completed``, ``failed``, ``stopped``,
+  ``timed_out``, ``not_found`` or ``error``.
+* **Every trigger in one triggerer process shares one fleet** per AWS connection
+  (connection id, region, verify, botocore config): one client, one rate budget,
+  ``ListTrainingJobs`` change detection. So 500 deferred tasks cost what one
+  ``FleetWatcher`` of 500 jobs costs, not 500 pollers. A trigger that is
+  cancelled, or moved to another triggerer, leaves its job; the fleet forgets a
+  job no trigger waits for, and closes when no trigger is left.
+* Credentials, region and endpoint come from the amazon provider's AWS
+  connection (``aws_conn_id``), through ``SageMakerHook``: assumed roles,
+  profiles, ``endpoint_url`` in the connection's extra. Region, verify and
+  botocore config are serialised with the trigger, so none is lost on deferral.
+* The trigger's ``serialize()`` carries a resume token once it has seen the job,
+  so a trigger re-created from it logs only what followed; a *timeout* is kept
+  as an absolute deadline, so a re-created trigger does not start it again.
+
+Airflow's own shared streams (``BaseEventTrigger.shared_stream_key``) serve
+event-driven scheduling; a deferred task's trigger is a ``BaseTrigger``, and the
+stream's producer sees only one trigger's arguments (not which jobs the others
+wait for), hence a fleet of our own per event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import anyio
+from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from aiobotocore.config import AioConfig
+
+from .._core.events import (
+    Event,
+    JobCompleted,
+    JobEnded,
+    JobFailed,
+    JobLost,
+    JobStopped,
+    ProgressChanged,
+)
+from .._core.names import validate_job_name
+from .._drivers.fleet import FleetWatcher
+from .._drivers.shared_fleets import OpenedFleet, SharedFleets
+from .._errors import SageMakerWatchError, TrainingJobNotFound
+from .._io.client import client_config
+from .._io.clock import Clock, SystemClock
+from ..cli._text import event_line, safe
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Hashable, Mapping
+
+    from airflow.sdk import Context
+
+__all__ = [
+    "TrainingJobFailedError",
+    "TrainingJobNotFoundError",
+    "TrainingJobStoppedError",
+    "TrainingJobTrigger",
+    "TrainingJobWaitError",
+    "TrainingJobWaitTimeoutError",
+    "WaitForTrainingJobOperator",
+]
+
+#: The fleets shared by every trigger of this process, one per event loop and
+#: AWS connection.
+SHARED_FLEETS = SharedFleets()
+
+
+class TrainingJobWaitError(AirflowException):
+    """The training job did not complete; ``payload`` is the trigger's outcome."""
+
+    def __init__(self, message: str, payload: Mapping[str, Any]) -> None:
+        """Build the error from the trigger's *payload*."""
+        super().__init__(message)
+        self.payload = dict(payload)
+        self.job_name: str | None = payload.get("job_name")
+
+
+class TrainingJobFailedError(TrainingJobWaitError):
+    """The job Failed; ``failure_reason`` is SageMaker's FailureReason."""
+
+    def __init__(self, message: str, payload: Mapping[str, Any]) -> None:
+        """Build the error from the trigger's *payload*."""
+        super().__init__(message, payload)
+        self.failure_reason: str | None = payload.get("failure_reason")
+
+
+class TrainingJobStoppedError(TrainingJobWaitError):
+    """The job was Stopped; ``reason`` is how (Stopped, MaxRuntimeExceeded, ...)."""
+
+    def __init__(self, message: str, payload: Mapping[str, Any]) -> None:
+        """Build the error from the trigger's *payload*."""
+        super().__init__(message, payload)
+        self.reason: str | None = payload.get("stop_reason")
+
+
+class TrainingJobWaitTimeoutError(TrainingJobWaitError):
+    """The wait's *timeout* ran out before the job ended."""
+
+
+class TrainingJobNotFoundError(TrainingJobWaitError):
+    """No training job of that name (after the grace period for new jobs)."""
+
+
+_ERRORS: dict[str, type[TrainingJobWaitError]] = {
+    "failed": TrainingJobFailedError,
+    "stopped": TrainingJobStoppedError,
+    "timed_out": TrainingJobWaitTimeoutError,
+    "not_found": TrainingJobNotFoundError,
+    "error": TrainingJobWaitError,
+}
+
+
+class TrainingJobTrigger(BaseTrigger):
+    """Wait for one training job in the triggerer, on the process's shared fleet.
+
+    Fires one ``TriggerEvent``; its payload is a JSON object with ``status``
+    (``completed``, ``failed``, ``stopped``, ``timed_out``, ``not_found`` or
+    ``error``), ``job_name``, ``message`` (one line for the task's log), and
+    where known ``job_arn``, ``failure_reason``, ``stop_reason`` (Stopped,
+    MaxRuntimeExceeded, MaxWaitTimeExceeded), ``training_time_seconds``,
+    ``billable_time_seconds``, ``model_artifacts`` and ``resume_token``.
+
+    Args:
+        job_name: the training job's name or ARN.
+        aws_conn_id: the amazon provider's AWS connection (credentials, region,
+            ``endpoint_url``); ``None`` for the standard credential chain.
+        region_name: the AWS region, overriding the connection's.
+        verify: whether to verify TLS certificates (or a CA bundle's path).
+        botocore_config: botocore ``Config`` keywords, over the library's own
+            (botocore's retries off: the library retries).
+        deadline: an absolute deadline (POSIX seconds) after which the trigger
+            fires ``timed_out``; ``None`` waits as long as the job runs.
+        resume: a resume token: log and report only what followed it.
+        stop_on_kill: stop the training job when a user kills the task.
+    """
+
+    #: The clock the shared fleets run on (the fake SageMaker's in tests).
+    clock: ClassVar[Clock] = SystemClock()
+    #: ``FleetWatcher`` keywords for the shared fleets (rates, intervals).
+    fleet_options: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(
+        self,
+        job_name: str,
+        *,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+        resume: str | None = None,
+        stop_on_kill: bool = False,
+    ) -> None:
+        """Keep what the trigger needs; nothing is sent before ``run()``.
+
+        Raises:
+            InvalidJobName: at once, for a name or ARN SageMaker would reject.
+        """
+        super().__init__()
+        validate_job_name(job_name)
+        self.job_name = job_name
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = dict(botocore_config or {})
+        self.deadline = deadline
+        self.resume = resume
+        self.stop_on_kill = stop_on_kill
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the class path and keywords that re-create this trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_name": self.job_name,
+                "aws_conn_id": self.aws_conn_id,
+                "region_name": self.region_name,
+                "verify": self.verify,
+                "botocore_config": self.botocore_config,
+                "deadline": self.deadline,
+                "resume": self.resume,
+                "stop_on_kill": self.stop_on_kill,
+            },
+        )
+
+    def _hook(self) -> SageMakerHook:
+        config = AioConfig(**self.botocore_config)
+        return SageMakerHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=client_config().merge(config),
+        )
+
+    def _key(self) -> Hashable:
+        return (
+            self.aws_conn_id,
+            self.region_name,
+            json.dumps(self.verify),
+            json.dumps(self.botocore_config, sort_keys=True, default=str),
+        )
+
+    @contextlib.asynccontextmanager
+    async def _open_fleet(self) -> AsyncIterator[OpenedFleet]:
+        clock = self.clock
+        async with (
+            await self._hook().get_async_conn() as client,
+            FleetWatcher(client=client, clock=clock, **self.fleet_options) as fleet,
+        ):
+            yield OpenedFleet(fleet=fleet, client=client, clock=clock)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait for the job on the shared fleet; fire one event with the outcome."""
+        outcome: dict[str, Any] | None = None
+
+        async def follow() -> None:
+            nonlocal outcome
+            outcome = await self._follow()
+            tg.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(follow)
+            if self.deadline is not None:  # on the fleet's clock, like its polls
+                await self.clock.sleep(self.deadline - self.clock.now().timestamp())
+                tg.cancel_scope.cancel()
+        if outcome is None:
+            outcome = self._payload("timed_out", "the wait's timeout ran out")
+        yield TriggerEvent(outcome)
+
+    async def _follow(self) -> dict[str, Any]:
+        try:
+            async with SHARED_FLEETS.subscribe(
+                self._key(), self._open_fleet, self.job_name, resume=self.resume
+            ) as events:
+                async for event in events:
+                    if (payload := self._seen(event)) is not None:
+                        return payload
+        except TrainingJobNotFound as exc:
+            return self._payload("not_found", safe(str(exc)))
+        except SageMakerWatchError as exc:
+            return self._payload("error", safe(str(exc)), error=type(exc).__name__)
+        return self._payload("error", "the job's events ended without an outcome")
+
+    def _seen(self, event: Event) -> dict[str, Any] | None:
+        """Log *event* into the task's log; return the outcome if it is one."""
+        if isinstance(event, JobLost):
+            status = (
+                "not_found" if isinstance(event.error, TrainingJobNotFound) else "error"
+            )
+            return self._payload(
+                status, safe(str(event.error)), error=type(event.error).__name__
+            )
+        self.resume = event.resume_token
+        if not isinstance(event, ProgressChanged):
+            self.log.info("%s", safe(event_line(event)))
+        if not isinstance(event, JobEnded):
+            return None
+        snapshot = event.snapshot
+        summary = {
+            "job_arn": snapshot.job_arn,
+            "training_time_seconds": snapshot.training_time_seconds,
+            "billable_time_seconds": snapshot.billable_time_seconds,
+            "model_artifacts": snapshot.model_artifacts,
+        }
+        if isinstance(event, JobCompleted):
+            return self._payload("completed", "Completed", **summary)
+        if isinstance(event, JobFailed):
+            reason = event.failure_reason or "no FailureReason given"
+            return self._payload(
+                "failed",
+                f"Failed: {safe(reason)}",
+                failure_reason=event.failure_reason,
+                **summary,
+            )
+        assert isinstance(event, JobStopped)  # noqa: S101 - the three JobEnded kinds
+        return self._payload(
+            "stopped",
+            f"Stopped ({safe(str(event.reason))})",
+            stop_reason=str(event.reason),
+            **summary,
+        )
+
+    def _payload(self, status: str, message: str, **fields: Any) -> dict[str, Any]:  # noqa: ANN401
+        return {
+            "status": status,
+            "job_name": validate_job_name(self.job_name),
+            "message": message,
+            "resume_token": self.resume,
+            **fields,
+        }
+
+    async def on_kill(self) -> None:
+        """Stop the training job if *stop_on_kill* (a user killed the task)."""
+        if not self.stop_on_kill:
+            return
+        name = validate_job_name(self.job_name)
+        try:
+            async with await self._hook().get_async_conn() as client:
+                await client.stop_training_job(TrainingJobName=name)
+        except Exception as exc:  # noqa: BLE001 - logged; the kill goes on
+            self.log.warning(
+                "could not stop training job %s: %s", name, safe(type(exc).__name__)
+            )
+        else:
+            self.log.info("asked SageMaker to stop training job %s", name)
+
+
+class WaitForTrainingJobOperator(BaseOperator):
+    """Wait for a SageMaker training job in a deferred task, without a worker slot.
+
+    Defers at once to ``TrainingJobTrigger`` (on the triggerer's shared fleet);
+    resumes once with the outcome. On Completed it returns a summary (its XCom):
+    ``job_name``, ``job_arn``, ``status``, ``training_time_seconds``,
+    ``billable_time_seconds`` and ``model_artifacts``.
+
+    Args:
+        job_name: the training job's name or ARN (templated).
+        aws_conn_id: the amazon provider's AWS connection.
+        region_name: the AWS region, overriding the connection's.
+        verify: whether to verify TLS certificates (or a CA bundle's path).
+        botocore_config: botocore ``Config`` keywords.
+        allow_stopped: succeed on a Stopped job too (fail by default).
+        timeout: fail with ``TrainingJobWaitTimeoutError`` after this long
+            (seconds or a ``timedelta``); ``None`` waits as long as the job runs.
+        stop_on_kill: stop the training job when a user kills the task.
+        **kwargs: ``BaseOperator`` keywords.
+
+    Raises (in the task):
+        TrainingJobFailedError: the job failed; ``.failure_reason`` says why.
+        TrainingJobStoppedError: the job was stopped (unless *allow_stopped*).
+        TrainingJobWaitTimeoutError: *timeout* ran out.
+        TrainingJobNotFoundError: there is no such job.
+        TrainingJobWaitError: the wait failed otherwise (access denied, say).
+    """
+
+    template_fields = ("job_name",)
+    ui_color = "#ffcc80"
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: Mapping[str, Any] | None = None,
+        allow_stopped: bool = False,
+        timeout: float | dt.timedelta | None = None,
+        stop_on_kill: bool = False,
+        **kwargs: Any,  # noqa: ANN401 - BaseOperator's
+    ) -> None:
+        """Configure the wait; nothing is sent before the task runs."""
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = dict(botocore_config or {})
+        self.allow_stopped = allow_stopped
+        self.wait_timeout = (
+            timeout.total_seconds() if isinstance(timeout, dt.timedelta) else timeout
+        )
+        self.stop_on_kill = stop_on_kill
+
+    def execute(self, context: Context) -> None:  # noqa: ARG002 - Airflow's signature
+        """Defer to ``TrainingJobTrigger`` at once (an invalid name fails here)."""
+        deadline = (
+            None
+            if self.wait_timeout is None
+            else TrainingJobTrigger.clock.now().timestamp() + self.wait_timeout
+        )
+        self.defer(
+            trigger=TrainingJobTrigger(
+                self.job_name,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                verify=self.verify,
+                botocore_config=self.botocore_config,
+                deadline=deadline,
+                stop_on_kill=self.stop_on_kill,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(
+        self,
+        context: Context,  # noqa: ARG002 - Airflow's signature
+        event: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Resume with the trigger's outcome: return a summary, or raise."""
+        status = event.get("status")
+        message = f"training job {event.get('job_name')}: {event.get('message')}"
+        if status == "completed" or (status == "stopped" and self.allow_stopped):
+            self.log.info("%s", message)
+            return {
+                "job_name": event.get("job_name"),
+                "job_arn": event.get("job_arn"),
+                "status": "Completed" if status == "completed" else "Stopped",
+                "training_time_seconds": event.get("training_time_seconds"),
+                "billable_time_seconds": event.get("billable_time_seconds"),
+                "model_artifacts": event.get("model_artifacts"),
+            }
+        raise _ERRORS.get(str(status), TrainingJobWaitError)(message, event)
