@@ -71,7 +71,8 @@ class JobRef:
             self.arn,
             f"training job ARN {self.arn!r} is in region {self.region!r}, but the "
             f"client calls region {client_region!r}, where DescribeTrainingJob "
-            f"cannot find it; use a client (or region=) for {self.region!r}",
+            f"cannot find it; use a client for {self.region!r} (region= in "
+            "Python, --region on the command line)",
         )
 
 
