@@ -147,7 +147,8 @@ def _parse_arn(arn: str) -> JobRef:
                 account_id=account_id,
             )
     raise _rejected(
-        arn, f"invalid training job ARN {arn!r}: {_arn_problem(arn)}; {_ARN_FORM}"
+        arn,
+        f"invalid training job ARN {arn!r}: {_arn_problem(arn)} (expected {_ARN_FORM})",
     )
 
 
