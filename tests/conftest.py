@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import pytest
 import pytest_asyncio
 
 pytest_plugins = ["sagemaker_watch.testing.pytest_plugin"]
+
+#: The Airflow integration's tests run where Airflow is installed: ``nox -s airflow``
+#: (part of the README's test command) installs it; the main session has none.
+collect_ignore = [] if importlib.util.find_spec("airflow") else ["airflow_integration"]
 
 
 @pytest.fixture(autouse=True)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import anyio
 
 from .._core.events import Event, JobEnded, JobLost
-from .._core.names import validate_job_name
+from .._core.names import parse_job
 from .._errors import UsageError
 from .watch import watch
 
@@ -128,7 +128,7 @@ class SharedFleets:
             SageMakerWatchError: what stopped the fleet from starting, or
                 stopped it (raised by the iterator).
         """
-        name = validate_job_name(job_name)
+        name = parse_job(job_name).name
         fleets = self._by_loop.setdefault(asyncio.get_running_loop(), {})
         shared = fleets.get(key)
         if shared is None:

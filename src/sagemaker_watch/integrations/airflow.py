@@ -67,7 +67,7 @@ from .._core.events import (
     JobStopped,
     ProgressChanged,
 )
-from .._core.names import validate_job_name
+from .._core.names import parse_job
 from .._drivers.fleet import FleetWatcher
 from .._drivers.shared_fleets import OpenedFleet, SharedFleets
 from .._errors import SageMakerWatchError, TrainingJobNotFound
@@ -187,7 +187,7 @@ class TrainingJobTrigger(BaseTrigger):
             InvalidJobName: at once, for a name or ARN SageMaker would reject.
         """
         super().__init__()
-        validate_job_name(job_name)
+        parse_job(job_name).name
         self.job_name = job_name
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
@@ -313,7 +313,7 @@ class TrainingJobTrigger(BaseTrigger):
     def _payload(self, status: str, message: str, **fields: Any) -> dict[str, Any]:  # noqa: ANN401
         return {
             "status": status,
-            "job_name": validate_job_name(self.job_name),
+            "job_name": parse_job(self.job_name).name,
             "message": message,
             "resume_token": self.resume,
             **fields,
@@ -323,7 +323,7 @@ class TrainingJobTrigger(BaseTrigger):
         """Stop the training job if *stop_on_kill* (a user killed the task)."""
         if not self.stop_on_kill:
             return
-        name = validate_job_name(self.job_name)
+        name = parse_job(self.job_name).name
         try:
             async with await self._hook().get_async_conn() as client:
                 await client.stop_training_job(TrainingJobName=name)
