@@ -1,4 +1,4 @@
-"""Real Airflow for the integration's tests: a temporary home, SQLite, the fake SageMaker.
+"""Real Airflow for the integration's tests: a temporary home, SQLite, a fake SageMaker.
 
 Airflow reads its configuration when first imported, so the environment is set
 here, before any test module imports it; the metadata database is migrated once
@@ -65,9 +65,7 @@ class Served:
 
     def request_count(self, operation=None, job_name=None):
         """Count the requests the fake answered."""
-        return self.portal.call(
-            lambda: self.fake.request_count(operation, job_name)
-        )
+        return self.portal.call(lambda: self.fake.request_count(operation, job_name))
 
     @property
     def clock(self):
@@ -76,7 +74,7 @@ class Served:
 
 
 @pytest.fixture
-def sagemaker(airflow_db, monkeypatch):
+def sagemaker(airflow_db, monkeypatch):  # noqa: ARG001 - migrated first
     """The fake SageMaker, fast, behind an Airflow AWS connection ``sagemaker_fake``.
 
     The shared fleets run on the fake's clock (compressed time), as its jobs do.

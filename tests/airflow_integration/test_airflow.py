@@ -131,6 +131,7 @@ def test_the_timeout_fails_the_task_with_a_typed_error(sagemaker, capfd):
 def test_a_job_that_does_not_exist_fails_the_task_as_not_found(sagemaker, capfd):
     """No such job: TrainingJobNotFoundError, after the grace for new jobs."""
     ti, output = run_dag(DAGS.wait, "missing", capfd)
+    assert sagemaker.request_count("DescribeTrainingJob", "missing") > 1
     assert TaskInstanceState.FAILED == ti.state
     assert "TrainingJobNotFoundError" in output
 

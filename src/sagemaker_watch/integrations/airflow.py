@@ -52,11 +52,11 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
+from aiobotocore.config import AioConfig
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-from aiobotocore.config import AioConfig
 
 from .._core.events import (
     Event,
@@ -187,7 +187,7 @@ class TrainingJobTrigger(BaseTrigger):
             InvalidJobName: at once, for a name or ARN SageMaker would reject.
         """
         super().__init__()
-        parse_job(job_name).name
+        parse_job(job_name)  # raises InvalidJobName
         self.job_name = job_name
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
