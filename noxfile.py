@@ -62,7 +62,43 @@ def tests(session: nox.Session) -> None:
         *session.posargs,
     )
     session.run("coverage", "combine", "--quiet")
-    session.run("coverage", "report")
+    session.run("coverage", "report", f"--omit={AIRFLOW_MODULE}")
+
+
+#: The module that needs Airflow: measured by the ``airflow`` session.
+AIRFLOW_MODULE = "*/sagemaker_watch/integrations/airflow.py"
+
+
+@nox.session
+def airflow(session: nox.Session) -> None:
+    """The Airflow integration's tests, in real Airflow 3 (SQLite, ``dag.test()``).
+
+    Installs ``sagemaker-watch[airflow]`` (Airflow and the amazon provider, about
+    a minute) and runs tests/airflow_integration and the shared fleets' tests
+    under coverage. Part of the README's test command, with ``tests``.
+    """
+    session.install("-e", ".[airflow]")
+    session.install(
+        "pytest>=8.2", "pytest-asyncio>=0.24", "coverage[toml]>=7.10", "hypothesis"
+    )
+    session.run("python", "-m", "pip", "check")
+    session.run("coverage", "erase")
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "--durations=5",
+        "tests/airflow_integration",
+        "tests/test_shared_fleets.py",
+        *session.posargs,
+    )
+    session.run("coverage", "combine", "--quiet")
+    session.run(
+        "coverage",
+        "report",
+        f"--include={AIRFLOW_MODULE},*/sagemaker_watch/_drivers/shared_fleets.py",
+    )
 
 
 @nox.session(reuse_venv=False)
@@ -95,7 +131,11 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Mypy --strict on the package, the typing tests and this file."""
     _install(session, "typing")
-    session.run("mypy", "src", "tests/typing", "examples", "noxfile.py")
+    session.run(
+        "mypy",
+        *("--exclude", "examples/orchestrators/"),  # nox -s orchestrators checks them
+        *("src", "tests/typing", "examples", "noxfile.py"),
+    )
 
 
 @nox.session
@@ -125,3 +165,23 @@ def soak(session: nox.Session) -> None:
     """1,000 jobs through 24 simulated hours with faults (``-- --quick`` for less)."""
     _install(session, "bench")
     session.run("python", "-m", "bench.soak", *session.posargs)
+
+
+#: Prefect and Dagster, bounded to the releases the examples were run on.
+ORCHESTRATORS = ["prefect>=3.9,<4", "dagster>=1.9,<2"]
+
+
+@nox.session(reuse_venv=True)
+def orchestrators(session: nox.Session) -> None:
+    """Run the Prefect and Dagster examples against the fake SageMaker, offline.
+
+    Not a default session: the two bring some 150 packages (about 45 s to install
+    with a warm cache). examples/orchestrators/check.py runs each example with
+    temporary homes and no telemetry, and checks what it prints.
+    """
+    session.install(
+        "-e", ".", *ORCHESTRATORS, "mypy>=1.11", "types-aiobotocore[sagemaker]>=2.13"
+    )
+    session.run("python", "-m", "pip", "check")
+    session.run("mypy", "examples/orchestrators")
+    session.run("python", "examples/orchestrators/check.py", *session.posargs)

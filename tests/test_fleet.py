@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 
 import anyio
@@ -702,3 +703,24 @@ async def test_sweeps_complete_among_thousands_of_jobs_nobody_watches(sim):
     assert 2 <= stats.sweeps
     assert 1 >= stats.errors.get("ListTrainingJobs", 0)
     assert stats.listing
+
+
+@pytest.mark.asyncio
+async def test_a_wait_from_another_event_loop_is_refused_not_hung(sim):
+    """A waiter on another loop (thread) would never be woken: UsageError at once."""
+    fake, client = sim
+    fake.add_job("j", plain(training=60))
+    async with FleetWatcher(
+        client=client, clock=fake.clock, **deterministic()
+    ) as fleet:
+        fleet.add("j")
+
+        async def elsewhere():
+            with pytest.raises(sw.UsageError, match="another event loop"):
+                await fleet.wait_until_terminal("j")
+            with pytest.raises(sw.UsageError, match="another event loop"):
+                fleet.events()
+
+        await anyio.to_thread.run_sync(lambda: asyncio.run(elsewhere()))
+        snapshot = await fleet.wait_until_terminal("j")
+    assert "Completed" == snapshot.primary_status

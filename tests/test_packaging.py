@@ -158,7 +158,7 @@ INTERNAL = {
     "_drivers.waiters": {"raise_for_outcome"},
     "_core.cursor": {"ResumeCursor", "message_digest", "progress_digest"},
     "_core.diff": {"DiffResult", "diff", "diff_with_anomalies"},
-    "_core.names": {"validate_job_name"},
+    "_core.names": {"JobRef", "lookup_name", "parse_job", "validate_job_name"},
     "_core.parse_memo": {"Memo", "Parsed", "RowSpec", "Rows", "reuse"},
     "_core.schedule": {"PollState", "next_delay"},
     "_core.status": {"wanted_statuses"},
@@ -373,8 +373,12 @@ def _extras(metadata):
 
 
 def test_wheel_offers_the_boto3_and_testing_extras(metadata):
-    """The extras are boto3 (boto3 beside our aiobotocore) and testing (the plugin)."""
-    expected = {"boto3": {"boto3"}, "testing": {"pytest", "pytest-asyncio"}}
+    """The extras: boto3 (beside our aiobotocore), testing (the plugin), airflow."""
+    expected = {
+        "boto3": {"boto3"},
+        "testing": {"pytest", "pytest-asyncio"},
+        "airflow": {"apache-airflow", "apache-airflow-providers-amazon"},
+    }
     assert expected == _extras(metadata)
 
 

@@ -73,6 +73,7 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:
+    from . import blocking as blocking  # the submodule, loaded on first use
     from ._drivers.fleet import FleetStatistics, FleetWatcher
     from ._drivers.waiters import (
         wait_for_status,
@@ -226,7 +227,7 @@ _LAZY: dict[str, str] = {
 
 def __dir__() -> list[str]:
     """The module's names, with the public ones not loaded yet."""
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *__all__, "blocking"})
 
 
 if not TYPE_CHECKING:  # type checkers see the imports above; removed names: missing
@@ -239,6 +240,8 @@ if not TYPE_CHECKING:  # type checkers see the imports above; removed names: mis
         """
         if name in _LAZY:
             value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        elif name == "blocking":  # the submodule (importing it binds it here too)
+            value = importlib.import_module(".blocking", __name__)
         elif name == "__version__":
             from importlib.metadata import version  # noqa: PLC0415 - 35 ms, on use
 

@@ -20,6 +20,7 @@ from airflow.sdk._shared.module_loading import import_string
 from airflow.sdk.serde import deserialize, serialize
 from airflow.utils.state import TaskInstanceState
 
+from docblocks import parse
 from sagemaker_watch.integrations.airflow import (
     SHARED_FLEETS,
     TrainingJobTrigger,
@@ -256,3 +257,34 @@ def test_the_operator_takes_the_providers_keywords():
     assert trigger.serialize() == again.serialize()
     assert "eu-west-1" == again.region_name
     assert {"read_timeout": 5} == again.botocore_config
+
+
+def readme_dag():
+    """The README's Airflow DAG: the python block its skip marker sends here."""
+    blocks, _ = parse(pathlib.Path(__file__).parents[2] / "README.md")
+    (block,) = [
+        b
+        for b in blocks
+        if b.lang == "python" and "tests/airflow_integration" in (b.skip_reason or "")
+    ]
+    return block.text
+
+
+def test_the_readmes_dag_runs_in_airflow(sagemaker, capfd, monkeypatch):
+    """The README's DAG, as written, waits for my-job in dag.test()."""
+    sagemaker.add_job("my-job", plain(training=3600))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT", os.environ["AIRFLOW_CONN_SAGEMAKER_FAKE"]
+    )
+    path = DAG_FILE.with_name("readme_dag.py")
+    path.write_text(readme_dag(), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("readme_dag", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run = module.dag.test()
+    capfd.readouterr()
+    ti = run.get_task_instance("wait_for_training")
+    assert TaskInstanceState.SUCCESS == ti.state
+    assert "my-job" == ti.xcom_pull(task_ids="wait_for_training")["job_name"]

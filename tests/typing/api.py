@@ -65,3 +65,17 @@ async def users_code(client: SageMakerClient) -> None:
         assert_type(exc, sw.UsageError)
     except sw.ConfigurationError as exc:
         assert_type(exc.code, str)
+
+
+def blocking_code() -> None:
+    """The blocking API's uses, with the types a user's checker infers."""
+    snapshot = sw.blocking.wait_until_complete("my-job", timeout=3600.0)
+    assert_type(snapshot, sw.Snapshot)
+    assert_type(sw.blocking.wait_for_status("my-job", "Training"), sw.Snapshot)
+    with sw.blocking.watch("my-job", region="eu-west-1") as events:
+        assert_type(events, sw.blocking.Watch)
+        assert_type(next(events), sw.Event)
+        for event in events:
+            assert_type(event, sw.Event)
+    for event in sw.blocking.watch("my-job"):
+        assert_type(event, sw.Event)

@@ -68,6 +68,7 @@ import random
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
+import anyio.lowlevel
 
 from .._core.diff import ResumeCursor
 from .._core.events import JobLost
@@ -222,6 +223,7 @@ class FleetWatcher:
             running=lambda: self._state == "running",
         )
         self._state = "new"
+        self._loop: object = None  # the event loop that entered the fleet
         # ARNs added before the fleet opened its client: their region is checked then.
         self._unchecked: list[JobRef] = []
         self._exit_stack: contextlib.AsyncExitStack | None = None
@@ -248,6 +250,7 @@ class FleetWatcher:
             msg = "this FleetWatcher was already entered; create a new one"
             raise UsageError(msg)
         self._state = "running"
+        self._loop = anyio.lowlevel.current_token()
         stack = contextlib.AsyncExitStack()
         try:
             if self._client is None:
@@ -453,11 +456,24 @@ class FleetWatcher:
         job = self._waited(job_name, timeout)
         return await self._waiters.status(job, wanted, timeout)
 
+    def _on_its_loop(self) -> None:
+        """Raise unless called from the event loop (thread) that entered the fleet.
+
+        A wait from another loop would never be woken: it would hang.
+        """
+        if anyio.lowlevel.current_token() != self._loop:
+            msg = (
+                "this FleetWatcher runs on another event loop: wait on it from "
+                "the loop (thread) that entered it"
+            )
+            raise UsageError(msg)
+
     def _waited(self, job_name: str, timeout: float | None) -> Job:
         """Check a waiter's arguments; return the job, added if not known."""
         if self._state != "running":
             msg = "wait inside `async with FleetWatcher(...)`"
             raise UsageError(msg)
+        self._on_its_loop()
         if timeout is not None and not timeout >= 0:
             msg = f"timeout must be a number of seconds >= 0, not {timeout!r}"
             raise ValueError(msg)
@@ -486,6 +502,7 @@ class FleetWatcher:
         if not self._stream.opened or self._state != "running":
             msg = "iterate inside `async with FleetWatcher(...)` (and stream=True)"
             raise UsageError(msg)
+        self._on_its_loop()
         scheduler = self._scheduler
         return self._stream.reader(
             until_idle=until_idle, watching=lambda: scheduler.active

@@ -32,7 +32,7 @@ from .._errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Mapping
 
     from types_aiobotocore_sagemaker import SageMakerClient
 else:
@@ -77,14 +77,19 @@ class ClientOptions:
     endpoint_url: str | None = None
 
 
-def client_config() -> AioConfig:
-    """Return the botocore config of clients we create: botocore retries off."""
-    return AioConfig(
+def client_config(overrides: Mapping[str, Any] | None = None) -> AioConfig:
+    """Return the botocore config of clients we create: botocore retries off.
+
+    *overrides* are botocore ``Config`` keywords laid over it (an Airflow
+    connection's ``botocore_config``, say).
+    """
+    config = AioConfig(
         retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=10,
         read_timeout=30,
         user_agent_extra="sagemaker-watch",
     )
+    return config.merge(AioConfig(**overrides)) if overrides else config
 
 
 @contextlib.asynccontextmanager

@@ -52,7 +52,6 @@ import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
-from aiobotocore.config import AioConfig
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
@@ -214,12 +213,11 @@ class TrainingJobTrigger(BaseTrigger):
         )
 
     def _hook(self) -> SageMakerHook:
-        config = AioConfig(**self.botocore_config)
         return SageMakerHook(
             aws_conn_id=self.aws_conn_id,
             region_name=self.region_name,
             verify=self.verify,
-            config=client_config().merge(config),
+            config=client_config(self.botocore_config),
         )
 
     def _key(self) -> Hashable:
