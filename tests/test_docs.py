@@ -42,6 +42,7 @@ selected; each test then checks one block, named ``file:line``.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import re
 import subprocess
@@ -404,3 +405,25 @@ def test_docs_and_examples_use_only_public_names() -> None:
     assert [] == sorted(
         f"{where}: {name}" for where, name in used if name not in public | logged
     )
+
+
+def test_orchestrator_examples_are_the_ones_the_readme_names() -> None:
+    """The README's Prefect and Dagster section names each example; nox checks each."""
+    folder = ROOT / "examples" / "orchestrators"
+    spec = importlib.util.spec_from_file_location("check", folder / "check.py")
+    assert spec is not None
+    assert spec.loader is not None
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    examples = sorted(path.stem for path in folder.glob("*.py") if path.stem != "check")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Prefect and Dagster\n", 1)[1].split("\n#", 1)[0]
+    noxfile = (ROOT / "noxfile.py").read_text(encoding="utf-8")
+    assert ["dagster_asset", "prefect_flow"] == examples
+    assert examples == sorted(check.EXAMPLES)
+    assert [] == [name for name in examples if not (folder / f"{name}.txt").is_file()]
+    assert [] == [
+        name for name in examples if f"examples/orchestrators/{name}.py" not in section
+    ]
+    assert "$ python -m nox -s orchestrators" in section
+    assert re.search(r"^def orchestrators\(", noxfile, re.MULTILINE)

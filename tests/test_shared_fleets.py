@@ -231,3 +231,20 @@ async def test_an_invalid_name_fails_before_any_fleet_opens(sim):
             pass  # pragma: no cover - never entered
     assert [] == log
     assert 0 == fake.request_count()
+
+
+@pytest.mark.asyncio
+async def test_an_arn_is_the_job_and_one_of_another_region_is_refused(sim):
+    """A job's ARN subscribes to the job; an ARN of another region fails at once."""
+    fake, client = sim
+    fake.add_job("j", plain(training=60))
+    shared, log = SharedFleets(), []
+    region = client.meta.region_name
+    arn = f"arn:aws:sagemaker:{region}:123456789012:training-job/j"
+    events = await collect(shared, "k", opener(fake, client, log), arn)
+    assert {"j"} == {event.job_name for event in events}
+    elsewhere = "arn:aws:sagemaker:ap-south-2:123456789012:training-job/j"
+    before = fake.request_count("DescribeTrainingJob")
+    with pytest.raises(sw.InvalidJobName, match="ap-south-2"):
+        await collect(shared, "k", opener(fake, client, log), elsewhere)
+    assert before == fake.request_count("DescribeTrainingJob")

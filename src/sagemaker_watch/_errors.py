@@ -3,7 +3,8 @@
 ::
 
     SageMakerWatchError
-    ├── InvalidJobName                (ValueError) bad name, raised before any request
+    ├── InvalidJobName                (ValueError) bad name or ARN (or an ARN of
+    │                                 another region), raised before any request
     ├── InvalidResumeToken            (ValueError) a resume token we cannot read
     ├── InvalidClient                 (TypeError) not an aiobotocore client, at once
     ├── UnsupportedEventLoop          (RuntimeError) not asyncio, before any request
@@ -53,13 +54,17 @@ class UsageError(SageMakerWatchError, RuntimeError):
 
 
 class InvalidJobName(SageMakerWatchError, ValueError):
-    """A training job name that SageMaker would reject; raised before any request."""
+    """A job name or ARN SageMaker would reject (or an ARN of another region).
 
-    def __init__(self, job_name: object) -> None:
-        """Build the error for *job_name*."""
+    Raised before any request.
+    """
+
+    def __init__(self, job_name: object, *, reason: str | None = None) -> None:
+        """Build the error for *job_name*; *reason*, if given, is the whole message."""
         self.job_name = job_name
         super().__init__(
-            f"invalid training job name {job_name!r}: 1-63 characters, letters, "
+            reason
+            or f"invalid training job name {job_name!r}: 1-63 characters, letters, "
             "digits and hyphens, starting and ending with a letter or digit"
         )
 

@@ -181,6 +181,4 @@ def _arn_problem(arn: str) -> str:  # noqa: PLR0911 - one diagnosis per part
 
 def _rejected(job: object, message: str) -> InvalidJobName:
     """Return ``InvalidJobName`` for *job* with *message* in place of the default."""
-    error = InvalidJobName(job)
-    error.args = (message,)
-    return error
+    return InvalidJobName(job, reason=message)

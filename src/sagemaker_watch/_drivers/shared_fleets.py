@@ -123,12 +123,14 @@ class SharedFleets:
         The iterator ends after the job's terminal event or a ``JobLost``.
 
         Raises:
-            InvalidJobName: at once, for a name SageMaker would reject.
+            InvalidJobName: at once, for a name or ARN SageMaker would reject;
+                once the fleet runs, for an ARN of another region than its client's.
             InvalidResumeToken: at once, for a token that cannot be read.
             SageMakerWatchError: what stopped the fleet from starting, or
                 stopped it (raised by the iterator).
         """
-        name = parse_job(job_name).name
+        job = parse_job(job_name)
+        name = job.name
         fleets = self._by_loop.setdefault(asyncio.get_running_loop(), {})
         shared = fleets.get(key)
         if shared is None:
@@ -137,6 +139,7 @@ class SharedFleets:
         subscriber: _Subscriber | None = None
         try:
             opened = await shared.started()
+            job.check_region(opened.client.meta.region_name)
             subscriber = shared.join(name, resume)
             if subscriber is None:  # a resume point the shared history lacks
                 async with watch(
