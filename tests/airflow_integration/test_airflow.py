@@ -288,3 +288,28 @@ def test_the_readmes_dag_runs_in_airflow(sagemaker, capfd, monkeypatch):
     ti = run.get_task_instance("wait_for_training")
     assert TaskInstanceState.SUCCESS == ti.state
     assert "my-job" == ti.xcom_pull(task_ids="wait_for_training")["job_name"]
+
+
+def test_a_connection_that_cannot_work_is_a_typed_outcome(sagemaker):
+    """No region, or a botocore setting it rejects: an error event, no traceback."""
+    missing = first_event(TrainingJobTrigger("j", aws_conn_id="no_such_connection"))
+    bad = first_event(
+        TrainingJobTrigger(
+            "j", aws_conn_id="sagemaker_fake", botocore_config={"no_such_key": 1}
+        )
+    )
+    assert "error" == missing.payload["status"]
+    assert "NoRegion" == missing.payload["error"]
+    assert "error" == bad.payload["status"]
+    assert "ConfigurationError" == bad.payload["error"]
+    assert "no_such_key" in bad.payload["message"]
+    assert 0 == sagemaker.request_count()
+
+
+def test_the_fake_is_reached_through_the_connections_endpoint(sagemaker):
+    """The client is the connection's: its endpoint_url and region, our retries off."""
+    sagemaker.add_job("j", plain(training=60))
+    event = first_event(TrainingJobTrigger("j", aws_conn_id="sagemaker_fake"))
+    assert "completed" == event.payload["status"]
+    assert event.payload["job_arn"].startswith("arn:aws:sagemaker:us-east-1:")
+    assert sagemaker.request_count("DescribeTrainingJob", "j") >= 1

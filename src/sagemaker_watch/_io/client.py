@@ -70,11 +70,17 @@ _MAX_MESSAGE = 200
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ClientOptions:
-    """Settings for a client we create; ``None`` leaves each to botocore's chain."""
+    """Settings for a client we create; ``None`` leaves each to botocore's chain.
+
+    *verify* and *botocore_config* (``Config`` keywords laid over ours) come from an
+    orchestrator's connection (Airflow's ``aws_conn_id``).
+    """
 
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    verify: bool | str | None = None
+    botocore_config: Mapping[str, Any] | None = None
 
 
 def client_config(overrides: Mapping[str, Any] | None = None) -> AioConfig:
@@ -184,10 +190,11 @@ async def default_client(
                     "sagemaker",
                     region_name=region,
                     endpoint_url=options.endpoint_url,
-                    config=client_config(),
+                    verify=options.verify,
+                    config=client_config(options.botocore_config),
                 )
             )
-        except (botocore.exceptions.BotoCoreError, ValueError) as error:
+        except (botocore.exceptions.BotoCoreError, ValueError, TypeError) as error:
             raise _setup_error(error, options.endpoint_url) from error
         # An endpoint from the environment or the config files is checked too.
         _check_endpoint(client.meta.endpoint_url)
@@ -215,7 +222,7 @@ def _utc_timestamp(value: object) -> dt.datetime:
     return parsed
 
 
-def _setup_error(error: Exception, endpoint_url: str | None) -> Exception:
+def _setup_error(error: Exception, endpoint_url: str | None) -> Exception:  # noqa: PLR0911
     """The typed error for a client botocore could not create."""
     if isinstance(error, botocore.exceptions.NoRegionError):
         return NoRegion()
@@ -225,6 +232,10 @@ def _setup_error(error: Exception, endpoint_url: str | None) -> Exception:
         return ProfileNotFound(str(error.kwargs.get("profile", "")))
     if (credentials := credentials_error(error, job_name=None)) is not None:
         return credentials
+    if isinstance(error, TypeError):  # a botocore Config keyword it does not know
+        return ConfigurationError(
+            f"invalid botocore config: {_one_line(str(error))}", code="InvalidConfig"
+        )
     if not isinstance(error, botocore.exceptions.BotoCoreError):
         # botocore's ValueErrors here are about the endpoint, and quote it whole.
         scheme, host = _scheme_and_host(endpoint_url or "")

@@ -69,8 +69,8 @@ from .._core.events import (
 from .._core.names import parse_job
 from .._drivers.fleet import FleetWatcher
 from .._drivers.shared_fleets import OpenedFleet, SharedFleets
-from .._errors import SageMakerWatchError, TrainingJobNotFound
-from .._io.client import client_config
+from .._errors import ConfigurationError, SageMakerWatchError, TrainingJobNotFound
+from .._io.client import ClientOptions, client_config, default_client
 from .._io.clock import Clock, SystemClock
 from ..cli._text import event_line, safe
 
@@ -220,6 +220,32 @@ class TrainingJobTrigger(BaseTrigger):
             config=client_config(self.botocore_config),
         )
 
+    def _client_settings(self) -> tuple[Any, ClientOptions]:
+        """Read the AWS connection (blocking: run it in a thread).
+
+        Returns the connection's aiobotocore session (its credentials: keys, a
+        profile, an assumed role) and the client's options.
+
+        Raises:
+            ConfigurationError: the connection could not be read or used.
+        """
+        try:
+            hook = self._hook()
+            session = hook.get_session(region_name=hook.region_name, deferrable=True)
+            endpoint = hook.conn_config.get_service_endpoint_url("sagemaker")
+            region = hook.region_name
+            verify = hook.verify
+        except Exception as exc:
+            msg = f"AWS connection {self.aws_conn_id!r}: {safe(str(exc))}"
+            raise ConfigurationError(msg, code=type(exc).__name__) from exc
+        options = ClientOptions(
+            region=region,
+            endpoint_url=endpoint,
+            verify=verify,
+            botocore_config=self.botocore_config,
+        )
+        return session, options
+
     def _key(self) -> Hashable:
         return (
             self.aws_conn_id,
@@ -230,9 +256,11 @@ class TrainingJobTrigger(BaseTrigger):
 
     @contextlib.asynccontextmanager
     async def _open_fleet(self) -> AsyncIterator[OpenedFleet]:
+        """Open the client (as the library opens its own) and the shared fleet."""
         clock = self.clock
+        session, options = await anyio.to_thread.run_sync(self._client_settings)
         async with (
-            await self._hook().get_async_conn() as client,
+            default_client(options, session=session) as client,
             FleetWatcher(client=client, clock=clock, **self.fleet_options) as fleet,
         ):
             yield OpenedFleet(fleet=fleet, client=client, clock=clock)
@@ -323,7 +351,8 @@ class TrainingJobTrigger(BaseTrigger):
             return
         name = parse_job(self.job_name).name
         try:
-            async with await self._hook().get_async_conn() as client:
+            session, options = await anyio.to_thread.run_sync(self._client_settings)
+            async with default_client(options, session=session) as client:
                 await client.stop_training_job(TrainingJobName=name)
         except Exception as exc:  # noqa: BLE001 - logged; the kill goes on
             self.log.warning(
