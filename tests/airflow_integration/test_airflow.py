@@ -26,7 +26,7 @@ from sagemaker_watch.integrations.airflow import (
     TrainingJobTrigger,
     WaitForTrainingJobOperator,
 )
-from sagemaker_watch.testing import TIMELINES, plain
+from sagemaker_watch.testing import TIMELINES, Fault, plain
 
 #: The DAG file, as Airflow's dag bundle sees it (conftest put it there).
 DAG_FILE = pathlib.Path(os.environ["AIRFLOW_HOME"], "dags", "dags.py")
@@ -204,35 +204,72 @@ def test_on_kill_stops_the_job_only_when_asked(sagemaker):
 
 
 def test_many_deferred_tasks_share_one_fleet_and_its_budget(sagemaker):
-    """60 triggers in one triggerer loop: one fleet, describes within its budget."""
+    """60 triggers in one triggerer loop, 30 % of describes throttled: one fleet.
+
+    Every outcome is right, no throttle reaches a task, describes stay within the
+    fleet's budget; the 10 triggers cancelled early (tasks cleared, or moved to
+    another triggerer) leave their jobs, and nothing is left once all are done.
+    """
     names = [f"many-{i:02d}" for i in range(60)]
+    cancelled = set(names[:10])
     lifecycles = ["plain", "failure", "spot_interrupted_once", "max_runtime"]
     for i, name in enumerate(names):
         sagemaker.add_job(name, TIMELINES[lifecycles[i % len(lifecycles)]]())
-    triggers = [
-        recreate(TrainingJobTrigger(name, aws_conn_id="sagemaker_fake"))
+    sagemaker.portal.call(
+        lambda: sagemaker.fake.inject(
+            Fault.throttle(operation="DescribeTrainingJob", probability=0.3)
+        )
+    )
+    triggers = {
+        name: recreate(TrainingJobTrigger(name, aws_conn_id="sagemaker_fake"))
         for name in names
-    ]
-    fleets = []
+    }
+    fleets, forgotten, left = [], [], []
 
     async def main():
         start = sagemaker.clock.now()
-        runs = [asyncio.ensure_future(anext(t.run())) for t in triggers]
-        while not all(run.done() for run in runs):
+        runs = {
+            name: asyncio.ensure_future(anext(trigger.run()))
+            for name, trigger in triggers.items()
+        }
+        await asyncio.sleep(0.2)
+        for name in cancelled:
+            runs.pop(name).cancel()
+        await asyncio.sleep(0.05)
+        (fleet,) = SHARED_FLEETS.fleets().values()
+        forgotten.extend(name for name in cancelled if name not in fleet)
+        while not all(run.done() for run in runs.values()):
             fleets.append(len(SHARED_FLEETS.fleets()))
             await asyncio.sleep(0.05)
-        return [run.result() for run in runs], sagemaker.clock.now() - start
+        await asyncio.sleep(0.05)
+        left.append(SHARED_FLEETS.fleets())
+        events = [run.result() for run in runs.values()]
+        return events, (sagemaker.clock.now() - start).total_seconds()
 
     events, took = asyncio.run(main())
     outcomes = collections.Counter(event.payload["status"] for event in events)
     describes = sagemaker.request_count("DescribeTrainingJob")
-    assert {"completed": 30, "failed": 15, "stopped": 15} == dict(outcomes)
+    finished = len(names) - len(cancelled)
+    assert finished == sum(outcomes.values())
+    assert {"completed", "failed", "stopped"} == set(outcomes)
+    outcome_of = {
+        "plain": "completed",
+        "spot_interrupted_once": "completed",
+        "failure": "failed",
+        "max_runtime": "stopped",
+    }
+    expected = {name: outcome_of[lifecycles[i % 4]] for i, name in enumerate(names)}
+    assert [expected[e.payload["job_name"]] for e in events] == [
+        e.payload["status"] for e in events
+    ]
     assert 1 == max(fleets)
+    assert sorted(cancelled) == sorted(forgotten)
+    assert [{}] == left
     assert sagemaker.request_count("ListTrainingJobs") > 0
     # The fleet's describe budget (10/s) bounds what 60 waits cost, and listing
     # keeps it far below one poller per task (the provider's: one per 30 s each).
-    assert describes <= 10 * took.total_seconds()
-    assert describes < len(names) * took.total_seconds() / 30
+    assert describes <= 10 * took
+    assert describes < len(names) * took / 30
 
 
 def test_the_operator_takes_the_providers_keywords():
