@@ -17,7 +17,7 @@ import pytest
 from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
-from sagemaker_watch._core.planner import max_pages
+from sagemaker_watch._core.sweeps import max_pages
 from sagemaker_watch._io.logging import HISTORY_ANOMALY
 from sagemaker_watch.testing import plain
 

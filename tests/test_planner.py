@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import dataclasses
-import datetime as dt
 import importlib.util
 import json
 import math
@@ -21,56 +19,23 @@ from sagemaker_watch._core.planner import (
     FIRST_LOOK_SLACK,
     LAG_DELAY_CAP,
     LAG_RETRIES,
-    LIST_THROTTLES_BEFORE_FALLBACK,
-    MIN_PAGE_BOUND,
     RECHECK_SHARE,
     RECHECK_SLACK,
     RECHECK_SPREAD,
     DueQueue,
     JobTiming,
-    PageVerdict,
-    ServiceClock,
-    covers,
     due_at,
     is_routine,
     lag_delay,
-    list_failed,
-    mark_page,
-    max_pages,
-    new_sweep,
     next_due,
-    page_read,
     percentile,
     recheck_interval,
     recheck_phase,
     routine_due,
-    sweep_wait,
-    wants_listing,
 )
-from sagemaker_watch._core.status import PrimaryStatus, SecondaryStatus
 from sagemaker_watch._io.ratelimit import TokenBucket
 
-EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 OPERATION = "DescribeTrainingJob"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Summary:
-    """A list summary, as the planner reads one."""
-
-    job_name: str
-    last_modified_time: dt.datetime | None
-    primary_status: PrimaryStatus | None
-    secondary_status: SecondaryStatus | None
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Seen:
-    """A job's last snapshot, as the planner reads one."""
-
-    last_modified_time: dt.datetime | None
-    primary_status: PrimaryStatus
-    secondary_status: SecondaryStatus | None
 
 
 class SimulatedBudget:
@@ -106,26 +71,6 @@ def run(queue, budget, *, until, on_poll):
         if wait is None:
             return
         budget.now += max(wait, 1e-9)
-
-
-STATUSES = st.sampled_from(
-    [SecondaryStatus.STARTING, SecondaryStatus.TRAINING, SecondaryStatus.UPLOADING]
-)
-PRIMARIES = st.sampled_from([PrimaryStatus.IN_PROGRESS, PrimaryStatus.STOPPING])
-STAMPS = st.one_of(
-    st.none(), st.integers(0, 5).map(lambda s: EPOCH + dt.timedelta(seconds=s))
-)
-
-
-def changed(seen, summary):
-    """Whether *summary* reports what *seen* does not show (stated independently)."""
-    listed, last = summary.last_modified_time, seen.last_modified_time
-    differ = summary.primary_status not in {None, seen.primary_status} or (
-        summary.secondary_status not in {None, seen.secondary_status}
-    )
-    if listed is not None and last is not None:
-        return listed > last or (listed == last and differ)
-    return differ
 
 
 def test_the_planner_imports_nothing_with_io():
@@ -245,131 +190,6 @@ def test_a_removed_job_is_never_polled(actions):
         assert picked in watched
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    jobs=st.dictionaries(
-        st.sampled_from([f"job-{i}" for i in range(8)]),
-        st.tuples(
-            st.one_of(
-                st.none(),
-                st.builds(
-                    Seen,
-                    last_modified_time=STAMPS,
-                    primary_status=PRIMARIES,
-                    secondary_status=STATUSES,
-                ),
-            ),
-            st.booleans(),
-            st.booleans(),
-        ),
-    ),
-    summaries=st.lists(
-        st.builds(
-            Summary,
-            job_name=st.sampled_from([f"job-{i}" for i in range(10)]),
-            last_modified_time=STAMPS,
-            primary_status=st.one_of(st.none(), PRIMARIES),
-            secondary_status=st.one_of(st.none(), STATUSES),
-        ),
-        max_size=12,
-    ),
-)
-def test_a_page_marks_exactly_the_changed_jobs_due(jobs, summaries):
-    """A job is made due iff watched, observed, idle, and a summary reports a change."""
-    timings = {}
-    for name, (_, active, in_flight) in jobs.items():
-        timing = JobTiming(name, 0.0)
-        timing.urgent = None
-        timing.active, timing.in_flight = active, in_flight
-        timings[name] = timing
-    view = {name: (timings[name], seen) for name, (seen, _, _) in jobs.items()}
-    due, skipped = mark_page(
-        view, summaries, now=100.0, service=ServiceClock(), local=EPOCH
-    )
-    expected = {
-        s.job_name
-        for s in summaries
-        if s.job_name in jobs
-        and jobs[s.job_name][0] is not None
-        and jobs[s.job_name][1]
-        and not jobs[s.job_name][2]
-        and changed(jobs[s.job_name][0], s)
-    }
-    assert [] == skipped
-    assert expected == set(due)
-    assert all(timings[name].urgent is not None for name in due)
-    untouched = set(jobs) - set(due)
-    assert all(timings[name].urgent is None for name in untouched)
-
-
-def test_a_summary_already_acted_on_is_not_acted_on_again():
-    """The same summary after its describe was sent marks the job due no more."""
-    timing = JobTiming("job", 0.0)
-    seen = Seen(
-        last_modified_time=EPOCH,
-        primary_status=PrimaryStatus.IN_PROGRESS,
-        secondary_status=SecondaryStatus.STARTING,
-    )
-    summary = Summary(
-        job_name="job",
-        last_modified_time=EPOCH + dt.timedelta(seconds=3),
-        primary_status=PrimaryStatus.IN_PROGRESS,
-        secondary_status=SecondaryStatus.TRAINING,
-    )
-    clock = ServiceClock()
-    first, _ = mark_page(
-        {"job": (timing, seen)}, [summary], now=10.0, service=clock, local=EPOCH
-    )
-    timing.sent()
-    again, _ = mark_page(
-        {"job": (timing, seen)}, [summary], now=11.0, service=clock, local=EPOCH
-    )
-    assert ["job"] == first
-    assert [] == again
-    assert summary is timing.chasing
-
-
-def test_a_change_is_due_since_it_happened_on_the_service_clock():
-    """A change the service stamped 4 s ago makes the job due 4 s in the past."""
-    timing = JobTiming("job", 0.0)
-    timing.urgent = None
-    seen = Seen(
-        last_modified_time=EPOCH,
-        primary_status=PrimaryStatus.IN_PROGRESS,
-        secondary_status=SecondaryStatus.STARTING,
-    )
-    clock = ServiceClock()
-    clock.mark("other", EPOCH + dt.timedelta(seconds=10), 50.0)
-    clock.mark("job", EPOCH + dt.timedelta(seconds=6), 50.0)
-    summary = Summary(
-        job_name="job",
-        last_modified_time=EPOCH + dt.timedelta(seconds=6),
-        primary_status=None,
-        secondary_status=SecondaryStatus.TRAINING,
-    )
-    mark_page(
-        {"job": (timing, seen)},
-        [summary],
-        now=50.0,
-        service=clock,
-        local=EPOCH + dt.timedelta(days=365),
-    )
-    assert 50.0 == timing.urgent
-
-
-def test_one_far_future_stamp_does_not_move_the_service_clock():
-    """The second-best of two jobs' marks is the service clock, not the outlier."""
-    clock = ServiceClock()
-    local = EPOCH + dt.timedelta(hours=1)
-    assert local == clock.at(0.0, local)
-    clock.mark("a", EPOCH + dt.timedelta(days=1000), 0.0)
-    clock.mark("b", EPOCH, 0.0)
-    assert EPOCH + dt.timedelta(seconds=5) == clock.at(5.0, local)
-    clock.mark("c", None, 1.0)
-    clock.mark("d", dt.datetime.min.replace(tzinfo=dt.UTC), 1e12)
-    assert EPOCH + dt.timedelta(seconds=5) == clock.at(5.0, local)
-
-
 def test_routine_due_follows_the_schedule_or_the_recheck():
     """Per-job schedules when not listing, the re-check when listing, resumed after."""
     job = JobTiming("job", 0.0)
@@ -392,139 +212,12 @@ def test_rechecks_take_at_most_half_the_describe_budget():
     assert pytest.approx(2000.0) == stretched * (1 - RECHECK_SPREAD / 2)
 
 
-@pytest.mark.parametrize(
-    ("interval", "forbidden", "failing", "active", "expected"),
-    [
-        (5.0, False, False, 10, True),
-        (None, False, False, 10, False),
-        (5.0, True, False, 10, False),
-        (5.0, False, True, 10, False),
-        (5.0, False, False, 9, False),
-    ],
-)
-def test_listing_needs_sweeps_allowed_working_and_worth_it(
-    interval, forbidden, failing, active, expected
-):
-    """Listing is on only with an interval, permission, no failure and enough jobs."""
-    assert expected == wants_listing(
-        sweep_interval=interval,
-        forbidden=forbidden,
-        failing=failing,
-        active=active,
-        min_jobs=10,
-    )
-
-
 def test_lagging_describes_are_retried_then_given_up():
     """1, 2, 4, then every 5 s, for at most about 50 s in all."""
     delays = [lag_delay(n) for n in range(LAG_RETRIES + 1)]
     assert [1.0, 2.0, 4.0] + [LAG_DELAY_CAP] * (LAG_RETRIES - 3) == delays[:-1]
     assert delays[-1] is None
     assert 40 <= sum(d for d in delays if d is not None) <= 60
-
-
-def test_a_sweep_follows_its_pages_and_stops_endless_ones():
-    """Pages go on while tokens are new; a repeated token or too many pages end it."""
-    sweep = new_sweep(
-        now=5.0,
-        local=EPOCH,
-        begun=EPOCH,
-        overlap=60.0,
-        creation_times=[EPOCH, EPOCH - dt.timedelta(hours=1)],
-        active=2,
-    )
-    assert EPOCH - dt.timedelta(seconds=60) == sweep.since
-    assert EPOCH - dt.timedelta(hours=1, seconds=1) == sweep.created_after
-    assert PageVerdict.MORE == page_read(sweep, "a")
-    assert "a" == sweep.next_token
-    assert PageVerdict.ENDLESS == page_read(sweep, "a")
-    assert sweep.next_token is None
-    assert PageVerdict.DONE == page_read(sweep, None)
-    partial = new_sweep(
-        now=0.0,
-        local=EPOCH,
-        begun=EPOCH,
-        overlap=0.0,
-        creation_times=[EPOCH],
-        active=2,
-    )
-    assert partial.created_after is None
-    for page in range(max_pages(2) - 1):
-        assert PageVerdict.MORE == page_read(partial, f"t{page}")
-    assert PageVerdict.ENDLESS == page_read(partial, "last")
-
-
-def test_when_a_page_may_go():
-    """A sweep starts when its time has come; a failed page waits its back-off."""
-    assert (False, 3.0) == sweep_wait(None, now=2.0, next_sweep=5.0)
-    assert (True, 0.0) == sweep_wait(None, now=5.0, next_sweep=5.0)
-    sweep = new_sweep(
-        now=5.0, local=EPOCH, begun=EPOCH, overlap=0, creation_times=[], active=1
-    )
-    assert (False, 0.0) == sweep_wait(sweep, now=5.0, next_sweep=5.0)
-    sweep.ready_at = 9.0
-    assert (False, 4.0) == sweep_wait(sweep, now=5.0, next_sweep=5.0)
-
-
-def test_list_failures_fall_back_or_forbid():
-    """Refused first pages forbid listing; errors fall back; throttles if they last."""
-    sweep = new_sweep(
-        now=0, local=EPOCH, begun=EPOCH, overlap=0, creation_times=[], active=1
-    )
-    refused = list_failed(sweep, throttled=False, refused=True, failures=1)
-    assert (True, False) == (refused.forbidden, refused.failing)
-    throttled = list_failed(sweep, throttled=True, refused=False, failures=1)
-    assert (False, False) == (throttled.forbidden, throttled.failing)
-    persisting = list_failed(
-        sweep, throttled=True, refused=False, failures=LIST_THROTTLES_BEFORE_FALLBACK
-    )
-    assert persisting.failing
-    sweep.next_token = "page-2"  # noqa: S105 - a page token, not a password
-    error = list_failed(sweep, throttled=False, refused=False, failures=1)
-    assert (False, True) == (error.forbidden, error.failing)
-    assert "page-2" == sweep.next_token
-    midway = list_failed(sweep, throttled=False, refused=True, failures=2)
-    assert (False, True) == (midway.forbidden, midway.failing)
-    assert sweep.next_token is None
-
-
-def test_a_sweep_refused_midway_reads_its_pages_again():
-    """Starting over from the first page, the tokens it saw before do not repeat."""
-    sweep = new_sweep(
-        now=0, local=EPOCH, begun=EPOCH, overlap=0, creation_times=[], active=1
-    )
-    assert PageVerdict.MORE == page_read(sweep, "page-2")
-    assert PageVerdict.MORE == page_read(sweep, "page-3")
-    list_failed(sweep, throttled=False, refused=True, failures=1)
-    assert sweep.next_token is None
-    assert PageVerdict.MORE == page_read(sweep, "page-2")
-    assert PageVerdict.MORE == page_read(sweep, "page-3")
-    assert PageVerdict.DONE == page_read(sweep, None)
-    assert 5 == sweep.pages
-
-
-def test_covers_reads_time_then_statuses():
-    """A newer summary is a change; an equal one only if its statuses differ."""
-    seen = Seen(
-        last_modified_time=EPOCH,
-        primary_status=PrimaryStatus.IN_PROGRESS,
-        secondary_status=SecondaryStatus.TRAINING,
-    )
-    later = EPOCH + dt.timedelta(seconds=1)
-    same = Summary(
-        job_name="j",
-        last_modified_time=EPOCH,
-        primary_status=None,
-        secondary_status=SecondaryStatus.TRAINING,
-    )
-    assert covers(seen, same)
-    assert not covers(seen, dataclasses.replace(same, last_modified_time=later))
-    older = dataclasses.replace(
-        same,
-        last_modified_time=EPOCH - dt.timedelta(seconds=1),
-        secondary_status=SecondaryStatus.STARTING,
-    )
-    assert covers(seen, older)
 
 
 def test_the_due_queue_keeps_the_earliest_and_forgets_discarded_jobs():
@@ -580,106 +273,6 @@ def test_falling_back_from_listing_resumes_each_schedule_from_the_last_sweep(
         assert resumed >= job.schedule_due
         assert resumed >= swept_at + delay - 1e-9
         assert resumed == due_at(job, resumed)
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    tokens=st.lists(st.text(min_size=1, max_size=3), max_size=400),
-    active=st.integers(0, 5000),
-    previous=st.integers(0, 150),
-)
-def test_a_sweep_never_reads_more_pages_than_its_bound(tokens, active, previous):
-    """Whatever tokens the service sends, a sweep ends within max_pages pages."""
-    sweep = new_sweep(
-        now=0,
-        local=EPOCH,
-        begun=EPOCH,
-        overlap=0,
-        creation_times=[],
-        active=active,
-        previous_pages=previous,
-    )
-    read = 0
-    verdict = PageVerdict.MORE
-    for token in [*tokens, None]:
-        read += 1
-        verdict = page_read(sweep, token)
-        if verdict is not PageVerdict.MORE:
-            break
-    assert verdict in {PageVerdict.DONE, PageVerdict.ENDLESS}
-    assert read <= max_pages(active, previous=previous)
-    assert read == sweep.pages
-
-
-def test_the_page_bound_follows_what_the_service_has_shown():
-    """Twice the pages the last sweep read, or watched jobs fill, and 50 more."""
-    assert MIN_PAGE_BOUND == max_pages(0)
-    assert MIN_PAGE_BOUND + 200 == max_pages(10_000)
-    assert MIN_PAGE_BOUND + 200 == max_pages(3, previous=100)
-    assert MIN_PAGE_BOUND + 200 == max_pages(10_000, previous=99)
-    sweep = new_sweep(
-        now=0,
-        local=EPOCH,
-        begun=EPOCH,
-        overlap=0,
-        creation_times=[],
-        active=3,
-        previous_pages=100,
-    )
-    assert max_pages(3, previous=100) == sweep.page_bound
-
-
-def read_window(sweep, pages):
-    """Read a legitimate window of *pages* pages, each token new; the verdict."""
-    for page in range(pages - 1):
-        verdict = page_read(sweep, f"page-{page}")
-        if verdict is not PageVerdict.MORE:
-            return verdict
-    return page_read(sweep, None)
-
-
-@settings(max_examples=200, deadline=None)
-@given(window=st.integers(1, 20_000), active=st.integers(0, 5000))
-def test_a_page_then_filter_window_is_read_in_full_however_long(window, active):
-    """Pages the service filters after paging never stop sweeps for good.
-
-    Each sweep cut short at its bound lets the next read more than twice as many
-    pages, so a window of any length is read in full after a few cuts (none if
-    it fits the first bound); from then on every sweep reads it in full while it
-    at most doubles between sweeps.
-    """
-    previous, cuts = 0, 0
-    while True:
-        sweep = new_sweep(
-            now=0,
-            local=EPOCH,
-            begun=EPOCH,
-            overlap=0,
-            creation_times=[],
-            active=active,
-            previous_pages=previous,
-        )
-        verdict = read_window(sweep, window)
-        previous = sweep.pages
-        if verdict is PageVerdict.DONE:
-            break
-        assert PageVerdict.ENDLESS == verdict
-        cuts += 1
-    assert window == previous
-    first = max_pages(active)
-    expected = 0 if window <= first else math.ceil(math.log2(window / first))
-    assert cuts <= expected
-    for grown in (window, 2 * window):
-        again = new_sweep(
-            now=0,
-            local=EPOCH,
-            begun=EPOCH,
-            overlap=0,
-            creation_times=[],
-            active=active,
-            previous_pages=previous,
-        )
-        assert PageVerdict.DONE == read_window(again, grown)
 
 
 def test_a_phased_recheck_comes_up_to_half_an_interval_sooner():

@@ -24,7 +24,6 @@ import anyio.lowlevel
 from .._core.events import JobLost
 from .._core.planner import (
     DueQueue,
-    covers,
     due_at,
     is_routine,
     lag_delay,
@@ -33,6 +32,7 @@ from .._core.planner import (
     recheck_phase,
     routine_due,
 )
+from .._core.sweeps import covers
 from .._core.tracker import JobTracker
 from .._errors import JobRemoved, SageMakerWatchError
 from .._io.logging import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Final
 
-from .._core.planner import (
+from .._core.sweeps import (
     PageVerdict,
     ServiceClock,
     Sweep,
