@@ -21,6 +21,7 @@ CORE = [
     "_core.schedule",
     "_core.names",
     "_core.planner",
+    "_core.sweeps",
     "_core.tracker",
 ]
 FORBIDDEN = [

@@ -28,7 +28,6 @@ from sagemaker_watch._core.planner import (
     is_routine,
     lag_delay,
     next_due,
-    percentile,
     recheck_interval,
     recheck_phase,
     routine_due,
@@ -243,13 +242,6 @@ def test_the_due_queue_keeps_the_earliest_and_forgets_discarded_jobs():
     queue.clear()
     assert 0 == len(queue)
     assert "DueQueue(jobs=0)" == repr(queue)
-
-
-def test_percentile_is_nearest_rank():
-    """The nearest-rank percentile of an ordered list, and 0 for none."""
-    assert 0.0 == percentile([], 0.5)
-    assert 2.0 == percentile([1.0, 2.0, 3.0], 0.5)
-    assert 3.0 == percentile([1.0, 2.0, 3.0], 0.95)
 
 
 @settings(max_examples=100, deadline=None)

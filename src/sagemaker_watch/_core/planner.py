@@ -408,11 +408,3 @@ def summary_key(summary: Summary) -> tuple[object, ...]:
         summary.primary_status,
         summary.secondary_status,
     )
-
-
-def percentile(ordered: list[float], fraction: float) -> float:
-    """The nearest-rank percentile of an ordered list (0 for an empty one)."""
-    if not ordered:
-        return 0.0
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]

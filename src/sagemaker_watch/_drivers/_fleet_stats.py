@@ -7,7 +7,6 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Protocol
 
-from .._core.planner import percentile
 from .._errors import SageMakerWatchError
 
 if TYPE_CHECKING:
@@ -124,6 +123,14 @@ def tally(
             stale.append(max(0.0, now - seen))
     stale.sort()
     return dict(by_status), stale
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ordered list (0 for an empty one)."""
+    if not ordered:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
 
 
 def staleness(stale: list[float]) -> tuple[float, float, float]:

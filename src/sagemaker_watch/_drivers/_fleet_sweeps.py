@@ -1,6 +1,6 @@
 """The fleet's change detection: ``ListTrainingJobs`` sweeps, page by page.
 
-The planner (``_core/planner.py``) decides when a sweep starts, what window it
+``_core/sweeps.py`` decides when a sweep starts, what window it
 reads, what each page means for each job and when listing falls back to
 per-job schedules; the ``Sweeper`` here sends the pages through the fleet's
 source and rate budget, keeps the counters, and hands the fleet the names of

@@ -6,9 +6,10 @@ How it works:
   the same one ``watch()`` and the waiters drive), fed every answer about it:
   it decides the job's events, its retries, the not-found grace, the throttle
   stretch and its own poll schedule, and whether the job finished or is lost.
-* **One scheduler** task asks the planner (``_core/planner.py``, pure, tested
-  without sockets) which job is due, when to sweep, what a list page means and
-  when to fall back; it keeps the jobs, their due times and the describes
+* **One scheduler** task asks the pure core (``_core/planner.py``: which job is
+  due; ``_core/sweeps.py``: when to sweep, what a list page means and when to
+  fall back; both tested without sockets); it keeps the jobs, their due times
+  and the describes
   (``_fleet_scheduler.py``; the sweeps' I/O is in ``_fleet_sweeps.py``, the
   per-job record in ``_fleet_jobs.py``, the waiters in ``_fleet_waiters.py``, the
   event stream in ``_fleet_stream.py``; this module keeps the lifecycle, the
