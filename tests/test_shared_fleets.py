@@ -248,3 +248,20 @@ async def test_an_arn_is_the_job_and_one_of_another_region_is_refused(sim):
     with pytest.raises(sw.InvalidJobName, match="ap-south-2"):
         await collect(shared, "k", opener(fake, client, log), elsewhere)
     assert before == fake.request_count("DescribeTrainingJob")
+
+
+@pytest.mark.asyncio
+async def test_a_fleet_that_stops_under_its_subscribers_ends_them_with_an_error(sim):
+    """The fleet's stream ends early: each subscriber's stream raises, none hangs."""
+    fake, client = sim
+    fake.add_job("j", plain(training=36000))
+    shared, log = SharedFleets(), []
+    with anyio.fail_after(60):
+        async with shared.subscribe("k", opener(fake, client, log), "j") as events:
+            first = await anext(aiter(events))
+            shared.fleets()["k"]._stream.close()  # its stream ends under them
+            with pytest.raises(sw.UsageError, match="closed while its job"):
+                async for _ in events:
+                    pass
+    assert isinstance(first, sw.JobObserved)
+    assert ["open", "closed"] == log

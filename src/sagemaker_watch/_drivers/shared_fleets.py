@@ -217,7 +217,12 @@ class _Shared:
                 self.opened = opened
                 self._ready.set()
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._dispatch, opened.fleet)
+
+                    async def dispatch() -> None:
+                        await self._dispatch(opened.fleet)
+                        tg.cancel_scope.cancel()  # the fleet's stream ended
+
+                    tg.start_soon(dispatch)
                     await self._stop.wait()
                     tg.cancel_scope.cancel()
         except Exception as exc:  # noqa: BLE001 - handed to every subscriber
