@@ -30,7 +30,8 @@ from aiobotocore.session import get_session
 
 import sagemaker_watch as sw
 from sagemaker_watch._core.diff import ResumeCursor, diff_with_anomalies
-from sagemaker_watch._io.source import AioBotocoreSource, ClientOptions
+from sagemaker_watch._io.client import ClientOptions
+from sagemaker_watch._io.source import AioBotocoreSource
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable

@@ -19,13 +19,9 @@ import pytest_asyncio
 from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
+from sagemaker_watch._core.tracker import ErrorKind
 from sagemaker_watch._io.logging import POLL_RETRY_SCHEDULED
-from sagemaker_watch._io.source import (
-    AioBotocoreSource,
-    CallFailed,
-    ErrorKind,
-    ListPage,
-)
+from sagemaker_watch._io.source import AioBotocoreSource, CallFailed, ListPage
 
 
 @pytest_asyncio.fixture(name="wire")

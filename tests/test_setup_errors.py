@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sagemaker_watch as sw
+from sagemaker_watch._core.tracker import ErrorKind
 from sagemaker_watch._errors import (
     AccessDenied,
     ConfigurationError,
@@ -29,7 +30,7 @@ from sagemaker_watch._errors import (
     ProfileNotFound,
 )
 from sagemaker_watch._io.client import endpoint_origin
-from sagemaker_watch._io.source import AioBotocoreSource, CallFailed, ErrorKind
+from sagemaker_watch._io.source import AioBotocoreSource, CallFailed
 
 #: A marker planted where a secret could be: it must never reach a message.
 SECRET = "hunter2-setup-marker"  # noqa: S105 - a marker, not a password

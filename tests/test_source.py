@@ -14,16 +14,11 @@ import pytest
 import trio
 
 import sagemaker_watch as sw
-from sagemaker_watch._core.tracker import JobTracker
+from sagemaker_watch._core.tracker import ErrorKind, JobTracker
 from sagemaker_watch._errors import InvalidClient, UnsupportedEventLoop
-from sagemaker_watch._io.source import (
-    AioBotocoreSource,
-    CallFailed,
-    ErrorKind,
-    SourceStatistics,
-    classify,
-    client_config,
-)
+from sagemaker_watch._io.client import client_config
+from sagemaker_watch._io.failures import classify
+from sagemaker_watch._io.source import AioBotocoreSource, CallFailed, SourceStatistics
 from sagemaker_watch.testing import Fault
 
 

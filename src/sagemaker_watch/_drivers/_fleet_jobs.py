@@ -14,8 +14,9 @@ import anyio
 
 from .._core.events import StatusEntered
 from .._core.planner import JobTiming
+from .._core.tracker import ErrorKind
 from .._errors import RetriesExhausted
-from .._io.source import CallFailed, ErrorKind
+from .._io.source import CallFailed
 
 if TYPE_CHECKING:
     from collections.abc import Collection

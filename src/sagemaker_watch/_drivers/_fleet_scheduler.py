@@ -33,8 +33,9 @@ from .._core.planner import (
     routine_due,
 )
 from .._core.sweeps import covers
-from .._core.tracker import JobTracker
+from .._core.tracker import ErrorKind, JobTracker
 from .._errors import JobRemoved, SageMakerWatchError
+from .._io.failures import error_code
 from .._io.logging import (
     FLEET_JOB_LOST,
     FLEET_POLL_FAILED,
@@ -43,7 +44,7 @@ from .._io.logging import (
     logger,
 )
 from .._io.ratelimit import Rate, RateBudget
-from .._io.source import CallFailed, ErrorKind, error_code
+from .._io.source import CallFailed
 from ._fleet_jobs import Job, unreadable
 from ._fleet_stats import FleetStatistics, staleness, tally
 from ._fleet_stream import IDLE

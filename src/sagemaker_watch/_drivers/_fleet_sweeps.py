@@ -24,9 +24,10 @@ from .._core.sweeps import (
     wants_listing,
     wants_sweeps,
 )
+from .._core.tracker import ErrorKind
 from .._errors import MalformedResponse
 from .._io.logging import FLEET_LIST_UNAVAILABLE, FLEET_POLL_FAILED, logger
-from .._io.source import CallFailed, ErrorKind
+from .._io.source import CallFailed
 from ._fleet_jobs import unreadable
 
 if TYPE_CHECKING:

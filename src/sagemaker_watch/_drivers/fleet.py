@@ -78,8 +78,9 @@ from .._core.schedule import PollSchedule
 from .._core.status import SecondaryStatus, wanted_statuses
 from .._core.tracker import RetryPolicy
 from .._errors import JobRemoved, UsageError
+from .._io.client import ClientOptions, default_client
 from .._io.clock import Clock, SystemClock
-from .._io.source import AioBotocoreSource, ClientOptions, default_client
+from .._io.source import AioBotocoreSource
 from ._fleet_scheduler import Scheduler
 from ._fleet_stats import FleetStatistics
 from ._fleet_stream import Stream

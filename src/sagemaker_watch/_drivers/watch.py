@@ -14,20 +14,16 @@ from .._core.diff import ResumeCursor
 from .._core.names import parse_job
 from .._core.tracker import ErrorKind, JobTracker, RetryPolicy
 from .._errors import UsageError, WaitTimeout
+from .._io.client import ClientOptions, default_client
 from .._io.clock import Clock, SystemClock
+from .._io.failures import error_code
 from .._io.logging import (
     HISTORY_ANOMALY,
     JOB_NOT_FOUND_YET,
     POLL_RETRY_SCHEDULED,
     logger,
 )
-from .._io.source import (
-    AioBotocoreSource,
-    CallFailed,
-    ClientOptions,
-    default_client,
-    error_code,
-)
+from .._io.source import AioBotocoreSource, CallFailed
 
 if TYPE_CHECKING:
     from types import TracebackType
