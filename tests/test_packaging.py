@@ -171,8 +171,14 @@ INTERNAL = {
         "JobSummary",
         "ListPage",
         "SourceStatistics",
+    },
+    "_io.failures": {
+        "call_errors",
+        "check_content_type",
         "classify",
         "error_code",
+        "give_up_error",
+        "is_parser_failure",
     },
     "_io.retry": {"call_within"},
     "_io.client": {
