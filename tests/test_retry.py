@@ -206,17 +206,19 @@ async def test_hanging_attempts_end_within_max_elapsed_plus_one_attempt(
     """On the real clock, a wait whose attempts all hang gives up near max_elapsed."""
     fake_sagemaker.add_job("job", "plain")
     hostile.rule("DescribeTrainingJob", trickle=1.0)
+    # Long enough for each attempt's request to reach the server on a loaded
+    # machine (at 0.05 s, a busy CI runner cut some before they were sent).
     policy = RetryPolicy(
         max_attempts=None,
-        max_elapsed=0.2,
-        attempt_timeout=0.05,
-        initial_delay=0.01,
-        max_delay=0.01,
+        max_elapsed=0.8,
+        attempt_timeout=0.2,
+        initial_delay=0.04,
+        max_delay=0.04,
     )
     async with hostile.client() as client:
         started = time.monotonic()
         with pytest.raises(EndpointUnreachable):
             await wait_until_complete("job", client=client, retry=policy)
         took = time.monotonic() - started
-    assert took < 0.2 + 2 * 0.05 + 0.5
+    assert took < 0.8 + 2 * 0.2 + 0.5
     assert 3 <= hostile.count("DescribeTrainingJob")
