@@ -160,6 +160,23 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "bench", *session.posargs)
 
 
+@nox.session(name="bench_airflow")
+def bench_airflow(session: nox.Session) -> None:
+    """BENCHMARKS.md section 8: our Airflow trigger against the provider's (~15 min).
+
+    Installs ``sagemaker-watch[airflow]`` (Airflow 3 and the amazon provider) and
+    runs ``python -m bench.airflow_triggers --n 10 100 500`` (posargs replace
+    the arguments); writes bench/results/airflow-triggers.json.
+    """
+    session.install("-e", ".[airflow]")
+    session.run(
+        "python",
+        "-m",
+        "bench.airflow_triggers",
+        *(session.posargs or ("--n", "10", "100", "500")),
+    )
+
+
 @nox.session
 def soak(session: nox.Session) -> None:
     """1,000 jobs through 24 simulated hours with faults (``-- --quick`` for less)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,8 @@ def _header(result: dict[str, Any]) -> list[str]:
         "fake SageMaker. Benchmarks never run in CI. Each section says when, at which",
         "commit and under what load it ran: on a shared machine, read the ratios",
         "measured within one section rather than absolute times across runs.",
+        "Section 8 needs Airflow: `python -m nox -s bench_airflow` (~15 min) writes",
+        "`bench/results/airflow-triggers.json`, which this file keeps.",
         "",
         (
             f"These figures: `{result['command']}` ({result['mode']} run, seed "
@@ -947,4 +950,12 @@ def write_markdown(
             lines += [f"*Section `{section}` was not run.*", ""]
     if baseline is not None:
         lines += _before_after(result, baseline)
+    # Section 8 runs in a venv with Airflow (nox -s bench_airflow): kept from its
+    # own results file, so a run of the other sections does not drop it.
+    from . import airflow_triggers  # noqa: PLC0415 - stdlib-only at import
+
+    if airflow_triggers.RESULTS_FILE.exists():
+        lines += airflow_triggers.section(
+            json.loads(airflow_triggers.RESULTS_FILE.read_text(encoding="utf-8"))
+        )
     path.write_text("\n".join(lines).rstrip("\n") + "\n")
