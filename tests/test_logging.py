@@ -10,6 +10,7 @@ from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
 from sagemaker_watch._io import logging as _logging
+from sagemaker_watch.testing import Fault, plain
 
 
 def test_importing_the_library_configures_no_logging():
@@ -81,3 +82,39 @@ async def test_the_fleet_logs_not_found_retries_as_watch_does(sim):
     lines = _not_found_yet(fleet_logs)
     assert _expected_not_found_yet(lines) == lines
     assert _not_found_yet(watch_logs) == lines
+
+
+@pytest.mark.asyncio
+async def test_the_fleet_logs_each_retry_with_its_delay_and_error(sim):
+    """fleet_poll_failed names the error and the delay, as poll_retry_scheduled does.
+
+    A transient error is logged at info, a throttle at debug (a throttling storm
+    over many jobs is the budget's business, not a line per job at info).
+    """
+    fake, client = sim
+    fake.add_job("job", plain(training=60))
+    fake.inject(
+        Fault.error(
+            "InternalFailure",
+            "try again",
+            status=500,
+            operation="DescribeTrainingJob",
+            times=1,
+        ),
+        Fault.throttle(operation="DescribeTrainingJob", times=1),
+    )
+    with capture_logs() as logs:
+        async with sw.FleetWatcher(
+            client=client, clock=fake.clock, seed=7, sweep_interval=None
+        ) as fleet:
+            await fleet.wait_until_terminal("job")
+    name = "sagemaker_watch.fleet_poll_failed"
+    failed = [log for log in logs if log["event"] == name]
+    assert ["debug", "info"] == sorted(log["log_level"] for log in failed)
+    for log in failed:
+        assert {"job_name", "attempt", "delay", "error"} <= set(log)
+        assert log["delay"] > 0
+        assert log["attempt"] >= 1
+    assert {"InternalFailure", "ThrottlingException"} == {
+        log["error"] for log in failed
+    }

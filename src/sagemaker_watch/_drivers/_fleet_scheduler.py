@@ -396,22 +396,18 @@ class Scheduler:
             lost = failed.error if step.lost is None else step.lost
             self._lose(job, _watch_error(lost, job.name), job.last)
             return
-        if retry.kind is ErrorKind.TRANSIENT:
-            logger.info(
-                FLEET_POLL_FAILED,
-                job_name=job.name,
-                attempt=retry.attempt,
-                error=getattr(failed.error, "code", type(failed.error).__name__),
-            )
-        elif retry.kind is ErrorKind.NOT_FOUND:
-            # As watch() logs it: within the grace for a job not visible yet.
-            logger.info(
-                JOB_NOT_FOUND_YET,
-                job_name=job.name,
-                attempt=retry.attempt,
-                delay=round(retry.delay, 3),
-                error=error_code(retry.error),
-            )
+        # As watch() logs its retries (job_name, attempt, delay, error); a throttle
+        # at debug: a throttling storm over many jobs is the budget's to ride out.
+        log = logger.debug if retry.kind is ErrorKind.THROTTLED else logger.info
+        log(
+            JOB_NOT_FOUND_YET
+            if retry.kind is ErrorKind.NOT_FOUND
+            else FLEET_POLL_FAILED,
+            job_name=job.name,
+            attempt=retry.attempt,
+            delay=round(retry.delay, 3),
+            error=error_code(retry.error),
+        )
         job.retry_at = job.urgent = now + retry.delay
         self._queue(job)
 
