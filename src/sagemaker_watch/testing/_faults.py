@@ -10,8 +10,21 @@ if TYPE_CHECKING:
     import random
     from collections.abc import Mapping
 
-FaultKind = Literal["error", "drop_connection", "slow", "truncated", "malformed"]
+FaultKind = Literal[
+    "error",
+    "drop_connection",
+    "slow",
+    "truncated",
+    "malformed",
+    "drop_event",
+    "duplicate_event",
+    "delay_event",
+    "reorder_events",
+]
 MalformedKind = Literal["not_json", "cut_json", "missing_members"]
+#: Where a fault strikes: SageMaker's API, the SQS queue's API, or the delivery
+#: of EventBridge events into the queue.
+FaultTarget = Literal["sagemaker", "sqs", "events"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,6 +36,15 @@ class Fault:
     *times* times, or on each match with seeded *probability*, or, with neither,
     on every match until :meth:`FakeSageMaker.clear_faults`. The first matching
     fault, in injection order, decides the answer.
+
+    *service* says where it strikes: SageMaker requests (the default), requests
+    to the fake's SQS queue (:meth:`sqs_throttle`, :meth:`sqs_server_error`;
+    ``operation`` such as ``"ReceiveMessage"``), or the delivery of each
+    state-change event into the queue (:meth:`drop_event`,
+    :meth:`duplicate_event`, :meth:`delay_event`, :meth:`reorder_events`;
+    ``job_name`` picks the job). On the event path every matching fault applies,
+    not only the first: a drop removes the event, a duplicate delivers it twice,
+    delays add up.
 
     Attributes:
         kind: What happens to the request.
@@ -38,6 +60,7 @@ class Fault:
             the first half of the JSON answer with a truthful Content-Length
             (``"cut_json"``), or JSON lacking the output's required members
             (``"missing_members"``).
+        service: Where the fault strikes.
     """
 
     kind: FaultKind
@@ -50,6 +73,7 @@ class Fault:
     message: str = ""
     seconds: float = 0.0
     malformed: MalformedKind = "not_json"
+    service: FaultTarget = "sagemaker"
 
     def __post_init__(self) -> None:
         """Reject impossible counts and probabilities."""
@@ -210,6 +234,126 @@ class Fault:
             probability=probability,
         )
 
+    @classmethod
+    def sqs_throttle(
+        cls,
+        *,
+        operation: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Answer an SQS request with HTTP 400 ``RequestThrottled``, as SQS does."""
+        return cls(
+            kind="error",
+            code="RequestThrottled",
+            message="Request is throttled.",
+            operation=operation,
+            times=times,
+            probability=probability,
+            service="sqs",
+        )
+
+    @classmethod
+    def sqs_server_error(
+        cls,
+        status: Literal[500, 503] = 503,
+        *,
+        operation: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Answer an SQS request 503 ``ServiceUnavailable`` or 500 ``InternalError``."""
+        code, message = (
+            ("ServiceUnavailable", "Service Unavailable")
+            if status == 503  # noqa: PLR2004
+            else (
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            )
+        )
+        return cls(
+            kind="error",
+            code=code,
+            message=message,
+            status=status,
+            operation=operation,
+            times=times,
+            probability=probability,
+            service="sqs",
+        )
+
+    @classmethod
+    def drop_event(
+        cls,
+        *,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Lose a state-change event: it never reaches the queue."""
+        return cls(
+            kind="drop_event",
+            job_name=job_name,
+            times=times,
+            probability=probability,
+            service="events",
+        )
+
+    @classmethod
+    def duplicate_event(
+        cls,
+        *,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Deliver a state-change event twice (two messages, one event ``id``)."""
+        return cls(
+            kind="duplicate_event",
+            job_name=job_name,
+            times=times,
+            probability=probability,
+            service="events",
+        )
+
+    @classmethod
+    def delay_event(
+        cls,
+        seconds: float,
+        *,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Deliver a state-change event *seconds* of simulated time after the change."""
+        return cls(
+            kind="delay_event",
+            seconds=seconds,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+            service="events",
+        )
+
+    @classmethod
+    def reorder_events(
+        cls,
+        seconds: float,
+        *,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Delay each event by a seeded random 0 to *seconds*: later ones overtake."""
+        return cls(
+            kind="reorder_events",
+            seconds=seconds,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+            service="events",
+        )
+
     def __repr__(self) -> str:
         """Return ``Fault(kind, operation=..., job_name=..., times=...)``."""
         return (
@@ -229,9 +373,17 @@ class ArmedFault:
         self.fault = fault
         self.remaining = fault.times
 
-    def fires(self, operation: str, job_name: str | None, rng: random.Random) -> bool:
+    def fires(
+        self,
+        operation: str,
+        job_name: str | None,
+        rng: random.Random,
+        service: FaultTarget = "sagemaker",
+    ) -> bool:
         """Return whether this fault answers the request, consuming one use if so."""
         fault = self.fault
+        if fault.service != service:
+            return False
         if fault.operation is not None and fault.operation != operation:
             return False
         if fault.job_name is not None and fault.job_name != job_name:

@@ -15,13 +15,18 @@ simulated time).
 from __future__ import annotations
 
 import dataclasses
+import json
+import random
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ._clocks import ManualClock
 from ._errors import NOT_FOUND, ApiError, validation_error
+from ._eventbridge import EventPublisher, EventStatistics
+from ._faults import ArmedFault
 from ._jobs import SimulatedJob, default_request
 from ._listing import ListQuery
 from ._quotas import DEFAULT_QUOTAS, RequestMeter
+from ._sqs import DEFAULT_VISIBILITY_TIMEOUT, SimulatedQueue
 from ._validation import (
     check_name,
     check_stopping_condition,
@@ -33,6 +38,8 @@ from ._validation import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from ._faults import Fault
+    from ._jobs import SimulatedJob as _Job
     from ._quotas import FakeStatistics, Quota
     from ._timelines import Timeline
 
@@ -83,6 +90,8 @@ class SimulatedSageMaker:
         account_id: str = "123456789012",
         default_timeline: Timeline | str = "plain",
         quotas: Mapping[str, Quota | None] = DEFAULT_QUOTAS,
+        events_queue: str | None = None,
+        seed: int = 0,
     ) -> None:
         """Build an empty service.
 
@@ -94,6 +103,10 @@ class SimulatedSageMaker:
                 ``sagemaker-watch:timeline`` tag: a :class:`Timeline` or the name
                 of a ready-made one.
             quotas: Request quotas per operation; ``None`` values disable one.
+            events_queue: The name of a queue to create and to publish every
+                job's EventBridge state-change events into (see
+                :meth:`route_events`); ``None`` publishes nowhere.
+            seed: Seeds event ids and the dice of event faults.
 
         Raises:
             ValueError: If *default_timeline* names no ready-made timeline.
@@ -104,6 +117,20 @@ class SimulatedSageMaker:
         self._default_timeline = resolve_timeline(default_timeline)
         self._jobs: dict[str, SimulatedJob] = {}
         self._meter = RequestMeter(quotas)
+        self._publisher = EventPublisher(
+            account_id=account_id,
+            region=region,
+            rng=random.Random(seed),  # noqa: S311 - event ids, not crypto
+        )
+        self._event_rng = random.Random(seed + 1)  # noqa: S311 - fault dice
+        self._event_faults: list[ArmedFault] = []
+        self._queues: dict[str, SimulatedQueue] = {}
+        self._events_to: str | None = None
+        self._event_counts = dict.fromkeys(
+            ("emitted", "delivered", "dropped", "duplicated", "delayed"), 0
+        )
+        if events_queue is not None:
+            self.route_events(events_queue)
         self._operations: Mapping[str, Callable[[JSON], JSON]] = {
             "CreateTrainingJob": self.create_training_job,
             "DescribeTrainingJob": self.describe_training_job,
@@ -279,6 +306,7 @@ class SimulatedSageMaker:
                     "The request was rejected because the training job is in status "
                     f"{status}. Stop the training job before deleting it."
                 )
+            self.publish_events()
             job.deleting_at = round(now, 3)
         return {}
 
@@ -334,8 +362,10 @@ class SimulatedSageMaker:
         Raises:
             KeyError: If there is no such job.
         """
+        self.publish_events()
         self._purge()
-        del self._jobs[name]
+        job = self._jobs.pop(name)
+        self._publisher.forget(job)
 
     def describe_job(self, name: str) -> JSON:
         """Return what ``DescribeTrainingJob`` would answer now.
@@ -378,6 +408,112 @@ class SimulatedSageMaker:
         """Set every request counter back to zero."""
         self._meter.reset()
 
+    # -- EventBridge events into SQS queues --------------------------------------
+
+    def create_queue(
+        self, name: str, *, visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
+    ) -> SimulatedQueue:
+        """Create the SQS queue *name* (or return it, if it exists).
+
+        Args:
+            name: The queue's name.
+            visibility_timeout: Seconds a received message stays hidden.
+
+        Returns:
+            The queue.
+        """
+        queue = self._queues.get(name)
+        if queue is None:
+            queue = SimulatedQueue(
+                name,
+                account_id=self.account_id,
+                region=self.region,
+                visibility_timeout=visibility_timeout,
+            )
+            self._queues[name] = queue
+        return queue
+
+    def queue(self, name: str) -> SimulatedQueue:
+        """Return the SQS queue *name*.
+
+        Raises:
+            KeyError: If there is no such queue.
+        """
+        return self._queues[name]
+
+    def route_events(self, name: str | None) -> None:
+        """Publish every job's state-change events into queue *name* from now on.
+
+        The queue is created if needed; ``None`` stops publishing. Events of
+        changes before the call are not sent: like an EventBridge rule, the route
+        sees changes from its creation.
+        """
+        self.publish_events()
+        if name is not None:
+            self.create_queue(name)
+        self._events_to = name
+
+    def publish_events(self) -> int:
+        """Deliver the events of every change up to now; return how many arrived.
+
+        Each message becomes visible at the instant of its change (later, under
+        a delay fault), so reading a queue after the clock jumped shows exactly
+        what SQS would hold. The fake calls this before every SQS request; call
+        it yourself to inspect a :meth:`queue` directly.
+        """
+        events = self._publisher.publish(self._now())
+        queue = self._queues.get(self._events_to) if self._events_to else None
+        delivered = 0
+        for at, job, event in events:
+            if queue is None:
+                continue
+            self._event_counts["emitted"] += 1
+            times = self._apply_event_faults(at, job)
+            body = json.dumps(event, separators=(",", ":"))
+            for when in times:
+                queue.send(body, at=when)
+            delivered += len(times)
+        self._event_counts["delivered"] += delivered
+        return delivered
+
+    def next_event_instant(self) -> float | None:
+        """Return the earliest instant at which a change may publish an event."""
+        return self._publisher.next_instant() if self._events_to else None
+
+    def inject_event_faults(self, *faults: Fault) -> None:
+        """Arm faults on the delivery of events (``Fault.drop_event`` and kin)."""
+        self._event_faults.extend(ArmedFault(fault) for fault in faults)
+
+    def clear_event_faults(self) -> None:
+        """Disarm every fault on the delivery of events."""
+        self._event_faults.clear()
+
+    def event_statistics(self) -> EventStatistics:
+        """Return what happened to the state-change events so far."""
+        return EventStatistics(**self._event_counts)
+
+    def _apply_event_faults(self, at: float, job: _Job) -> list[float]:
+        times = [at]
+        for armed in self._event_faults:
+            if not armed.fires("PutEvents", job.name, self._event_rng, "events"):
+                continue
+            fault = armed.fault
+            if fault.kind == "drop_event":
+                times = []
+                self._event_counts["dropped"] += 1
+            elif fault.kind == "duplicate_event" and times:
+                times.append(times[-1])
+                self._event_counts["duplicated"] += 1
+            elif fault.kind in {"delay_event", "reorder_events"}:
+                extra = (
+                    fault.seconds
+                    if fault.kind == "delay_event"
+                    else self._event_rng.uniform(0.0, fault.seconds)
+                )
+                times = [t + extra for t in times]
+                self._event_counts["delayed"] += 1
+        return times
+
     # -- internals -----------------------------------------------------------------
 
     def _now(self) -> float:
@@ -395,7 +531,7 @@ class SimulatedSageMaker:
             if job.deleting_at is not None and now >= job.deleting_at + DELETING_SECONDS
         ]
         for name in gone:
-            del self._jobs[name]
+            self._publisher.forget(self._jobs.pop(name))
 
     def _lookup(self, name: object) -> SimulatedJob | None:
         if not isinstance(name, str):
@@ -406,7 +542,7 @@ class SimulatedSageMaker:
             and job.deleting_at is not None
             and self._now() >= job.deleting_at + DELETING_SECONDS
         ):
-            del self._jobs[name]
+            self._publisher.forget(self._jobs.pop(name))
             return None
         return job
 
@@ -424,7 +560,9 @@ class SimulatedSageMaker:
         merged.update({k: v for k, v in request.items() if k != "TrainingJobName"})
         check_stopping_condition(merged.get("StoppingCondition"), spot=spot)
         now = round(self._now(), 3)
-        self._jobs[name] = SimulatedJob(name, arn, timeline, merged, now)
+        job = SimulatedJob(name, arn, timeline, merged, now)
+        self._jobs[name] = job
+        self._publisher.track(job)
         return arn
 
     def _stop(self, name: object) -> None:
@@ -438,4 +576,6 @@ class SimulatedSageMaker:
                 "The request was rejected because the training job is in status "
                 f"{status}."
             )
+        self.publish_events()
         job.plan = job.replan(stop_at=round(now, 3))
+        self._publisher.track(job, since=round(now, 3))

@@ -8,10 +8,12 @@ error bodies) and injects faults; every answer comes from a
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import random
 import socket
+import urllib.parse
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
@@ -22,21 +24,26 @@ from ._errors import ApiError
 from ._faults import ArmedFault, Fault
 from ._model import OPERATIONS, SimulatedSageMaker
 from ._quotas import DEFAULT_QUOTAS
+from ._sqs import MAX_WAIT_SECONDS, QUERY_CODES, invalid_parameter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
     from types import TracebackType
 
+    from aiobotocore.client import AioBaseClient
     from aiobotocore.config import AioConfig
     from types_aiobotocore_sagemaker import SageMakerClient
 
     from ._quotas import FakeStatistics, Quota
+    from ._sqs import SimulatedQueue
     from ._timelines import Timeline
 
 JSON = dict[str, Any]
 
 _REQUEST_ID = "fa4e0000-0000-4000-8000-"
 _CONTENT_TYPE = "application/x-amz-json-1.1"
+_SQS_CONTENT_TYPE = "application/x-amz-json-1.0"
+_CHANGING = frozenset({"CreateTrainingJob", "StopTrainingJob", "DeleteTrainingJob"})
 _REQUIRED_OUTPUT: Mapping[str, tuple[str, ...]] = {
     "CreateTrainingJob": ("TrainingJobArn",),
     "DescribeTrainingJob": (
@@ -87,6 +94,7 @@ class FakeSageMaker:
         default_timeline: Timeline | str = "plain",
         quotas: Mapping[str, Quota | None] = DEFAULT_QUOTAS,
         seed: int = 0,
+        events_queue: str | None = None,
     ) -> None:
         """Configure the fake; nothing listens until ``async with``.
 
@@ -104,6 +112,10 @@ class FakeSageMaker:
                 of a ready-made one.
             quotas: Request quotas per operation; ``None`` values disable one.
             seed: Seeds the randomness of probabilistic faults.
+            events_queue: The name of an SQS queue, served at
+                :meth:`queue_url`, into which every job's EventBridge
+                "SageMaker Training Job State Change" events are published, as
+                a rule routing them to SQS would; ``None`` publishes nowhere.
 
         Raises:
             ValueError: If both *speed* and *clock* are given.
@@ -119,7 +131,10 @@ class FakeSageMaker:
             account_id=account_id,
             default_timeline=default_timeline,
             quotas=quotas,
+            events_queue=events_queue,
+            seed=seed,
         )
+        self._wakeup = anyio.Event()
         self._host = host
         self._port = port
         self._rng = random.Random(seed)  # noqa: S311 - fault dice, not crypto
@@ -282,7 +297,9 @@ class FakeSageMaker:
         Raises:
             ValueError: If the name is invalid or taken.
         """
-        return self._service.add_job(name, timeline, **request)
+        arn = self._service.add_job(name, timeline, **request)
+        self._wake()
+        return arn
 
     def stop_job(self, name: str) -> None:
         """Stop a job in progress, as ``StopTrainingJob`` does.
@@ -292,6 +309,7 @@ class FakeSageMaker:
             ValueError: If the job is not in progress.
         """
         self._service.stop_job(name)
+        self._wake()
 
     def delete_job(self, name: str) -> None:
         """Forget a job at once, whatever its state, so its name can be reused.
@@ -316,12 +334,73 @@ class FakeSageMaker:
     # -- faults, quotas, accounting ------------------------------------------------
 
     def inject(self, *faults: Fault) -> None:
-        """Arm *faults*; the first one matching a request answers it."""
-        self._faults.extend(ArmedFault(fault) for fault in faults)
+        """Arm *faults*; the first one matching a request answers it.
+
+        Faults on the event path (``service="events"``) go to the simulated
+        service, where every matching one applies to each event.
+        """
+        self._faults.extend(
+            ArmedFault(fault) for fault in faults if fault.service != "events"
+        )
+        self._service.inject_event_faults(
+            *(fault for fault in faults if fault.service == "events")
+        )
 
     def clear_faults(self) -> None:
-        """Disarm every injected fault."""
+        """Disarm every injected fault, on the event path too."""
         self._faults.clear()
+        self._service.clear_event_faults()
+
+    # -- SQS -----------------------------------------------------------------------
+
+    def create_queue(self, name: str, *, visibility_timeout: float = 30.0) -> str:
+        """Create the SQS queue *name* (if needed) and return its URL.
+
+        Raises:
+            RuntimeError: If the server is not running.
+        """
+        self._service.create_queue(name, visibility_timeout=visibility_timeout)
+        return self.queue_url(name)
+
+    def route_events(self, name: str | None) -> None:
+        """Publish every job's state-change events into queue *name* from now on.
+
+        ``None`` stops publishing; see :meth:`SimulatedSageMaker.route_events`.
+        """
+        self._service.route_events(name)
+
+    def queue_url(self, name: str) -> str:
+        """Return the URL of queue *name*: ``{endpoint_url}/{account_id}/{name}``.
+
+        Raises:
+            RuntimeError: If the server is not running.
+        """
+        return f"{self.endpoint_url}/{self.account_id}/{name}"
+
+    @contextlib.asynccontextmanager
+    async def sqs_client(
+        self, *, config: AioConfig | None = None
+    ) -> AsyncIterator[AioBaseClient]:
+        """Yield an aiobotocore SQS client for this fake's queues, closed on exit.
+
+        Like :meth:`client`: dummy credentials, one attempt per call unless
+        *config* says otherwise.
+        """
+        from aiobotocore.config import AioConfig  # noqa: PLC0415 - load lazily
+        from aiobotocore.session import get_session  # noqa: PLC0415 - load lazily
+
+        merged = AioConfig(retries={"mode": "standard", "total_max_attempts": 1})
+        if config is not None:
+            merged = merged.merge(config)
+        async with get_session().create_client(
+            "sqs",
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - a dummy for the fake
+            config=merged,
+        ) as client:
+            yield client
 
     def set_quota(
         self, operation: str, *, per_second: float | None, burst: float = 1.0
@@ -354,12 +433,16 @@ class FakeSageMaker:
 
     # -- HTTP ----------------------------------------------------------------------
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(  # noqa: PLR0911 - one return per outcome on the wire
+        self, request: web.Request
+    ) -> web.StreamResponse:
         target = request.headers.get("X-Amz-Target", "")
         prefix, _, operation = target.partition(".")
         body = _parse_body(await request.read())
         if body is None:
             return self._error(ApiError("SerializationException", "Invalid JSON body"))
+        if prefix == "AmazonSQS":
+            return await self._sqs(operation, body)
         service = self._service
         service.receive(operation, body)
         if prefix != "SageMaker" or operation not in OPERATIONS:
@@ -388,7 +471,135 @@ class FakeSageMaker:
             answer = service.answer(operation, body)
         except ApiError as exc:
             return self._error(exc)
+        if operation in _CHANGING:
+            self._wake()
         return self._respond(answer)
+
+    def _wake(self) -> None:
+        """Wake long polls: a job was created or stopped, so events may come sooner."""
+        self._wakeup.set()
+        self._wakeup = anyio.Event()
+
+    async def _sqs(self, operation: str, body: JSON) -> web.Response:
+        fault = next(
+            (
+                f.fault
+                for f in self._faults
+                if f.fires(operation, None, self._rng, "sqs")
+            ),
+            None,
+        )
+        if fault is not None and fault.kind == "error":
+            return self._sqs_error(ApiError(fault.code, fault.message, fault.status))
+        try:
+            answer = await self._sqs_answer(operation, body)
+        except ApiError as exc:
+            return self._sqs_error(exc)
+        payload = json.dumps(answer, separators=(",", ":")).encode()
+        return web.Response(
+            status=200, body=payload, headers=self._headers(_SQS_CONTENT_TYPE)
+        )
+
+    async def _sqs_answer(  # noqa: C901, PLR0911 - one branch per SQS operation
+        self, operation: str, body: JSON
+    ) -> JSON:
+        service = self._service
+        service.publish_events()
+        if operation == "GetQueueUrl":
+            name = body.get("QueueName")
+            self._queue(f"/{self.account_id}/{name}")
+            return {"QueueUrl": self.queue_url(str(name))}
+        if operation == "CreateQueue":
+            name = str(body.get("QueueName"))
+            timeout = (body.get("Attributes") or {}).get("VisibilityTimeout", 30)
+            return {
+                "QueueUrl": self.create_queue(name, visibility_timeout=float(timeout))
+            }
+        queue = self._queue(body.get("QueueUrl"))
+        now = self._clock.timestamp
+        if operation == "ReceiveMessage":
+            wait = body.get("WaitTimeSeconds", 0)
+            if not isinstance(wait, int) or not 0 <= wait <= MAX_WAIT_SECONDS:
+                raise invalid_parameter(
+                    f"Value {wait} for parameter WaitTimeSeconds is invalid. "
+                    "Reason: Must be >= 0 and <= 20, if provided."
+                )
+            names = tuple(body.get("MessageSystemAttributeNames") or ()) + tuple(
+                body.get("AttributeNames") or ()
+            )
+            deadline = now() + wait
+            while True:
+                service.publish_events()
+                messages = queue.receive(
+                    now(),
+                    max_messages=body.get("MaxNumberOfMessages", 1),
+                    visibility_timeout=body.get("VisibilityTimeout"),
+                    attribute_names=names,
+                )
+                if messages or now() >= deadline:
+                    return {"Messages": messages} if messages else {}
+                wake = min(
+                    t
+                    for t in (
+                        deadline,
+                        service.next_event_instant(),
+                        queue.next_visible(now()),
+                    )
+                    if t is not None
+                )
+                await self._sleep(max(wake - now(), 0.0))
+        if operation == "DeleteMessage":
+            queue.delete(body.get("ReceiptHandle"))
+            return {}
+        if operation == "DeleteMessageBatch":
+            return queue.delete_batch(body.get("Entries"))
+        if operation == "GetQueueAttributes":
+            return queue.attributes(body.get("AttributeNames"), now())
+        if operation == "SendMessage":
+            text = str(body.get("MessageBody", ""))
+            delay = body.get("DelaySeconds", 0)
+            message_id = queue.send(text, at=now() + float(delay))
+            self._wake()
+            return {
+                "MessageId": message_id,
+                "MD5OfMessageBody": hashlib.md5(text.encode()).hexdigest(),  # noqa: S324 - SQS's digest
+            }
+        raise ApiError("UnsupportedOperation", f"Unsupported operation {operation}")
+
+    def _queue(self, url: object) -> SimulatedQueue:
+        path = urllib.parse.urlsplit(url).path if isinstance(url, str) else ""
+        account, _, name = path.strip("/").partition("/")
+        if account == self.account_id:
+            with contextlib.suppress(KeyError):
+                return self._service.queue(name)
+        raise ApiError("QueueDoesNotExist", "The specified queue does not exist.", 400)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep *seconds* of simulated time, or until a job is created or stopped."""
+        wakeup = self._wakeup
+        async with anyio.create_task_group() as tg:
+
+            async def sleep() -> None:
+                await self._clock.sleep(seconds)
+                tg.cancel_scope.cancel()
+
+            async def woken() -> None:
+                await wakeup.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(sleep)
+            tg.start_soon(woken)
+
+    def _sqs_error(self, exc: ApiError) -> web.Response:
+        sender = "Receiver" if exc.status >= 500 else "Sender"  # noqa: PLR2004
+        headers = self._headers(_SQS_CONTENT_TYPE)
+        headers["x-amzn-query-error"] = (
+            f"{QUERY_CODES.get(exc.code, exc.code)};{sender}"
+        )
+        payload = json.dumps(
+            {"__type": f"com.amazonaws.sqs#{exc.code}", "message": exc.message}
+        ).encode()
+        return web.Response(status=exc.status, body=payload, headers=headers)
 
     async def _fault(
         self,
@@ -428,9 +639,9 @@ class FakeSageMaker:
             answer.pop(member, None)
         return self._respond(answer)
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, content_type: str = _CONTENT_TYPE) -> dict[str, str]:
         return {
-            "Content-Type": _CONTENT_TYPE,
+            "Content-Type": content_type,
             "x-amzn-RequestId": f"{_REQUEST_ID}{next(self._request_ids):012d}",
         }
 
