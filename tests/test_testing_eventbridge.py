@@ -50,7 +50,7 @@ def _shape(value):
 
 
 def test_envelope_and_detail_follow_the_documented_example():
-    """An event has the documented envelope and the example's detail members, typed alike."""
+    """An event has the documented envelope and detail members, typed alike."""
     documented = json.loads(FIXTURE.read_text())
     clock, service = _service()
     service.add_job(
@@ -85,7 +85,7 @@ def test_envelope_and_detail_follow_the_documented_example():
 
 
 def test_times_are_epoch_millisecond_strings_and_the_envelope_time_whole_seconds():
-    """Detail times are epoch-ms strings of the describe's; ``time`` is second-precision Z."""
+    """Detail times are epoch-ms strings; ``time`` is at second precision with Z."""
     clock, service = _service()
     service.add_job("job", "plain")
     clock.advance(120.5)
@@ -118,7 +118,7 @@ def _pairs_on_a_grid(service, name, start, step=0.25):
     pairs = []
     t = 0.0
     while t <= HORIZON:
-        job = service._jobs[name]  # noqa: SLF001 - the oracle reads the plan
+        job = service._jobs[name]
         primary, secondary, _, _ = job.plan.summary(start + t)
         if not pairs or pairs[-1] != (primary, secondary):
             pairs.append((primary, secondary))

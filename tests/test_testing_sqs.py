@@ -1,0 +1,215 @@
+"""The fake's SQS queue over real HTTP, through a stock aiobotocore SQS client."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import anyio
+import pytest
+import pytest_asyncio
+from botocore.exceptions import ClientError
+
+from sagemaker_watch.testing import FakeSageMaker, Fault, ManualClock
+from sagemaker_watch.testing._sqs import SimulatedQueue
+
+
+@pytest_asyncio.fixture(name="sim")
+async def _sim():
+    """A running fake on a manual clock, publishing events into queue "events"."""
+    async with FakeSageMaker(
+        clock=ManualClock(), quotas={}, events_queue="events"
+    ) as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(name="sqs")
+async def _sqs(sim):
+    """A stock aiobotocore SQS client for the fake."""
+    async with sim.sqs_client() as client:
+        yield client
+
+
+def _statuses(messages):
+    return [json.loads(m["Body"])["detail"]["SecondaryStatus"] for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_queue_url_and_get_queue_url(sim, sqs):
+    """The queue URL is ``{endpoint}/{account}/{name}``, as GetQueueUrl answers."""
+    expected = f"{sim.endpoint_url}/123456789012/events"
+    assert expected == sim.queue_url("events")
+    assert expected == (await sqs.get_queue_url(QueueName="events"))["QueueUrl"]
+
+
+@pytest.mark.asyncio
+async def test_long_poll_returns_when_an_event_arrives(sim, sqs):
+    """A 20 s long poll returns at the simulated instant of the next change."""
+    sim.add_job("job", "plain")
+    url = sim.queue_url("events")
+    first = await sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+    await sqs.delete_message(
+        QueueUrl=url, ReceiptHandle=first["Messages"][0]["ReceiptHandle"]
+    )
+    start = sim.clock.timestamp()
+    empty = await sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+    assert "Messages" not in empty
+    assert 20.0 == pytest.approx(sim.clock.timestamp() - start)
+    while "Messages" not in (
+        answer := await sqs.receive_message(
+            QueueUrl=url,
+            WaitTimeSeconds=20,
+            MessageSystemAttributeNames=["SentTimestamp"],
+        )
+    ):
+        pass
+    assert ["Downloading"] == _statuses(answer["Messages"])
+    assert 120.0 == pytest.approx(sim.clock.timestamp() - start + 0.0, abs=0.001)
+    sent = int(answer["Messages"][0]["Attributes"]["SentTimestamp"])
+    assert round(sim.clock.timestamp() * 1000) == sent
+
+
+@pytest.mark.asyncio
+async def test_long_poll_wakes_for_a_job_created_meanwhile(sim, sqs):
+    """A long poll in flight returns the Starting event of a job created during it."""
+    url = sim.queue_url("events")
+    sim.clock.autojump_threshold = float("inf")
+    answers = []
+
+    async def poll():
+        answers.append(await sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(poll)
+        await anyio.sleep(0.2)
+        sim.add_job("job", "plain")
+    assert ["Starting"] == _statuses(answers[0]["Messages"])
+
+
+@pytest.mark.asyncio
+async def test_batches_of_up_to_ten_and_delete_batch(sim, sqs):
+    """ReceiveMessage returns up to MaxNumberOfMessages; DeleteMessageBatch deletes."""
+    for i in range(12):
+        sim.add_job(f"job-{i}", "plain")
+    url = sim.queue_url("events")
+    answer = await sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    assert 10 == len(answer["Messages"])
+    for message in answer["Messages"]:
+        body = message["Body"]
+        assert hashlib.md5(body.encode()).hexdigest() == message["MD5OfBody"]  # noqa: S324
+    deleted = await sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+            for i, m in enumerate(answer["Messages"][:9])
+        ]
+        + [{"Id": "bad", "ReceiptHandle": "not-a-handle"}],
+    )
+    assert 9 == len(deleted["Successful"])
+    assert ["bad"] == [entry["Id"] for entry in deleted["Failed"]]
+    attributes = await sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert {"ApproximateNumberOfMessages": "2"} == attributes["Attributes"]
+    sim.advance(30.0)
+    assert 3 == len(
+        (await sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10))["Messages"]
+    )
+
+
+@pytest.mark.asyncio
+async def test_an_undeleted_message_comes_back_after_the_visibility_timeout(sim, sqs):
+    """A received message hides for 30 s, then returns with a new handle and count 2."""
+    sim.add_job("job", "plain")
+    url = sim.queue_url("events")
+    [first] = (
+        await sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])
+    )["Messages"]
+    sim.advance(29.0)
+    assert "Messages" not in await sqs.receive_message(QueueUrl=url)
+    sim.advance(1.0)
+    [again] = (
+        await sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])
+    )["Messages"]
+    assert (first["MessageId"], "2") == (
+        again["MessageId"],
+        again["Attributes"]["ApproximateReceiveCount"],
+    )
+    assert first["ReceiptHandle"] != again["ReceiptHandle"]
+    await sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    sim.advance(30.0)
+    assert 1 == len((await sqs.receive_message(QueueUrl=url))["Messages"])
+
+
+@pytest.mark.asyncio
+async def test_errors_read_as_sqs_writes_them(sim, sqs):
+    """A missing queue, a bad handle and a bad count give SQS's error codes."""
+    with pytest.raises(ClientError) as missing:
+        await sqs.receive_message(QueueUrl=sim.queue_url("nope"))
+    assert (
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        400,
+    ) == (
+        missing.value.response["Error"]["Code"],
+        missing.value.response["Error"]["QueryErrorCode"],
+        missing.value.response["ResponseMetadata"]["HTTPStatusCode"],
+    )
+    with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+        await sqs.delete_message(QueueUrl=sim.queue_url("events"), ReceiptHandle="x")
+    with pytest.raises(ClientError, match="MaxNumberOfMessages"):
+        await sqs.receive_message(
+            QueueUrl=sim.queue_url("events"), MaxNumberOfMessages=11
+        )
+
+
+@pytest.mark.asyncio
+async def test_sqs_throttling_and_5xx_faults_are_seeded(sim, sqs):
+    """SQS faults answer RequestThrottled and 503 on SQS calls only, not SageMaker's."""
+    sim.add_job("job", "plain")
+    sim.inject(
+        Fault.sqs_throttle(operation="ReceiveMessage", times=1),
+        Fault.sqs_server_error(503, times=1),
+    )
+    url = sim.queue_url("events")
+    with pytest.raises(sqs.exceptions.RequestThrottled):
+        await sqs.receive_message(QueueUrl=url)
+    with pytest.raises(ClientError) as unavailable:
+        await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert 503 == unavailable.value.response["ResponseMetadata"]["HTTPStatusCode"]
+    async with sim.client() as sagemaker:
+        await sagemaker.describe_training_job(TrainingJobName="job")
+    assert 1 == len((await sqs.receive_message(QueueUrl=url))["Messages"])
+
+
+@pytest.mark.asyncio
+async def test_duplicated_events_over_http(sim, sqs):
+    """A duplicate fault puts two messages with one event id in the queue."""
+    sim.inject(Fault.duplicate_event(times=1))
+    sim.add_job("job", "plain")
+    answer = await sqs.receive_message(
+        QueueUrl=sim.queue_url("events"), MaxNumberOfMessages=10
+    )
+    ids = [json.loads(m["Body"])["id"] for m in answer["Messages"]]
+    assert 2 == len(ids)
+    assert 1 == len(set(ids))
+    assert 1 == sim.service.event_statistics().duplicated
+
+
+@pytest.mark.asyncio
+async def test_send_message_and_create_queue(sqs):
+    """SendMessage (a forged hint, say) and CreateQueue work like SQS's."""
+    url = (await sqs.create_queue(QueueName="other"))["QueueUrl"]
+    sent = await sqs.send_message(QueueUrl=url, MessageBody="hello")
+    [message] = (await sqs.receive_message(QueueUrl=url))["Messages"]
+    assert (sent["MessageId"], "hello") == (message["MessageId"], message["Body"])
+
+
+def test_a_stale_receipt_handle_deletes_nothing():
+    """Deleting with an earlier handle succeeds but keeps the message, as SQS does."""
+    queue = SimulatedQueue("q", account_id="123456789012", region="us-east-1")
+    queue.send("body", at=0.0)
+    [first] = queue.receive(0.0)
+    queue.receive(30.0)
+    queue.delete(first["ReceiptHandle"])
+    assert 1 == len(queue)
