@@ -1,8 +1,9 @@
 """An embedded fake Amazon SageMaker for testing code that watches training jobs.
 
 Two layers: :class:`SimulatedSageMaker`, the pure simulated service (jobs,
-timelines, listing, quotas), and :class:`FakeSageMaker`, which serves it over
-real HTTP with fault injection.
+timelines, listing, quotas, and the EventBridge state-change events it publishes
+into :class:`SimulatedQueue` s), and :class:`FakeSageMaker`, which serves it over
+real HTTP (SageMaker's and SQS's JSON protocols) with fault injection.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from ._catalogue import (
 )
 from ._clocks import ManualClock, ScaledClock
 from ._errors import ApiError
+from ._eventbridge import EventStatistics
 from ._faults import FAULT_SCENARIOS, Fault
 from ._model import SimulatedSageMaker
 from ._quotas import DEFAULT_QUOTAS, FakeStatistics, Quota
 from ._server import FakeSageMaker
+from ._sqs import SimulatedQueue
 from ._timelines import Completed, Failed, Phase, ProgressScript, Stopped, Timeline
 from ._validation import TIMELINE_TAG
 
@@ -37,6 +40,7 @@ __all__ = [
     "TIMELINE_TAG",
     "ApiError",
     "Completed",
+    "EventStatistics",
     "Failed",
     "FakeSageMaker",
     "FakeStatistics",
@@ -46,6 +50,7 @@ __all__ = [
     "ProgressScript",
     "Quota",
     "ScaledClock",
+    "SimulatedQueue",
     "SimulatedSageMaker",
     "Stopped",
     "Timeline",

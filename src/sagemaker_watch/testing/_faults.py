@@ -359,7 +359,9 @@ class Fault:
         return (
             f"Fault({self.kind!r}, operation={self.operation!r}, "
             f"job_name={self.job_name!r}, times={self.times!r}, "
-            f"probability={self.probability!r})"
+            f"probability={self.probability!r}"
+            + ("" if self.service == "sagemaker" else f", service={self.service!r}")
+            + ")"
         )
 
 
