@@ -213,3 +213,19 @@ def test_a_stale_receipt_handle_deletes_nothing():
     queue.receive(30.0)
     queue.delete(first["ReceiptHandle"])
     assert 1 == len(queue)
+
+
+@pytest.mark.asyncio
+async def test_sqs_requests_are_counted_by_operation(sim, sqs):
+    """Each SQS request counts under its operation; faulted and throttled ones too."""
+    sim.inject(Fault.sqs_throttle(operation="ReceiveMessage", times=1))
+    url = sim.queue_url("events")
+    with pytest.raises(sqs.exceptions.RequestThrottled):
+        await sqs.receive_message(QueueUrl=url)
+    await sqs.receive_message(QueueUrl=url)
+    stats = sim.statistics()
+    assert (2, 1, 1) == (
+        stats.requests["ReceiveMessage"],
+        stats.faulted["ReceiveMessage"],
+        stats.throttled["ReceiveMessage"],
+    )

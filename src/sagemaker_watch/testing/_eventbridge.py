@@ -176,14 +176,18 @@ class EventPublisher:
     at its instant, so it holds what a describe at that moment would show.
     """
 
-    __slots__ = ("_account_id", "_heap", "_last", "_region", "_rng", "_tick")
+    __slots__ = ("_account_id", "_heap", "_last", "_live", "_region", "_rng", "_tick")
 
     def __init__(self, *, account_id: str, region: str, rng: random.Random) -> None:
         """Track no job yet; *rng* draws the events' ids (seeded: repeatable)."""
         self._account_id = account_id
         self._region = region
         self._rng = rng
-        self._heap: list[tuple[float, int, SimulatedJob, tuple[float, ...]]] = []
+        # (instant, tiebreak, job, generation, the job's instants, index of this one)
+        self._heap: list[
+            tuple[float, int, SimulatedJob, int, tuple[float, ...], int]
+        ] = []
+        self._live: dict[SimulatedJob, int] = {}
         self._last: dict[SimulatedJob, tuple[str, str]] = {}
         self._tick = itertools.count()
 
@@ -193,21 +197,27 @@ class EventPublisher:
         Tracking a job again (after a stop re-planned it) replaces its pending
         instants; the last status pair it emitted is kept.
         """
-        if any(entry[2] is job for entry in self._heap):
-            self._drop(job)
+        generation = self._live.get(job, -1) + 1
+        self._live[job] = generation
         instants = tuple(_candidates(job, job.created if since is None else since))
-        self._push(job, instants)
+        self._push(job, generation, instants, 0)
 
     def next_instant(self) -> float | None:
         """Return the earliest instant at which an event may be due, if any."""
-        return self._heap[0][0] if self._heap else None
+        heap = self._heap
+        while heap and self._live.get(heap[0][2]) != heap[0][3]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
     def publish(self, now: float) -> list[tuple[float, SimulatedJob, JSON]]:
         """Return the events due at or before *now*: ``(instant, job, event)`` each."""
         events = []
-        while self._heap and self._heap[0][0] <= now:
-            at, _, job, rest = heapq.heappop(self._heap)
-            self._push(job, rest)
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            at, _, job, generation, instants, index = heapq.heappop(heap)
+            if self._live.get(job) != generation:
+                continue
+            self._push(job, generation, instants, index + 1)
             if job.deleting_at is not None:
                 continue
             primary, secondary, _, _ = job.plan.summary(at)
@@ -230,15 +240,23 @@ class EventPublisher:
 
     def forget(self, job: SimulatedJob) -> None:
         """Stop following *job*: its pending instants are dropped."""
+        self._live.pop(job, None)
         self._last.pop(job, None)
-        self._drop(job)
 
-    def _drop(self, job: SimulatedJob) -> None:
-        self._heap = [entry for entry in self._heap if entry[2] is not job]
-        heapq.heapify(self._heap)
-
-    def _push(self, job: SimulatedJob, instants: tuple[float, ...]) -> None:
-        if instants:
-            heapq.heappush(
-                self._heap, (instants[0], next(self._tick), job, instants[1:])
+    def _push(
+        self,
+        job: SimulatedJob,
+        generation: int,
+        instants: tuple[float, ...],
+        index: int,
+    ) -> None:
+        if index < len(instants):
+            entry = (
+                instants[index],
+                next(self._tick),
+                job,
+                generation,
+                instants,
+                index,
             )
+            heapq.heappush(self._heap, entry)

@@ -65,10 +65,18 @@ class FakeSageMaker:
     It answers ``CreateTrainingJob``, ``DescribeTrainingJob``, ``ListTrainingJobs``,
     ``StopTrainingJob`` and ``DeleteTrainingJob`` over SageMaker's JSON 1.1 wire
     protocol, so a stock aiobotocore client pointed at :attr:`endpoint_url` works
-    unchanged (signatures are not checked). The answers come from a
-    :class:`SimulatedSageMaker` (:attr:`service`): jobs follow scripted
-    :class:`Timeline` s on a simulated clock, quotas are enforced and every
-    request is counted; faults are injected here, on the wire.
+    unchanged (signatures are not checked). With *events_queue* it also serves
+    an SQS queue over SQS's JSON 1.0 protocol at :meth:`queue_url` (a stock
+    aiobotocore SQS client at the same endpoint works: ``ReceiveMessage`` with
+    long polling on the simulated clock, ``DeleteMessage``, ``DeleteMessageBatch``,
+    ``GetQueueUrl``, ``GetQueueAttributes``, ``SendMessage``, ``CreateQueue``) and
+    publishes into it every job's EventBridge "SageMaker Training Job State
+    Change" events, each visible from the simulated instant of its change. SQS
+    requests are counted in :meth:`statistics` under their operation names.
+
+    The answers come from a :class:`SimulatedSageMaker` (:attr:`service`): jobs
+    follow scripted :class:`Timeline` s on a simulated clock, quotas are enforced
+    and every request is counted; faults are injected here, on the wire.
 
     ``async with`` starts the server (waits for the socket to listen) and closing
     stops it (waits, shielded, for in-flight answers up to half a second). A
@@ -481,6 +489,7 @@ class FakeSageMaker:
         self._wakeup = anyio.Event()
 
     async def _sqs(self, operation: str, body: JSON) -> web.Response:
+        self._service.receive(operation, body)
         fault = next(
             (
                 f.fault
@@ -490,6 +499,9 @@ class FakeSageMaker:
             None,
         )
         if fault is not None and fault.kind == "error":
+            self._service.record_fault(
+                operation, throttled=fault.code == "RequestThrottled"
+            )
             return self._sqs_error(ApiError(fault.code, fault.message, fault.status))
         try:
             answer = await self._sqs_answer(operation, body)

@@ -13,6 +13,7 @@ The HTTP side (SQS's JSON 1.0 protocol, long polling) lives in
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 import uuid
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class _Message:
     receive_count: int = 0
     first_receive: float | None = None
     handle: str | None = None
+    version: int = 0
 
 
 def _ms(t: float) -> str:
@@ -89,6 +91,7 @@ class SimulatedQueue:
         "_handles",
         "_messages",
         "_order",
+        "_ready",
         "account_id",
         "name",
         "region",
@@ -116,6 +119,8 @@ class SimulatedQueue:
         self.region = region
         self.visibility_timeout = visibility_timeout
         self._messages: dict[str, _Message] = {}
+        # (visible_at, order, message id, version): stale entries are skipped.
+        self._ready: list[tuple[float, int, str, int]] = []
         self._handles = itertools.count(1)
         self._order = itertools.count()
 
@@ -135,7 +140,7 @@ class SimulatedQueue:
     def send(self, body: str, *, at: float) -> str:
         """Put a message with *body* in the queue, visible from *at*; return its id."""
         message_id = str(uuid.uuid4())
-        self._messages[message_id] = _Message(
+        message = _Message(
             message_id=message_id,
             body=body,
             md5=hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's digest
@@ -143,12 +148,29 @@ class SimulatedQueue:
             visible_at=at,
             order=next(self._order),
         )
+        self._messages[message_id] = message
+        self._schedule(message)
         return message_id
+
+    def _schedule(self, message: _Message) -> None:
+        entry = (message.visible_at, message.order, message.message_id, message.version)
+        heapq.heappush(self._ready, entry)
+
+    def _head(self) -> tuple[float, int, str, int] | None:
+        """The earliest live entry of the ready heap, stale ones dropped."""
+        ready = self._ready
+        while ready:
+            _, _, message_id, version = ready[0]
+            message = self._messages.get(message_id)
+            if message is not None and message.version == version:
+                return ready[0]
+            heapq.heappop(ready)
+        return None
 
     def next_visible(self, now: float) -> float | None:
         """Return when the next hidden message becomes visible, if one will."""
-        later = [m.visible_at for m in self._messages.values() if m.visible_at > now]
-        return min(later, default=None)
+        head = self._head()
+        return None if head is None or head[0] <= now else head[0]
 
     def receive(
         self,
@@ -182,10 +204,13 @@ class SimulatedQueue:
             if visibility_timeout is None
             else visibility_timeout
         )
-        visible = sorted(
-            (m for m in self._messages.values() if m.visible_at <= now),
-            key=lambda m: (m.visible_at, m.order),
-        )[:max_messages]
+        visible: list[_Message] = []
+        while len(visible) < max_messages:
+            head = self._head()
+            if head is None or head[0] > now:
+                break
+            heapq.heappop(self._ready)
+            visible.append(self._messages[head[2]])
         wanted = set(attribute_names)
         if "All" in wanted:
             wanted.update(_SYSTEM_ATTRIBUTES)
@@ -195,6 +220,8 @@ class SimulatedQueue:
             if message.first_receive is None:
                 message.first_receive = now
             message.visible_at = now + hide
+            message.version += 1
+            self._schedule(message)
             message.handle = (
                 f"{_HANDLE_PREFIX}/{message.message_id}/{next(self._handles)}"
             )
