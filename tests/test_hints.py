@@ -537,6 +537,15 @@ def test_a_poll_sent_before_a_hint_does_not_cover_it():
     assert ("job-a",) == coalescer.take_due(100.9)
 
 
+def test_a_poll_reported_late_covers_only_the_hints_before_it():
+    """A describe sent between two pending hints leaves the later one pending."""
+    coalescer = HintCoalescer(window=0.0)
+    coalescer.offer(_hint(at=None), now=0.0)
+    coalescer.offer(_hint(at=None), now=1.0)
+    coalescer.described("job-a", at=0.5)
+    assert ("job-a",) == coalescer.take_due(1.0)
+
+
 def test_many_distinct_pending_claims_are_cleared_only_by_a_describe():
     """Past the claims bound, a snapshot no longer clears the pending describe."""
     coalescer = HintCoalescer(window=5.0)

@@ -321,6 +321,9 @@ class _JobHints:
     seen: _Claim | None = None
     described_at: float | None = None
     pending_since: float | None = None
+    #: When the last hint still pending arrived: a describe sent before it does
+    #: not cover it.
+    last_arrival: float | None = None
     claims: list[_Claim] = dataclasses.field(default_factory=list)
     #: A pending hint that no snapshot can show covered (no time, or too many).
     uncoverable: bool = False
@@ -396,6 +399,8 @@ class HintCoalescer:
             job.uncoverable = True
         elif claim not in job.claims:
             job.claims.append(claim)
+        if job.last_arrival is None or now > job.last_arrival:
+            job.last_arrival = now
         if job.pending_since is not None:
             return HintVerdict.COALESCED
         job.pending_since = now
@@ -442,7 +447,7 @@ class HintCoalescer:
             job.seen = seen
         job.claims = [claim for claim in job.claims if not _shows(seen, claim)]
         if job.pending_since is not None and not job.claims and not job.uncoverable:
-            job.pending_since = None
+            job.pending_since = job.last_arrival = None
 
     def forget(self, job_name: str) -> None:
         """Drop what is known of *job_name* (no longer watched)."""
@@ -472,8 +477,8 @@ class HintCoalescer:
     def _sent(job: _JobHints, at: float) -> None:
         if job.described_at is None or at > job.described_at:
             job.described_at = at
-        if job.pending_since is not None and job.pending_since <= at:
-            job.pending_since = None
+        if job.last_arrival is not None and job.last_arrival <= at:
+            job.pending_since = job.last_arrival = None
             job.claims = []
             job.uncoverable = False
 
