@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import pathlib
 
@@ -122,18 +123,26 @@ def _pairs_on_a_grid(service, name, start, step=0.25):
         primary, secondary, _, _ = job.plan.summary(start + t)
         if not pairs or pairs[-1] != (primary, secondary):
             pairs.append((primary, secondary))
-        if t > job.plan.terminal_at - start + 1:
+        if t > job.plan.terminal_at - start + 10:  # the last transition: lead later
             break
         t += step
     return pairs
 
 
-@pytest.mark.parametrize("name", sorted(TIMELINES))
-def test_one_event_per_status_change_for_each_ready_made_timeline(name):
+def _leads():
+    for name in sorted(TIMELINES):
+        yield name, 0.0
+        if "primary_lead" in inspect.signature(TIMELINES[name]).parameters:
+            yield name, 7.5
+
+
+@pytest.mark.parametrize(("name", "lead"), list(_leads()))
+def test_one_event_per_status_change_for_each_ready_made_timeline(name, lead):
     """Each timeline emits one event per change of the status pair, at the change."""
     clock, service = _service()
     start = clock.timestamp()
-    service.add_job("job", name)
+    timeline = TIMELINES[name](primary_lead=lead) if lead else name
+    service.add_job("job", timeline)
     clock.advance(HORIZON)
     events = _drain(service, clock)
     expected = _pairs_on_a_grid(service, "job", start)
@@ -143,6 +152,14 @@ def test_one_event_per_status_change_for_each_ready_made_timeline(name):
     ]
     assert expected == actual
     assert len({e["id"] for e in events}) == len(events)
+    for event in events:
+        at = int(event["detail"]["LastModifiedTime"]) / 1000
+        pair = (
+            event["detail"]["TrainingJobStatus"],
+            event["detail"]["SecondaryStatus"],
+        )
+        job = service._jobs["job"]
+        assert pair == job.plan.summary(at)[:2]
 
 
 def test_a_stop_emits_stopping_at_the_stop():
@@ -164,6 +181,33 @@ def test_a_stop_emits_stopping_at_the_stop():
         (e["detail"]["TrainingJobStatus"], e["detail"]["SecondaryStatus"])
         for e in events
     ]
+
+
+def test_a_stop_with_a_primary_lead_emits_each_change_once():
+    """With a primary lead, a stop still emits Stopping once and the end once."""
+    clock, service = _service()
+    service.add_job("job", TIMELINES["plain"](primary_lead=7.5))
+    clock.advance(200.0)
+    service.stop_job("job")
+    clock.advance(HORIZON)
+    pairs = [
+        (e["detail"]["TrainingJobStatus"], e["detail"]["SecondaryStatus"])
+        for e in _drain(service, clock)
+    ]
+    assert ("Stopping", "Training") == pairs[3]
+    assert ("Stopped", "Stopped") == pairs[-1]
+    assert len(set(pairs)) == len(pairs)
+
+
+def test_a_deleted_job_sent_its_events_and_then_none():
+    """Events before DeleteTrainingJob arrive even when read after the job is gone."""
+    clock, service = _service()
+    service.add_job("job", "plain")
+    clock.advance(HORIZON)
+    service.call("DeleteTrainingJob", {"TrainingJobName": "job"})
+    clock.advance(3600.0)
+    assert () == service.job_names()
+    assert 5 == len(_drain(service, clock))
 
 
 def test_events_before_the_route_are_not_sent():

@@ -79,10 +79,11 @@ async def test_long_poll_wakes_for_a_job_created_meanwhile(sim, sqs):
     async def poll():
         answers.append(await sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20))
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(poll)
-        await anyio.sleep(0.2)
-        sim.add_job("job", "plain")
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(poll)
+            await anyio.sleep(0.2)
+            sim.add_job("job", "plain")
     assert ["Starting"] == _statuses(answers[0]["Messages"])
 
 

@@ -158,10 +158,10 @@ def _candidates(job: SimulatedJob, since: float) -> list[float]:
     event: only a real change of the pair emits.
     """
     plan = job.plan
-    starts = [
-        view.start for view in plan.state(max(plan.terminal_at, since)).transitions
-    ]
     lead = job.timeline.primary_lead
+    # The last transition starts at most *lead* after the primary status ends.
+    end = max(plan.terminal_at + lead, since)
+    starts = [view.start for view in plan.state(end).transitions]
     instants = {job.created, plan.terminal_at, since, *starts}
     instants.update(start - lead for start in starts)
     return sorted(t for t in instants if t >= max(since, job.created))
