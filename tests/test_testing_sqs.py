@@ -8,6 +8,7 @@ import json
 import anyio
 import pytest
 import pytest_asyncio
+from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from sagemaker_watch.testing import FakeSageMaker, Fault, ManualClock
@@ -230,3 +231,89 @@ async def test_sqs_requests_are_counted_by_operation(sim, sqs):
         stats.faulted["ReceiveMessage"],
         stats.throttled["ReceiveMessage"],
     )
+
+
+async def _conversation(endpoint):
+    """One scripted SQS conversation; what each step answered, ids left out."""
+    answers = {}
+    session = get_session()
+    async with session.create_client(
+        "sqs",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - a dummy for a local server
+    ) as sqs:
+
+        async def call(step, operation, **request):
+            try:
+                answer = await getattr(sqs, operation)(**request)
+            except ClientError as exc:
+                error = exc.response["Error"]
+                answers[step] = (
+                    type(exc).__name__,
+                    error["Code"],
+                    error.get("QueryErrorCode"),
+                    error.get("Type"),
+                    exc.response["ResponseMetadata"]["HTTPStatusCode"],
+                )
+                return None
+            answer.pop("ResponseMetadata", None)
+            return answer
+
+        url = (await call("create", "create_queue", QueueName="q"))["QueueUrl"]
+        missing = url.rsplit("/", 1)[0] + "/nope"
+        await call("get_url_missing", "get_queue_url", QueueName="nope")
+        sent = await call("send", "send_message", QueueUrl=url, MessageBody="hello")
+        answers["send"] = sorted(sent)
+        received = await call(
+            "receive",
+            "receive_message",
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+        )
+        [message] = received["Messages"]
+        answers["receive"] = (sorted(message), sorted(message["Attributes"]))
+        answers["receive_empty"] = await call("-", "receive_message", QueueUrl=url)
+        await call("receive_missing", "receive_message", QueueUrl=missing)
+        await call(
+            "receive_11", "receive_message", QueueUrl=url, MaxNumberOfMessages=11
+        )
+        await call("wait_21", "receive_message", QueueUrl=url, WaitTimeSeconds=21)
+        await call("delete_bad", "delete_message", QueueUrl=url, ReceiptHandle="x")
+        answers["delete"] = await call(
+            "-", "delete_message", QueueUrl=url, ReceiptHandle=message["ReceiptHandle"]
+        )
+        await call("batch_empty", "delete_message_batch", QueueUrl=url, Entries=[])
+        answers["batch_bad"] = await call(
+            "-",
+            "delete_message_batch",
+            QueueUrl=url,
+            Entries=[{"Id": "a", "ReceiptHandle": "x"}],
+        )
+        answers["attributes"] = await call(
+            "-",
+            "get_queue_attributes",
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages"],
+        )
+    return answers
+
+
+@pytest.mark.asyncio
+async def test_the_fake_answers_sqs_calls_as_motos_sqs_does():
+    """Moto's SQS, an independent implementation, answers this conversation alike."""
+    server_module = pytest.importorskip("moto.server")
+    server = server_module.ThreadedMotoServer(
+        ip_address="127.0.0.1", port=0, verbose=False
+    )
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        moto = await _conversation(f"http://{host}:{port}")
+    finally:
+        server.stop()
+    async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake:
+        ours = await _conversation(fake.endpoint_url)
+    assert moto == ours
