@@ -10,6 +10,8 @@ import pytest
 import pytest_asyncio
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sagemaker_watch.testing import FakeSageMaker, Fault, ManualClock
 from sagemaker_watch.testing._sqs import SimulatedQueue
@@ -317,3 +319,96 @@ async def test_the_fake_answers_sqs_calls_as_motos_sqs_does():
     async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake:
         ours = await _conversation(fake.endpoint_url)
     assert moto == ours
+
+
+@pytest.mark.asyncio
+async def test_a_route_made_later_and_a_job_created_over_http_wake_a_long_poll():
+    """create_queue and route_events route later events; a CreateTrainingJob wakes."""
+    clock = ManualClock(autojump_threshold=float("inf"))
+    async with FakeSageMaker(clock=clock, quotas={}) as fake:
+        url = fake.create_queue("later")
+        fake.route_events("later")
+        answers = []
+        async with fake.sqs_client() as sqs, fake.client() as sagemaker:
+
+            async def poll():
+                answers.append(
+                    await sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+                )
+
+            with anyio.fail_after(5):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(poll)
+                    await anyio.sleep(0.2)
+                    await sagemaker.create_training_job(
+                        TrainingJobName="job",
+                        RoleArn="arn:aws:iam::123456789012:role/Role",
+                        AlgorithmSpecification={
+                            "TrainingImage": "img",
+                            "TrainingInputMode": "File",
+                        },
+                        OutputDataConfig={"S3OutputPath": "s3://bucket/out"},
+                        ResourceConfig={
+                            "InstanceType": "ml.m5.large",
+                            "InstanceCount": 1,
+                            "VolumeSizeInGB": 10,
+                        },
+                        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+                    )
+        fake.route_events(None)
+        fake.add_job("unrouted", "plain")
+        fake.service.publish_events()
+    assert ["Starting"] == _statuses(answers[0]["Messages"])
+    assert 1 == len(fake.service.queue("later"))
+
+
+@pytest.mark.asyncio
+async def test_long_polls_on_a_scaled_clock():
+    """On a clock at 1000x, a 20 s long poll returns after about 20 ms of real time."""
+    async with FakeSageMaker(speed=1000.0, quotas={}, events_queue="events") as fake:
+        url = fake.queue_url("events")
+        async with fake.sqs_client() as sqs:
+            start = fake.clock.timestamp()
+            answer = await sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+            waited = fake.clock.timestamp() - start
+    assert "Messages" not in answer
+    assert 20.0 <= waited < 200.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("send"), st.floats(0, 100)),
+            st.tuples(st.just("receive"), st.integers(1, 10)),
+            st.tuples(st.just("delete"), st.integers(0, 20)),
+            st.tuples(st.just("advance"), st.floats(0, 60)),
+        ),
+        max_size=40,
+    )
+)
+def test_a_queue_loses_nothing_and_hides_what_it_lent(steps):
+    """Every message sent is received until deleted; a lent one hides 30 s exactly."""
+    queue = SimulatedQueue("q", account_id="123456789012", region="us-east-1")
+    now = 0.0
+    visible_at = {}
+    handles = {}
+    for kind, value in steps:
+        if kind == "send":
+            body = f"m{len(visible_at)}"
+            visible_at[queue.send(body, at=now + value)] = now + value
+        elif kind == "advance":
+            now += value
+        elif kind == "receive":
+            due = sorted((t, m) for m, t in visible_at.items() if t <= now)
+            got = queue.receive(now, max_messages=value)
+            assert min(len(due), value) == len(got)
+            for message in got:
+                assert visible_at[message["MessageId"]] <= now
+                visible_at[message["MessageId"]] = now + 30.0
+                handles[message["MessageId"]] = message["ReceiptHandle"]
+        elif handles:
+            message_id = sorted(handles)[value % len(handles)]
+            queue.delete(handles.pop(message_id))
+            visible_at.pop(message_id)
+        assert len(visible_at) == len(queue)
