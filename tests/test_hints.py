@@ -666,6 +666,9 @@ class _Run:
             assert shown == (verdict == HintVerdict.STALE)
             if not shown:
                 self.news.append((job, now, claim))
+        due = self.coalescer.next_due()
+        assert due is None or math.isfinite(due)
+        assert (due is None) == (0 == self.coalescer.statistics().pending)
 
     def covered(self, job, arrived, claim):
         return any(when >= arrived for when in self.describes.get(job, [])) or any(

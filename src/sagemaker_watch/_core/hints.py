@@ -352,7 +352,7 @@ class HintCoalescer:
     statuses. A hint without ``modified_at`` is covered only by a describe.
     """
 
-    __slots__ = ("_counts", "_describes", "_jobs", "window")
+    __slots__ = ("_counts", "_describes", "_jobs", "_pending", "window")
 
     def __init__(self, *, window: float = DEFAULT_WINDOW) -> None:
         """Coalesce hints for one job within *window* seconds into one describe.
@@ -366,6 +366,8 @@ class HintCoalescer:
         #: The shortest time between two describes of one job that hints cause.
         self.window = window
         self._jobs: dict[str, _JobHints] = {}
+        #: The jobs with a describe pending: what ``take_due`` looks through.
+        self._pending: dict[str, _JobHints] = {}
         self._counts = dict.fromkeys(HintVerdict, 0)
         self._describes = 0
 
@@ -373,13 +375,15 @@ class HintCoalescer:
         """Return a short description."""
         return (
             f"HintCoalescer(window={self.window!r}, jobs={len(self._jobs)}, "
-            f"pending={self._pending()})"
+            f"pending={len(self._pending)})"
         )
 
     def offer(self, hint: Hint, *, now: float) -> HintVerdict:
         """Take one hint, received at *now*; say what it makes due."""
         job = self._jobs.setdefault(hint.job_name, _JobHints())
         verdict = self._verdict(job, hint, now)
+        if job.pending_since is not None:
+            self._pending[hint.job_name] = job
         self._counts[verdict] += 1
         return verdict
 
@@ -409,29 +413,23 @@ class HintCoalescer:
     def next_due(self) -> float | None:
         """When the next describe is due (maybe in the past), or ``None``."""
         return min(
-            (
-                self._due_at(job)
-                for job in self._jobs.values()
-                if job.pending_since is not None
-            ),
+            (self._due_at(job) for job in self._pending.values()),
             default=None,
         )
 
     def take_due(self, now: float) -> tuple[str, ...]:
         """The jobs to describe now, counted as described at *now*."""
         due = tuple(
-            name
-            for name, job in self._jobs.items()
-            if job.pending_since is not None and self._due_at(job) <= now
+            name for name, job in self._pending.items() if self._due_at(job) <= now
         )
         for name in due:
-            self._sent(self._jobs[name], now)
+            self._sent(name, self._jobs[name], now)
         self._describes += len(due)
         return due
 
     def described(self, job_name: str, *, at: float) -> None:
         """Note a describe of *job_name* sent at *at* for another reason."""
-        self._sent(self._jobs.setdefault(job_name, _JobHints()), at)
+        self._sent(job_name, self._jobs.setdefault(job_name, _JobHints()), at)
 
     def observed(self, job_name: str, snapshot: Seen) -> None:
         """Note a snapshot of *job_name*: older hints are stale from now on."""
@@ -448,10 +446,12 @@ class HintCoalescer:
         job.claims = [claim for claim in job.claims if not _shows(seen, claim)]
         if job.pending_since is not None and not job.claims and not job.uncoverable:
             job.pending_since = job.last_arrival = None
+            del self._pending[job_name]
 
     def forget(self, job_name: str) -> None:
         """Drop what is known of *job_name* (no longer watched)."""
         self._jobs.pop(job_name, None)
+        self._pending.pop(job_name, None)
 
     def statistics(self) -> CoalescerStatistics:
         """Return the counts so far."""
@@ -461,7 +461,7 @@ class HintCoalescer:
             coalesced=self._counts[HintVerdict.COALESCED],
             stale=self._counts[HintVerdict.STALE],
             describes=self._describes,
-            pending=self._pending(),
+            pending=len(self._pending),
         )
 
     def _due_at(self, job: _JobHints) -> float:
@@ -470,17 +470,14 @@ class HintCoalescer:
             return since
         return max(since, job.described_at + self.window)
 
-    def _pending(self) -> int:
-        return sum(job.pending_since is not None for job in self._jobs.values())
-
-    @staticmethod
-    def _sent(job: _JobHints, at: float) -> None:
+    def _sent(self, job_name: str, job: _JobHints, at: float) -> None:
         if job.described_at is None or at > job.described_at:
             job.described_at = at
         if job.last_arrival is not None and job.last_arrival <= at:
             job.pending_since = job.last_arrival = None
             job.claims = []
             job.uncoverable = False
+            self._pending.pop(job_name, None)
 
 
 def _shows(seen: _Claim, claim: _Claim) -> bool:
