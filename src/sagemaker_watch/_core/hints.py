@@ -343,10 +343,12 @@ class HintCoalescer:
       poll schedule), which covers the hints that arrived before it;
     * ``observed(job_name, snapshot)`` for each snapshot, which makes older
       hints stale and clears pending ones it already shows;
-    * ``forget(job_name)`` when it stops watching a job.
+    * ``forget(job_name)`` when it stops watching a job (a few fields are kept
+      per job offered, described or observed until then; hints about jobs the
+      driver does not watch should not be offered at all).
 
-    A hint is due at once when no describe of its job was sent in the last
-    ``window`` seconds, else when that window ends. It is covered (no describe
+    A hint is due at once when no describe of its job (of any kind) was sent in
+    the last ``window`` seconds, else when that window ends. It is covered (no describe
     of its own) by a describe sent after it arrived, or by a snapshot that
     shows it: a later ``LastModifiedTime``, or the same one with the same
     statuses. A hint without ``modified_at`` is covered only by a describe.
