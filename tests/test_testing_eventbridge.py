@@ -271,3 +271,12 @@ def test_reordered_events_overtake_each_other():
     modified = [int(e["detail"]["LastModifiedTime"]) for e in events]
     assert 50 == len(events)
     assert sorted(modified) != modified
+
+
+def test_event_faults_say_where_they_strike():
+    """Event and SQS faults name their service in the repr; negative delays fail."""
+    assert "service='events'" in repr(Fault.drop_event())
+    assert "service='sqs'" in repr(Fault.sqs_throttle())
+    assert "service" not in repr(Fault.throttle())
+    with pytest.raises(ValueError, match="negative"):
+        Fault.delay_event(-1.0)

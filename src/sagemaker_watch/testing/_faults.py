@@ -76,11 +76,13 @@ class Fault:
     service: FaultTarget = "sagemaker"
 
     def __post_init__(self) -> None:
-        """Reject impossible counts and probabilities."""
+        """Reject impossible counts, probabilities and delays."""
         if self.times is not None and self.times < 1:
             raise ValueError("times must be at least 1")
         if self.probability is not None and not 0 <= self.probability <= 1:
             raise ValueError("probability must be between 0 and 1")
+        if self.seconds < 0:
+            raise ValueError("seconds cannot be negative")
 
     @classmethod
     def error(

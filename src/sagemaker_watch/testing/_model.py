@@ -8,8 +8,9 @@ a request dict and the simulated time: each returns the answer dict or raises
 
 The concerns it draws on live beside it: ``_quotas`` (quotas and request
 accounting), ``_validation`` (what a create refuses), ``_listing`` (list requests,
-pages and filters), ``_jobs`` (a job and its answers) and ``_plan`` (a timeline in
-simulated time).
+pages and filters), ``_jobs`` (a job and its answers), ``_plan`` (a timeline in
+simulated time), ``_eventbridge`` (the state-change events of each job) and
+``_sqs`` (the queues those events are published into).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from ._faults import Fault
-    from ._jobs import SimulatedJob as _Job
     from ._quotas import FakeStatistics, Quota
     from ._timelines import Timeline
 
@@ -492,7 +492,7 @@ class SimulatedSageMaker:
         """Return what happened to the state-change events so far."""
         return EventStatistics(**self._event_counts)
 
-    def _apply_event_faults(self, at: float, job: _Job) -> list[float]:
+    def _apply_event_faults(self, at: float, job: SimulatedJob) -> list[float]:
         times = [at]
         for armed in self._event_faults:
             if not armed.fires("PutEvents", job.name, self._event_rng, "events"):

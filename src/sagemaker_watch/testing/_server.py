@@ -24,7 +24,12 @@ from ._errors import ApiError
 from ._faults import ArmedFault, Fault
 from ._model import OPERATIONS, SimulatedSageMaker
 from ._quotas import DEFAULT_QUOTAS
-from ._sqs import MAX_WAIT_SECONDS, QUERY_CODES, invalid_parameter
+from ._sqs import (
+    DEFAULT_VISIBILITY_TIMEOUT,
+    MAX_WAIT_SECONDS,
+    QUERY_CODES,
+    invalid_parameter,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -361,7 +366,9 @@ class FakeSageMaker:
 
     # -- SQS -----------------------------------------------------------------------
 
-    def create_queue(self, name: str, *, visibility_timeout: float = 30.0) -> str:
+    def create_queue(
+        self, name: str, *, visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
+    ) -> str:
         """Create the SQS queue *name* (if needed) and return its URL.
 
         Raises:
