@@ -29,14 +29,8 @@ from sagemaker_watch._core.hints import (
 from sagemaker_watch._core.names import JOB_NAME_PATTERN
 from sagemaker_watch._core.status import PrimaryStatus, SecondaryStatus
 
-FIXTURES = json.loads(
-    (
-        pathlib.Path(__file__).parent
-        / "fixtures"
-        / "eventbridge"
-        / "hint-examples.json"
-    ).read_text()
-)
+FIXTURE_DIR = pathlib.Path(__file__).parent / "fixtures" / "eventbridge"
+FIXTURES = json.loads((FIXTURE_DIR / "hint-examples.json").read_text())
 EXAMPLES = {example["name"]: example for example in FIXTURES["examples"]}
 CANARY = FIXTURES["canary"]
 BASE = EXAMPLES["current-epoch-ms-strings"]["body"]
@@ -117,6 +111,24 @@ def test_each_documented_shape_reads_as_its_hint(name):
             ),
             modified_at=_time(expected["modified_at"]),
             sent_at=_time(expected["sent_at"]),
+            message_id=MESSAGE_ID,
+            receipt_handle=RECEIPT,
+        )
+        == hint
+    )
+
+
+def test_the_documented_example_reads_as_its_hint():
+    """The AWS page's example, as copied for the test kit, reads as a hint."""
+    path = FIXTURE_DIR / "training-job-state-change.json"
+    hint = read_hint(_message(path.read_text()))
+    assert (
+        Hint(
+            job_name="89c96cc8-dded-4739-afcc-6f1dc936701d",
+            primary_status=PrimaryStatus.COMPLETED,
+            secondary_status=SecondaryStatus.COMPLETED,
+            modified_at=dt.datetime(2020, 3, 10, 9, 18, 9, 50000, tzinfo=dt.UTC),
+            sent_at=dt.datetime(2018, 10, 6, 12, 26, 13, tzinfo=dt.UTC),
             message_id=MESSAGE_ID,
             receipt_handle=RECEIPT,
         )
