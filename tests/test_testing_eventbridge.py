@@ -9,6 +9,7 @@ import pathlib
 import pytest
 
 from sagemaker_watch.testing import (
+    EVENT_FAULT_SCENARIOS,
     TIMELINES,
     Fault,
     ManualClock,
@@ -280,3 +281,24 @@ def test_event_faults_say_where_they_strike():
     assert "service" not in repr(Fault.throttle())
     with pytest.raises(ValueError, match="negative"):
         Fault.delay_event(-1.0)
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_FAULT_SCENARIOS))
+def test_event_fault_scenarios_strike_only_the_push_path(name):
+    """Each push-path scenario holds event or SQS faults only, never SageMaker's."""
+    services = {fault.service for fault in EVENT_FAULT_SCENARIOS[name]}
+    assert set() == services - {"events", "sqs"}
+
+
+def test_the_all_dropped_scenario_delivers_nothing():
+    """With every event dropped, the queue stays empty and the drops are counted."""
+    clock, service = _service()
+    service.inject_event_faults(*EVENT_FAULT_SCENARIOS["all_dropped"])
+    service.add_job("job", "plain")
+    clock.advance(HORIZON)
+    assert [] == _drain(service, clock)
+    assert (5, 5, 0) == (
+        service.event_statistics().emitted,
+        service.event_statistics().dropped,
+        service.event_statistics().delivered,
+    )

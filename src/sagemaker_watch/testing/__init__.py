@@ -25,7 +25,7 @@ from ._catalogue import (
 from ._clocks import ManualClock, ScaledClock
 from ._errors import ApiError
 from ._eventbridge import EventStatistics
-from ._faults import FAULT_SCENARIOS, Fault
+from ._faults import EVENT_FAULT_SCENARIOS, FAULT_SCENARIOS, Fault
 from ._model import SimulatedSageMaker
 from ._quotas import DEFAULT_QUOTAS, FakeStatistics, Quota
 from ._server import FakeSageMaker
@@ -35,6 +35,7 @@ from ._validation import TIMELINE_TAG
 
 __all__ = [
     "DEFAULT_QUOTAS",
+    "EVENT_FAULT_SCENARIOS",
     "FAULT_SCENARIOS",
     "TIMELINES",
     "TIMELINE_TAG",

@@ -428,3 +428,24 @@ FAULT_SCENARIOS: Mapping[str, tuple[Fault, ...]] = types.MappingProxyType(
         ),
     }
 )
+
+#: Named scenarios for the push path: the faults of EventBridge delivery into the
+#: queue and of the queue's API. Inject one with
+#: ``fake.inject(*EVENT_FAULT_SCENARIOS[name])`` on a fake with an events queue.
+EVENT_FAULT_SCENARIOS: Mapping[str, tuple[Fault, ...]] = types.MappingProxyType(
+    {
+        "dropped_and_duplicated": (
+            Fault.drop_event(probability=0.2),
+            Fault.duplicate_event(probability=0.2),
+        ),
+        "all_dropped": (Fault.drop_event(),),
+        "late": (Fault.delay_event(120.0),),
+        "reordered": (Fault.reorder_events(60.0),),
+        "sqs_throttling": (Fault.sqs_throttle(probability=0.5),),
+        "sqs_5xx": (
+            Fault.sqs_server_error(503, probability=0.2),
+            Fault.sqs_server_error(500, probability=0.1),
+        ),
+        "sqs_down": (Fault.sqs_server_error(503),),
+    }
+)
