@@ -312,7 +312,13 @@ JSON_VALUES = st.recursive(
     | st.integers()
     | st.floats()
     | st.text(max_size=30)
-    | st.just(CANARY),
+    | st.just(CANARY)
+    | st.datetimes().map(dt.datetime.isoformat)
+    | st.builds(
+        lambda moment, hours: f"{moment.isoformat()}{hours:+03d}:00",
+        st.datetimes(),
+        st.integers(-23, 23),
+    ),
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(st.text(max_size=10), children, max_size=4)
@@ -383,6 +389,9 @@ def test_read_hint_never_raises_and_gives_only_checked_values(message):
             t is None or t.tzinfo is dt.UTC
             for t in (result.modified_at, result.sent_at)
         )
+        coalescer = HintCoalescer()
+        coalescer.observed(result.job_name, _seen(0))
+        assert isinstance(coalescer.offer(result, now=0.0), HintVerdict)
 
 
 @settings(max_examples=400)
@@ -485,6 +494,22 @@ def test_a_snapshot_that_shows_a_hint_makes_it_stale():
     assert HintVerdict.STALE == coalescer.offer(_hint(at=5, secondary="X"), now=100.0)
     assert HintVerdict.STALE == coalescer.offer(_hint(at=20, secondary=None), now=1.0)
     assert coalescer.next_due() is None
+
+
+def test_times_are_compared_to_the_millisecond_the_service_keeps():
+    """A snapshot time a float rounding away from the event's still shows it."""
+    coalescer = HintCoalescer()
+    coalescer.observed("job-a", _seen(20.1229994))
+    assert HintVerdict.STALE == coalescer.offer(_hint(at=20.123), now=100.0)
+    assert HintVerdict.DUE == coalescer.offer(_hint(at=20.124), now=100.0)
+
+
+def test_the_last_instant_a_datetime_holds_is_still_a_time():
+    """A hint at the very end of year 9999 is coalesced, not an overflow."""
+    coalescer = HintCoalescer()
+    message = _message(_event(LastModifiedTime="9999-12-31T23:59:59.999900Z"))
+    coalescer.observed("hint-example-1", _seen(0))
+    assert HintVerdict.DUE == coalescer.offer(read_hint(message), now=0.0)
 
 
 def test_a_hint_as_old_as_the_snapshot_but_other_statuses_is_news():

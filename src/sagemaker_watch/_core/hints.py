@@ -394,7 +394,7 @@ class HintCoalescer:
             None
             if hint.modified_at is None
             else _Claim(
-                modified_at=hint.modified_at,
+                modified_at=_to_millisecond(hint.modified_at),
                 primary_status=hint.primary_status,
                 secondary_status=hint.secondary_status,
             )
@@ -439,7 +439,7 @@ class HintCoalescer:
             return
         job = self._jobs.setdefault(job_name, _JobHints())
         seen = _Claim(
-            modified_at=snapshot.last_modified_time,
+            modified_at=_to_millisecond(snapshot.last_modified_time),
             primary_status=snapshot.primary_status,
             secondary_status=snapshot.secondary_status,
         )
@@ -480,6 +480,19 @@ class HintCoalescer:
             job.claims = []
             job.uncoverable = False
             self._pending.pop(job_name, None)
+
+
+def _to_millisecond(moment: dt.datetime) -> dt.datetime:
+    """Round to the millisecond, the service's precision.
+
+    A snapshot's time went through a float of epoch seconds and an event's
+    through epoch milliseconds: the same instant may differ by a microsecond.
+    """
+    milliseconds = round(moment.microsecond / 1000) * 1000
+    try:
+        return moment.replace(microsecond=0) + dt.timedelta(microseconds=milliseconds)
+    except OverflowError:  # the last millisecond of year 9999
+        return moment
 
 
 def _shows(seen: _Claim, claim: _Claim) -> bool:
