@@ -23,6 +23,7 @@ CORE = [
     "_core.planner",
     "_core.sweeps",
     "_core.tracker",
+    "_core.hints",
 ]
 FORBIDDEN = [
     "aiobotocore",
