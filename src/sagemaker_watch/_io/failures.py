@@ -55,12 +55,18 @@ _THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
         "SlowDown",
         "PriorRequestNotComplete",
+        # SQS: throttled requests, its KMS key throttled, too many messages in
+        # flight (ReceiveMessage's OverLimit clears as messages are deleted).
+        "RequestThrottled",
+        "KmsThrottled",
+        "OverLimit",
     }
 )
 _TRANSIENT_CODES = frozenset(
     {
         "InternalFailure",
         "InternalServerError",
+        "InternalError",
         "ServiceUnavailable",
         "RequestTimeout",
         "RequestTimeoutException",
@@ -85,7 +91,8 @@ _REJECTED_CODES = frozenset(
         "RequestExpired",
     }
 )
-_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+#: Refusals: IAM's, and SQS's for a queue whose KMS key the caller may not use.
+_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "KmsAccessDenied"})
 #: Failures to reach the endpoint at all: ``EndpointUnreachable`` on giving up.
 _UNREACHABLE: tuple[type[BaseException], ...] = (
     botocore.exceptions.ConnectionError,
@@ -138,6 +145,8 @@ def classify(error: BaseException) -> ErrorKind:
         error,
         (
             MalformedResponse,
+            # SQS's client checks each body's MD5: a mismatch is a garbled answer.
+            botocore.exceptions.ChecksumError,
             botocore.exceptions.HTTPClientError,
             botocore.exceptions.ConnectionError,
             botocore.exceptions.ReadTimeoutError,
