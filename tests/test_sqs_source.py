@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 from sagemaker_watch._core.hints import Hint, NotAHint, NotAHintReason
 from sagemaker_watch._core.status import PrimaryStatus, SecondaryStatus
 from sagemaker_watch._core.tracker import ErrorKind
-from sagemaker_watch._errors import AccessDenied
+from sagemaker_watch._errors import AccessDenied, InvalidEndpoint, NoRegion
+from sagemaker_watch._io.client import ClientOptions, sqs_client
 from sagemaker_watch._io.failures import classify, give_up_error
 from sagemaker_watch._io.source import CallFailed
 from sagemaker_watch._io.sqs import SqsQueue, SqsStatistics
@@ -315,6 +316,73 @@ async def test_the_body_never_shows(fake, sqs, queue):
         repr(logs),
     ]
     assert [] == [text for text in shown if CANARY in text]
+
+
+# -- the library's own SQS client ------------------------------------------------
+
+
+@pytest.fixture(name="credentials")
+def _credentials(monkeypatch):
+    """Dummy credentials in the standard chain."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("credentials")
+async def test_sqs_client_for_a_local_queue_url_calls_its_origin(fake):
+    """A queue URL that is not AWS's is the endpoint: the fake's queue answers."""
+    url = fake.queue_url("events")
+    fake.add_job("job", "plain")
+    options = ClientOptions(region="us-east-1", endpoint_url="http://sagemaker.invalid")
+    async with sqs_client(options, queue_url=url) as client:
+        assert fake.endpoint_url == client.meta.endpoint_url
+        assert 1 == client.meta.config.retries["total_max_attempts"]
+        assert ["job"] == [h.job_name for h in await SqsQueue(client, url).receive()]
+
+
+@pytest.mark.parametrize(
+    ("url", "region", "endpoint"),
+    [
+        (
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+            "eu-west-1",
+            "https://sqs.eu-west-1.amazonaws.com",
+        ),
+        (
+            "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q",
+            "cn-north-1",
+            "https://sqs.cn-north-1.amazonaws.com.cn",
+        ),
+        (
+            "https://ap-south-1.queue.amazonaws.com/123456789012/q",
+            "ap-south-1",
+            "https://sqs.ap-south-1.amazonaws.com",
+        ),
+    ],
+)
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("credentials")
+async def test_sqs_client_for_an_aws_queue_url_takes_its_region(url, region, endpoint):
+    """An AWS queue URL names the region, over the options'; botocore's endpoint."""
+    options = ClientOptions(region="us-west-2")
+    async with sqs_client(options, queue_url=url) as client:
+        assert (region, endpoint) == (
+            client.meta.region_name,
+            client.meta.endpoint_url,
+        )
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("credentials")
+async def test_sqs_client_refuses_what_it_cannot_use():
+    """A queue URL that is not http(s), or no region for a local one, raises."""
+    with pytest.raises(InvalidEndpoint):
+        async with sqs_client(ClientOptions(region="us-east-1"), queue_url="q"):
+            pass
+    with pytest.raises(NoRegion):
+        async with sqs_client(ClientOptions(), queue_url="http://127.0.0.1:1/1/q"):
+            pass
 
 
 # -- moto: a second, independent SQS ----------------------------------------------

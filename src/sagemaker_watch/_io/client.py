@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+import re
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "endpoint_origin",
     "require_asyncio",
     "sagemaker_client",
+    "sqs_client",
 ]
 
 #: botocore's errors for credentials that cannot be found or loaded, by name (a
@@ -66,6 +68,12 @@ _CREDENTIAL_ERRORS = frozenset(
     }
 )
 _MAX_MESSAGE = 200
+#: AWS's SQS hosts: ``sqs.<region>.amazonaws.com`` (``.com.cn`` in China) and the
+#: legacy ``<region>.queue.amazonaws.com``.
+_AWS_SQS_HOST = re.compile(
+    r"sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    r"|(?P<legacy>[a-z0-9-]+)\.queue\.amazonaws\.com"
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,28 +182,95 @@ async def default_client(
     """
     require_asyncio()
     options = options or ClientOptions()
-    if options.endpoint_url is not None:
-        _check_endpoint(options.endpoint_url)
+    region = options.region or os.environ.get("AWS_REGION") or None
+    async with _create_client(
+        "sagemaker",
+        options,
+        endpoint_url=options.endpoint_url,
+        region=region,
+        session=session,
+    ) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def sqs_client(
+    options: ClientOptions | None = None,
+    *,
+    queue_url: str,
+    session: AioSession | None = None,
+) -> AsyncIterator[Any]:
+    """Create an SQS client for *queue_url*, closed on exit.
+
+    The queue URL says where to call: an AWS one
+    (``https://sqs.<region>.amazonaws.com/...``, or the legacy
+    ``<region>.queue.amazonaws.com``) names the region, whatever *options*
+    says (the queue may live in another region than the jobs), and the
+    endpoint is the chain's (``AWS_ENDPOINT_URL_SQS``, ``AWS_ENDPOINT_URL``,
+    else AWS's); any other URL (a VPC endpoint, a local
+    SQS, moto, the test kit) is itself the endpoint, its origin only. The
+    profile, credentials, ``verify`` and botocore config come from *options* as
+    for SageMaker; its ``endpoint_url`` (SageMaker's) is not used.
+
+    Raises:
+        InvalidEndpoint: *queue_url* is not http or https with a host.
+        NoRegion: a queue URL that is not AWS's, and no region configured.
+        ConfigurationError: another set-up mistake botocore found.
+        CredentialsError: credentials that cannot be loaded.
+        UnsupportedEventLoop: not running under asyncio.
+    """
+    require_asyncio()
+    options = options or ClientOptions()
+    scheme, host = _scheme_and_host(queue_url)
+    if scheme not in {"http", "https"} or not host:
+        raise InvalidEndpoint(scheme=scheme, host=host or None)
+    aws_region = _aws_queue_region(host)
+    region = aws_region or options.region or os.environ.get("AWS_REGION") or None
+    endpoint_url = None if aws_region is not None else endpoint_origin(queue_url)
+    async with _create_client(
+        "sqs", options, endpoint_url=endpoint_url, region=region, session=session
+    ) as client:
+        yield client
+
+
+def _aws_queue_region(host: str) -> str | None:
+    """The region of an AWS SQS host (``sqs.<region>.amazonaws.com``), else ``None``."""
+    if (match := _AWS_SQS_HOST.fullmatch(host.lower())) is not None:
+        return match["region"] or match["legacy"]
+    return None
+
+
+@contextlib.asynccontextmanager
+async def _create_client(
+    service: str,
+    options: ClientOptions,
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    session: AioSession | None,
+) -> AsyncIterator[Any]:
+    """Create a *service* client with our config, closed on exit."""
+    if endpoint_url is not None:
+        _check_endpoint(endpoint_url)
     session = session if session is not None else get_session()
     session.get_component("response_parser_factory").set_parser_defaults(
         timestamp_parser=_utc_timestamp
     )
     if options.profile is not None:
         session.set_config_variable("profile", options.profile)
-    region = options.region or os.environ.get("AWS_REGION") or None
     async with contextlib.AsyncExitStack() as stack:
         try:
             client = await stack.enter_async_context(
                 session.create_client(
-                    "sagemaker",
+                    service,  # type: ignore[call-overload]
                     region_name=region,
-                    endpoint_url=options.endpoint_url,
+                    endpoint_url=endpoint_url,
                     verify=options.verify,
                     config=client_config(options.botocore_config),
                 )
             )
         except (botocore.exceptions.BotoCoreError, ValueError, TypeError) as error:
-            raise _setup_error(error, options.endpoint_url) from error
+            raise _setup_error(error, endpoint_url) from error
         # An endpoint from the environment or the config files is checked too.
         _check_endpoint(client.meta.endpoint_url)
         yield client
