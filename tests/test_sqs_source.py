@@ -276,6 +276,16 @@ async def test_the_long_poll_fits_in_the_attempt_bound(sqs):
     assert 5.0 == SqsQueue(sqs, "u", wait_seconds=0, attempt_timeout=5).attempt_timeout
 
 
+@pytest.mark.asyncio
+async def test_a_receive_past_its_bound_is_abandoned_as_transient(fake, sqs):
+    """A long poll the clock never ends is cut at the attempt bound, TRANSIENT."""
+    fake.clock.autojump_threshold = float("inf")
+    queue = SqsQueue(sqs, fake.queue_url("events"), wait_seconds=1, attempt_timeout=1.2)
+    failed = await queue.receive()
+    assert isinstance(failed, CallFailed)
+    assert (ErrorKind.TRANSIENT, "TimeoutError") == (failed.kind, failed.error.code)
+
+
 @pytest.mark.parametrize(
     "keywords",
     [
