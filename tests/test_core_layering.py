@@ -96,6 +96,7 @@ AWS_MODULES = {
     "_io/source.py": {"aiobotocore"},
     "_io/failures.py": {"aiohttp", "botocore"},
     "_io/client.py": {"aiobotocore", "botocore"},
+    "_io/sqs.py": set(),  # SQS's calls, through the client and failures above
 }
 
 

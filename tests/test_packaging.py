@@ -197,7 +197,9 @@ INTERNAL = {
         "default_client",
         "endpoint_origin",
         "require_asyncio",
+        "sqs_client",
     },
+    "_io.sqs": {"SqsQueue", "SqsStatistics"},
     "_io.ratelimit": {
         "AdaptiveRate",
         "BudgetStatistics",
