@@ -8,12 +8,10 @@ error bodies) and injects faults; every answer comes from a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import random
 import socket
-import urllib.parse
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
@@ -24,12 +22,8 @@ from ._errors import ApiError
 from ._faults import ArmedFault, Fault
 from ._model import OPERATIONS, SimulatedSageMaker
 from ._quotas import DEFAULT_QUOTAS
-from ._sqs import (
-    DEFAULT_VISIBILITY_TIMEOUT,
-    MAX_WAIT_SECONDS,
-    QUERY_CODES,
-    invalid_parameter,
-)
+from ._sqs import DEFAULT_VISIBILITY_TIMEOUT
+from ._sqs_wire import SqsWire
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -40,14 +34,12 @@ if TYPE_CHECKING:
     from types_aiobotocore_sagemaker import SageMakerClient
 
     from ._quotas import FakeStatistics, Quota
-    from ._sqs import SimulatedQueue
     from ._timelines import Timeline
 
 JSON = dict[str, Any]
 
 _REQUEST_ID = "fa4e0000-0000-4000-8000-"
 _CONTENT_TYPE = "application/x-amz-json-1.1"
-_SQS_CONTENT_TYPE = "application/x-amz-json-1.0"
 _CHANGING = frozenset({"CreateTrainingJob", "StopTrainingJob", "DeleteTrainingJob"})
 _REQUIRED_OUTPUT: Mapping[str, tuple[str, ...]] = {
     "CreateTrainingJob": ("TrainingJobArn",),
@@ -147,11 +139,19 @@ class FakeSageMaker:
             events_queue=events_queue,
             seed=seed,
         )
-        self._wakeup = anyio.Event()
         self._host = host
         self._port = port
         self._rng = random.Random(seed)  # noqa: S311 - fault dice, not crypto
         self._faults: list[ArmedFault] = []
+        self._sqs = SqsWire(
+            service=self._service,
+            clock=self._clock,
+            faults=self._faults,
+            rng=self._rng,
+            account_id=account_id,
+            queue_url=self.queue_url,
+            headers=self._headers,
+        )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._state = "new"
@@ -457,7 +457,7 @@ class FakeSageMaker:
         if body is None:
             return self._error(ApiError("SerializationException", "Invalid JSON body"))
         if prefix == "AmazonSQS":
-            return await self._sqs(operation, body)
+            return await self._sqs.handle(operation, body)
         service = self._service
         service.receive(operation, body)
         if prefix != "SageMaker" or operation not in OPERATIONS:
@@ -491,134 +491,8 @@ class FakeSageMaker:
         return self._respond(answer)
 
     def _wake(self) -> None:
-        """Wake long polls: a job was created or stopped, so events may come sooner."""
-        self._wakeup.set()
-        self._wakeup = anyio.Event()
-
-    async def _sqs(self, operation: str, body: JSON) -> web.Response:
-        self._service.receive(operation, body)
-        fault = next(
-            (
-                f.fault
-                for f in self._faults
-                if f.fires(operation, None, self._rng, "sqs")
-            ),
-            None,
-        )
-        if fault is not None and fault.kind == "error":
-            self._service.record_fault(
-                operation, throttled=fault.code == "RequestThrottled"
-            )
-            return self._sqs_error(ApiError(fault.code, fault.message, fault.status))
-        try:
-            answer = await self._sqs_answer(operation, body)
-        except ApiError as exc:
-            return self._sqs_error(exc)
-        payload = json.dumps(answer, separators=(",", ":")).encode()
-        return web.Response(
-            status=200, body=payload, headers=self._headers(_SQS_CONTENT_TYPE)
-        )
-
-    async def _sqs_answer(  # noqa: C901, PLR0911 - one branch per SQS operation
-        self, operation: str, body: JSON
-    ) -> JSON:
-        service = self._service
-        service.publish_events()
-        if operation == "GetQueueUrl":
-            name = body.get("QueueName")
-            self._queue(f"/{self.account_id}/{name}")
-            return {"QueueUrl": self.queue_url(str(name))}
-        if operation == "CreateQueue":
-            name = str(body.get("QueueName"))
-            timeout = (body.get("Attributes") or {}).get("VisibilityTimeout", 30)
-            return {
-                "QueueUrl": self.create_queue(name, visibility_timeout=float(timeout))
-            }
-        queue = self._queue(body.get("QueueUrl"))
-        now = self._clock.timestamp
-        if operation == "ReceiveMessage":
-            wait = body.get("WaitTimeSeconds", 0)
-            if not isinstance(wait, int) or not 0 <= wait <= MAX_WAIT_SECONDS:
-                raise invalid_parameter(
-                    f"Value {wait} for parameter WaitTimeSeconds is invalid. "
-                    "Reason: Must be >= 0 and <= 20, if provided."
-                )
-            names = tuple(body.get("MessageSystemAttributeNames") or ()) + tuple(
-                body.get("AttributeNames") or ()
-            )
-            deadline = now() + wait
-            while True:
-                service.publish_events()
-                messages = queue.receive(
-                    now(),
-                    max_messages=body.get("MaxNumberOfMessages", 1),
-                    visibility_timeout=body.get("VisibilityTimeout"),
-                    attribute_names=names,
-                )
-                if messages or now() >= deadline:
-                    return {"Messages": messages} if messages else {}
-                wake = min(
-                    t
-                    for t in (
-                        deadline,
-                        service.next_event_instant(),
-                        queue.next_visible(now()),
-                    )
-                    if t is not None
-                )
-                await self._sleep(max(wake - now(), 0.0))
-        if operation == "DeleteMessage":
-            queue.delete(body.get("ReceiptHandle"))
-            return {}
-        if operation == "DeleteMessageBatch":
-            return queue.delete_batch(body.get("Entries"))
-        if operation == "GetQueueAttributes":
-            return queue.attributes(body.get("AttributeNames"), now())
-        if operation == "SendMessage":
-            text = str(body.get("MessageBody", ""))
-            delay = body.get("DelaySeconds", 0)
-            message_id = queue.send(text, at=now() + float(delay))
-            self._wake()
-            return {
-                "MessageId": message_id,
-                "MD5OfMessageBody": hashlib.md5(text.encode()).hexdigest(),  # noqa: S324 - SQS's digest
-            }
-        raise ApiError("UnsupportedOperation", f"Unsupported operation {operation}")
-
-    def _queue(self, url: object) -> SimulatedQueue:
-        path = urllib.parse.urlsplit(url).path if isinstance(url, str) else ""
-        account, _, name = path.strip("/").partition("/")
-        if account == self.account_id:
-            with contextlib.suppress(KeyError):
-                return self._service.queue(name)
-        raise ApiError("QueueDoesNotExist", "The specified queue does not exist.", 400)
-
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep *seconds* of simulated time, or until a job is created or stopped."""
-        wakeup = self._wakeup
-        async with anyio.create_task_group() as tg:
-
-            async def sleep() -> None:
-                await self._clock.sleep(seconds)
-                tg.cancel_scope.cancel()
-
-            async def woken() -> None:
-                await wakeup.wait()
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(sleep)
-            tg.start_soon(woken)
-
-    def _sqs_error(self, exc: ApiError) -> web.Response:
-        sender = "Receiver" if exc.status >= 500 else "Sender"  # noqa: PLR2004
-        headers = self._headers(_SQS_CONTENT_TYPE)
-        headers["x-amzn-query-error"] = (
-            f"{QUERY_CODES.get(exc.code, exc.code)};{sender}"
-        )
-        payload = json.dumps(
-            {"__type": f"com.amazonaws.sqs#{exc.code}", "message": exc.message}
-        ).encode()
-        return web.Response(status=exc.status, body=payload, headers=headers)
+        """Wake SQS long polls: a job was created or stopped; events may come sooner."""
+        self._sqs.wake()
 
     async def _fault(
         self,
