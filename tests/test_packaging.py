@@ -196,6 +196,7 @@ INTERNAL = {
         "credentials_error",
         "default_client",
         "endpoint_origin",
+        "one_line",
         "require_asyncio",
         "sqs_client",
     },

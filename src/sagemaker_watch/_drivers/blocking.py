@@ -262,21 +262,18 @@ def wait_until_complete(
         InvalidJobName: before any request, for a name SageMaker would reject.
         ServiceError: a fatal AWS error, or transient ones that outlasted *retry*.
     """
-    return _run(
-        functools.partial(
-            waiters.wait_until_complete,
-            job_name,
-            region=region,
-            profile=profile,
-            endpoint_url=endpoint_url,
-            schedule=schedule,
-            retry=retry,
-            clock=clock,
-            seed=seed,
-            timeout=timeout,
-            resume=resume,
-        )
-    )
+    return wait_until_terminal(
+        job_name,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        schedule=schedule,
+        retry=retry,
+        clock=clock,
+        seed=seed,
+        timeout=timeout,
+        resume=resume,
+    ).raise_for_outcome()
 
 
 def wait_for_status(

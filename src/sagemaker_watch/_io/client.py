@@ -309,13 +309,13 @@ def _setup_error(error: Exception, endpoint_url: str | None) -> Exception:  # no
         return credentials
     if isinstance(error, TypeError):  # a botocore Config keyword it does not know
         return ConfigurationError(
-            f"invalid botocore config: {_one_line(str(error))}", code="InvalidConfig"
+            f"invalid botocore config: {one_line(str(error))}", code="InvalidConfig"
         )
     if not isinstance(error, botocore.exceptions.BotoCoreError):
         # botocore's ValueErrors here are about the endpoint, and quote it whole.
         scheme, host = _scheme_and_host(endpoint_url or "")
         return InvalidEndpoint(scheme=scheme, host=host)
-    return ConfigurationError(_one_line(str(error)), code=type(error).__name__)
+    return ConfigurationError(one_line(str(error)), code=type(error).__name__)
 
 
 def credentials_error(
@@ -396,7 +396,7 @@ def _event_loop_name() -> str | None:
         return None
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """The first line of *text*, at most ``_MAX_MESSAGE`` characters."""
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"

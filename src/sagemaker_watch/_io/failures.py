@@ -33,7 +33,7 @@ from .._errors import (
     ServiceError,
     TrainingJobNotFound,
 )
-from .client import credentials_error
+from .client import credentials_error, one_line
 
 __all__ = [
     "PARSER_ERRORS",
@@ -119,7 +119,6 @@ PARSER_ERRORS: tuple[type[Exception], ...] = (
     OverflowError,
     LookupError,
 )
-_MAX_MESSAGE = 200
 
 
 def classify(error: BaseException) -> ErrorKind:
@@ -216,12 +215,6 @@ def check_content_type(response: object) -> None:
         )
 
 
-def _one_line(text: str) -> str:
-    """The first line of *text*, at most ``_MAX_MESSAGE`` characters."""
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
-
-
 def error_code(error: BaseException) -> str:
     """Name a failure in a log line without its body: the AWS code or the type.
 
@@ -267,7 +260,7 @@ def give_up_error(  # noqa: PLR0911 - one typed error per kind of failure
         )
     if isinstance(error, MalformedResponse):
         return NotSageMaker(
-            prefix + _one_line(str(error)),
+            prefix + one_line(str(error)),
             job_name=job_name,
             code=code,
             http_status=None,
@@ -309,8 +302,8 @@ def _not_sagemaker(error: BaseException) -> tuple[int | None, str] | None:
 def _error_message(error: BaseException) -> str:
     """One short line about *error*; never the body of a non-JSON answer."""
     if isinstance(error, botocore.exceptions.ClientError):
-        return _one_line(str(error.response.get("Error", {}).get("Message", "")))
-    return _one_line(str(error))
+        return one_line(str(error.response.get("Error", {}).get("Message", "")))
+    return one_line(str(error))
 
 
 def call_errors() -> tuple[type[BaseException], ...]:
