@@ -24,6 +24,7 @@ CORE = [
     "_core.sweeps",
     "_core.tracker",
     "_core.hints",
+    "_core.hint_mode",
 ]
 FORBIDDEN = [
     "aiobotocore",

@@ -34,6 +34,9 @@ EXPECTED_ALL = {
     # Many jobs.
     "FleetWatcher",
     "FleetStatistics",
+    # Push hints (EventBridge through SQS).
+    "SqsHints",
+    "HintStatistics",
     # Settings, time and the client.
     "PollSchedule",
     "RetryPolicy",
@@ -155,6 +158,7 @@ INTERNAL = {
     "_drivers._fleet_stream": {"Events", "Idle", "Stream"},
     "_drivers._fleet_waiters": {"StatusWaiter", "Timeouts", "Waiters"},
     "_drivers._fleet_sweeps": {"Sweeper"},
+    "_drivers._hint_feed": {"HintFeed", "announced", "open_feed"},
     "_drivers.shared_fleets": {"OpenedFleet", "SharedFleets"},
     "_drivers.waiters": {"raise_for_outcome"},
     "_core.cursor": {"ResumeCursor", "message_digest", "progress_digest"},
@@ -168,6 +172,7 @@ INTERNAL = {
         "NotAHintReason",
         "read_hint",
     },
+    "_core.hint_mode": {"HintMode", "HintState"},
     "_core.names": {"JobRef", "lookup_name", "parse_job", "validate_job_name"},
     "_core.parse_memo": {"Memo", "Parsed", "RowSpec", "Rows", "reuse"},
     "_core.schedule": {"PollState", "next_delay"},

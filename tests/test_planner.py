@@ -192,12 +192,12 @@ def test_a_removed_job_is_never_polled(actions):
 def test_routine_due_follows_the_schedule_or_the_recheck():
     """Per-job schedules when not listing, the re-check when listing, resumed after."""
     job = JobTiming("job", 0.0)
-    assert 0.0 == routine_due(job, listing=True, swept_at=None, recheck=900.0)
+    assert 0.0 == routine_due(job, rechecking=True, swept_at=None, recheck=900.0)
     job.observed_at, job.schedule_due = 10.0, 40.0
-    assert 40.0 == routine_due(job, listing=False, swept_at=None, recheck=900.0)
-    assert 910.0 == routine_due(job, listing=True, swept_at=None, recheck=900.0)
+    assert 40.0 == routine_due(job, rechecking=False, swept_at=None, recheck=900.0)
+    assert 910.0 == routine_due(job, rechecking=True, swept_at=None, recheck=900.0)
     # Falling back after a sweep at 100 that showed the job unchanged: 30 s on.
-    assert 130.0 == routine_due(job, listing=False, swept_at=100.0, recheck=900.0)
+    assert 130.0 == routine_due(job, rechecking=False, swept_at=100.0, recheck=900.0)
     job.urgent = 20.0
     assert 20.0 == due_at(job, 40.0)
     job.retry_at = 25.0
@@ -261,7 +261,7 @@ def test_falling_back_from_listing_resumes_each_schedule_from_the_last_sweep(
         job = JobTiming("job", 0.0)
         job.urgent = None
         job.observed_at, job.schedule_due = observed, observed + delay
-        resumed = routine_due(job, listing=False, swept_at=swept_at, recheck=900.0)
+        resumed = routine_due(job, rechecking=False, swept_at=swept_at, recheck=900.0)
         assert resumed >= job.schedule_due
         assert resumed >= swept_at + delay - 1e-9
         assert resumed == due_at(job, resumed)
@@ -272,9 +272,9 @@ def test_a_phased_recheck_comes_up_to_half_an_interval_sooner():
     job = JobTiming("job", 0.0)
     job.phase = 0.25
     job.observed_at = 10.0
-    assert 360.0 == routine_due(job, listing=True, swept_at=None, recheck=400.0)
+    assert 360.0 == routine_due(job, rechecking=True, swept_at=None, recheck=400.0)
     job.phase = 0.0
-    assert 410.0 == routine_due(job, listing=True, swept_at=None, recheck=400.0)
+    assert 410.0 == routine_due(job, rechecking=True, swept_at=None, recheck=400.0)
 
 
 @settings(max_examples=100, deadline=None)
@@ -290,7 +290,7 @@ def test_a_phased_recheck_is_never_more_than_one_interval_away(
     job = JobTiming("job", 0.0)
     job.phase = recheck_phase(index)
     job.observed_at = observed
-    due = routine_due(job, listing=True, swept_at=None, recheck=recheck)
+    due = routine_due(job, rechecking=True, swept_at=None, recheck=recheck)
     assert observed + recheck * (1 - RECHECK_SPREAD) <= due <= observed + recheck
 
 
@@ -316,7 +316,7 @@ def test_rechecks_of_jobs_added_together_are_spread(jobs, first, seen_within, se
         job = JobTiming(f"job-{index}", 0.0)
         job.phase = recheck_phase(index)
         job.observed_at = rng.uniform(0.0, seen_within * recheck)
-        dues.append(routine_due(job, listing=True, swept_at=None, recheck=recheck))
+        dues.append(routine_due(job, rechecking=True, swept_at=None, recheck=recheck))
     dues.sort()
     for k in (1, 10, 100):
         width = k * RECHECK_SPREAD * recheck / jobs
@@ -447,7 +447,7 @@ def test_changes_go_first_without_starving_the_rechecks(
     routine_late, passed_over, taken = [], [], []
 
     def requeue(job):
-        routine = routine_due(job, listing=True, swept_at=None, recheck=recheck)
+        routine = routine_due(job, rechecking=True, swept_at=None, recheck=recheck)
         queue.schedule(job.name, due_at(job, routine), routine=is_routine(job, routine))
 
     for job in timings.values():

@@ -12,7 +12,7 @@ Typed events, exactly once and in order, and waiters that say why a job ended::
 
 The surface: the ways in (``watch``, ``Watch``, three ``wait_*`` functions, one
 keyword set), the fleet (``FleetWatcher``), the settings (``PollSchedule``,
-``RetryPolicy``, ``Clock``, ``sagemaker_client``), what users receive (``Snapshot``
+``RetryPolicy``, ``Clock``, ``sagemaker_client``, ``SqsHints``), what users receive (``Snapshot``
 and its parts, the two status enums, the events) and the one exception tree.
 
 The drivers, ``sagemaker_client`` and ``Clock`` load on first use, so that
@@ -75,6 +75,7 @@ from ._errors import (
 if TYPE_CHECKING:
     from . import blocking as blocking  # the submodule, loaded on first use
     from ._drivers.fleet import FleetStatistics, FleetWatcher
+    from ._drivers.hints import HintStatistics, SqsHints
     from ._drivers.waiters import (
         wait_for_status,
         wait_until_complete,
@@ -96,6 +97,7 @@ __all__ = [
     "Event",
     "FleetStatistics",
     "FleetWatcher",
+    "HintStatistics",
     "Interrupted",
     "InvalidClient",
     "InvalidEndpoint",
@@ -125,6 +127,7 @@ __all__ = [
     "SecondaryStatus",
     "ServiceError",
     "Snapshot",
+    "SqsHints",
     "StatusEntered",
     "StatusMessageChanged",
     "StatusNotReached",
@@ -216,6 +219,8 @@ _LAZY: dict[str, str] = {
     "Clock": "._io.clock",
     "FleetStatistics": "._drivers.fleet",
     "FleetWatcher": "._drivers.fleet",
+    "HintStatistics": "._drivers.hints",
+    "SqsHints": "._drivers.hints",
     "Watch": "._drivers.watch",
     "sagemaker_client": "._io.client",
     "wait_for_status": "._drivers.waiters",

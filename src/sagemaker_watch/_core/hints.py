@@ -44,6 +44,8 @@ from .names import JOB_NAME_MAX_LENGTH, JOB_NAME_PATTERN
 from .status import PrimaryStatus, SecondaryStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Container
+
     from .sweeps import Seen
 
 #: The EventBridge ``source`` of SageMaker's events.
@@ -412,17 +414,31 @@ class HintCoalescer:
         job.pending_since = now
         return HintVerdict.DUE if self._due_at(job) <= now else HintVerdict.DEFERRED
 
-    def next_due(self) -> float | None:
-        """When the next describe is due (maybe in the past), or ``None``."""
+    def next_due(self, *, busy: Container[str] = ()) -> float | None:
+        """When the next describe is due (maybe in the past), or ``None``.
+
+        Jobs in *busy* (a describe of theirs in flight) are left out: the
+        answer may show what their hints claim.
+        """
         return min(
-            (self._due_at(job) for job in self._pending.values()),
+            (
+                self._due_at(job)
+                for name, job in self._pending.items()
+                if name not in busy
+            ),
             default=None,
         )
 
-    def take_due(self, now: float) -> tuple[str, ...]:
-        """The jobs to describe now, counted as described at *now*."""
+    def take_due(self, now: float, *, busy: Container[str] = ()) -> tuple[str, ...]:
+        """The jobs to describe now, counted as described at *now*.
+
+        Jobs in *busy* stay pending: a describe of theirs in flight was sent
+        before their hint arrived, so only its snapshot can cover the hint.
+        """
         due = tuple(
-            name for name, job in self._pending.items() if self._due_at(job) <= now
+            name
+            for name, job in self._pending.items()
+            if name not in busy and self._due_at(job) <= now
         )
         for name in due:
             self._sent(name, self._jobs[name], now)
@@ -449,6 +465,10 @@ class HintCoalescer:
         if job.pending_since is not None and not job.claims and not job.uncoverable:
             job.pending_since = job.last_arrival = None
             del self._pending[job_name]
+
+    def pending(self, job_name: str) -> bool:
+        """Whether a hint about *job_name* waits for a describe."""
+        return job_name in self._pending
 
     def forget(self, job_name: str) -> None:
         """Drop what is known of *job_name* (no longer watched)."""

@@ -15,7 +15,8 @@ reads list pages into the same ``JobTiming`` records, when to list):
 * ``JobTiming`` holds what decides one job's due time (its own schedule, a
   change a list page reported, a retry, a lagging describe); ``due_at`` and
   ``routine_due`` combine them, and ``recheck_interval`` stretches the safety
-  re-checks to at most half the describe budget while listing. Each job's
+  re-checks to at most half the describe budget while list sweeps or push
+  hints find the changes. Each job's
   re-check comes a fixed fraction of the interval after its last observation,
   set by its ``recheck_phase`` (between half and all of it), so jobs seen
   together are re-checked at an even pace over half an interval, not in a wave.
@@ -108,6 +109,8 @@ class JobTiming:
         consumed: the key of the last summary a describe was sent for.
         chasing: the summary a describe was sent for, until one shows it.
         lag_retries: describes so far that lagged *chasing*.
+        hinted: a push hint made the job due, and no describe was sent since.
+        for_hint: the last describe sent was one a hint made due.
         phase: how much sooner than one interval after each observation its
             re-check comes, in ``RECHECK_SPREAD`` intervals (a fraction in
             [0, 1), ``recheck_phase``); ``None``: one interval after.
@@ -118,6 +121,8 @@ class JobTiming:
         "added_at",
         "chasing",
         "consumed",
+        "for_hint",
+        "hinted",
         "in_flight",
         "lag_retries",
         "listed",
@@ -144,6 +149,8 @@ class JobTiming:
         self.chasing: Summary | None = None
         self.lag_retries = 0
         self.phase: float | None = None
+        self.hinted = False
+        self.for_hint = False
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -157,6 +164,7 @@ class JobTiming:
         """A describe was sent: what called for it now waits for the answer."""
         self.urgent = None
         self.in_flight = True
+        self.for_hint, self.hinted = self.hinted, False
         if self.listed is not None:
             self.consumed = summary_key(self.listed)
             self.chasing, self.lag_retries = self.listed, 0
@@ -339,7 +347,7 @@ def recheck_phase(index: int) -> float:
 
 
 def recheck_interval(*, active: int, interval: float, describe_rate: float) -> float:
-    """Seconds between safety re-checks of each job while listing, at most.
+    """Seconds between safety re-checks of each job while changes are found elsewhere.
 
     At least *interval*, stretched so that re-checking *active* jobs takes at
     most ``RECHECK_SHARE`` of *describe_rate* on average: a job's re-checks
@@ -350,19 +358,21 @@ def recheck_interval(*, active: int, interval: float, describe_rate: float) -> f
 
 
 def routine_due(
-    job: JobTiming, *, listing: bool, swept_at: float | None, recheck: float
+    job: JobTiming, *, rechecking: bool, swept_at: float | None, recheck: float
 ) -> float:
-    """When *job* is due by routine: its schedule, or a safety re-check if listing.
+    """When *job* is due by routine: its schedule, or a safety re-check.
 
     Args:
         job: the job.
-        listing: whether changes are found by list sweeps now.
+        rechecking: whether changes are found by something else now (list
+            sweeps, push hints), so the job's schedule gives way to a slow
+            safety re-check.
         swept_at: when the last complete sweep began, ``None`` if none did.
         recheck: the re-check interval (``recheck_interval``).
     """
     if job.observed_at is None:
         return job.schedule_due
-    if not listing:
+    if not rechecking:
         if swept_at is None:
             return job.schedule_due
         # A sweep that showed the job unchanged was as good as a poll: after

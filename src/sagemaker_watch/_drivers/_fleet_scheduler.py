@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -50,6 +51,7 @@ from ._fleet_stats import FleetStatistics, staleness, tally
 from ._fleet_stream import IDLE
 from ._fleet_sweeps import LIST, Sweeper
 from ._fleet_waiters import Timeouts
+from ._hint_feed import announced
 
 if TYPE_CHECKING:
     import random
@@ -57,12 +59,14 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from .._core.diff import ResumeCursor
+    from .._core.events import Event
     from .._core.schedule import PollSchedule
     from .._core.snapshot import Snapshot
     from .._core.tracker import RetryPolicy
     from .._io.clock import Clock
     from .._io.source import AioBotocoreSource
     from ._fleet_stream import Stream
+    from ._hint_feed import HintFeed
 
 DESCRIBE: Final = "DescribeTrainingJob"
 
@@ -118,6 +122,11 @@ class Scheduler:
         self._added = itertools.count()
         self.timeouts = Timeouts()
         self._in_flight = 0
+        #: The jobs with a describe in flight.
+        self._busy: set[str] = set()
+        self._hints: HintFeed | None = None
+        #: (listing, hints flowing): a change re-plans every job.
+        self._mode = (False, False)
         self._poked = False
         self._sleep_scope: anyio.CancelScope | None = None
         self._task_group: TaskGroup | None = None
@@ -145,11 +154,18 @@ class Scheduler:
 
     # -- lifecycle (the fleet's) -----------------------------------------------
 
-    def start(self, task_group: TaskGroup) -> None:
-        """Run the loop in *task_group*; the first sweep is due now."""
+    def start(self, task_group: TaskGroup, *, hints: HintFeed | None = None) -> None:
+        """Run the loop in *task_group*; the first sweep is due now.
+
+        With *hints*, a second task reads them: each hint about a watched job
+        makes it due at once, and while hints flow schedules relax.
+        """
         self._task_group = task_group
         self._sweeper.start()
+        self._hints = hints
         task_group.start_soon(self._run)
+        if hints is not None:
+            task_group.start_soon(self._read_hints, hints)
 
     def close(self) -> None:
         """Wake every waiter and stop the loop (the fleet cancels the task group)."""
@@ -186,6 +202,7 @@ class Scheduler:
         if job is None:
             return
         self._queue_of.discard(name)
+        self._forget_hints(name)
         if job.active:
             job.active = False
             self.active -= 1
@@ -194,12 +211,23 @@ class Scheduler:
         job.release()
         self.poke()
 
+    def watching(self, name: str) -> bool:
+        """Whether *name* is watched now (hints about other jobs are dropped)."""
+        job = self.jobs.get(name)
+        return job is not None and job.active
+
     # -- statistics ------------------------------------------------------------
 
     def statistics(self) -> FleetStatistics:
         """Return the counters and the staleness of what the fleet knows."""
         sweeper = self._sweeper
         swept = sweeper.swept_at if sweeper.listing else None
+        hints = self._hints
+        if hints is not None and hints.mode.flowing and hints.confirmed_at is not None:
+            # A receive that found the queue drained vouches for every job
+            # with no hint pending, as a complete sweep does.
+            confirmed = hints.confirmed_at
+            swept = confirmed if swept is None else max(swept, confirmed)
         by_status, stale = tally(
             self.jobs.values(), now=self._clock.monotonic(), swept_at=swept
         )
@@ -221,6 +249,7 @@ class Scheduler:
             staleness_p50=p50,
             staleness_p95=p95,
             staleness_max=worst,
+            hints=None if hints is None else hints.statistics(),
         )
 
     # -- the loop --------------------------------------------------------------
@@ -256,9 +285,35 @@ class Scheduler:
                 self._sleep_scope = None
         self._poked = False
 
+    async def _read_hints(self, hints: HintFeed) -> None:
+        """Receive hints until the fleet closes; each batch wakes the loop."""
+        while self._task_group is not None:
+            await hints.receive()
+            self.poke()
+            if (delay := hints.next_receive()) > 0:
+                await self._clock.sleep(delay)
+
+    def _take_hinted(self, now: float) -> float | None:
+        """Make the jobs hints made due urgent; return when the next one is due."""
+        hints = self._hints
+        if hints is None:
+            return None
+        for name in hints.coalescer.take_due(now, busy=self._busy):
+            job = self.jobs.get(name)
+            if job is not None and job.active:
+                job.hinted = True
+                job.hurry(now)
+                self._queue(job)
+            else:
+                hints.coalescer.forget(name)
+        due = hints.coalescer.next_due(busy=self._busy)
+        return None if due is None else max(0.0, due - now)
+
     def _dispatch(self, now: float) -> float | None:
         """Send what is due, within budget; return how long to sleep (or None)."""
         waits: list[float] = []
+        if (hinted := self._take_hinted(now)) is not None:
+            waits.append(hinted)
         while self._in_flight < self._max_in_flight:
             sweep_wait = self._sweeper.wait(now, self.jobs, self.active)
             if sweep_wait == 0:
@@ -279,6 +334,9 @@ class Scheduler:
 
     def _start_describe(self, job: Job) -> None:
         job.sent()
+        self._busy.add(job.name)
+        if self._hints is not None:
+            self._hints.coalescer.described(job.name, at=self._clock.monotonic())
         self._in_flight += 1
         assert self._task_group is not None  # noqa: S101 - set while running
         self._task_group.start_soon(self._describe, job)
@@ -291,6 +349,7 @@ class Scheduler:
         finally:
             self._in_flight -= 1
             job.in_flight = False
+            self._busy.discard(job.name)
             self._calls[DESCRIBE] += 1
             self.poke()
         if self.jobs.get(job.name) is not job or not job.active:
@@ -345,6 +404,7 @@ class Scheduler:
         for anomaly in step.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=job.name, anomaly=anomaly)
         self._sweeper.service.mark(job.name, snapshot.last_modified_time, now)
+        self._hint_observed(job, snapshot, step.events, now)
         job.observed_at = now
         job.retry_at = None
         for event in step.events:
@@ -362,6 +422,26 @@ class Scheduler:
             job.listed = None
         self._chase(job, snapshot, now)
         self._queue(job)
+
+    def _hint_observed(
+        self, job: Job, snapshot: Snapshot, events: tuple[Event, ...], now: float
+    ) -> None:
+        """Tell the hints of a snapshot, and of a change no hint announced."""
+        hints = self._hints
+        if hints is None:
+            return
+        hints.coalescer.observed(job.name, snapshot)
+        if (
+            job.observed_at is not None
+            and not job.for_hint
+            and announced(events)
+            and hints.missed(now=now) is not None
+        ):
+            self.poke()
+
+    def _forget_hints(self, name: str) -> None:
+        if self._hints is not None:
+            self._hints.coalescer.forget(name)
 
     def _chase(self, job: Job, snapshot: Snapshot, now: float) -> None:
         """Describe again soon if *snapshot* lags the summary that called for it.
@@ -414,6 +494,7 @@ class Scheduler:
     def _end(self, job: Job, snapshot: Snapshot) -> None:
         job.active = False
         self._queue_of.discard(job.name)
+        self._forget_hints(job.name)
         job.outcome = snapshot
         job.release()
         self.active -= 1
@@ -425,6 +506,7 @@ class Scheduler:
     ) -> None:
         job.active = False
         self._queue_of.discard(job.name)
+        self._forget_hints(job.name)
         job.outcome = error
         job.release()
         self.active -= 1
@@ -457,13 +539,17 @@ class Scheduler:
         """(Re)place *job* in the queue at its due time, unless it is there as early."""
         if job.in_flight or not job.active:
             return
+        listing, flowing = self._mode
+        interval = self._recheck_interval if listing else math.inf
+        if flowing and self._hints is not None:
+            interval = min(interval, self._hints.mode.ceiling)
         routine = routine_due(
             job,
-            listing=self._sweeper.listing,
+            rechecking=listing or flowing,
             swept_at=self._sweeper.swept_at,
             recheck=recheck_interval(
                 active=self.active,
-                interval=self._recheck_interval,
+                interval=interval if math.isfinite(interval) else 0.0,
                 describe_rate=self._describe_ceiling,
             ),
         )
@@ -476,9 +562,11 @@ class Scheduler:
 
     def _refresh_mode(self) -> None:
         listing = self._sweeper.wants_listing(self.active)
-        if listing == self._sweeper.listing:
-            return
         self._sweeper.listing = listing
+        mode = (listing, self._hints is not None and self._hints.mode.flowing)
+        if mode == self._mode:
+            return
+        self._mode = mode
         self._queue_of.clear()
         for job in self.jobs.values():
             self._queue(job)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from .._core.planner import Summary
     from .._core.snapshot import Snapshot
+    from .hints import HintStatistics
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +39,9 @@ class FleetStatistics:
             unchanged counts as observing it.
         staleness_p95: the 95th percentile of the same.
         staleness_max: the largest of the same.
+        hints: what push hints did (``HintStatistics``), ``None`` without them.
+            While they flow, a receive that found the queue drained counts as
+            observing every job with no hint pending.
     """
 
     watching: int
@@ -54,6 +58,7 @@ class FleetStatistics:
     staleness_p50: float
     staleness_p95: float
     staleness_max: float
+    hints: HintStatistics | None = None
 
 
 class Tallied(Protocol):
@@ -78,6 +83,10 @@ class Tallied(Protocol):
     @property
     def chasing(self) -> Summary | None:
         """A summary a describe was sent for, until one shows it."""
+
+    @property
+    def hinted(self) -> bool:
+        """Whether a push hint made the job due, with no describe sent since."""
 
     @property
     def last(self) -> Snapshot | None:
@@ -118,6 +127,7 @@ def tally(
                 job.observed_at is not None
                 and job.listed is None
                 and job.chasing is None
+                and not job.hinted
             ):
                 seen = max(seen, swept)
             stale.append(max(0.0, now - seen))

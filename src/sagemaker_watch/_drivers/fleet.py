@@ -85,6 +85,7 @@ from ._fleet_scheduler import Scheduler
 from ._fleet_stats import FleetStatistics
 from ._fleet_stream import Stream
 from ._fleet_waiters import Waiters
+from ._hint_feed import open_feed
 
 __all__ = ["FleetStatistics", "FleetWatcher", "JobLost", "JobRemoved"]
 
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
     from .._core.events import Event
     from .._core.snapshot import Snapshot
     from ._fleet_jobs import Job
+    from .hints import SqsHints
 else:
     SageMakerClient = Any
 
@@ -152,6 +154,13 @@ class FleetWatcher:
         region: the AWS region, when no *client* is given.
         profile: the AWS profile, when no *client* is given.
         endpoint_url: the SageMaker endpoint, when no *client* is given.
+        hints: push hints (``SqsHints``): each EventBridge event about a
+            watched job makes it due at once (coalesced), and while hints
+            flow each job's schedule gives way to a safety re-check every
+            ``SqsHints.ceiling`` seconds (stretched as the list re-checks
+            are); list sweeps go on as configured. Entering opens the hints'
+            SQS client unless they carry one. ``statistics().hints`` says
+            what they did.
     """
 
     def __init__(
@@ -173,6 +182,7 @@ class FleetWatcher:
         region: str | None = None,
         profile: str | None = None,
         endpoint_url: str | None = None,
+        hints: SqsHints | None = None,
     ) -> None:
         """Configure the fleet; nothing is sent before ``async with``.
 
@@ -189,6 +199,7 @@ class FleetWatcher:
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
         self._client = client
+        self._hints = hints
         self._client_options = ClientOptions(
             region=region, profile=profile, endpoint_url=endpoint_url
         )
@@ -263,6 +274,15 @@ class FleetWatcher:
                     if job.name in self._scheduler.jobs:
                         job.check_region(client.meta.region_name)
                 self._unchecked.clear()
+            feed = None
+            if self._hints is not None:
+                feed = await open_feed(
+                    self._hints,
+                    stack,
+                    options=self._client_options,
+                    clock=self._clock,
+                    watched=self._scheduler.watching,
+                )
             if self._streaming:
                 self._stream.open()
                 stack.callback(self._stream.close)
@@ -275,7 +295,7 @@ class FleetWatcher:
             raise
         self._exit_stack = stack
         self._task_group = task_group
-        self._scheduler.start(task_group)
+        self._scheduler.start(task_group, hints=feed)
         return self
 
     async def __aexit__(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .._core.snapshot import Snapshot
     from .._core.tracker import RetryPolicy
     from .._io.clock import Clock
+    from .hints import SqsHints
 else:
     SageMakerClient = Any
 
@@ -40,6 +41,7 @@ async def wait_until_terminal(
     seed: int | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Snapshot:
     """Wait until the job is Completed, Failed or Stopped; never raise on the outcome.
 
@@ -63,6 +65,7 @@ async def wait_until_terminal(
             ``WaitTimeout`` with the last snapshot.
         resume: an event's ``resume_token``: only what came after it counts
             (a job that had already ended answers from one poll).
+        hints: push hints (``SqsHints``), as for ``watch()``.
 
     Returns:
         The final snapshot.
@@ -87,6 +90,7 @@ async def wait_until_terminal(
             seed=seed,
             timeout=timeout,
             resume=resume,
+            hints=hints,
         ),
         wanted=None,
     )
@@ -105,6 +109,7 @@ async def wait_until_complete(
     seed: int | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Snapshot:
     """Wait until the job is Completed; raise if it ends any other way.
 
@@ -135,6 +140,7 @@ async def wait_until_complete(
         seed=seed,
         timeout=timeout,
         resume=resume,
+        hints=hints,
     )
     return snapshot.raise_for_outcome()
 
@@ -153,6 +159,7 @@ async def wait_for_status(
     seed: int | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 - WaitTimeout carries the last snapshot
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Snapshot:
     """Wait until the job has entered *status* (a secondary status, or several).
 
@@ -188,6 +195,7 @@ async def wait_for_status(
             seed=seed,
             timeout=timeout,
             resume=resume,
+            hints=hints,
         ),
         wanted=wanted,
     )

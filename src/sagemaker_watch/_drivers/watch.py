@@ -24,6 +24,8 @@ from .._io.logging import (
     logger,
 )
 from .._io.source import AioBotocoreSource, CallFailed
+from .._io.sqs import MAX_WAIT_SECONDS
+from ._hint_feed import HintFeed, announced, open_feed
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from .._core.events import Event
     from .._core.schedule import PollSchedule
     from .._core.snapshot import Snapshot
+    from .hints import HintStatistics, SqsHints
 else:
     SageMakerClient = Any
 
@@ -72,6 +75,7 @@ class Watch:
         seed: int | None = None,
         timeout: float | None = None,
         resume: str | None = None,
+        hints: SqsHints | None = None,
     ) -> None:
         """Prepare a watch; nothing is sent until the first event is awaited.
 
@@ -116,10 +120,22 @@ class Watch:
         )
         if client is not None:
             self._job.check_region(client.meta.region_name)
+        self._hints = hints
+        self._feed: HintFeed | None = None
+        if hints is not None and hints.client is not None:
+            self._feed = HintFeed(
+                hints, client=hints.client, clock=self._clock, watched=self._watched
+            )
+        self._retrying = False
+        self._for_hint = False
 
     def __repr__(self) -> str:
         """Return a short description."""
         return f"Watch({self.job_name!r}, finished={self._finished})"
+
+    def hint_statistics(self) -> HintStatistics | None:
+        """What push hints did so far, ``None`` without them (or before entering)."""
+        return None if self._feed is None else self._feed.statistics()
 
     @property
     def last_snapshot(self) -> Snapshot | None:
@@ -137,16 +153,24 @@ class Watch:
             msg = "this watch was already entered; create a new one"
             raise UsageError(msg)
         self._start()
-        self._exit_stack = contextlib.AsyncExitStack()
-        if self._client is None:
-            self._source.client = client = await self._exit_stack.enter_async_context(
-                default_client(self._client_options)
-            )
-            try:
+        self._exit_stack = stack = contextlib.AsyncExitStack()
+        try:
+            if self._client is None:
+                self._source.client = client = await stack.enter_async_context(
+                    default_client(self._client_options)
+                )
                 self._job.check_region(client.meta.region_name)
-            except BaseException:
-                await self.__aexit__(None, None, None)
-                raise
+            if self._hints is not None and self._feed is None:
+                self._feed = await open_feed(
+                    self._hints,
+                    stack,
+                    options=self._client_options,
+                    clock=self._clock,
+                    watched=self._watched,
+                )
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(
@@ -183,6 +207,13 @@ class Watch:
                 "(the client closes when the block exits), or pass client="
             )
             raise UsageError(msg)
+        if self._hints is not None and self._feed is None and not self._finished:
+            msg = (
+                f"watch({self.job_name!r}) opens an SQS client for its hints, so "
+                "use it as 'async with sw.watch(...) as events:', or pass "
+                "SqsHints(..., client=)"
+            )
+            raise UsageError(msg)
         self._start()
         if self._deadline is None or self._finished:
             return await self._next()
@@ -212,13 +243,55 @@ class Watch:
             if self._finished:
                 raise StopAsyncIteration
             if self._next_delay is not None:
-                await self._clock.sleep(self._next_delay)
+                await self._wait(self._next_delay)
                 self._next_delay = None
             await self._poll()
         return self._pending.popleft()
 
+    def _watched(self, name: str) -> bool:
+        return name == self.job_name
+
+    async def _wait(self, delay: float) -> None:
+        """Sleep *delay* seconds, or long-poll the hints that long (see ``HintFeed``).
+
+        While hints flow, a routine delay relaxes to their ceiling (a retry's
+        does not), and a hint about this job ends the wait (once its
+        coalescing window allows).
+        """
+        feed = self._feed
+        if feed is None:
+            await self._clock.sleep(delay)
+            return
+        started = self._clock.monotonic()
+        backoff = False
+        while True:
+            now = self._clock.monotonic()
+            wait = delay if self._retrying else feed.mode.delay(delay)
+            remaining = started + wait - now
+            due = feed.coalescer.next_due()
+            if due is not None and due <= now and feed.coalescer.take_due(now):
+                self._for_hint = True
+                return
+            if remaining <= 0:
+                return
+            if due is not None:
+                remaining = min(remaining, due - now)
+            if backoff:
+                await self._clock.sleep(min(feed.retry_delay, remaining))
+                backoff = False
+            elif remaining < 1.0:
+                await self._clock.sleep(remaining)
+            else:
+                await feed.receive(wait_seconds=int(min(remaining, MAX_WAIT_SECONDS)))
+                backoff = feed.retry_delay > 0
+
     async def _poll(self) -> None:
         """Describe once, feed the tracker, log what it decided, keep its events."""
+        feed = self._feed
+        for_hint, self._for_hint = self._for_hint, False
+        if feed is not None:
+            feed.coalescer.described(self.job_name, at=self._clock.monotonic())
+        observed = self._tracker.last_snapshot is not None
         outcome = await self._source.describe_once(self.job_name)
         now = self._clock.monotonic()
         if isinstance(outcome, CallFailed):
@@ -227,6 +300,11 @@ class Watch:
             step = self._tracker.snapshot(
                 outcome, now=now, remaining=self._remaining(now)
             )
+            if feed is not None:
+                feed.coalescer.observed(self.job_name, outcome)
+                if observed and not for_hint and announced(step.events):
+                    feed.missed(now=now)
+        self._retrying = step.retry is not None
         for anomaly in step.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=self.job_name, anomaly=anomaly)
         self._pending.extend(step.events)
@@ -281,6 +359,7 @@ def watch(
     seed: int | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Watch:
     """Watch one training job: an async iterator of typed events.
 
@@ -319,6 +398,13 @@ def watch(
             ``None`` watches as long as the job runs. A surrounding cancel scope
             works too, without the snapshot.
         resume: an event's ``resume_token``: emit only what came after that event.
+        hints: push hints (``SqsHints``): between two describes the watch
+            long-polls their SQS queue, and an EventBridge event about the job
+            makes it describe at once; while hints flow, the schedule relaxes
+            to a safety re-check every ``SqsHints.ceiling`` seconds. The events
+            stay what the describes show. The queue is this watch's alone
+            (messages about other jobs are deleted). Without
+            ``SqsHints(client=...)``, use ``async with`` (it opens an SQS client).
 
     Returns:
         A ``Watch``: enter it with ``async with`` and iterate it.
@@ -343,4 +429,5 @@ def watch(
         seed=seed,
         timeout=timeout,
         resume=resume,
+        hints=hints,
     )

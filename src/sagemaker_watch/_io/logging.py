@@ -19,6 +19,11 @@ JOB_NOT_FOUND_YET: Final = "sagemaker_watch.job_not_found_yet"
 FLEET_JOB_LOST: Final = "sagemaker_watch.fleet_job_lost"
 FLEET_POLL_FAILED: Final = "sagemaker_watch.fleet_poll_failed"
 FLEET_LIST_UNAVAILABLE: Final = "sagemaker_watch.fleet_list_unavailable"
+HINTS_FLOWING: Final = "sagemaker_watch.hints_flowing"
+HINTS_FALLBACK: Final = "sagemaker_watch.hints_fallback"
+HINTS_RECEIVE_FAILED: Final = "sagemaker_watch.hints_receive_failed"
+HINTS_DELETE_FAILED: Final = "sagemaker_watch.hints_delete_failed"
+HINT_NOT_READ: Final = "sagemaker_watch.hint_not_read"
 
 
 @functools.cache

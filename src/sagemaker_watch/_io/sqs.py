@@ -168,12 +168,18 @@ class SqsQueue:
             errors=self._errors,
         )
 
-    async def receive(self) -> list[Hint | NotAHint] | CallFailed:
+    async def receive(
+        self, *, wait_seconds: int | None = None
+    ) -> list[Hint | NotAHint] | CallFailed:
         """Long-poll the queue once; read each message as a hint, or say why not.
 
         One ``ReceiveMessage`` (``WaitTimeSeconds``, ``MaxNumberOfMessages``),
         no retry; it returns as soon as messages are visible, or empty after the
         wait. Never raises its errors: a failure comes back classified.
+
+        Args:
+            wait_seconds: this poll's ``WaitTimeSeconds`` if shorter than the
+                queue's (a watcher whose next describe is due sooner).
 
         Raises:
             UnsupportedEventLoop: not running under asyncio (raised at once).
@@ -182,7 +188,9 @@ class SqsQueue:
         self._receives += 1
         request = {
             "QueueUrl": self.queue_url,
-            "WaitTimeSeconds": self.wait_seconds,
+            "WaitTimeSeconds": self.wait_seconds
+            if wait_seconds is None
+            else max(0, min(self.wait_seconds, wait_seconds)),
             "MaxNumberOfMessages": self.max_messages,
         }
         try:
