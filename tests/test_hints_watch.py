@@ -90,7 +90,7 @@ async def collect(fake, client, name, **options):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("timeline", sorted(TIMELINES))
 async def test_hinted_watch_yields_what_a_plain_watch_yields(fake, clients, timeline):
-    """Every ready-made lifecycle gives the same announced events, with or without hints."""
+    """Each ready-made lifecycle: the same announced events with hints as without."""
     sagemaker, sqs = clients
     fake.add_job("plain-run", TIMELINES[timeline]())
     fake.add_job("hinted-run", TIMELINES[timeline]())
@@ -170,7 +170,7 @@ async def test_a_lost_hint_costs_at_most_the_ceiling(fake, clients):
 async def test_a_silent_queue_falls_back_to_the_schedule_and_a_hint_brings_it_back(
     fake, clients
 ):
-    """A change no hint announced in a silent queue: back to polling, logged; then back."""
+    """An unannounced change in a silent queue: back to polling, logged; then back."""
     sagemaker, sqs = clients
     fake.route_events(None)  # the rule is broken: nothing reaches the queue
     fake.add_job("job", TIMELINES["plain"]())
@@ -196,7 +196,7 @@ async def test_a_silent_queue_falls_back_to_the_schedule_and_a_hint_brings_it_ba
 
 @pytest.mark.asyncio
 async def test_a_failing_queue_falls_back_to_the_schedule_and_back(fake, clients):
-    """Receives that keep failing: the schedule's pace, logged; a success: hints again."""
+    """Receives that keep failing: the schedule's pace, logged; success: hints again."""
     sagemaker, sqs = clients
     fake.add_job("job", TIMELINES["plain"]())
     fake.inject(Fault.sqs_server_error(503, operation="ReceiveMessage", times=4))
@@ -252,7 +252,7 @@ async def test_no_message_body_in_any_log_line_at_any_level(fake, clients):
 
 @pytest.mark.asyncio
 async def test_the_rendered_log_output_holds_no_body_either(fake, clients, capsys):
-    """structlog's own rendering (every level, unconfigured) prints no body."""
+    """The rendering of unconfigured structlog (every level) prints no body."""
     sagemaker, sqs = clients
     fake.add_job("job", TIMELINES["plain"](), HyperParameters={"token": CANARY})
     await sqs.send_message(QueueUrl=fake.queue_url("events"), MessageBody=CANARY)

@@ -12,8 +12,9 @@ Typed events, exactly once and in order, and waiters that say why a job ended::
 
 The surface: the ways in (``watch``, ``Watch``, three ``wait_*`` functions, one
 keyword set), the fleet (``FleetWatcher``), the settings (``PollSchedule``,
-``RetryPolicy``, ``Clock``, ``sagemaker_client``, ``SqsHints``), what users receive (``Snapshot``
-and its parts, the two status enums, the events) and the one exception tree.
+``RetryPolicy``, ``Clock``, ``sagemaker_client``, ``SqsHints``), what users
+receive (``Snapshot`` and its parts, the two status enums, the events) and the
+one exception tree.
 
 The drivers, ``sagemaker_client`` and ``Clock`` load on first use, so that
 ``import sagemaker_watch`` loads no botocore, aiohttp or structlog.
