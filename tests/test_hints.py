@@ -733,3 +733,27 @@ def test_coalescing_never_misses_a_hint_and_never_describes_twice_a_window(
         now = max(now, due)
         run.take(now)
     assert [] == [news for news in run.news if not run.covered(*news)]
+
+
+def test_a_job_with_a_describe_in_flight_stays_pending_until_it_answers():
+    """Busy jobs are neither due nor handed out; their snapshot may cover the hint."""
+    coalescer = HintCoalescer()
+    coalescer.described("job-a", at=99.0)  # in flight, sent before the hint
+    coalescer.offer(_hint(at=10), now=100.5)
+    coalescer.offer(_hint("job-b", at=10), now=100.5)
+    assert 100.5 == coalescer.next_due(busy={"job-a"})
+    assert ("job-b",) == coalescer.take_due(101.0, busy={"job-a"})
+    assert coalescer.next_due(busy={"job-a"}) is None
+    assert coalescer.pending("job-a")
+    coalescer.observed("job-a", _seen(10))  # the answer shows the claim
+    assert not coalescer.pending("job-a")
+    assert () == coalescer.take_due(102.0)
+
+
+def test_a_busy_job_whose_answer_lags_is_described_after_it():
+    """An answer older than the hint leaves it pending: one more describe."""
+    coalescer = HintCoalescer()
+    coalescer.described("job-a", at=99.0)
+    coalescer.offer(_hint(at=10, secondary="Uploading"), now=100.5)
+    coalescer.observed("job-a", _seen(5))
+    assert ("job-a",) == coalescer.take_due(101.0)
