@@ -6,7 +6,8 @@ and ``python -m nox -s bench -- --quick``. One command writes the whole of
 BENCHMARKS.md: calls versus latency, fleet scale, per-poll overhead and the ways into
 ``watch()``, the CLI with 50 jobs, the soak, the cost of one call and of starting
 up (``bench.calls``) and the fleet's change-to-event delay (``bench.fleet_freshness``),
-each before and after issue 11's changes.
+each before and after issue 11's changes, and push hints against polling
+(``bench.hints``, issue 13).
 
 ``--only overhead,cli`` re-runs some sections and takes the others from the last
 results of the same mode (``bench/results/latest.json``, or ``latest-quick.json``
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import calls, cli_fleet, fleet, fleet_freshness, latency, overhead
+from . import calls, cli_fleet, fleet, fleet_freshness, hints, latency, overhead
 from ._report import write_markdown
 
 if TYPE_CHECKING:
@@ -41,7 +42,16 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("latency", "fleet", "overhead", "cli", "soak", "calls", "freshness")
+SECTIONS = (
+    "latency",
+    "fleet",
+    "overhead",
+    "cli",
+    "soak",
+    "calls",
+    "freshness",
+    "hints",
+)
 
 
 def _commit() -> str:
@@ -110,7 +120,7 @@ def _issue_11(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
     return fleet_freshness.run(jobs=jobs, duration=seconds, seed=seed)
 
 
-def _run_section(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
+def _run_section(name: str, *, quick: bool, seed: int) -> dict[str, Any]:  # noqa: PLR0911 - a branch per section
     """Run section *name*; return its figures."""
     if name == "latency":
         jobs = 60 if quick else 1000
@@ -145,6 +155,10 @@ def _run_section(name: str, *, quick: bool, seed: int) -> dict[str, Any]:
         return {"rows": cli_fleet.run(jobs=50, duration=duration, seed=seed)}
     if name in {"calls", "freshness"}:
         return _issue_11(name, quick=quick, seed=seed)
+    if name == "hints":
+        figures = hints.run(quick=quick, seed=seed)
+        hints.results_file(quick=quick).write_text(json.dumps(figures, indent=2) + "\n")
+        return figures
     print("5. soak", flush=True)
     return _soak(quick=quick, seed=seed)
 

@@ -958,4 +958,13 @@ def write_markdown(
         lines += airflow_triggers.section(
             json.loads(airflow_triggers.RESULTS_FILE.read_text(encoding="utf-8"))
         )
+    # Section 9: this run's, else kept from its own results file (a run of
+    # ``python -m bench.hints`` alone writes only that file).
+    from . import hints  # noqa: PLC0415 - imports the library and its test kit
+
+    kept = hints.results_file(quick=result.get("mode") == "quick")
+    if "hints" in result:
+        lines += hints.section(result["hints"])
+    elif kept.exists():
+        lines += hints.section(json.loads(kept.read_text(encoding="utf-8")))
     path.write_text("\n".join(lines).rstrip("\n") + "\n")
