@@ -11,6 +11,7 @@ policy against the AWS operations the library's code calls.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -350,7 +351,7 @@ STAND_IN_AWS = textwrap.dedent(
             answer = answer[key]
         print(answer)
     else:
-        print(json.dumps(answer))
+        print(json.dumps(answer, indent=4))
     """
 )
 
@@ -580,3 +581,93 @@ def test_the_counters_reasons_and_log_events_the_page_names_exist():
         and re.fullmatch(r"sagemaker_watch\.hints?_\w+", value)
     }
     assert hint_events == set(re.findall(r"`(sagemaker_watch\.hints?_\w+)`", text))
+
+
+@pytest.fixture(name="moto_url")
+def _moto_url():
+    """Moto's server mode on a free loopback port, with its EventBridge routing.
+
+    Moto routes events to targets only with ``jsonpath_ng`` installed, which the
+    ``moto[sagemaker]`` of the test dependencies does not bring.
+    """
+    pytest.importorskip(
+        "jsonpath_ng", reason="moto's EventBridge needs jsonpath-ng to route events"
+    )
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - optional here
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_moto_eventbridge_routes_what_the_matcher_matches(published, moto_url):
+    """Moto's EventBridge, a second implementation, routes each page pattern alike."""
+    import boto3  # noqa: PLC0415 - moto's dependency, used only here
+
+    options = {
+        "region_name": "us-east-1",
+        "endpoint_url": moto_url,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    sqs = boto3.client("sqs", **options)
+    events = boto3.client("events", **options)
+    patterns = {
+        "template": _rule_pattern(),
+        "template-prefix": _rule_pattern(JobNamePrefix="team-b-"),
+        "cli": json.loads(_recorded_cli()["put-rule"]["--event-pattern"]),
+        **{f"page-{i}": pattern for i, pattern in enumerate(_patterns())},
+    }
+    forged = [
+        {**published[0], "detail-type": "SageMaker Processing Job State Change"},
+        {**published[0], "source": "my.forged.source"},
+    ]
+    queues = {}
+    for name, pattern in patterns.items():
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+        events.put_targets(
+            Rule=name, Targets=[{"Id": name, "Arn": arn["Attributes"]["QueueArn"]}]
+        )
+        queues[name] = url
+    sent = [*published, *forged]
+    for start in range(0, len(sent), 10):
+        answer = events.put_events(
+            Entries=[
+                {
+                    "Source": body["source"],
+                    "DetailType": body["detail-type"],
+                    "Detail": json.dumps(body["detail"]),
+                    "Resources": body["resources"],
+                }
+                for body in sent[start : start + 10]
+            ]
+        )
+        assert 0 == answer["FailedEntryCount"]
+    for name, pattern in patterns.items():
+        routed = []
+        while messages := sqs.receive_message(
+            QueueUrl=queues[name], MaxNumberOfMessages=10
+        ).get("Messages"):
+            for message in messages:
+                routed.append(json.loads(message["Body"])["detail"])
+                sqs.delete_message(
+                    QueueUrl=queues[name], ReceiptHandle=message["ReceiptHandle"]
+                )
+        expected = [body["detail"] for body in sent if matches(pattern, body)]
+        assert expected, name
+        key = functools.partial(json.dumps, sort_keys=True)
+        assert sorted(map(key, expected)) == sorted(map(key, routed)), name
+    sqs.close()
+    events.close()
+
+
+def test_cfn_lint_passes_the_template():
+    """cfn-lint (CloudFormation's resource schemas and rules) finds nothing wrong."""
+    api = pytest.importorskip("cfnlint.api", reason="cfn-lint is not installed")
+    [block] = [b for b, doc in _json_blocks() if "AWSTemplateFormatVersion" in doc]
+    config = api.ManualArgs(regions=["us-east-1", "eu-west-1", "ap-northeast-1"])
+    assert [] == [str(match) for match in api.lint(block.text, config=config)]
