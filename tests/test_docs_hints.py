@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import re
 import shutil
@@ -556,6 +557,8 @@ def test_the_settings_the_page_states_are_the_defaults():
         "silence": r"`silence` s \((\d+)\)",
         "window": r"`window` \((\d+) s\)",
         "pace": r"waits `pace` seconds \((\d+) by default\)",
+        "wait_seconds": r"one `ReceiveMessage` per (\d+) s while the queue is empty",
+        "max_messages": r"one `ReceiveMessage` per batch of up to (\d+) messages",
     }
     found = {name: re.search(pattern, text) for name, pattern in stated.items()}
     assert [] == [name for name, match in found.items() if match is None]
@@ -671,3 +674,26 @@ def test_cfn_lint_passes_the_template():
     [block] = [b for b, doc in _json_blocks() if "AWSTemplateFormatVersion" in doc]
     config = api.ManualArgs(regions=["us-east-1", "eu-west-1", "ap-northeast-1"])
     assert [] == [str(match) for match in api.lint(block.text, config=config)]
+
+
+def test_the_cost_table_follows_from_the_price_it_states():
+    """Each row of the cost table is its requests times the stated price per million."""
+    text = DOC.read_text(encoding="utf-8")
+    [price] = {
+        float(match)
+        for match in re.findall(r"costs\s+\$(\d+\.\d+) per million requests", text)
+    }
+    rows = re.findall(
+        r"^\|[^|\n]+\| (?:≤ )?([\d,]+)(?: more)? \| (≤ )?\$(\d+\.\d\d) \|$",
+        text,
+        re.MULTILINE,
+    )
+    assert 3 == len(rows)
+    computed = []
+    for requests, at_most, _ in rows:
+        dollars = int(requests.replace(",", "")) * price / 1e6
+        # An upper bound rounds up to the cent; an estimate to the nearest.
+        cents = math.ceil(dollars * 100) if at_most else round(dollars * 100)
+        computed.append(f"{cents / 100:.2f}")
+    assert [cost for _, _, cost in rows] == computed
+    assert f"| {2_592_000 // 20:,} |" in text
