@@ -430,10 +430,12 @@ class Scheduler:
         hints = self._hints
         if hints is None:
             return
+        # A hint that arrived while this describe was in flight announced it too.
+        unannounced = not job.for_hint and not hints.coalescer.pending(job.name)
         hints.coalescer.observed(job.name, snapshot)
         if (
-            job.observed_at is not None
-            and not job.for_hint
+            unannounced
+            and job.observed_at is not None
             and announced(events)
             and hints.missed(now=now) is not None
         ):

@@ -59,8 +59,9 @@ class HintFeed:
         coalescer: which jobs hints make due, and when.
         mode: whether hints are trusted now.
         confirmed_at: when the last receive that found the queue drained
-            began: a job with no hint pending was unchanged then, as far as
-            the queue knows (``None`` before one).
+            came back: a long poll asks every SQS server, so a job with no
+            hint pending was unchanged then, as far as the queue knows
+            (``None`` before one).
         retry_delay: seconds before the next receive after a failed one.
         drained: whether the last receive came back with less than a batch.
     """
@@ -100,7 +101,6 @@ class HintFeed:
         Returns:
             The hints' new state if it changed (logged here), else ``None``.
         """
-        started = self._clock.monotonic()
         received = await self.queue.receive(wait_seconds=wait_seconds)
         now = self._clock.monotonic()
         if isinstance(received, CallFailed):
@@ -127,7 +127,7 @@ class HintFeed:
                 self._unwatched += 1
         self.drained = len(received) < self.queue.max_messages
         if self.drained:
-            self.confirmed_at = started
+            self.confirmed_at = now
         change = self.mode.received(hints=hints, now=now)
         if received:
             failed = await self.queue.delete(received)

@@ -301,8 +301,10 @@ class Watch:
                 outcome, now=now, remaining=self._remaining(now)
             )
             if feed is not None:
+                # A hint pending now arrived during the describe: announced too.
+                unannounced = not for_hint and not feed.coalescer.pending(self.job_name)
                 feed.coalescer.observed(self.job_name, outcome)
-                if observed and not for_hint and announced(step.events):
+                if unannounced and observed and announced(step.events):
                     feed.missed(now=now)
         self._retrying = step.retry is not None
         for anomaly in step.anomalies:
