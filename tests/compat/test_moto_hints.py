@@ -272,14 +272,17 @@ async def test_fleet_reads_every_change_of_every_job_from_moto(
         hinted.throttles,
     )
     assert hinted.hinted_describes > 0
+    assert hinted.deletes > 0
     assert EMPTY == await queue_attributes(moto_sqs, moto_queue)
 
 
 @pytest.mark.asyncio
-async def test_wait_until_complete_with_hints_from_moto(
-    fake, fake_clients, moto_sqs, moto_queue
+async def test_wait_until_complete_opens_its_own_client_for_moto(
+    fake, fake_clients, moto_sqs, moto_queue, monkeypatch
 ):
-    """wait_until_complete on moto's queue returns the Completed job's snapshot."""
+    """Given only moto's queue URL and a region, the waiter opens its own SQS client."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     sagemaker, fake_sqs = fake_clients
     relay = Relay(
         source=fake_sqs,
@@ -288,7 +291,7 @@ async def test_wait_until_complete_with_hints_from_moto(
         target_url=moto_queue,
     )
     fake.add_job("job", plain(starting=20, downloading=20, training=20, uploading=20))
-    hints = sw.SqsHints(moto_queue, client=moto_sqs)
+    hints = sw.SqsHints(moto_queue, region="us-east-1")
     with anyio.fail_after(20):
         async with anyio.create_task_group() as tg:
             tg.start_soon(relay.run)
