@@ -76,19 +76,50 @@ class Number(click.ParamType[float, str | float]):
         return number
 
 
-def _check_endpoint(url: str, where: str) -> None:
-    """Fail as a usage error unless *url* is http(s) with a host."""
+def _http_url(url: str, *, path: bool = False) -> bool:
+    """Whether *url* is http(s) with a host and a valid port (and, if *path*, one)."""
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - reading it checks the port
     except ValueError:
-        host = None
-    if parts.scheme not in {"http", "https"} or not host:
+        return False
+    has_path = bool(parts.path.strip("/")) or not path
+    return parts.scheme in {"http", "https"} and bool(host) and has_path
+
+
+def _check_endpoint(url: str, where: str) -> None:
+    """Fail as a usage error unless *url* is http(s) with a host."""
+    if not _http_url(url):
         raise click.UsageError(
             f"{where} {url!r} is not an http:// or https:// URL with a host, "
             "such as https://api.sagemaker.us-east-1.amazonaws.com"
         )
+
+
+def _check_hints(options: WatchOptions) -> None:
+    """Check the hints' options, before any request."""
+    url = options.sqs_queue_url
+    if url is None:
+        if options.hints_ceiling is not None:
+            raise click.UsageError("--hints-ceiling needs --sqs-queue-url")
+        return
+    if not _http_url(url, path=True):
+        raise click.UsageError(
+            f"--sqs-queue-url {url!r} is not an http:// or https:// URL of a queue, "
+            "such as https://sqs.us-east-1.amazonaws.com/123456789012/sm-events "
+            "(see docs/hints.md)"
+        )
+
+
+def _hints(options: WatchOptions, *, region: str) -> sw.SqsHints | None:
+    """The push hints the options ask for, their client in *region* unless AWS's."""
+    if options.sqs_queue_url is None:
+        return None
+    hints = sw.SqsHints(options.sqs_queue_url, region=region, profile=options.profile)
+    if options.hints_ceiling is not None:
+        hints = dataclasses.replace(hints, ceiling=options.hints_ceiling)
+    return hints
 
 
 def _endpoint_url(option: str | None) -> str | None:
@@ -192,6 +223,8 @@ class WatchOptions:
     retry_for: float
     grace: float
     allow_stopped: bool
+    sqs_queue_url: str | None
+    hints_ceiling: float | None
 
 
 _watch_options = [
@@ -243,6 +276,18 @@ _watch_options = [
         is_flag=True,
         help="Count Stopped as success (exit 0), like botocore's waiter.",
     ),
+    click.option(
+        "--sqs-queue-url",
+        metavar="URL",
+        help="Describe a job when its EventBridge event arrives in this SQS queue, "
+        "polling far less (see docs/hints.md).",
+    ),
+    click.option(
+        "--hints-ceiling",
+        type=Number(min_open=True),
+        metavar="S",
+        help="While events arrive, still describe each job every S seconds [300].",
+    ),
 ]
 _WATCH_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(WatchOptions))
 
@@ -277,6 +322,7 @@ def _watch_jobs(
     """
     jobs, names = _jobs(values), _job_names(values)
     endpoint_url = _endpoint_url(options.endpoint_url)
+    _check_hints(options)
     settings = _settings(
         min_delay=options.min_delay,
         max_delay=options.max_delay,
@@ -294,6 +340,7 @@ def _watch_jobs(
                 settings,
                 region=client.meta.region_name,
                 endpoint_url=client.meta.endpoint_url,
+                hints=_hints(options, region=client.meta.region_name),
             )
             results, interrupted = await follow(
                 names, client, on_client, make_renderer(on_client)

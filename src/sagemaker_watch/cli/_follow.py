@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import structlog
 
 import sagemaker_watch as sw
 
@@ -32,6 +33,8 @@ else:
 
 #: How often the live view redraws, in seconds.
 _TICK = 0.25
+#: The log event saying, once the watch ended, what the push hints did.
+HINTS_SUMMARY = "sagemaker_watch.hints_summary"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +52,7 @@ class Settings:
         clock: the library's clock (the fake's in the demo), or ``None``.
         region: the client's region, for messages.
         endpoint_url: the client's endpoint, for messages.
+        hints: push hints (``--sqs-queue-url``), or ``None``.
     """
 
     schedule: sw.PollSchedule
@@ -57,6 +61,7 @@ class Settings:
     clock: sw.Clock | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    hints: sw.SqsHints | None = None
 
     def now(self) -> dt.datetime:
         """Return the current time on the watch's clock."""
@@ -191,12 +196,7 @@ async def follow(
 
     with renderer:
         async with (
-            sw.FleetWatcher(
-                client=client,
-                schedule=settings.schedule,
-                retry=settings.retry,
-                clock=settings.clock,
-            ) as fleet,
+            _fleet(client, settings) as fleet,
             anyio.create_task_group() as outer,
         ):
             jobs = _Jobs(job_names, settings, renderer)
@@ -205,10 +205,53 @@ async def follow(
             with anyio.move_on_after(settings.timeout):
                 await consume(fleet, jobs)
             outer.cancel_scope.cancel()
+            _log_hints(fleet.statistics().hints)
         if interrupted is None:
             jobs.timed_out()
     results = jobs.results
     return [results[name] for name in job_names if name in results], interrupted
+
+
+@contextlib.asynccontextmanager
+async def _fleet(
+    client: SageMakerClient, settings: Settings
+) -> AsyncIterator[sw.FleetWatcher]:
+    """Enter the fleet; a hints' SQS client that cannot be set up is a ``CliError``.
+
+    The fleet opens no SageMaker client (it is given one): a set-up error on
+    entry can only be the SQS client's.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            fleet = await stack.enter_async_context(
+                sw.FleetWatcher(
+                    client=client,
+                    schedule=settings.schedule,
+                    retry=settings.retry,
+                    clock=settings.clock,
+                    hints=settings.hints,
+                )
+            )
+        except sw.ServiceError as error:
+            raise _problems.hints_setup(error) from None
+        yield fleet
+
+
+def _log_hints(statistics: sw.HintStatistics | None) -> None:
+    """Log what the hints did (shown with -v); nothing of any message body."""
+    if statistics is None:
+        return
+    structlog.get_logger("sagemaker_watch").info(
+        HINTS_SUMMARY,
+        state=statistics.state,
+        fallbacks=statistics.fallbacks,
+        hints=statistics.hints,
+        hinted_describes=statistics.hinted_describes,
+        missed=statistics.missed,
+        receives=statistics.receives,
+        throttles=statistics.throttles,
+        errors=statistics.errors,
+    )
 
 
 async def _next_signal() -> ExitCode:

@@ -193,3 +193,21 @@ def setup(error: sw.ServiceError) -> CliError:
     if isinstance(error, sw.CredentialsError):
         return CliError(_NO_CREDENTIALS.format(error=error), ExitCode.AWS_ERROR)
     return CliError(f"cannot set up AWS: {error}", ExitCode.AWS_ERROR)
+
+
+def hints_setup(error: sw.ServiceError) -> CliError:
+    """Say what to do about an SQS client for ``--sqs-queue-url`` that failed to set up.
+
+    The queue URL was checked before: an invalid endpoint here is the one the
+    environment or the AWS config file gives an AWS queue URL.
+    """
+    if isinstance(error, sw.InvalidEndpoint):
+        host = f"host {error.host!r}" if error.host else "no host"
+        return CliError(
+            f"the SQS endpoint URL is not http or https with a host (scheme "
+            f"{error.scheme!r}, {host}); check AWS_ENDPOINT_URL_SQS, "
+            "AWS_ENDPOINT_URL and endpoint_url in the AWS config file",
+            ExitCode.USAGE,
+        )
+    problem = setup(error)
+    return CliError(f"cannot read --sqs-queue-url: {problem}", problem.code)

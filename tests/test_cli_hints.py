@@ -1,0 +1,278 @@
+"""The command line with push hints (--sqs-queue-url), as a real process over HTTP.
+
+The fake runs on compressed time and publishes each job's EventBridge events
+into its SQS queue "events"; the CLI reads them as the library's fleet does.
+What the CLI prints and its exit code are those of a watch without hints: the
+hints only make it describe less, and no message body is ever printed.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import anyio
+import pytest
+import pytest_asyncio
+
+from sagemaker_watch.testing import FakeSageMaker, failure, plain
+from test_cli import FAST, LINE, child_env, drain, read_until, run, started
+
+CANARY = "canary-77d1-message-body-secret"
+
+
+@pytest_asyncio.fixture(name="fake")
+async def _fake():
+    """A fake on compressed time (200x), publishing events into queue "events"."""
+    async with FakeSageMaker(speed=200, events_queue="events") as fake:
+        yield fake
+
+
+def hinted(fake, *extra):
+    """The options that make the CLI read the fake's queue."""
+    return ("--sqs-queue-url", fake.queue_url("events"), *extra)
+
+
+def history(fake, name):
+    """The job's secondary statuses, in order, as the service has them."""
+    return [t["Status"] for t in fake.describe_job(name)["SecondaryStatusTransitions"]]
+
+
+def ok_run():
+    """A plain job of 1,320 simulated seconds (6.6 real at 200x).
+
+    Its first status lasts longer than the CLI takes to start (about 400
+    simulated seconds), so that the CLI sees every change happen.
+    """
+    return plain(starting=600, downloading=60, training=600, uploading=60)
+
+
+def bad_run():
+    """A job that fails after 1,060 simulated seconds, first seen Starting."""
+    return failure(starting=600, downloading=60, training=400)
+
+
+def long_run():
+    """A plain job of about 2,500 simulated seconds: 12.5 real seconds at 200x."""
+    return plain(starting=600, downloading=60, training=1800, uploading=60)
+
+
+def entered(events, name):
+    """The statuses *name*'s status_entered events showed, in order."""
+    return [
+        event["status"]
+        for event in events
+        if event["job_name"] == name and event["event"] == "status_entered"
+    ]
+
+
+@pytest.mark.asyncio
+async def test_watch_with_hints_prints_each_transition_once_and_exits_by_outcome(
+    fake,
+):
+    """Each status of each job appears once, in order; the worst outcome exits 1."""
+    fake.add_job("ok-job", ok_run())
+    fake.add_job("bad-job", bad_run())
+    done = await run(
+        "watch",
+        "ok-job",
+        "bad-job",
+        "--json",
+        *hinted(fake),
+        *FAST,
+        env=child_env(fake),
+    )
+    assert 1 == done.code
+    events = [json.loads(line) for line in done.out.splitlines()]
+    for name, last in (("ok-job", "job_completed"), ("bad-job", "job_failed")):
+        assert history(fake, name) == entered(events, name)
+        kinds = [event["event"] for event in events if event["job_name"] == name]
+        assert last == kinds[-1]
+        assert 1 == kinds.count(last)
+    assert 0 < fake.request_count("ReceiveMessage")
+    assert "" == done.err
+
+
+@pytest.mark.asyncio
+async def test_wait_with_hints_prints_the_outcome_and_exits_with_its_code(fake):
+    """`wait --sqs-queue-url` says how the job ended and exits 0 for Completed."""
+    fake.add_job("done", ok_run())
+    done = await run("wait", "done", *hinted(fake), *FAST, env=child_env(fake))
+    assert 0 == done.code
+    assert done.out.startswith("done Completed in ")
+    assert 1 == len(done.out.splitlines())
+    assert 0 < fake.request_count("ReceiveMessage")
+
+
+@pytest.mark.asyncio
+async def test_hints_cost_fewer_describes_than_polling_on_the_same_timeline(fake):
+    """Two jobs, one lifecycle: the hinted watch describes far less, prints the same."""
+    fake.add_job("polled", long_run())
+    fake.add_job("pushed", long_run())
+    env = child_env(fake)
+    done = {}
+
+    async def one(name, *extra):
+        done[name] = await run("watch", name, "--json", *extra, *FAST, env=env)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one, "polled")
+        tg.start_soon(one, "pushed", *hinted(fake))
+
+    assert (0, 0) == (done["polled"].code, done["pushed"].code)
+    for name in ("polled", "pushed"):
+        events = [json.loads(line) for line in done[name].out.splitlines()]
+        assert history(fake, name) == entered(events, name)
+    polled = fake.request_count("DescribeTrainingJob", "polled")
+    pushed = fake.request_count("DescribeTrainingJob", "pushed")
+    assert 3 * pushed < polled, (pushed, polled)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://x",
+        "http://",
+        "sqs.us-east-1.amazonaws.com/123456789012/events",
+        "https://sqs.us-east-1.amazonaws.com",
+        "http://127.0.0.1:99999/1/events",
+    ],
+)
+@pytest.mark.parametrize("command", ["watch", "wait"])
+async def test_a_queue_url_that_cannot_work_is_a_usage_error_at_once(
+    fake, url, command
+):
+    """A queue URL that is not http(s) with a host and a path exits 2, one line."""
+    done = await run(command, "job-1", "--sqs-queue-url", url, env=child_env(fake))
+    assert (2, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert f"--sqs-queue-url {url!r} is not an http:// or https:// URL" in done.err
+    assert "docs/hints.md" in done.err
+    assert "Traceback" not in done.err
+    assert 0 == fake.request_count()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--hints-ceiling", "60"), "--hints-ceiling needs --sqs-queue-url"),
+        (
+            ("--sqs-queue-url", "http://127.0.0.1:1/1/q", "--hints-ceiling", "0"),
+            "Invalid value for '--hints-ceiling': '0' is not a finite number > 0",
+        ),
+        (
+            ("--sqs-queue-url", "http://127.0.0.1:1/1/q", "--hints-ceiling", "nan"),
+            "Invalid value for '--hints-ceiling': 'nan' is not a finite number > 0",
+        ),
+    ],
+)
+async def test_a_ceiling_without_a_queue_or_out_of_range_is_a_usage_error(
+    fake, args, message
+):
+    """--hints-ceiling needs a queue and a finite number of seconds above 0."""
+    done = await run("watch", "job-1", *args, env=child_env(fake))
+    assert (2, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert message in done.err
+    assert 0 == fake.request_count()
+
+
+@pytest.mark.asyncio
+async def test_a_bad_sqs_endpoint_in_the_environment_is_one_line_exit_2(fake):
+    """An AWS queue URL with a broken AWS_ENDPOINT_URL_SQS: one line naming it."""
+    env = child_env(fake, AWS_ENDPOINT_URL_SQS="ftp://nowhere")
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/events"
+    fake.add_job("job-1", plain(training=100_000))
+    done = await run("watch", "job-1", "--sqs-queue-url", url, *FAST, env=env)
+    assert (2, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines()), done.err
+    assert "the SQS endpoint URL is not http or https with a host" in done.err
+    assert "AWS_ENDPOINT_URL_SQS" in done.err
+    assert "Traceback" not in done.err
+
+
+@pytest.mark.asyncio
+async def test_a_queue_that_fails_falls_back_to_polling_and_says_so(fake):
+    """A queue that does not exist: one warning, the job is polled to its end."""
+    fake.add_job("job-1", ok_run())
+    url = fake.queue_url("no-such-queue")
+    done = await run(
+        "watch", "job-1", "--sqs-queue-url", url, *FAST, env=child_env(fake)
+    )
+    assert 0 == done.code
+    assert history(fake, "job-1") == [
+        match.group(3).split('"')[0].strip()
+        for match in map(LINE.match, done.out.splitlines())
+        if match and match.group(2) == "status_entered"
+    ]
+    assert "sagemaker_watch.hints_fallback" in done.err
+    assert "reason=queue_failed" in done.err
+    assert "Traceback" not in done.err
+
+
+@pytest.mark.asyncio
+async def test_verbose_shows_what_the_hints_did(fake):
+    """-v ends with one line of the hints' state and counters."""
+    fake.add_job("job-1", ok_run())
+    done = await run(
+        "-v", "watch", "job-1", "--json", *hinted(fake), *FAST, env=child_env(fake)
+    )
+    assert 0 == done.code
+    (summary,) = [
+        line
+        for line in done.err.splitlines()
+        if "sagemaker_watch.hints_summary" in line
+    ]
+    assert "state=flowing" in summary
+    assert "fallbacks=0" in summary
+    assert "hinted_describes=" in summary
+    assert "hints_summary" not in done.out
+
+
+@pytest.mark.asyncio
+async def test_no_message_body_reaches_stdout_or_stderr(fake):
+    """Bodies with a canary (events, strangers' messages) are never printed."""
+    secrets = {
+        "HyperParameters": {"token": CANARY},
+        "Tags": [{"Key": "k", "Value": CANARY}],
+    }
+    for name in ("secret-1", "secret-2", "secret-3", "other"):
+        fake.add_job(name, ok_run(), **secrets)
+    async with fake.sqs_client() as sqs:
+        for body in (
+            CANARY,
+            json.dumps({"source": "not.sagemaker", "detail": CANARY}),
+            json.dumps({"source": "aws.sagemaker", "detail": {"x": CANARY}}),
+        ):
+            await sqs.send_message(QueueUrl=fake.queue_url("events"), MessageBody=body)
+    env = child_env(fake)
+    outputs = [
+        await run("-vv", "watch", "secret-1", "--json", *hinted(fake), *FAST, env=env),
+        await run("-vv", "watch", "secret-2", *hinted(fake), *FAST, env=env),
+        await run("-vv", "wait", "secret-3", *hinted(fake), *FAST, env=env),
+    ]
+    assert [0, 0, 0] == [done.code for done in outputs]
+    assert "sagemaker_watch.hint_not_read" in outputs[0].err
+    assert all(CANARY not in done.out + done.err for done in outputs)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("signum", "expected"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
+async def test_a_signal_ends_a_hinted_watch_cleanly(fake, signum, expected):
+    """SIGINT exits 130 and SIGTERM 143 in the middle of the queue's long polls."""
+    fake.add_job("long", plain(training=100_000))
+    process = await started("watch", "long", *hinted(fake), *FAST, env=child_env(fake))
+    async with process:
+        await read_until(process.stdout, b"long status_entered")
+        with anyio.fail_after(10):
+            while 2 > fake.request_count("ReceiveMessage"):  # noqa: ASYNC110 - the fake has no event to wait on
+                await anyio.sleep(0.05)
+        process.send_signal(signum)
+        with anyio.fail_after(10):
+            code = await process.wait()
+        err = await drain(process.stderr)
+    assert (expected, "") == (code, err)
