@@ -15,6 +15,8 @@ import anyio
 import pytest
 import pytest_asyncio
 
+import sagemaker_watch as sw
+from sagemaker_watch.cli._problems import ExitCode, hints_setup
 from sagemaker_watch.testing import FakeSageMaker, failure, plain
 from test_cli import FAST, LINE, child_env, drain, read_until, run, started
 
@@ -276,3 +278,52 @@ async def test_a_signal_ends_a_hinted_watch_cleanly(fake, signum, expected):
             code = await process.wait()
         err = await drain(process.stderr)
     assert (expected, "") == (code, err)
+
+
+SETUP_PROBLEMS = [
+    (
+        sw.InvalidEndpoint(scheme="ftp", host="nowhere"),
+        ExitCode.USAGE,
+        (
+            "the SQS endpoint URL is not http or https with a host (scheme 'ftp', host "
+            "'nowhere'); check AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL and endpoint_url "
+            "in the AWS config file"
+        ),
+    ),
+    (
+        sw.NoRegion(),
+        ExitCode.AWS_ERROR,
+        (
+            "cannot read --sqs-queue-url: no AWS region configured; pass --region or "
+            "set AWS_REGION"
+        ),
+    ),
+    (
+        sw.ProfileNotFound("dev"),
+        ExitCode.AWS_ERROR,
+        (
+            "cannot read --sqs-queue-url: the AWS profile 'dev' could not be found; "
+            "pass an existing --profile or fix AWS_PROFILE"
+        ),
+    ),
+    (
+        sw.CredentialsError("no usable AWS credentials", job_name=None, code="X"),
+        ExitCode.AWS_ERROR,
+        "cannot read --sqs-queue-url: X: no usable AWS credentials; set AWS_PROFILE",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "start"),
+    SETUP_PROBLEMS,
+    ids=[type(case[0]).__name__ for case in SETUP_PROBLEMS],
+)
+def test_an_sqs_client_that_cannot_be_set_up_is_one_line_and_an_exit_code(
+    error, code, start
+):
+    """The hints' SQS client failing to set up: advice and code by error class."""
+    problem = hints_setup(error)
+    assert code == problem.code
+    assert str(problem).startswith(start)
+    assert "\n" not in str(problem)
