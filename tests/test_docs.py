@@ -81,6 +81,8 @@ JOBS: Mapping[str, Timeline] = {
     "train-c": plain(training=2400),
     **{entry.name: entry.timeline for entry in DEMO_FLEET},
 }
+#: The SQS queue the fake publishes the jobs' events into, as the docs name it.
+QUEUE = "sagemaker-events"
 _CITED = re.compile(r"`(?P<path>tests/[\w/]+\.py)::(?P<name>test_\w+)`")
 _KNOWN_MARKERS = ("excerpt", "notebook", "pytest")
 #: How a notebook cell runs: the kernel's loop is running, the cell awaited in it.
@@ -209,7 +211,7 @@ def _judge_console(block: Block, outcome: Outcome) -> tuple[str, ...]:
 
 
 async def _run(block: Block, workdir: Path, limiter: anyio.CapacityLimiter) -> Outcome:
-    async with limiter, FakeSageMaker(speed=SPEED) as fake:
+    async with limiter, FakeSageMaker(speed=SPEED, events_queue=QUEUE) as fake:
         for name, timeline in JOBS.items():
             fake.add_job(name, timeline)
         env = _environ(fake, workdir)

@@ -412,3 +412,15 @@ def test_a_queue_loses_nothing_and_hides_what_it_lent(steps):
             queue.delete(handles.pop(message_id))
             visible_at.pop(message_id)
         assert len(visible_at) == len(queue)
+
+
+@pytest.mark.asyncio
+async def test_environ_sends_an_aws_queue_url_to_the_fake(sim, monkeypatch):
+    """With environ(), the AWS URL of a queue of the fake's account reaches it."""
+    for key, value in sim.environ().items():
+        monkeypatch.setenv(key, value)
+    aws_url = f"https://sqs.{sim.region}.amazonaws.com/{sim.account_id}/events"
+    async with get_session().create_client("sqs") as client:
+        await client.send_message(QueueUrl=aws_url, MessageBody="hello")
+        answer = await client.receive_message(QueueUrl=aws_url)
+    assert ["hello"] == [message["Body"] for message in answer["Messages"]]

@@ -248,9 +248,15 @@ class FakeSageMaker:
         self._clock.advance(seconds)
 
     def environ(self) -> dict[str, str]:
-        """Return environment variables that point a default client at this fake."""
+        """Return environment variables that point default clients at this fake.
+
+        SageMaker's and SQS's: an AWS queue URL of this fake's account and
+        region (``https://sqs.us-east-1.amazonaws.com/123456789012/NAME``)
+        then reaches its queue ``NAME``, as :meth:`queue_url` does.
+        """
         return {
             "AWS_ENDPOINT_URL_SAGEMAKER": self.endpoint_url,
+            "AWS_ENDPOINT_URL_SQS": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": self.region,
