@@ -83,3 +83,61 @@ def test_a_fixed_poller_sees_every_transition_within_its_interval():
     assert figures["describes"] / transitions == pytest.approx(
         figures["describes_per_transition"], abs=0.01
     )
+
+
+@pytest.mark.asyncio
+async def test_a_hinted_watch_counts_every_transition_once():
+    """watch() with hints reports each transition once, with few describes."""
+    jobs = [record(t) for t in draw(TUNING, 2, 3)]
+    runs = await hints.watch_all(jobs, 3, hints={"ceiling": 3600.0})
+    for job, run in zip(jobs, runs, strict=True):
+        assert {"missing": 0, "repeated": 0, "exact": True} == run.counted
+        assert 1 == run.ended
+        assert run.hints is not None
+        assert run.hints["flowing"]
+        assert run.sqs_calls >= run.hints["receives"] > 0
+        assert len(job.starts) + 1 <= run.describes
+        assert hints.ideal_describes([job], 3600.0) <= run.describes
+
+
+@pytest.mark.asyncio
+async def test_dropped_and_duplicated_events_are_counted_not_reported():
+    """Under 20 % dropped and duplicated events each transition still comes once."""
+    jobs = [record(t) for t in draw(HELD_OUT, 2, 4)]
+    faults = hints.EVENT_FAULT_SCENARIOS[hints.FAULTS]
+    runs = await hints.watch_all(jobs, 4, hints={}, faults=faults)
+    figures = hints.row("faults", jobs, runs)
+    assert (0, 0, 2) == (figures["missing"], figures["repeated"], figures["jobs_exact"])
+    assert figures["transition_max"] <= 300.0
+
+
+@pytest.mark.asyncio
+async def test_the_fleet_counts_every_transition_and_renders_the_section():
+    """A small fleet with hints misses and repeats nothing; section 9 renders."""
+    figures = await hints.fleet(20, 300.0, 1, hints=True)
+    assert (0, 0) == (figures["missing_older_than_1h"], figures["repeated"])
+    assert figures["transitions_seen"] > 0
+    assert figures["sqs_calls"] == sum(figures["sqs_requests"].values())
+    stats = figures["hint_statistics"]
+    assert figures["sqs_requests"]["ReceiveMessage"] == stats["receives"]
+    block = await hints.one_job(TUNING, 1, 1, ceilings=[300.0])
+    result = {
+        "meta": {
+            "measured_at": "now",
+            "commit": "abc",
+            "wall_seconds": 1.0,
+            "load_before": [0.0, 0.0, 0.0],
+            "load_after": [0.0, 0.0, 0.0],
+            "cores": 2,
+        },
+        "quick": True,
+        "seed": 1,
+        "tuned_ceiling": 300.0,
+        "tuned_ceiling_met_targets": False,
+        "one_job": [block],
+        "fleet": {"duration": 300.0, "rows": [figures]},
+    }
+    text = "\n".join(hints.section(result))
+    assert text.startswith("## 9. Push hints")
+    assert "| FleetWatcher with hints | 20 |" in text
+    assert "| hints, ceiling 300 s |" in text
