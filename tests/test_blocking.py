@@ -615,3 +615,33 @@ def test_ctrl_c_during_a_watch_leaves_nothing_behind(served):
     assert ["job_observed\n"] == first
     assert out.endswith("threads 1\n")
     assert "" == err
+
+
+# -- push hints ----------------------------------------------------------------
+
+
+def test_the_blocking_waiters_and_watch_take_hints():
+    """SqsHints without a client: each call opens an SQS client on its own loop."""
+    with (
+        serve(FakeSageMaker(speed=SPEED, events_queue="events")) as served,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        for key, value in served.environ().items():
+            patch.setenv(key, value)
+        served.add_job("job", SHORT)
+        hints = sw.SqsHints(served.portal.call(served.fake.queue_url, "events"))
+        snapshot = blocking.wait_until_complete("job", clock=served.clock, hints=hints)
+        with blocking.watch("job", clock=served.clock, hints=hints) as events:
+            seen = list(events)
+    assert sw.PrimaryStatus.COMPLETED == snapshot.primary_status
+    assert isinstance(seen[-1], sw.JobCompleted)
+    assert [] == loop_threads()
+
+
+def test_hints_with_a_client_of_another_loop_are_refused():
+    """An SQS client belongs to its loop: the blocking API says so before any call."""
+    hints = sw.SqsHints("https://sqs.us-east-1.amazonaws.com/1/q", client=object())
+    with pytest.raises(sw.UsageError, match="SqsHints without client"):
+        blocking.wait_until_complete("job", hints=hints)
+    with pytest.raises(sw.UsageError, match="SqsHints without client"):
+        blocking.watch("job", hints=hints)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .._core.status import SecondaryStatus
     from .._core.tracker import RetryPolicy
     from .._io.clock import Clock
+    from .hints import SqsHints
 
 #: The name of each private loop thread.
 THREAD_NAME = "sagemaker-watch-blocking"
@@ -162,6 +163,21 @@ class _PrivateLoop:
         _result(future)
 
 
+def _no_client(hints: SqsHints | None) -> SqsHints | None:
+    """Return *hints* unless they carry a client, which belongs to another loop.
+
+    Raises:
+        UsageError: *hints* carry an SQS client.
+    """
+    if hints is not None and hints.client is not None:
+        msg = (
+            "the blocking API opens its SQS client on its own event loop: pass "
+            "SqsHints without client= (an aiobotocore client belongs to its loop)"
+        )
+        raise UsageError(msg)
+    return hints
+
+
 def _run(func: Callable[[], Awaitable[T]]) -> T:
     """Run *func* on a private loop of its own; the loop is gone when this returns."""
     loop = _PrivateLoop()
@@ -186,6 +202,7 @@ def wait_until_terminal(
     seed: int | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Snapshot:
     """Wait until the job is Completed, Failed or Stopped; never raise on the outcome.
 
@@ -206,6 +223,8 @@ def wait_until_terminal(
         seed: seeds the jitter.
         timeout: seconds to wait at most; ``None`` waits as long as the job runs.
         resume: an event's ``resume_token``: only what came after it counts.
+        hints: push hints (``SqsHints``), without a client of theirs: the call
+            opens one on its own loop, as for SageMaker.
 
     Returns:
         The final snapshot.
@@ -229,6 +248,7 @@ def wait_until_terminal(
             seed=seed,
             timeout=timeout,
             resume=resume,
+            hints=_no_client(hints),
         )
     )
 
@@ -245,6 +265,7 @@ def wait_until_complete(
     seed: int | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Snapshot:
     """Wait until the job is Completed; raise if it ends any other way.
 
@@ -273,6 +294,7 @@ def wait_until_complete(
         seed=seed,
         timeout=timeout,
         resume=resume,
+        hints=_no_client(hints),
     ).raise_for_outcome()
 
 
@@ -289,6 +311,7 @@ def wait_for_status(
     seed: int | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Snapshot:
     """Wait until the job has entered *status* (a secondary status, or several).
 
@@ -321,6 +344,7 @@ def wait_for_status(
             seed=seed,
             timeout=timeout,
             resume=resume,
+            hints=_no_client(hints),
         )
     )
 
@@ -357,6 +381,7 @@ class Watch:
         seed: int | None = None,
         timeout: float | None = None,
         resume: str | None = None,
+        hints: SqsHints | None = None,
     ) -> None:
         """Prepare a watch; nothing starts until it is entered or looped over.
 
@@ -378,6 +403,7 @@ class Watch:
             seed=seed,
             timeout=timeout,
             resume=resume,
+            hints=_no_client(hints),
         )
         self._loop: _PrivateLoop | None = None
         self._close: Callable[[], object] | None = None
@@ -494,6 +520,7 @@ def watch(
     seed: int | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Watch:
     """Watch one training job: an iterator of typed events, for plain code.
 
@@ -521,6 +548,8 @@ def watch(
         timeout: seconds to watch at most, from the first use; then the
             iteration raises ``WaitTimeout`` carrying the last snapshot.
         resume: an event's ``resume_token``: emit only what came after that event.
+        hints: push hints (``SqsHints``), without a client of theirs: the watch
+            opens one on its own loop, as for SageMaker.
 
     Returns:
         A ``Watch``: enter it with ``with``, or loop over it.
@@ -542,4 +571,5 @@ def watch(
         seed=seed,
         timeout=timeout,
         resume=resume,
+        hints=_no_client(hints),
     )
