@@ -328,6 +328,7 @@ async def test_hints_without_a_client_need_async_with(fake, clients):
         ("silence", -1.0),
         ("window", float("nan")),
         ("wait_seconds", 21),
+        ("wait_seconds", 0),
         ("max_messages", 0),
         ("pace", float("inf")),
     ],

@@ -61,7 +61,8 @@ class SqsHints:
             hint arrived for this many seconds, the rule or queue is taken to
             be broken: back to the poll schedule until a hint arrives.
         window: hints for one job within this many seconds give one describe.
-        wait_seconds: each ``ReceiveMessage``'s long poll, 0 to 20 seconds.
+        wait_seconds: each ``ReceiveMessage``'s long poll, 1 to 20 seconds (a
+            watcher long-polls while it waits; short polls would spin).
         max_messages: each ``ReceiveMessage``'s batch, 1 to 10.
         pace: a fleet waits this many seconds after a receive that found the
             queue drained before the next one, so that messages arriving one
@@ -99,8 +100,8 @@ class SqsHints:
         if not self.ceiling > 0:
             msg = "ceiling must be more than 0 seconds"
             raise ValueError(msg)
-        if not 0 <= self.wait_seconds <= 20:  # noqa: PLR2004 - SQS's limit
-            msg = f"wait_seconds must be 0 to 20, not {self.wait_seconds!r}"
+        if not 1 <= self.wait_seconds <= 20:  # noqa: PLR2004 - SQS's limit
+            msg = f"wait_seconds must be 1 to 20, not {self.wait_seconds!r}"
             raise ValueError(msg)
         if not 1 <= self.max_messages <= 10:  # noqa: PLR2004 - SQS's limit
             msg = f"max_messages must be 1 to 10, not {self.max_messages!r}"
