@@ -343,3 +343,23 @@ def test_sqs_hints_needs_a_queue_url():
     """An empty queue URL is refused at once."""
     with pytest.raises(ValueError, match="queue_url"):
         sw.SqsHints("")
+
+
+@pytest.mark.asyncio
+async def test_a_watch_cancelled_while_deleting_still_deletes(fake, clients):
+    """Cancelled mid-delete, the watch finishes deleting what it read (briefly)."""
+    sagemaker, sqs = clients
+    fake.add_job("job", TIMELINES["plain"]())
+    fake.inject(Fault.slow(1.0, operation="DeleteMessageBatch", service="sqs"))
+    hints = hints_for(fake, sqs)
+    watch = sw.watch("job", client=sagemaker, clock=fake.clock, hints=hints)
+    with anyio.move_on_after(0.5) as scope:  # real time: inside the first delete
+        async for _ in watch:
+            pass
+    assert scope.cancelled_caught
+    assert 1 == fake.request_count("DeleteMessageBatch")
+    attributes = await sqs.get_queue_attributes(
+        QueueUrl=fake.queue_url("events"),
+        AttributeNames=["ApproximateNumberOfMessagesNotVisible"],
+    )
+    assert "0" == attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"]

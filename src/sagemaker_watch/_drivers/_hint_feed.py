@@ -14,7 +14,9 @@ counted, and a message's body is never logged.
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
+
+import anyio
 
 from .._core.events import JobEnded, PrimaryStatusChanged, StatusEntered
 from .._core.hint_mode import HintMode, HintState
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from .._io.clock import Clock
     from .hints import SqsClient, SqsHints
 
+#: Real seconds a delete may go on after its watcher was cancelled.
+DELETE_GRACE: Final = 5.0
 #: The events a state-change event announces (a progress or message change is not one).
 ANNOUNCED = (StatusEntered, PrimaryStatusChanged, JobEnded)
 
@@ -130,7 +134,11 @@ class HintFeed:
             self.confirmed_at = now
         change = self.mode.received(hints=hints, now=now)
         if received:
-            failed = await self.queue.delete(received)
+            failed = None
+            # Shielded, briefly: a watcher closing now still deletes what it
+            # read, instead of leaving it to come back as duplicates.
+            with anyio.move_on_after(DELETE_GRACE, shield=True):
+                failed = await self.queue.delete(received)
             if failed is not None:
                 logger.info(HINTS_DELETE_FAILED, error=error_code(failed.error))
         return self._log(change)

@@ -187,8 +187,13 @@ class Fault:
         job_name: str | None = None,
         times: int | None = None,
         probability: float | None = None,
+        service: Literal["sagemaker", "sqs"] = "sagemaker",
     ) -> Fault:
-        """Wait *seconds* of REAL time, then answer normally (to trip read timeouts)."""
+        """Wait *seconds* of REAL time, then answer normally (to trip read timeouts).
+
+        ``service="sqs"`` slows the fake's SQS requests instead (``operation``
+        such as ``"DeleteMessageBatch"``).
+        """
         return cls(
             kind="slow",
             seconds=seconds,
@@ -196,6 +201,7 @@ class Fault:
             job_name=job_name,
             times=times,
             probability=probability,
+            service=service,
         )
 
     @classmethod

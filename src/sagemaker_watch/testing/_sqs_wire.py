@@ -98,6 +98,8 @@ class SqsWire:
                 operation, throttled=fault.code == "RequestThrottled"
             )
             return self._error(ApiError(fault.code, fault.message, fault.status))
+        if fault is not None and fault.kind == "slow":
+            await anyio.sleep(fault.seconds)
         try:
             answer = await self._answer(operation, body)
         except ApiError as exc:
