@@ -825,7 +825,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1000, help="fleet: jobs")
-    parser.add_argument("--duration", type=float, default=1800.0, help="fleet: s")
+    parser.add_argument(
+        "--duration", type=float, help="simulated s per fleet (fleet: 1800)"
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", help="all: fleet sizes (the mode's else)"
+    )
+    parser.add_argument(
+        "--population-jobs", type=int, help="all: jobs per population (the mode's)"
+    )
     parser.add_argument("--hints", action="store_true", help="fleet: with hints")
     parser.add_argument("--faults", help="fleet: an EVENT_FAULT_SCENARIOS name")
     parser.add_argument(
@@ -842,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
             functools.partial(
                 fleet,
                 args.jobs,
-                args.duration,
+                args.duration or 1800.0,
                 args.seed,
                 hints=args.hints,
                 faults=args.faults,
@@ -851,7 +859,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps({**figures, "logs": dict(logs.counts)}))
         return 0
-    result = run(quick=args.quick, seed=args.seed, hints=not args.no_hints)
+    result = run(
+        quick=args.quick,
+        seed=args.seed,
+        hints=not args.no_hints,
+        jobs=args.population_jobs,
+        sizes=args.sizes,
+        duration=args.duration,
+    )
     out = results_file(quick=args.quick)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print("\n".join(section(result)))
