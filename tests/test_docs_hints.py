@@ -41,8 +41,8 @@ BLOCKS, _ = parse(DOC)
 #: Long enough for every shipped lifecycle to end.
 HORIZON = 7 * 24 * 3600.0
 #: What the stand-in ``aws`` answers, by operation.
-QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/sagemaker-watch-hints"
-QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:sagemaker-watch-hints"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/sagemaker-events"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:sagemaker-events"
 RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/sagemaker-watch-hints"
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Training Job State Change"
@@ -307,7 +307,7 @@ def test_the_template_creates_an_encrypted_queue_a_rule_and_their_policy():
         "SqsManagedSseEnabled": True,
     } == resources["HintQueue"]["Properties"]
     assert {"Ref": "HintQueue"} == template["Outputs"]["QueueUrl"]["Value"]
-    assert "sagemaker-watch-hints" == template["Parameters"]["QueueName"]["Default"]
+    assert "sagemaker-events" == template["Parameters"]["QueueName"]["Default"]
     assert "" == template["Parameters"]["JobNamePrefix"]["Default"]
 
 
@@ -447,7 +447,7 @@ def test_the_cli_session_makes_the_template_requests_in_order():
         if key != "QueueName"
     }
     assert expected == _shorthand(recorded["create-queue"]["--attributes"])
-    assert "sagemaker-watch-hints" == recorded["create-queue"]["--queue-name"]
+    assert "sagemaker-events" == recorded["create-queue"]["--queue-name"]
     assert recorded["put-rule"]["--name"] == recorded["put-targets"]["--rule"]
     target = _shorthand(recorded["put-targets"]["--targets"])
     assert QUEUE_ARN == target["Arn"]
