@@ -9,6 +9,7 @@ hints only make it describe less, and no message body is ever printed.
 from __future__ import annotations
 
 import json
+import re
 import signal
 
 import anyio
@@ -235,7 +236,11 @@ async def test_verbose_shows_what_the_hints_did(fake):
 
 @pytest.mark.asyncio
 async def test_no_message_body_reaches_stdout_or_stderr(fake):
-    """Bodies with a canary (the job's events, strangers' messages): never printed."""
+    """Bodies with a canary (the job's events, strangers' messages): never printed.
+
+    Each job runs on past each run's two seconds, so that each run reads its
+    job's events and the strangers' messages sent before it started.
+    """
     secrets = {
         "HyperParameters": {"token": CANARY},
         "Tags": [{"Key": "k", "Value": CANARY}],
@@ -254,14 +259,17 @@ async def test_no_message_body_reaches_stdout_or_stderr(fake):
     outputs = []
     async with fake.sqs_client() as sqs:
         for name, args in runs.items():
-            fake.add_job(name, plain(starting=5, downloading=5, training=30), **secrets)
+            fake.add_job(name, plain(training=100_000), **secrets)
             for body in strangers:
                 await sqs.send_message(
                     QueueUrl=fake.queue_url("events"), MessageBody=body
                 )
-            outputs.append(await run("-vv", *args, *hinted(fake), *FAST, env=env))
-    assert [0, 0, 0] == [done.code for done in outputs]
+            outputs.append(
+                await run("-vv", *args, "--timeout", "2", *hinted(fake), *FAST, env=env)
+            )
+    assert [5, 5, 5] == [done.code for done in outputs]
     assert all("sagemaker_watch.hint_not_read" in done.err for done in outputs)
+    assert all(re.search(r"hints_summary .* hints=[1-9]", d.err) for d in outputs)
     assert all(CANARY not in done.out + done.err for done in outputs)
 
 
