@@ -30,6 +30,16 @@ amazon provider, whose AWS connection it uses).
   ``FleetWatcher`` of 500 jobs costs, not 500 pollers. A trigger that is
   cancelled, or moved to another triggerer, leaves its job; the fleet forgets a
   job no trigger waits for, and closes when no trigger is left.
+* **Push hints** (``sqs_queue_url``): told the SQS queue an EventBridge rule
+  sends SageMaker's "Training Job State Change" events to, the fleet reads it
+  (``SqsHints``) and describes a job when an event about it arrives, so each
+  change costs about one ``DescribeTrainingJob``; polling relaxes to a safety
+  re-check and comes back if the queue fails or stays silent. Triggers on
+  different queues get different fleets. **One queue per triggerer process**:
+  SQS hands each message to one reader, and a fleet deletes every message it
+  reads, so two triggerers on one queue each miss the other's hints (their
+  jobs then wait for the safety re-check). Give each triggerer a queue of its
+  own (docs/hints.md).
 * Credentials, region and endpoint come from the amazon provider's AWS
   connection (``aws_conn_id``), through ``SageMakerHook``: assumed roles,
   profiles, ``endpoint_url`` in the connection's extra. Region, verify and
@@ -47,6 +57,7 @@ wait for), hence a fleet of our own per event loop.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -68,9 +79,10 @@ from .._core.events import (
 )
 from .._core.names import parse_job
 from .._drivers.fleet import FleetWatcher
+from .._drivers.hints import SqsHints
 from .._drivers.shared_fleets import OpenedFleet, SharedFleets
 from .._errors import ConfigurationError, SageMakerWatchError, TrainingJobNotFound
-from .._io.client import ClientOptions, client_config, default_client
+from .._io.client import ClientOptions, client_config, default_client, sqs_client
 from .._io.clock import Clock, SystemClock
 from ..cli._text import event_line, safe
 
@@ -89,8 +101,8 @@ __all__ = [
     "WaitForTrainingJobOperator",
 ]
 
-#: The fleets shared by every trigger of this process, one per event loop and
-#: AWS connection.
+#: The fleets shared by every trigger of this process, one per event loop, AWS
+#: connection and SQS queue.
 SHARED_FLEETS = SharedFleets()
 
 
@@ -161,12 +173,21 @@ class TrainingJobTrigger(BaseTrigger):
             fires ``timed_out``; ``None`` waits as long as the job runs.
         resume: a resume token: log and report only what followed it.
         stop_on_kill: stop the training job when a user kills the task.
+        sqs_queue_url: the SQS queue an EventBridge rule sends SageMaker's
+            training job state-change events to: the shared fleet describes a
+            job when an event about it arrives (push hints, ``SqsHints``),
+            read through a client of the same AWS connection. One queue per
+            triggerer process: a fleet deletes every message it reads, so two
+            triggerers on one queue each miss the other's hints and wait for
+            the safety re-check. ``None`` polls only.
     """
 
     #: The clock the shared fleets run on (the fake SageMaker's in tests).
     clock: ClassVar[Clock] = SystemClock()
     #: ``FleetWatcher`` keywords for the shared fleets (rates, intervals).
     fleet_options: ClassVar[Mapping[str, Any]] = {}
+    #: ``SqsHints`` keywords for the shared fleets' hints (``ceiling``, ...).
+    hints_options: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(
         self,
@@ -179,14 +200,23 @@ class TrainingJobTrigger(BaseTrigger):
         deadline: float | None = None,
         resume: str | None = None,
         stop_on_kill: bool = False,
+        sqs_queue_url: str | None = None,
     ) -> None:
         """Keep what the trigger needs; nothing is sent before ``run()``.
 
         Raises:
             InvalidJobName: at once, for a name or ARN SageMaker would reject.
+            ValueError: at once, for an empty *sqs_queue_url* (or
+                ``hints_options`` out of range).
         """
         super().__init__()
         parse_job(job_name)  # raises InvalidJobName
+        self._hints = (
+            None
+            if sqs_queue_url is None
+            else SqsHints(sqs_queue_url, **self.hints_options)  # raises ValueError
+        )
+        self.sqs_queue_url = sqs_queue_url
         self.job_name = job_name
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
@@ -209,6 +239,7 @@ class TrainingJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "resume": self.resume,
                 "stop_on_kill": self.stop_on_kill,
+                "sqs_queue_url": self.sqs_queue_url,
             },
         )
 
@@ -252,17 +283,33 @@ class TrainingJobTrigger(BaseTrigger):
             self.region_name,
             json.dumps(self.verify),
             json.dumps(self.botocore_config, sort_keys=True, default=str),
+            self.sqs_queue_url,
         )
 
     @contextlib.asynccontextmanager
     async def _open_fleet(self) -> AsyncIterator[OpenedFleet]:
-        """Open the client (as the library opens its own) and the shared fleet."""
+        """Open the clients (as the library opens its own) and the shared fleet.
+
+        With a queue, its SQS client comes from the same connection's session
+        and closes with the fleet.
+        """
         clock = self.clock
         session, options = await anyio.to_thread.run_sync(self._client_settings)
-        async with (
-            default_client(options, session=session) as client,
-            FleetWatcher(client=client, clock=clock, **self.fleet_options) as fleet,
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            client = await stack.enter_async_context(
+                default_client(options, session=session)
+            )
+            hints = self._hints
+            if hints is not None:
+                sqs = await stack.enter_async_context(
+                    sqs_client(options, queue_url=hints.queue_url, session=session)
+                )
+                hints = dataclasses.replace(hints, client=sqs)
+            fleet = await stack.enter_async_context(
+                FleetWatcher(
+                    client=client, clock=clock, hints=hints, **self.fleet_options
+                )
+            )
             yield OpenedFleet(fleet=fleet, client=client, clock=clock)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -380,6 +427,9 @@ class WaitForTrainingJobOperator(BaseOperator):
         timeout: fail with ``TrainingJobWaitTimeoutError`` after this long
             (seconds or a ``timedelta``); ``None`` waits as long as the job runs.
         stop_on_kill: stop the training job when a user kills the task.
+        sqs_queue_url: the SQS queue of SageMaker's state-change events, for
+            push hints (templated; one queue per triggerer process: see
+            ``TrainingJobTrigger``); ``None`` polls only.
         **kwargs: ``BaseOperator`` keywords.
 
     Raises (in the task):
@@ -390,7 +440,7 @@ class WaitForTrainingJobOperator(BaseOperator):
         TrainingJobWaitError: the wait failed otherwise (access denied, say).
     """
 
-    template_fields = ("job_name",)
+    template_fields = ("job_name", "sqs_queue_url")
     ui_color = "#ffcc80"
 
     def __init__(
@@ -404,6 +454,7 @@ class WaitForTrainingJobOperator(BaseOperator):
         allow_stopped: bool = False,
         timeout: float | dt.timedelta | None = None,
         stop_on_kill: bool = False,
+        sqs_queue_url: str | None = None,
         **kwargs: Any,  # noqa: ANN401 - BaseOperator's
     ) -> None:
         """Configure the wait; nothing is sent before the task runs."""
@@ -418,6 +469,7 @@ class WaitForTrainingJobOperator(BaseOperator):
             timeout.total_seconds() if isinstance(timeout, dt.timedelta) else timeout
         )
         self.stop_on_kill = stop_on_kill
+        self.sqs_queue_url = sqs_queue_url
 
     def execute(self, context: Context) -> None:  # noqa: ARG002 - Airflow's signature
         """Defer to ``TrainingJobTrigger`` at once (an invalid name fails here)."""
@@ -435,6 +487,7 @@ class WaitForTrainingJobOperator(BaseOperator):
                 botocore_config=self.botocore_config,
                 deadline=deadline,
                 stop_on_kill=self.stop_on_kill,
+                sqs_queue_url=self.sqs_queue_url,
             ),
             method_name="execute_complete",
         )
