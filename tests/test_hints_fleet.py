@@ -91,7 +91,7 @@ async def test_each_job_gets_every_change_once_whatever_the_hints_do(
     """Dropped, duplicated, late, reordered hints or a failing queue lose nothing."""
     sagemaker, sqs = clients
     fake.inject(*EVENT_FAULT_SCENARIOS[scenario])
-    names = add_jobs(fake, 12)
+    names = add_jobs(fake, 9)
     hints = sw.SqsHints(fake.queue_url("events"), client=sqs, ceiling=120.0)
     by_job, _ = await run_fleet(
         fake,
