@@ -13,13 +13,25 @@ import re
 import signal
 
 import anyio
+import anyio.to_thread
 import pytest
 import pytest_asyncio
 
 import sagemaker_watch as sw
 from sagemaker_watch.cli._problems import ExitCode, hints_setup
 from sagemaker_watch.testing import FakeSageMaker, failure, plain
-from test_cli import FAST, LINE, child_env, drain, read_until, run, started
+from test_cli import (
+    FAST,
+    LINE,
+    child_env,
+    drain,
+    final_table,
+    plain_text,
+    read_until,
+    run,
+    run_in_pty,
+    started,
+)
 
 CANARY = "canary-77d1-message-body-secret"
 
@@ -232,6 +244,37 @@ async def test_verbose_shows_what_the_hints_did(fake):
     assert "fallbacks=0" in summary
     assert "hinted_describes=" in summary
     assert "hints_summary" not in done.out
+
+
+@pytest.mark.asyncio
+async def test_the_live_view_says_whether_hints_flow(fake):
+    """On a terminal the table's last line says hints flow, or that it polls."""
+    fake.add_job("live-1", long_run())
+    args = ("watch", "live-1", *FAST)
+    env = child_env(fake)
+    async with anyio.create_task_group() as tg:
+        drawn = {}
+
+        async def one(key, *extra):
+            drawn[key] = await anyio.to_thread.run_sync(
+                run_in_pty, (*args, *extra), env
+            )
+
+        tg.start_soon(one, "flowing", *hinted(fake))
+        tg.start_soon(
+            one, "failing", "--sqs-queue-url", fake.queue_url("no-such-queue")
+        )
+        tg.start_soon(one, "plain")
+    captions = {
+        key: final_table(plain_text(text))[2].strip()
+        for key, (_, text) in drawn.items()
+    }
+    assert {0} == {code for code, _ in drawn.values()}
+    assert {
+        "flowing": "1 jobs: 1 completed · hints: flowing",
+        "failing": "1 jobs: 1 completed · hints: queue failing, polling",
+        "plain": "1 jobs: 1 completed",
+    } == captions
 
 
 @pytest.mark.asyncio

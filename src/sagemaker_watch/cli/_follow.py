@@ -173,11 +173,6 @@ async def follow(
     """
     interrupted: ExitCode | None = None
 
-    async def tick() -> None:
-        while True:
-            renderer.tick()
-            await anyio.sleep(_TICK)
-
     async def until_signal(scope: anyio.CancelScope) -> None:
         nonlocal interrupted
         interrupted = await _next_signal()
@@ -200,12 +195,12 @@ async def follow(
             anyio.create_task_group() as outer,
         ):
             jobs = _Jobs(job_names, settings, renderer)
-            outer.start_soon(tick)
+            outer.start_soon(_tick, fleet, renderer, settings.hints is not None)
             outer.start_soon(until_signal, outer.cancel_scope)
             with anyio.move_on_after(settings.timeout):
                 await consume(fleet, jobs)
             outer.cancel_scope.cancel()
-            _log_hints(fleet.statistics().hints)
+            _log_hints(_show_hints(fleet, renderer))
         if interrupted is None:
             jobs.timed_out()
     results = jobs.results
@@ -235,6 +230,23 @@ async def _fleet(
         except sw.ServiceError as error:
             raise _problems.hints_setup(error) from None
         yield fleet
+
+
+async def _tick(fleet: sw.FleetWatcher, renderer: Renderer, hints: bool) -> None:  # noqa: FBT001 - start_soon passes positional arguments only
+    """Redraw what shows elapsed time (and the hints' state) until cancelled."""
+    while True:
+        if hints:
+            _show_hints(fleet, renderer)
+        renderer.tick()
+        await anyio.sleep(_TICK)
+
+
+def _show_hints(fleet: sw.FleetWatcher, renderer: Renderer) -> sw.HintStatistics | None:
+    """Tell *renderer* what the fleet's hints are doing; return their statistics."""
+    statistics = fleet.statistics().hints
+    if statistics is not None:
+        renderer.hints(statistics)
+    return statistics
 
 
 def _log_hints(statistics: sw.HintStatistics | None) -> None:

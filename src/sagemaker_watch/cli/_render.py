@@ -24,6 +24,7 @@ from ._text import (
     duration,
     end_time,
     event_line,
+    hints_state,
     one_line,
     safe,
     safe_cell,
@@ -67,6 +68,10 @@ class Renderer(Protocol):
 
     def tick(self) -> None:
         """Refresh whatever shows elapsed time."""
+        ...
+
+    def hints(self, statistics: sw.HintStatistics) -> None:
+        """Note what the push hints are doing (the live view says it)."""
         ...
 
 
@@ -119,6 +124,9 @@ class _StreamRenderer:
 
     def tick(self) -> None:
         """Nothing shows elapsed time."""
+
+    def hints(self, statistics: sw.HintStatistics) -> None:
+        """Nothing shows the hints (-v logs them)."""
 
     def _write(self, line: str) -> None:
         print(line, file=self._out, flush=True)
@@ -186,6 +194,7 @@ class LiveRenderer:
         self._now = now
         self._problems = _Problems(err)
         self._all_rows = False
+        self._hints: str | None = None
         self._live = Live(
             console=console,
             auto_refresh=False,
@@ -225,6 +234,10 @@ class LiveRenderer:
         if result.snapshot is not None:
             row.snapshot = result.snapshot
         self._problems.add(result, hold=True)
+
+    def hints(self, statistics: sw.HintStatistics) -> None:
+        """Say in the table's last line whether hints flow."""
+        self._hints = hints_state(statistics)
 
     def tick(self) -> None:
         """Redraw the table (elapsed times move)."""
@@ -299,6 +312,8 @@ class LiveRenderer:
         text = Text(f"{len(self._rows)} jobs: " + ", ".join(parts), style="dim")
         if hidden:
             text.append(f" ({hidden} not shown)", style="dim")
+        if self._hints is not None:
+            text.append(f" · {self._hints}", style="dim")
         return text
 
     def _cells(self, row: _Row, now: dt.datetime) -> tuple[Text | str, ...]:

@@ -236,3 +236,17 @@ def event_line(event: sw.Event) -> str:
     detail = event_detail(event)
     line = f"{_at(event.at)} {event.job_name} {event.kind}"
     return f"{line} {detail}" if detail else line
+
+
+#: What the live view says of the push hints, by ``HintStatistics.state``.
+_HINT_STATES = {
+    "starting": "hints: starting",
+    "flowing": "hints: flowing",
+    "queue_failed": "hints: queue failing, polling",
+    "queue_silent": "hints: queue silent, polling",
+}
+
+
+def hints_state(statistics: sw.HintStatistics) -> str:
+    """Return a few words on whether hints flow, and if not, why."""
+    return _HINT_STATES.get(statistics.state, f"hints: {statistics.state}")
