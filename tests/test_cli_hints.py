@@ -19,6 +19,7 @@ import pytest_asyncio
 
 import sagemaker_watch as sw
 from sagemaker_watch.cli._problems import ExitCode, hints_setup
+from sagemaker_watch.cli._text import hints_state
 from sagemaker_watch.testing import FakeSageMaker, failure, plain
 from test_cli import (
     FAST,
@@ -383,3 +384,57 @@ def test_an_sqs_client_that_cannot_be_set_up_is_one_line_and_an_exit_code(
     assert code == problem.code
     assert str(problem).startswith(start)
     assert "\n" not in str(problem)
+
+
+@pytest.mark.asyncio
+async def test_hints_ceiling_sets_the_safety_recheck_while_hints_flow(fake):
+    """An empty queue that answers: the schedule gives way to --hints-ceiling."""
+    quiet = {name: fake.create_queue(name) for name in ("quiet-a", "quiet-b")}
+    fake.add_job("checked", plain(training=100_000))
+    fake.add_job("relaxed", plain(training=100_000))
+    env = child_env(fake)
+    done = {}
+
+    async def one(name, url, *extra):
+        args = ("watch", name, "--sqs-queue-url", url, "--timeout", "3", *extra)
+        done[name] = await run(*args, *FAST, env=env)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one, "checked", quiet["quiet-a"], "--hints-ceiling", "0.2")
+        tg.start_soon(one, "relaxed", quiet["quiet-b"])
+
+    assert (5, 5) == (done["checked"].code, done["relaxed"].code)
+    checked = fake.request_count("DescribeTrainingJob", "checked")
+    relaxed = fake.request_count("DescribeTrainingJob", "relaxed")
+    assert 2 * relaxed < checked, (relaxed, checked)
+
+
+def test_the_hints_state_reads_as_a_few_words():
+    """Each state of the hints has its words in the live view's last line."""
+    base = {
+        "flowing": False,
+        "fallbacks": 1,
+        "receives": 9,
+        "deletes": 2,
+        "messages": 5,
+        "hints": 5,
+        "not_hints": {},
+        "unwatched": 0,
+        "stale": 0,
+        "coalesced": 0,
+        "hinted_describes": 4,
+        "missed": 1,
+        "throttles": 0,
+        "errors": 0,
+    }
+    words = {
+        state: hints_state(sw.HintStatistics(state=state, **base))
+        for state in ("starting", "flowing", "queue_failed", "queue_silent", "new")
+    }
+    assert {
+        "starting": "hints: starting",
+        "flowing": "hints: flowing",
+        "queue_failed": "hints: queue failing, polling",
+        "queue_silent": "hints: queue silent, polling",
+        "new": "hints: new",
+    } == words
