@@ -1,8 +1,9 @@
 """Follow jobs on one fleet to their ends: what ``watch``, ``wait`` and ``demo`` run.
 
 ``follow`` drives one ``FleetWatcher`` (one client, one rate budget, list sweeps
-from ten jobs on), hands each event to a renderer and turns each job's end (an
-outcome, a lost job, the timeout) into a ``JobResult``.
+from ten jobs on, push hints with ``--sqs-queue-url``), hands each event to a
+renderer and turns each job's end (an outcome, a lost job, the timeout) into a
+``JobResult``.
 """
 
 from __future__ import annotations
@@ -232,7 +233,11 @@ async def _fleet(
         yield fleet
 
 
-async def _tick(fleet: sw.FleetWatcher, renderer: Renderer, hints: bool) -> None:  # noqa: FBT001 - start_soon passes positional arguments only
+async def _tick(
+    fleet: sw.FleetWatcher,
+    renderer: Renderer,
+    hints: bool,  # noqa: FBT001 - start_soon passes positional arguments only
+) -> None:
     """Redraw what shows elapsed time (and the hints' state) until cancelled."""
     while True:
         if hints:
