@@ -144,7 +144,11 @@ def test_the_queue_url_survives_deferral_and_serialisation(sagemaker):  # noqa: 
 
 
 def test_triggers_on_different_queues_do_not_share_a_fleet(sagemaker):
-    """Two queues, three triggers: one fleet per queue, each with its own hints."""
+    """Two queues, three triggers: one fleet per queue, each reading its own queue.
+
+    Once the triggers fired, the fleets are closed with their SQS clients: no
+    receive follows, and the loop reports nothing left open at its end.
+    """
     url = events_queue(sagemaker)
     other = sagemaker.portal.call(lambda: sagemaker.fake.create_queue("other"))
     queues = {"a-1": url, "a-2": url, "b-1": other}
@@ -156,18 +160,18 @@ def test_triggers_on_different_queues_do_not_share_a_fleet(sagemaker):
         )
         for name, q in queues.items()
     ]
-    seen, left, receives = [], [], []
+    seen, left, receives, loop_errors = [], [], [], []
 
     async def main():
-        runs = [asyncio.ensure_future(anext(t.run())) for t in triggers]
-        await asyncio.sleep(0.2)
-        fleets = SHARED_FLEETS.fleets()
-        seen.append(
-            sorted(
-                (fleet.statistics().watching, fleet.statistics().hints is not None)
-                for fleet in fleets.values()
-            )
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _loop, context: loop_errors.append(context["message"])
         )
+        runs = [asyncio.ensure_future(anext(t.run())) for t in triggers]
+        async with asyncio.timeout(10):  # both fleets run, one has read events
+            while seen != [(1, False), (2, True)]:
+                await asyncio.sleep(0.01)
+                stats = [f.statistics() for f in SHARED_FLEETS.fleets().values()]
+                seen[:] = sorted((s.watching, s.hints.messages > 0) for s in stats)
         events = await asyncio.gather(*runs)
         await asyncio.sleep(0.05)
         left.append(SHARED_FLEETS.fleets())
@@ -178,8 +182,9 @@ def test_triggers_on_different_queues_do_not_share_a_fleet(sagemaker):
 
     events = asyncio.run(main())
     assert ["completed"] * 3 == [event.payload["status"] for event in events]
-    assert [[(1, True), (2, True)]] == seen
+    assert [(1, False), (2, True)] == seen  # nothing is sent to the other queue
     assert [{}] == left
+    assert [] == loop_errors
     assert receives[0] == receives[1]
 
 

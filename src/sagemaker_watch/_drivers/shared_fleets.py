@@ -24,7 +24,8 @@ How it works:
 * A subscriber whose *resume* token is neither the first subscriber's nor one of
   the events kept (it comes from a watcher that saw more, or less) cannot be
   served from the shared history: it gets a ``watch()`` of its own, on the shared
-  client (the one case that polls apart).
+  client (the one case that polls apart; without the fleet's push hints, if it
+  has any: a queue has one reader).
 * If the fleet cannot start (no credentials, say) every subscriber waiting for it
   gets the error; if it stops, their event streams end and the error is raised.
 """
