@@ -35,11 +35,11 @@ amazon provider, whose AWS connection it uses).
   (``SqsHints``) and describes a job when an event about it arrives, so each
   change costs about one ``DescribeTrainingJob``; polling relaxes to a safety
   re-check and comes back if the queue fails or stays silent. Triggers on
-  different queues get different fleets. **One queue per triggerer process**:
-  SQS hands each message to one reader, and a fleet deletes every message it
-  reads, so two triggerers on one queue each miss the other's hints (their
-  jobs then wait for the safety re-check). Give each triggerer a queue of its
-  own (docs/hints.md).
+  different queues get different fleets. **One queue per triggerer process and
+  AWS connection** (one fleet): SQS hands each message to one reader, and a
+  fleet deletes every message it reads, so two fleets on one queue (two
+  triggerers, or two connections) each miss the other's hints, and their jobs
+  wait for the safety re-check: slower, never wrong (docs/hints.md).
 * Credentials, region and endpoint come from the amazon provider's AWS
   connection (``aws_conn_id``), through ``SageMakerHook``: assumed roles,
   profiles, ``endpoint_url`` in the connection's extra. Region, verify and
@@ -177,9 +177,9 @@ class TrainingJobTrigger(BaseTrigger):
             training job state-change events to: the shared fleet describes a
             job when an event about it arrives (push hints, ``SqsHints``),
             read through a client of the same AWS connection. One queue per
-            triggerer process: a fleet deletes every message it reads, so two
-            triggerers on one queue each miss the other's hints and wait for
-            the safety re-check. ``None`` polls only.
+            triggerer process and connection: a fleet deletes every message
+            it reads, so two fleets on one queue each miss the other's hints
+            and wait for the safety re-check. ``None`` polls only.
     """
 
     #: The clock the shared fleets run on (the fake SageMaker's in tests).
@@ -428,8 +428,8 @@ class WaitForTrainingJobOperator(BaseOperator):
             (seconds or a ``timedelta``); ``None`` waits as long as the job runs.
         stop_on_kill: stop the training job when a user kills the task.
         sqs_queue_url: the SQS queue of SageMaker's state-change events, for
-            push hints (templated; one queue per triggerer process: see
-            ``TrainingJobTrigger``); ``None`` polls only.
+            push hints (templated; one queue per triggerer process and
+            connection: see ``TrainingJobTrigger``); ``None`` polls only.
         **kwargs: ``BaseOperator`` keywords.
 
     Raises (in the task):
