@@ -211,6 +211,8 @@ async def test_a_failing_queue_falls_back_to_the_schedule_and_back(fake, clients
         and e["event"] != "sagemaker_watch.hints_receive_failed"
     ]
     assert ["queue_failed", "sagemaker_watch.hints_flowing"] == kinds
+    fallback = next(e for e in logs if e["event"] == "sagemaker_watch.hints_fallback")
+    assert "ServiceUnavailable" == fallback["error"]  # the warning says why
     failed = [e for e in logs if e["event"] == "sagemaker_watch.hints_receive_failed"]
     assert 4 == len(failed)
     assert {"ServiceUnavailable"} == {e["error"] for e in failed}

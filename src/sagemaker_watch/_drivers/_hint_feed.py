@@ -110,12 +110,9 @@ class HintFeed:
         if isinstance(received, CallFailed):
             change, self.retry_delay = self.mode.failed()
             log = logger.debug if received.kind is ErrorKind.THROTTLED else logger.info
-            log(
-                HINTS_RECEIVE_FAILED,
-                error=error_code(received.error),
-                delay=round(self.retry_delay, 3),
-            )
-            return self._log(change)
+            code = error_code(received.error)
+            log(HINTS_RECEIVE_FAILED, error=code, delay=round(self.retry_delay, 3))
+            return self._log(change, error=code)
         self.retry_delay = 0.0
         hints = 0
         for item in received:
@@ -175,12 +172,19 @@ class HintFeed:
             errors=queue.errors,
         )
 
-    def _log(self, change: HintState | None) -> HintState | None:
+    def _log(
+        self, change: HintState | None, *, error: str | None = None
+    ) -> HintState | None:
+        """Log a change of state: back on hints, or a fall-back (why, and the code)."""
         if change is HintState.FLOWING:
             logger.info(HINTS_FLOWING, fallbacks=self.mode.fallbacks)
         elif change is not None:
+            detail = {} if error is None else {"error": error}
             logger.warning(
-                HINTS_FALLBACK, reason=change.value, fallbacks=self.mode.fallbacks
+                HINTS_FALLBACK,
+                reason=change.value,
+                fallbacks=self.mode.fallbacks,
+                **detail,
             )
         return change
 
