@@ -188,10 +188,14 @@ def test_triggers_on_different_queues_do_not_share_a_fleet(sagemaker):
     assert receives[0] == receives[1]
 
 
-def test_a_queue_url_that_is_not_one_is_a_typed_outcome(sagemaker):
-    """An empty URL fails at once; one that is not http(s) is an error event."""
+def test_a_queue_url_that_is_not_one_is_a_typed_outcome(sagemaker, monkeypatch):
+    """An empty URL or bad hints_options fail at once; ftp:// is an error event."""
     with pytest.raises(ValueError, match="queue_url"):
         TrainingJobTrigger("j", aws_conn_id="sagemaker_fake", sqs_queue_url="")
+    with monkeypatch.context() as patched:
+        patched.setattr(TrainingJobTrigger, "hints_options", {"ceiling": 0})
+        with pytest.raises(ValueError, match="ceiling"):
+            TrainingJobTrigger("j", sqs_queue_url="http://127.0.0.1:1/0/q")
     event = first_event(
         TrainingJobTrigger(
             "j", aws_conn_id="sagemaker_fake", sqs_queue_url="ftp://example.com/q"
