@@ -757,3 +757,12 @@ def test_a_busy_job_whose_answer_lags_is_described_after_it():
     coalescer.offer(_hint(at=10, secondary="Uploading"), now=100.5)
     coalescer.observed("job-a", _seen(5))
     assert ("job-a",) == coalescer.take_due(101.0)
+
+
+@pytest.mark.parametrize(
+    "message_id", ["\x1b[2Jgone", "a" * 129, 42, "line\nbreak"], ids=repr
+)
+def test_a_message_id_that_cannot_be_logged_safely_is_dropped(message_id):
+    """The id is logged for a message that is not a hint: control characters never."""
+    read = read_hint({"MessageId": message_id, "Body": "{}", "ReceiptHandle": "h"})
+    assert (None, "h") == (read.message_id, read.receipt_handle)

@@ -57,6 +57,8 @@ EVENT_DETAIL_TYPE: Final = "SageMaker Training Job State Change"
 MAX_BODY_CHARS: Final = 1024 * 1024
 #: How long a status value may be; SageMaker's longest is 26 characters.
 MAX_STATUS_CHARS: Final = 64
+#: The longest ``MessageId`` kept (SQS's are 36-character UUIDs; 100 at most).
+MAX_MESSAGE_ID_CHARS: Final = 128
 #: The default coalescing window, in seconds (``HintCoalescer.window``).
 DEFAULT_WINDOW: Final = 1.0
 #: Distinct pending claims kept per job; past this many, only a describe clears
@@ -172,7 +174,7 @@ def read_hint(message: object) -> Hint | NotAHint:
     """
     if not isinstance(message, Mapping):
         return NotAHint(reason=NotAHintReason.NOT_A_MESSAGE, message_id=None)
-    message_id = _optional_str(message.get("MessageId"))
+    message_id = _message_id(message.get("MessageId"))
     receipt_handle = _optional_str(message.get("ReceiptHandle"))
     read = _read_body(message.get("Body"))
     if isinstance(read, NotAHintReason):
@@ -246,6 +248,17 @@ def _status(value: object) -> str | None:
         isinstance(value, str)
         and len(value) <= MAX_STATUS_CHARS
         and _STATUS.fullmatch(value) is not None
+    ):
+        return value
+    return None
+
+
+def _message_id(value: object) -> str | None:
+    """SQS's ``MessageId`` if short and printable (it is logged), else ``None``."""
+    if (
+        isinstance(value, str)
+        and len(value) <= MAX_MESSAGE_ID_CHARS
+        and value.isprintable()
     ):
         return value
     return None
