@@ -89,6 +89,8 @@ FIXED = {
 #: The fleet's row beside its defaults: re-checks hourly, and receives at most
 #: every 2 s after a drained one (receives and deletes then stay within 1/s).
 FLEET_TUNED = {"ceiling": 3600.0, "pace": 2.0}
+#: Training's median (s) of the fleet's jobs launched before it starts.
+BACKLOG_TRAINING = 4 * 3600.0
 #: Part 3's faults: EVENT_FAULT_SCENARIOS["dropped_and_duplicated"].
 FAULTS = "dropped_and_duplicated"
 #: The sensitivity row: each event delivered a seeded 0 to this many s late.
@@ -435,7 +437,7 @@ def tuned(block: dict[str, Any]) -> tuple[float, bool]:
 # -- the fleet ---------------------------------------------------------------------
 
 
-async def fleet(  # noqa: C901, PLR0915 - one measured run, read top to bottom
+async def fleet(  # noqa: C901, PLR0912, PLR0915 - one measured run, read top to bottom
     jobs: int,
     duration: float,
     seed: int,
@@ -443,6 +445,7 @@ async def fleet(  # noqa: C901, PLR0915 - one measured run, read top to bottom
     hints: bool,
     faults: str | None = None,
     settings: dict[str, float] | None = None,
+    backlog: float = 0.0,
 ) -> dict[str, Any]:
     """Watch *jobs* jobs created at once for *duration* simulated seconds.
 
@@ -457,13 +460,20 @@ async def fleet(  # noqa: C901, PLR0915 - one measured run, read top to bottom
         faults: A name of ``EVENT_FAULT_SCENARIOS`` to inject.
         settings: ``SqsHints`` keywords replacing its defaults (``ceiling``,
             ``pace``, ...).
+        backlog: ``0``: every job is created at the start (a thundering
+            start). Else the jobs train for hours (``BACKLOG_TRAINING``) and
+            were launched at uniform instants over the *backlog* seconds
+            before the fleet starts (events are routed from its start, as a
+            rule created then would), so it watches jobs at every stage.
     """
     from ._timelines import draw as draw_fleet  # noqa: PLC0415
     from .fleet import _ModelCpu  # noqa: PLC0415 - section 2's meter
 
     rng = random.Random(seed)
     fake = FakeSageMaker(
-        clock=ManualClock(), events_queue="events" if hints else None, seed=seed
+        clock=ManualClock(),
+        events_queue="events" if hints and not backlog else None,
+        seed=seed,
     )
     fake.set_quota(
         "DescribeTrainingJob", per_second=DESCRIBE_QUOTA, burst=DESCRIBE_QUOTA
@@ -481,8 +491,20 @@ async def fleet(  # noqa: C901, PLR0915 - one measured run, read top to bottom
         fake.sqs_client() as sqs,
     ):
         names = [f"job-{i:05d}" for i in range(jobs)]
-        for name in names:
-            fake.add_job(name, draw_fleet(rng))
+        if backlog:
+            launched = 0.0
+            for name, at in zip(
+                names, sorted(rng.uniform(0, backlog) for _ in names), strict=True
+            ):
+                fake.advance(at - launched)
+                launched = at
+                fake.add_job(name, draw_fleet(rng, training_median=BACKLOG_TRAINING))
+            fake.advance(backlog - launched)
+            if hints:
+                fake.route_events("events")
+        else:
+            for name in names:
+                fake.add_job(name, draw_fleet(rng))
         if faults:
             fake.inject(*EVENT_FAULT_SCENARIOS[faults])
         model = _ModelCpu(fake)
@@ -491,7 +513,7 @@ async def fleet(  # noqa: C901, PLR0915 - one measured run, read top to bottom
             options["hints"] = sw.SqsHints(  # type: ignore[attr-defined]
                 fake.queue_url("events"), client=sqs, **(settings or {})
             )
-        start = fake.clock.now()
+        start, origin = fake.clock.now(), fake.clock.monotonic()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         next_sample = 60.0
         async with sw.FleetWatcher(
@@ -500,7 +522,7 @@ async def fleet(  # noqa: C901, PLR0915 - one measured run, read top to bottom
             for name in names:
                 watcher.add(name)
             async for item in watcher:
-                now = fake.clock.monotonic()
+                now = fake.clock.monotonic() - origin
                 if isinstance(item, sw.JobLost):
                     lost += 1
                 elif isinstance(item, sw.StatusEntered):
@@ -523,7 +545,7 @@ async def fleet(  # noqa: C901, PLR0915 - one measured run, read top to bottom
                     break
             stats = watcher.statistics()
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        elapsed = fake.clock.monotonic()
+        elapsed = fake.clock.monotonic() - origin
         received = fake.statistics()
         expected = {
             name: [
@@ -545,6 +567,7 @@ async def fleet(  # noqa: C901, PLR0915 - one measured run, read top to bottom
         "hints": hints,
         "faults": faults,
         "settings": settings or {},
+        "backlog": backlog,
         "jobs": jobs,
         "simulated_seconds": round(elapsed),
         "wall_seconds": round(wall, 1),
@@ -622,6 +645,7 @@ def fleet_in_subprocess(
     hints: bool,
     faults: str | None = None,
     settings: dict[str, float] | None = None,
+    backlog: float = 0.0,
 ) -> dict[str, Any]:
     """Run :func:`fleet` in a fresh interpreter; return its figures."""
     args = [
@@ -642,6 +666,8 @@ def fleet_in_subprocess(
         args += ["--faults", faults]
     if settings:
         args += ["--settings", json.dumps(settings)]
+    if backlog:
+        args += ["--backlog", str(backlog)]
     out = subprocess.run(  # noqa: S603 - our own module, fixed arguments
         args, check=False, capture_output=True, text=True, cwd=ROOT
     )
@@ -653,6 +679,7 @@ def fleet_in_subprocess(
             "hints": hints,
             "faults": faults,
             "settings": settings or {},
+            "backlog": backlog,
             "poller": _fleet_label(hints=hints, settings=settings or {}),
         }
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -840,6 +867,9 @@ def main(argv: list[str] | None = None) -> int:
         "--settings", default="{}", help="fleet: SqsHints keywords, as JSON"
     )
     parser.add_argument(
+        "--backlog", type=float, default=0.0, help="fleet: s of launches before"
+    )
+    parser.add_argument(
         "--no-hints", action="store_true", help="all: the polling rows only"
     )
     args = parser.parse_args(argv)
@@ -855,6 +885,7 @@ def main(argv: list[str] | None = None) -> int:
                 hints=args.hints,
                 faults=args.faults,
                 settings=json.loads(args.settings),
+                backlog=args.backlog,
             )
         )
         print(json.dumps({**figures, "logs": dict(logs.counts)}))
@@ -935,13 +966,18 @@ def _fleet_table(rows: list[dict[str, Any]]) -> list[str]:
         ),
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    notes: list[str] = []
     for row in rows:
+        name = row["poller"]
+        if row.get("note"):
+            notes.append(row["note"])
+            name += f" (note {len(notes)})"
         after = row["after_first_looks"]
         faults = "20 % dropped, 20 % duplicated" if row.get("faults") else "none"
         cpu = row["cpu_share_of_one_core"]
         without = cpu - row["fake_model_cpu_share"]
         lines.append(
-            f"| {row['poller']} | {row['jobs']:,} | {faults} "
+            f"| {name} | {row['jobs']:,} | {faults} "
             f"| {_three(after, 'delay')} ({after['n']:,}) "
             f"| {_n(row['all']['delay_p95'])} "
             f"| {_n(row['staleness_p95_steady'])} "
@@ -952,7 +988,8 @@ def _fleet_table(rows: list[dict[str, Any]]) -> list[str]:
             f"| {row['missing_older_than_1h']} / {row['repeated']} |"
         )
     lines.append("")
-    return lines
+    lines += [f"Note {i}: {note}" for i, note in enumerate(notes, 1)]
+    return [*lines, ""] if notes else lines
 
 
 def section(result: dict[str, Any]) -> list[str]:
