@@ -89,6 +89,8 @@ FIXED = {
 #: The fleet's row beside its defaults: re-checks hourly, and receives at most
 #: every 2 s after a drained one (receives and deletes then stay within 1/s).
 FLEET_TUNED = {"ceiling": 3600.0, "pace": 2.0}
+#: The fleet's second scenario: jobs launched over the 4 h before it starts.
+BACKLOG = 4 * 3600.0
 #: Training's median (s) of the fleet's jobs launched before it starts.
 BACKLOG_TRAINING = 4 * 3600.0
 #: Part 3's faults: EVENT_FAULT_SCENARIOS["dropped_and_duplicated"].
@@ -742,9 +744,10 @@ def run(
     """Parts 1 to 3: the one-job blocks, then the fleets (two at a time).
 
     Quick: 30 jobs per population and fleets of 1,000 jobs for 1,800 s; full:
-    200 jobs per population, fleets of 1,000 and 10,000 jobs for 2,400 s.
-    At the smallest size the fleet also runs with ``FLEET_TUNED`` and with
-    part 3's faults.
+    200 jobs per population, fleets of 1,000 and 10,000 jobs for 2,400 s,
+    each in two scenarios: created at once, and launched over the ``BACKLOG``
+    before. At the smallest size the fleet also runs with ``FLEET_TUNED``
+    and with part 3's faults.
     *jobs*, *sizes* and *duration* replace those (tests run a small one);
     *hints* ``False`` runs the polling rows alone.
     """
@@ -788,6 +791,14 @@ def _run(
         {"jobs": min(sizes), "hints": True, "settings": FLEET_TUNED},
         {"jobs": min(sizes), "hints": True, "faults": FAULTS},
     ]
+    for size in sizes:
+        plan += [
+            {"jobs": size, "hints": True, "backlog": BACKLOG},
+            {"jobs": size, "hints": False, "backlog": BACKLOG},
+        ]
+    plan.append(
+        {"jobs": min(sizes), "hints": True, "faults": FAULTS, "backlog": BACKLOG}
+    )
     plan = [p for p in plan if hints or not p["hints"]]
     # The fleets run in subprocesses, two at a time, the largest first; the
     # one-job blocks run in this process meanwhile.
@@ -1082,33 +1093,57 @@ def section(result: dict[str, Any]) -> list[str]:
         "### A fleet",
         "",
         (
-            "Jobs of `bench/_timelines.py` created at once (a thundering start, "
-            "as in sections 2 and 7), section 2's quotas (DescribeTrainingJob "
-            "20/s, ListTrainingJobs 2/s), one `FleetWatcher` at its defaults "
-            "(`max_in_flight=1`) with `hints=sw.SqsHints(...)` at its defaults "
-            "and without (sweeps, today's default), "
-            f"{result['fleet']['duration']:,.0f} simulated s each, each in a fresh "
-            "interpreter with the fake in it (so CPU and RSS include the fake's "
-            "server: upper bounds; its model is timed apart, its SQS side is "
-            "not). Delay: each `StatusEntered`'s time minus the transition's "
-            "start; a job's first look (its first describe) is left out and "
-            "the figures start once every job had its first look. Staleness: "
-            "`fleet.statistics().staleness_p95`, the median of its samples every "
-            "simulated minute after the first looks. CPU share: process CPU "
-            "time / simulated time, the share of one core the same work takes "
-            "in real time. *Missing* counts transitions older than an hour at "
-            "the end that no event reported."
+            "One `FleetWatcher` at its defaults (`max_in_flight=1`) with "
+            "`hints=sw.SqsHints(...)` at its defaults and without (sweeps, "
+            "today's default), section 2's quotas on the fake (DescribeTrainingJob "
+            "20/s, ListTrainingJobs 2/s), each run in a fresh interpreter with the "
+            "fake in it (so CPU and RSS include the fake's server: upper bounds; "
+            "its model is timed apart, its SQS side is not). Delay: each "
+            "`StatusEntered`'s time minus the transition's start; a job's first "
+            "look (its first describe, which reports what happened before it was "
+            "watched) is left out, and the figures start once every job had its "
+            "first look. Staleness: `fleet.statistics().staleness_p95`, the "
+            "median of its samples every simulated minute after the first looks. "
+            "CPU share: process CPU time / simulated time, the share of one core "
+            "the same work takes in real time. *Missing* counts transitions older "
+            "than an hour at the end that no event reported."
         ),
         "",
     ]
-    lines += _fleet_table([r for r in fleets if "error" not in r])
-    lines += [
-        f"* {r['poller']}, {r['jobs']:,} jobs: **failed** (see `error` in the "
-        "results file)."
-        for r in fleets
-        if "error" in r
-    ]
-    lines += _fleet_targets(fleets)
+    scenarios = {
+        0.0: (
+            "**Created at once** (a thundering start, as in sections 2 and 7): "
+            "jobs of `bench/_timelines.py`, all created when the fleet starts."
+        ),
+        BACKLOG: (
+            f"**Launched over the {BACKLOG / 3600:g} hours before** the fleet "
+            "starts, at uniform instants: jobs of `bench/_timelines.py` with "
+            f"Training around {BACKLOG_TRAINING / 3600:g} h (as the soak's), so "
+            "the fleet finds them at every stage and its first looks are "
+            "followed by a steady flow of changes; the EventBridge rule routes "
+            "events from the fleet's start."
+        ),
+    }
+    for backlog, words in scenarios.items():
+        rows = [r for r in fleets if r.get("backlog", 0.0) == backlog]
+        if not rows:
+            continue
+        seconds = sorted({r.get("simulated_seconds", 0) for r in rows} - {0})
+        lines += [
+            words
+            + " Simulated s per run: "
+            + ", ".join(f"{x:,}" for x in seconds)
+            + ".",
+            "",
+        ]
+        lines += _fleet_table([r for r in rows if "error" not in r])
+        lines += [
+            f"* {r['poller']}, {r['jobs']:,} jobs: **failed** (see `error` in the "
+            "results file)."
+            for r in rows
+            if "error" in r
+        ]
+        lines += _fleet_targets(rows)
     lines += _fault_lines(blocks, fleets)
     return lines
 
@@ -1160,7 +1195,9 @@ def _fault_lines(
         events = row.get("events") or {}
         after = row["after_first_looks"]
         lines.append(
-            f"* Fleet of {row['jobs']:,}: {row['missing_older_than_1h']} "
+            f"* Fleet of {row['jobs']:,} "
+            + ("launched before" if row.get("backlog") else "created at once")
+            + f": {row['missing_older_than_1h']} "
             f"transitions missing, {row['repeated']} repeated; delay p95 / max "
             f"{_n(after['delay_p95'])} / {_n(after['delay_max'])} s after the "
             f"first looks ({events.get('dropped', 0):,} events dropped and "

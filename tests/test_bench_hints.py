@@ -113,13 +113,16 @@ async def test_dropped_and_duplicated_events_are_counted_not_reported():
 
 @pytest.mark.asyncio
 async def test_the_fleet_counts_every_transition_and_renders_the_section():
-    """A small fleet with hints misses and repeats nothing; section 9 renders."""
+    """Small fleets with hints miss and repeat nothing; section 9 renders."""
     figures = await hints.fleet(20, 300.0, 1, hints=True)
     assert (0, 0) == (figures["missing_older_than_1h"], figures["repeated"])
     assert figures["transitions_seen"] > 0
     assert figures["sqs_calls"] == sum(figures["sqs_requests"].values())
     stats = figures["hint_statistics"]
     assert figures["sqs_requests"]["ReceiveMessage"] == stats["receives"]
+    launched = await hints.fleet(20, 300.0, 1, hints=True, backlog=hints.BACKLOG)
+    assert (0, 0) == (launched["missing_older_than_1h"], launched["repeated"])
+    assert launched["simulated_seconds"] >= 300
     block = await hints.one_job(TUNING, 1, 1, ceilings=[300.0])
     result = {
         "meta": {
@@ -135,9 +138,14 @@ async def test_the_fleet_counts_every_transition_and_renders_the_section():
         "tuned_ceiling": 300.0,
         "tuned_ceiling_met_targets": False,
         "one_job": [block],
-        "fleet": {"duration": 300.0, "rows": [figures]},
+        "fleet": {
+            "duration": 300.0,
+            "rows": [figures, launched],
+        },
     }
     text = "\n".join(hints.section(result))
     assert text.startswith("## 9. Push hints")
     assert "| FleetWatcher with hints | 20 |" in text
     assert "| hints, ceiling 300 s |" in text
+    assert "**Created at once**" in text
+    assert "**Launched over the 4 hours before**" in text
