@@ -1022,6 +1022,7 @@ def section(result: dict[str, Any]) -> list[str]:
             + f" after, on {meta['cores']} cores.*"
         ),
         "",
+        *([meta["note"], ""] if meta.get("note") else []),
         "```sh",
         "python -m bench --only hints            # this section (--quick: fewer jobs)",
         "python -m bench.hints [--quick]         # alone: bench/results/hints.json",
@@ -1145,6 +1146,10 @@ def section(result: dict[str, Any]) -> list[str]:
         ]
         lines += _fleet_targets(rows)
     lines += _fault_lines(blocks, fleets)
+    if result.get("notes"):
+        lines += ["### What the figures show", ""]
+        for paragraph in result["notes"]:
+            lines += [paragraph, ""]
     return lines
 
 
