@@ -242,6 +242,7 @@ KEYWORDS = {
     "seed": None,
     "timeout": None,
     "resume": None,
+    "hints": None,
 }
 
 
