@@ -270,3 +270,28 @@ async def test_without_hints_the_statistics_say_none(fake, clients):
     sagemaker, _ = clients
     async with sw.FleetWatcher(client=sagemaker, clock=fake.clock) as fleet:
         assert fleet.statistics().hints is None
+
+
+@pytest.mark.asyncio
+async def test_with_sweeps_and_hints_the_longer_safety_recheck_applies(fake, clients):
+    """Two sources of changes: a job is re-checked at the longer of their intervals."""
+    sagemaker, sqs = clients
+    names = [f"long-{i}" for i in range(4)]
+    for name in names:
+        fake.add_job(name, plain(training=3 * 3600))
+    hints = sw.SqsHints(fake.queue_url("events"), client=sqs, ceiling=120.0)
+    by_job, statistics = await run_fleet(
+        fake,
+        sagemaker,
+        names,
+        hints=hints,
+        sweep_interval=5.0,
+        list_min_jobs=1,
+        recheck_interval=1800.0,
+    )
+    assert_every_change_once(fake, by_job)
+    assert statistics.hints.flowing
+    for name in names:
+        # About 3 h / (1800 s x 3/4) re-checks and one describe per change; at
+        # the hints' 120 s it would be about 120.
+        assert fake.request_count("DescribeTrainingJob", name) <= 20, name

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -542,16 +541,18 @@ class Scheduler:
         if job.in_flight or not job.active:
             return
         listing, flowing = self._mode
-        interval = self._recheck_interval if listing else math.inf
+        # Each source of changes has its safety re-check; with both, a change is
+        # missed only if both miss it: the longer one is enough.
+        interval = self._recheck_interval if listing else 0.0
         if flowing and self._hints is not None:
-            interval = min(interval, self._hints.mode.ceiling)
+            interval = max(interval, self._hints.mode.ceiling)
         routine = routine_due(
             job,
             rechecking=listing or flowing,
             swept_at=self._sweeper.swept_at,
             recheck=recheck_interval(
                 active=self.active,
-                interval=interval if math.isfinite(interval) else 0.0,
+                interval=interval,
                 describe_rate=self._describe_ceiling,
             ),
         )
