@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from sagemaker_watch._core.hint_mode import (
     FAILURES_TO_FALL_BACK,
+    RELAX_AFTER,
     RETRY_CAP,
+    TIGHTEN,
     HintMode,
     HintState,
 )
@@ -136,5 +138,30 @@ def test_fallbacks_count_each_exit_from_flowing(steps):
         else:
             mode.missed(now=now)
         exits += before is HintState.FLOWING and mode.state is not HintState.FLOWING
-        assert mode.delay(1.0) == (300.0 if mode.flowing else 1.0)
+        assert mode.delay(1.0) == (mode.recheck if mode.flowing else 1.0)
+        assert 300.0 / 8 <= mode.recheck <= 300.0
     assert exits == mode.fallbacks
+
+
+def test_rechecks_tighten_after_a_miss_and_relax_as_changes_are_announced():
+    """A miss: re-check TIGHTEN times as often; RELAX_AFTER announced: twice as long."""
+    mode = flowing(ceiling=3200.0, silence=1e9)
+    assert 3200.0 == mode.delay(5.0)
+    mode.missed(now=10.0)
+    assert 3200.0 / TIGHTEN == mode.delay(5.0)
+    grown = [mode.announced() for _ in range(RELAX_AFTER * 4)]
+    assert [False] * (RELAX_AFTER - 1) + [True] == grown[:RELAX_AFTER]
+    assert 3 == sum(grown)  # 400 -> 800 -> 1600 -> 3200, then no more
+    assert 3200.0 == mode.recheck
+
+
+def test_a_miss_in_the_middle_of_a_run_starts_it_again():
+    """Announced changes must come in a row, with no miss between, to relax."""
+    mode = flowing(ceiling=800.0, silence=1e9)
+    mode.missed(now=1.0)
+    for _ in range(RELAX_AFTER - 1):
+        assert not mode.announced()
+    mode.missed(now=2.0)
+    for _ in range(RELAX_AFTER - 1):
+        assert not mode.announced()
+    assert 100.0 == mode.recheck

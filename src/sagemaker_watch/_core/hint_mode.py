@@ -4,8 +4,17 @@ Pure, like ``hints``: no I/O, no clock object. Times are float seconds on the
 driver's monotonic clock, passed in.
 
 While hints *flow*, each job's own poll schedule relaxes to a safety re-check
-every ``ceiling`` seconds (``HintMode.delay``): a change is announced by its
-hint within a second or two, and a lost hint delays it by at most the ceiling.
+(``HintMode.delay``): a change is announced by its hint within a second or two,
+and a lost hint delays it by at most ``ceiling``. How often the re-check comes
+follows the evidence, as the rate budget follows throttles: every ``ceiling``
+seconds while every change a describe finds was announced; ``TIGHTEN`` times
+as often right after a change no hint announced (``missed``: events are being
+lost, so look more often), and twice as long again after each
+``RELAX_AFTER`` changes in a row that hints announced (``announced``), up to
+``ceiling``. Events delivered reliably cost one describe per change and a
+re-check per ``ceiling``; lost ones are found sooner than the ceiling while
+they keep being lost.
+
 Hints stop being trusted, and the driver falls back to the schedule, when:
 
 * the queue fails: ``FAILURES_TO_FALL_BACK`` receives in a row fail
@@ -27,6 +36,10 @@ import enum
 import math
 from typing import Final
 
+#: Right after a change no hint announced, re-checks come this many times as often...
+TIGHTEN: Final = 8.0
+#: ...and relax twice as long again after this many announced changes in a row.
+RELAX_AFTER: Final = 4
 #: Receives that must fail in a row before hints stop being trusted.
 FAILURES_TO_FALL_BACK: Final = 2
 #: The first wait after a failed receive, in seconds; it doubles per failure...
@@ -56,11 +69,13 @@ class HintMode:
     """
 
     __slots__ = (
+        "_announced_run",
         "_failures",
         "_last_hint",
         "ceiling",
         "fallbacks",
         "missed_changes",
+        "recheck",
         "silence",
         "state",
     )
@@ -77,6 +92,8 @@ class HintMode:
                 raise ValueError(msg)
         self.ceiling = ceiling
         self.silence = silence
+        #: The safety re-check's interval now: ``ceiling``, or less after misses.
+        self.recheck = ceiling
         self.state = HintState.STARTING
         #: How many times hints stopped being trusted.
         self.fallbacks = 0
@@ -84,6 +101,7 @@ class HintMode:
         self.missed_changes = 0
         self._failures = 0
         self._last_hint: float | None = None
+        self._announced_run = 0
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -116,9 +134,24 @@ class HintMode:
             change = self._become(HintState.QUEUE_FAILED)
         return change, min(RETRY_CAP, RETRY_BASE * 2.0 ** (self._failures - 1))
 
+    def announced(self) -> bool:
+        """A describe a hint caused found a change; return whether ``recheck`` grew."""
+        self._announced_run += 1
+        if self._announced_run < RELAX_AFTER or self.recheck >= self.ceiling:
+            return False
+        self._announced_run = 0
+        self.recheck = min(self.ceiling, self.recheck * 2.0)
+        return True
+
     def missed(self, *, now: float) -> HintState | None:
-        """A describe at *now* found a change that no hint had announced."""
+        """A describe at *now* found a change that no hint had announced.
+
+        Re-checks tighten (see the module); in a silent queue, hints stop
+        being trusted.
+        """
         self.missed_changes += 1
+        self._announced_run = 0
+        self.recheck = self.ceiling / TIGHTEN
         if self.state is not HintState.FLOWING:
             return None
         if self._last_hint is not None and now - self._last_hint < self.silence:
@@ -127,7 +160,7 @@ class HintMode:
 
     def delay(self, scheduled: float) -> float:
         """The wait before a job's next routine describe, given its schedule's."""
-        return max(scheduled, self.ceiling) if self.flowing else scheduled
+        return max(scheduled, self.recheck) if self.flowing else scheduled
 
     def _become(self, state: HintState) -> HintState | None:
         if state is self.state:

@@ -50,7 +50,6 @@ from ._fleet_stats import FleetStatistics, staleness, tally
 from ._fleet_stream import IDLE
 from ._fleet_sweeps import LIST, Sweeper
 from ._fleet_waiters import Timeouts
-from ._hint_feed import announced
 
 if TYPE_CHECKING:
     import random
@@ -124,8 +123,8 @@ class Scheduler:
         #: The jobs with a describe in flight.
         self._busy: set[str] = set()
         self._hints: HintFeed | None = None
-        #: (listing, hints flowing): a change re-plans every job.
-        self._mode = (False, False)
+        #: (listing, hints flowing, their re-check): a change re-plans every job.
+        self._mode: tuple[bool, bool, float | None] = (False, False, None)
         self._poked = False
         self._sleep_scope: anyio.CancelScope | None = None
         self._task_group: TaskGroup | None = None
@@ -425,18 +424,15 @@ class Scheduler:
     def _hint_observed(
         self, job: Job, snapshot: Snapshot, events: tuple[Event, ...], now: float
     ) -> None:
-        """Tell the hints of a snapshot, and of a change no hint announced."""
+        """Tell the hints of a snapshot; re-plan if that changed how jobs are due."""
         hints = self._hints
-        if hints is None:
-            return
-        # A hint that arrived while this describe was in flight announced it too.
-        unannounced = not job.for_hint and not hints.coalescer.pending(job.name)
-        hints.coalescer.observed(job.name, snapshot)
-        if (
-            unannounced
-            and job.observed_at is not None
-            and announced(events)
-            and hints.missed(now=now) is not None
+        if hints is not None and hints.observed(
+            job.name,
+            snapshot,
+            events,
+            for_hint=job.for_hint,
+            first=job.observed_at is None,
+            now=now,
         ):
             self.poke()
 
@@ -540,12 +536,12 @@ class Scheduler:
         """(Re)place *job* in the queue at its due time, unless it is there as early."""
         if job.in_flight or not job.active:
             return
-        listing, flowing = self._mode
+        listing, flowing, _ = self._mode
         # Each source of changes has its safety re-check; with both, a change is
         # missed only if both miss it: the longer one is enough.
         interval = self._recheck_interval if listing else 0.0
         if flowing and self._hints is not None:
-            interval = max(interval, self._hints.mode.ceiling)
+            interval = max(interval, self._hints.mode.recheck)
         routine = routine_due(
             job,
             rechecking=listing or flowing,
@@ -566,7 +562,9 @@ class Scheduler:
     def _refresh_mode(self) -> None:
         listing = self._sweeper.wants_listing(self.active)
         self._sweeper.listing = listing
-        mode = (listing, self._hints is not None and self._hints.mode.flowing)
+        hints = None if self._hints is None else self._hints.mode
+        flowing = hints is not None and hints.flowing
+        mode = (listing, flowing, hints.recheck if flowing and hints else None)
         if mode == self._mode:
             return
         self._mode = mode

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from .._core.events import Event
+    from .._core.snapshot import Snapshot
     from .._io.clock import Clock
     from .hints import SqsClient, SqsHints
 
@@ -146,9 +147,33 @@ class HintFeed:
             return self.retry_delay
         return self.settings.pace if self.drained else 0.0
 
-    def missed(self, *, now: float) -> HintState | None:
-        """A describe found a change no hint announced; log a fall-back."""
-        return self._log(self.mode.missed(now=now))
+    def observed(
+        self,
+        job_name: str,
+        snapshot: Snapshot,
+        events: Iterable[Event],
+        *,
+        for_hint: bool,
+        first: bool,
+        now: float,
+    ) -> bool:
+        """Tell the feed of a snapshot and its events; return whether to re-plan.
+
+        The snapshot covers the hints it shows. Its changes were announced if
+        a hint caused the describe, or one arrived while it was in flight
+        (still pending now); else they were missed. Either tells ``mode``,
+        which may change how often jobs are re-checked, or stop trusting hints
+        (logged): then the driver re-plans its jobs.
+        """
+        unannounced = not for_hint and not self.coalescer.pending(job_name)
+        self.coalescer.observed(job_name, snapshot)
+        if first or not announced(events):
+            return False
+        if not unannounced:
+            return self.mode.announced()
+        recheck = self.mode.recheck
+        changed = self._log(self.mode.missed(now=now)) is not None
+        return changed or recheck != self.mode.recheck
 
     def statistics(self) -> HintStatistics:
         """Return the counters so far."""

@@ -6,8 +6,9 @@ event about a watched job makes that job due for a describe at once: the
 describe stays the only source of truth, so a duplicated, reordered, late or
 forged hint costs at most one describe and never changes what the user sees.
 While hints flow, each job's poll schedule relaxes to a safety re-check every
-``ceiling`` seconds; when the queue fails or stays silent through a change, the
-watcher falls back to its schedule until hints flow again
+``ceiling`` seconds (an eighth of it right after a change no event announced,
+relaxing back as events announce the changes); when the queue fails or stays
+silent through a change, the watcher falls back to its schedule until hints flow again
 (``_core/hint_mode.py``). The reading itself is ``_hint_feed.py``'s.
 """
 
@@ -55,8 +56,11 @@ class SqsHints:
         profile: the AWS profile of a client the watcher opens.
         ceiling: while hints flow, the longest wait between two describes of
             a job (a safety re-check: a lost event delays its change by at
-            most this; in a fleet, stretched as the list re-checks are, so
-            re-checks take at most half the describe budget).
+            most this). Right after a change no event announced (events are
+            being lost), re-checks come eight times as often, and relax twice
+            as long again after each four changes in a row that events
+            announced. In a fleet, stretched as the list re-checks are, so
+            that re-checks take at most half the describe budget.
         silence: when a describe finds a change that no hint announced and no
             hint arrived for this many seconds, the rule or queue is taken to
             be broken: back to the poll schedule until a hint arrives.
@@ -76,7 +80,7 @@ class SqsHints:
     )
     region: str | None = None
     profile: str | None = None
-    ceiling: float = 300.0
+    ceiling: float = 3600.0
     silence: float = 600.0
     window: float = DEFAULT_WINDOW
     wait_seconds: int = 20

@@ -25,7 +25,7 @@ from .._io.logging import (
 )
 from .._io.source import AioBotocoreSource, CallFailed
 from .._io.sqs import MAX_WAIT_SECONDS
-from ._hint_feed import HintFeed, announced, open_feed
+from ._hint_feed import HintFeed, open_feed
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -301,11 +301,14 @@ class Watch:
                 outcome, now=now, remaining=self._remaining(now)
             )
             if feed is not None:
-                # A hint pending now arrived during the describe: announced too.
-                unannounced = not for_hint and not feed.coalescer.pending(self.job_name)
-                feed.coalescer.observed(self.job_name, outcome)
-                if unannounced and observed and announced(step.events):
-                    feed.missed(now=now)
+                feed.observed(
+                    self.job_name,
+                    outcome,
+                    step.events,
+                    for_hint=for_hint,
+                    first=not observed,
+                    now=now,
+                )
         self._retrying = step.retry is not None
         for anomaly in step.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=self.job_name, anomaly=anomaly)

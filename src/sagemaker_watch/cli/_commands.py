@@ -286,7 +286,7 @@ _watch_options = [
         "--hints-ceiling",
         type=Number(min_open=True),
         metavar="S",
-        help="While events arrive, still describe each job every S seconds [300].",
+        help="While events arrive, still describe each job every S seconds [3600].",
     ),
 ]
 _WATCH_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(WatchOptions))
