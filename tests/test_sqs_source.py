@@ -398,35 +398,6 @@ async def test_sqs_client_refuses_what_it_cannot_use():
 # -- moto: a second, independent SQS ----------------------------------------------
 
 
-@pytest.fixture(name="moto_url", scope="module")
-def _moto_url():
-    """Moto's server mode on a free loopback port, for this module's tests."""
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - moto is slow to load
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest_asyncio.fixture(name="moto_sqs")
-async def _moto_sqs(moto_url):
-    """A stock aiobotocore SQS client for moto, one attempt per call."""
-    from aiobotocore.config import AioConfig  # noqa: PLC0415
-    from aiobotocore.session import get_session  # noqa: PLC0415
-
-    async with get_session().create_client(
-        "sqs",
-        region_name="us-east-1",
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - a dummy for moto
-        config=AioConfig(retries={"mode": "standard", "total_max_attempts": 1}),
-    ) as client:
-        yield client
-
-
 @pytest.mark.asyncio
 async def test_moto_receive_and_delete(moto_sqs):
     """Against moto's SQS, the documented event reads as its hint and is deleted."""
