@@ -19,7 +19,6 @@ import anyio
 import boto3
 import pytest
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 import sagemaker_watch as sw
 
@@ -27,16 +26,6 @@ REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 #: Poll at once: moto's jobs are already Completed.
 FAST = sw.PollSchedule(min_delay=0.05, max_delay=0.2, setup_max_delay=0.2)
-
-
-@pytest.fixture(name="moto_url", scope="module")
-def _moto_url():
-    """Moto's server mode on a free loopback port, for this module's tests."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture(name="moto_env")
