@@ -78,8 +78,14 @@ TARGET_DELAY_S = 5.0
 TARGET_DESCRIBES = 1.3
 TARGET_SQS_PER_S = 1.0
 TARGET_CPU_SHARE = 0.25
-#: Safety ceilings tried on ``tuning`` (the first is ``SqsHints``' default).
-CEILINGS = (300.0, 900.0, 1800.0, 3600.0)
+#: ``SqsHints``' default safety ceiling.
+DEFAULT_CEILING: float = next(
+    f.default
+    for f in dataclasses.fields(sw.SqsHints)
+    if f.name == "ceiling"  # type: ignore[misc]
+)
+#: Safety ceilings tried on ``tuning`` (the default among them).
+CEILINGS = tuple(sorted({300.0, 900.0, 1800.0, 3600.0, DEFAULT_CEILING}))
 #: The fixed pollers others use (as in section 1).
 FIXED = {
     "fixed 5 s (SageMaker SDK)": 5.0,
@@ -88,7 +94,7 @@ FIXED = {
 }
 #: The fleet's row beside its defaults: re-checks hourly, and receives at most
 #: every 2 s after a drained one (receives and deletes then stay within 1/s).
-FLEET_TUNED = {"ceiling": 3600.0, "pace": 2.0}
+FLEET_TUNED = {"pace": 2.0}
 #: The fleet's second scenario: jobs launched over the 4 h before it starts.
 BACKLOG = 4 * 3600.0
 #: Training's median (s) of the fleet's jobs launched before it starts.
@@ -375,7 +381,7 @@ async def one_job(
     rows += [fixed_row(label, t, recorded) for label, t in FIXED.items()]
     faulted: list[dict[str, Any]] = []
     if hints:
-        settings = {"ceiling": ceilings[0]}
+        settings = {"ceiling": DEFAULT_CEILING}
         scenarios = {
             "hints, 20 % of events dropped, 20 % duplicated": (
                 EVENT_FAULT_SCENARIOS[FAULTS]
@@ -388,7 +394,7 @@ async def one_job(
             runs = await watch_all(recorded, seed, hints=settings, faults=faults)
             faulted.append(
                 {
-                    **row(f"{label}, ceiling {ceilings[0]:g} s", recorded, runs),
+                    **row(f"{label}, ceiling {DEFAULT_CEILING:g} s", recorded, runs),
                     **settings,
                 }
             )
@@ -845,8 +851,8 @@ def _run(
         ]
         ceiling, met = tuned(blocks[0]) if hints else (None, False)
         ceilings = [
-            CEILINGS[0],
-            *([ceiling] if ceiling not in {None, CEILINGS[0]} else []),
+            DEFAULT_CEILING,
+            *([ceiling] if ceiling not in {None, DEFAULT_CEILING} else []),
         ]
         blocks.append(
             anyio.run(
@@ -1082,7 +1088,8 @@ def section(result: dict[str, Any]) -> list[str]:
             "ceiling (while hints flow, each job is described at least every "
             "*ceiling* s) was tried at "
             + ", ".join(f"{c:g}" for c in CEILINGS)
-            + " s on `tuning`; `held-out` runs the default (300 s) and "
+            + " s on `tuning`; `held-out` runs the default "
+            + f"({DEFAULT_CEILING:g} s) and "
             + (
                 f"the smallest that met every target on `tuning` "
                 f"({result['tuned_ceiling']:g} s)."
@@ -1099,10 +1106,10 @@ def section(result: dict[str, Any]) -> list[str]:
     for block in blocks:
         lines += _one_job_table(block)
     tuning = blocks[0]
-    default = next(r for r in tuning["rows"] if r.get("ceiling") == CEILINGS[0])
+    default = next(r for r in tuning["rows"] if r.get("ceiling") == DEFAULT_CEILING)
     lines += [
         (
-            f"Targets on `tuning` at the default ceiling ({CEILINGS[0]:g} s): "
+            f"Targets on `tuning` at the default ceiling ({DEFAULT_CEILING:g} s): "
             f"p95 transition {_n(default['transition_p95'])} s (<= 5 s: "
             f"{_verdict(default['transition_p95'], TARGET_DELAY_S)}), p95 "
             f"terminal {_n(default['terminal_p95'])} s ("
