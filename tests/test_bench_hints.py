@@ -108,7 +108,7 @@ async def test_dropped_and_duplicated_events_are_counted_not_reported():
     runs = await hints.watch_all(jobs, 4, hints={}, faults=faults)
     figures = hints.row("faults", jobs, runs)
     assert (0, 0, 2) == (figures["missing"], figures["repeated"], figures["jobs_exact"])
-    assert figures["transition_max"] <= 300.0
+    assert figures["transition_max"] <= hints.DEFAULT_CEILING
 
 
 @pytest.mark.asyncio
@@ -123,7 +123,7 @@ async def test_the_fleet_counts_every_transition_and_renders_the_section():
     launched = await hints.fleet(20, 300.0, 1, hints=True, backlog=hints.BACKLOG)
     assert (0, 0) == (launched["missing_older_than_1h"], launched["repeated"])
     assert launched["simulated_seconds"] >= 300
-    block = await hints.one_job(TUNING, 1, 1, ceilings=[300.0])
+    block = await hints.one_job(TUNING, 1, 1, ceilings=[hints.DEFAULT_CEILING])
     result = {
         "meta": {
             "measured_at": "now",
@@ -135,7 +135,7 @@ async def test_the_fleet_counts_every_transition_and_renders_the_section():
         },
         "quick": True,
         "seed": 1,
-        "tuned_ceiling": 300.0,
+        "tuned_ceiling": hints.DEFAULT_CEILING,
         "tuned_ceiling_met_targets": False,
         "one_job": [block],
         "fleet": {
@@ -146,6 +146,6 @@ async def test_the_fleet_counts_every_transition_and_renders_the_section():
     text = "\n".join(hints.section(result))
     assert text.startswith("## 9. Push hints")
     assert "| FleetWatcher with hints | 20 |" in text
-    assert "| hints, ceiling 300 s |" in text
+    assert f"| hints, ceiling {hints.DEFAULT_CEILING:g} s |" in text
     assert "**Created at once**" in text
     assert "**Launched over the 4 hours before**" in text
