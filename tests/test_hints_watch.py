@@ -365,3 +365,20 @@ async def test_a_watch_cancelled_while_deleting_still_deletes(fake, clients):
         AttributeNames=["ApproximateNumberOfMessagesNotVisible"],
     )
     assert "0" == attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"]
+
+
+@pytest.mark.asyncio
+async def test_a_relaxed_wait_never_outlasts_the_timeout(fake, clients):
+    """The hour-long safety re-check still ends at the watch's timeout."""
+    sagemaker, sqs = clients
+    fake.add_job("job", TIMELINES["plain"]())
+    started = fake.clock.monotonic()
+    with pytest.raises(sw.WaitTimeout):
+        await sw.wait_until_complete(
+            "job",
+            client=sagemaker,
+            clock=fake.clock,
+            timeout=600.0,
+            hints=hints_for(fake, sqs),
+        )
+    assert fake.clock.monotonic() - started == pytest.approx(600.0, abs=1.0)

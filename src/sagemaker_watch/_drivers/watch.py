@@ -263,10 +263,14 @@ class Watch:
             await self._clock.sleep(delay)
             return
         started = self._clock.monotonic()
+        # A relaxed wait still ends at the watch's deadline (the tracker's delay did).
+        cap = self._remaining(started)
         backoff = False
         while True:
             now = self._clock.monotonic()
             wait = delay if self._retrying else feed.mode.delay(delay)
+            if cap is not None:
+                wait = min(wait, max(cap, delay))
             remaining = started + wait - now
             due = feed.coalescer.next_due()
             if due is not None and due <= now and feed.coalescer.take_due(now):
