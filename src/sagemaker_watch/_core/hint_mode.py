@@ -150,10 +150,11 @@ class HintMode:
         being trusted.
         """
         self.missed_changes += 1
+        if self.state is not HintState.FLOWING:
+            # Not relying on hints now: polling finds changes by design.
+            return None
         self._announced_run = 0
         self.recheck = self.ceiling / TIGHTEN
-        if self.state is not HintState.FLOWING:
-            return None
         if self._last_hint is not None and now - self._last_hint < self.silence:
             return None
         return self._become(HintState.QUEUE_SILENT)

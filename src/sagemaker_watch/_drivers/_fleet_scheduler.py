@@ -123,8 +123,11 @@ class Scheduler:
         #: The jobs with a describe in flight.
         self._busy: set[str] = set()
         self._hints: HintFeed | None = None
-        #: (listing, hints flowing, their re-check): a change re-plans every job.
-        self._mode: tuple[bool, bool, float | None] = (False, False, None)
+        #: (listing, hints flowing): a change re-plans every job. A change of
+        #: the hints' re-check interval does not: each job takes it up when it
+        #: is next queued, so a tightening brings no wave of overdue re-checks
+        #: to crowd out the changes hints announce.
+        self._mode = (False, False)
         self._poked = False
         self._sleep_scope: anyio.CancelScope | None = None
         self._task_group: TaskGroup | None = None
@@ -331,10 +334,12 @@ class Scheduler:
         return max(0.0, min(waits)) if waits else None
 
     def _start_describe(self, job: Job) -> None:
+        if self._hints is not None:
+            if job.hinted:
+                self._hints.sent_for_hint()
+            self._hints.coalescer.described(job.name, at=self._clock.monotonic())
         job.sent()
         self._busy.add(job.name)
-        if self._hints is not None:
-            self._hints.coalescer.described(job.name, at=self._clock.monotonic())
         self._in_flight += 1
         assert self._task_group is not None  # noqa: S101 - set while running
         self._task_group.start_soon(self._describe, job)
@@ -536,7 +541,7 @@ class Scheduler:
         """(Re)place *job* in the queue at its due time, unless it is there as early."""
         if job.in_flight or not job.active:
             return
-        listing, flowing, _ = self._mode
+        listing, flowing = self._mode
         # Each source of changes has its safety re-check; with both, a change is
         # missed only if both miss it: the longer one is enough.
         interval = self._recheck_interval if listing else 0.0
@@ -562,9 +567,8 @@ class Scheduler:
     def _refresh_mode(self) -> None:
         listing = self._sweeper.wants_listing(self.active)
         self._sweeper.listing = listing
-        hints = None if self._hints is None else self._hints.mode
-        flowing = hints is not None and hints.flowing
-        mode = (listing, flowing, hints.recheck if flowing and hints else None)
+        flowing = self._hints is not None and self._hints.mode.flowing
+        mode = (listing, flowing)
         if mode == self._mode:
             return
         self._mode = mode

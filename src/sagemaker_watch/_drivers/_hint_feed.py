@@ -95,6 +95,7 @@ class HintFeed:
         self._clock = clock
         self._watched = watched
         self._unwatched = 0
+        self._hinted_describes = 0
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -147,6 +148,10 @@ class HintFeed:
             return self.retry_delay
         return self.settings.pace if self.drained else 0.0
 
+    def sent_for_hint(self) -> None:
+        """Count a describe sent because a hint made its job due."""
+        self._hinted_describes += 1
+
     def observed(
         self,
         job_name: str,
@@ -191,7 +196,7 @@ class HintFeed:
             unwatched=self._unwatched,
             stale=coalescer.stale,
             coalesced=coalescer.coalesced,
-            hinted_describes=coalescer.describes,
+            hinted_describes=self._hinted_describes,
             missed=self.mode.missed_changes,
             throttles=queue.throttles,
             errors=queue.errors,

@@ -85,7 +85,7 @@ class SqsHints:
     window: float = DEFAULT_WINDOW
     wait_seconds: int = 20
     max_messages: int = 10
-    pace: float = 1.0
+    pace: float = 2.0
 
     def __post_init__(self) -> None:
         """Check the settings.

@@ -294,6 +294,8 @@ class Watch:
         feed = self._feed
         for_hint, self._for_hint = self._for_hint, False
         if feed is not None:
+            if for_hint:
+                feed.sent_for_hint()
             feed.coalescer.described(self.job_name, at=self._clock.monotonic())
         observed = self._tracker.last_snapshot is not None
         outcome = await self._source.describe_once(self.job_name)
