@@ -160,6 +160,17 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "bench", *session.posargs)
 
 
+@nox.session(name="bench_hints")
+def bench_hints(session: nox.Session) -> None:
+    """BENCHMARKS.md section 9: push hints against polling (~30 min; ``-- --quick``).
+
+    Runs ``python -m bench --only hints`` (posargs are appended); writes
+    bench/results/hints.json, which ``python -m bench`` keeps when not re-run.
+    """
+    _install(session, "bench")
+    session.run("python", "-m", "bench", "--only", "hints", *session.posargs)
+
+
 @nox.session(name="bench_airflow")
 def bench_airflow(session: nox.Session) -> None:
     """BENCHMARKS.md section 8: our Airflow trigger against the provider's (~15 min).

@@ -56,7 +56,9 @@ def _header(result: dict[str, Any]) -> list[str]:
         "commit and under what load it ran: on a shared machine, read the ratios",
         "measured within one section rather than absolute times across runs.",
         "Section 8 needs Airflow: `python -m nox -s bench_airflow` (~15 min) writes",
-        "`bench/results/airflow-triggers.json`, which this file keeps.",
+        "`bench/results/airflow-triggers.json`, which this file keeps. Section 9 (push",
+        "hints): `python -m nox -s bench_hints` (~30 min) writes",
+        "`bench/results/hints.json`, kept when not re-run.",
         "",
         (
             f"These figures: `{result['command']}` ({result['mode']} run, seed "
