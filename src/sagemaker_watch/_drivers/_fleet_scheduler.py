@@ -431,11 +431,13 @@ class Scheduler:
     ) -> None:
         """Tell the hints of a snapshot; re-plan if that changed how jobs are due."""
         hints = self._hints
+        # A describe a list summary called for is no evidence of a lost event:
+        # the sweep may simply have seen the change before its event arrived.
         if hints is not None and hints.observed(
             job.name,
             snapshot,
             events,
-            for_hint=job.for_hint,
+            for_hint=job.for_hint or job.chasing is not None,
             first=job.observed_at is None,
             now=now,
         ):
