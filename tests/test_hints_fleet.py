@@ -276,9 +276,9 @@ async def test_without_hints_the_statistics_say_none(fake, clients):
 async def test_with_sweeps_and_hints_the_longer_safety_recheck_applies(fake, clients):
     """Two sources of changes: a job is re-checked at the longer of their intervals."""
     sagemaker, sqs = clients
-    names = [f"long-{i}" for i in range(4)]
+    names = [f"long-{i}" for i in range(2)]
     for name in names:
-        fake.add_job(name, plain(training=3 * 3600))
+        fake.add_job(name, plain(training=3600))
     hints = sw.SqsHints(fake.queue_url("events"), client=sqs, ceiling=120.0)
     by_job, statistics = await run_fleet(
         fake,
@@ -292,9 +292,9 @@ async def test_with_sweeps_and_hints_the_longer_safety_recheck_applies(fake, cli
     assert_every_change_once(fake, by_job)
     assert statistics.hints.flowing
     for name in names:
-        # About 3 h / (1800 s x 3/4) re-checks and one describe per change; at
-        # the hints' 120 s it would be about 120.
-        assert fake.request_count("DescribeTrainingJob", name) <= 20, name
+        # About 1 h / (1800 s x 3/4) re-checks and one describe per change; at
+        # the hints' 120 s it would be about 40.
+        assert fake.request_count("DescribeTrainingJob", name) <= 12, name
 
 
 @pytest.mark.asyncio
