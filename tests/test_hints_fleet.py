@@ -12,7 +12,6 @@ from structlog.testing import capture_logs
 
 import sagemaker_watch as sw
 from sagemaker_watch.testing import (
-    EVENT_FAULT_SCENARIOS,
     TIMELINES,
     FakeSageMaker,
     Fault,
@@ -80,40 +79,6 @@ def assert_every_change_once(fake, by_job):
         ], name
         assert 1 == sum(isinstance(e, sw.JobEnded) for e in events), name
         assert len(events) == len({e.resume_token for e in events}), name
-
-
-#: Each event fault with per-job schedules (where hints replace polling), and the
-#: commonest one with list sweeps too.
-FAULT_CASES = [
-    *((scenario, None) for scenario in sorted(EVENT_FAULT_SCENARIOS)),
-    ("dropped_and_duplicated", 5.0),
-]
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize(
-    ("scenario", "sweep_interval"),
-    FAULT_CASES,
-    ids=[f"{s}-{'listing' if i else 'per-job'}" for s, i in FAULT_CASES],
-)
-async def test_each_job_gets_every_change_once_whatever_the_hints_do(
-    fake, clients, scenario, sweep_interval
-):
-    """Dropped, duplicated, late, reordered hints or a failing queue lose nothing."""
-    sagemaker, sqs = clients
-    fake.inject(*EVENT_FAULT_SCENARIOS[scenario])
-    names = add_jobs(fake, 9)
-    hints = sw.SqsHints(fake.queue_url("events"), client=sqs, ceiling=120.0)
-    by_job, _ = await run_fleet(
-        fake,
-        sagemaker,
-        names,
-        hints=hints,
-        sweep_interval=sweep_interval,
-        list_min_jobs=1,
-    )
-    assert sorted(names) == sorted(by_job)
-    assert_every_change_once(fake, by_job)
 
 
 @pytest.mark.asyncio
