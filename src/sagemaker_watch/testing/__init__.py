@@ -3,7 +3,8 @@
 Two layers: :class:`SimulatedSageMaker`, the pure simulated service (jobs,
 timelines, listing, quotas, and the EventBridge state-change events it publishes
 into :class:`SimulatedQueue` s), and :class:`FakeSageMaker`, which serves it over
-real HTTP (SageMaker's and SQS's JSON protocols) with fault injection.
+real HTTP (SageMaker's, SQS's and CloudWatch Logs' JSON protocols) with fault
+injection. Every job writes training logs as its :class:`LogScript` says.
 """
 
 from __future__ import annotations
@@ -26,11 +27,20 @@ from ._clocks import ManualClock, ScaledClock
 from ._errors import ApiError
 from ._eventbridge import EventStatistics
 from ._faults import EVENT_FAULT_SCENARIOS, FAULT_SCENARIOS, Fault
+from ._logs import WrittenLine
 from ._model import SimulatedSageMaker
 from ._quotas import DEFAULT_QUOTAS, FakeStatistics, Quota
 from ._server import FakeSageMaker
 from ._sqs import SimulatedQueue
-from ._timelines import Completed, Failed, Phase, ProgressScript, Stopped, Timeline
+from ._timelines import (
+    Completed,
+    Failed,
+    LogScript,
+    Phase,
+    ProgressScript,
+    Stopped,
+    Timeline,
+)
 from ._validation import TIMELINE_TAG
 
 __all__ = [
@@ -46,6 +56,7 @@ __all__ = [
     "FakeSageMaker",
     "FakeStatistics",
     "Fault",
+    "LogScript",
     "ManualClock",
     "Phase",
     "ProgressScript",
@@ -55,6 +66,7 @@ __all__ = [
     "SimulatedSageMaker",
     "Stopped",
     "Timeline",
+    "WrittenLine",
     "failure",
     "max_runtime",
     "plain",

@@ -26,6 +26,7 @@ from ._eventbridge import EventPublisher, EventStatistics
 from ._faults import ArmedFault
 from ._jobs import SimulatedJob, default_request
 from ._listing import ListQuery
+from ._logs import DEFAULT_TOKEN_TTL, LOG_OPERATIONS, SimulatedLogs
 from ._quotas import DEFAULT_QUOTAS, RequestMeter
 from ._sqs import DEFAULT_VISIBILITY_TIMEOUT, SimulatedQueue
 from ._validation import (
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from ._faults import Fault
+    from ._logs import WrittenLine
     from ._quotas import FakeStatistics, Quota
     from ._timelines import Timeline
 
@@ -92,6 +94,7 @@ class SimulatedSageMaker:
         quotas: Mapping[str, Quota | None] = DEFAULT_QUOTAS,
         events_queue: str | None = None,
         seed: int = 0,
+        log_token_ttl: float = DEFAULT_TOKEN_TTL,
     ) -> None:
         """Build an empty service.
 
@@ -106,7 +109,10 @@ class SimulatedSageMaker:
             events_queue: The name of a queue to create and to publish every
                 job's EventBridge state-change events into (see
                 :meth:`route_events`); ``None`` publishes nowhere.
-            seed: Seeds event ids and the dice of event faults.
+            seed: Seeds event ids, the dice of event faults and the ingestion
+                delays of log lines.
+            log_token_ttl: Simulated seconds a CloudWatch Logs token stays valid
+                (24 hours, as the service documents).
 
         Raises:
             ValueError: If *default_timeline* names no ready-made timeline.
@@ -129,9 +135,17 @@ class SimulatedSageMaker:
         self._event_counts = dict.fromkeys(
             ("emitted", "delivered", "dropped", "duplicated", "delayed"), 0
         )
+        self._logs = SimulatedLogs(
+            jobs=self._jobs,
+            seed=seed,
+            region=region,
+            account_id=account_id,
+            token_ttl=log_token_ttl,
+        )
         if events_queue is not None:
             self.route_events(events_queue)
         self._operations: Mapping[str, Callable[[JSON], JSON]] = {
+            **{op: self._log_operation(op) for op in LOG_OPERATIONS},
             "CreateTrainingJob": self.create_training_job,
             "DescribeTrainingJob": self.describe_training_job,
             "ListTrainingJobs": self.list_training_jobs,
@@ -407,6 +421,31 @@ class SimulatedSageMaker:
     def reset_statistics(self) -> None:
         """Set every request counter back to zero."""
         self._meter.reset()
+
+    # -- CloudWatch Logs --------------------------------------------------------------
+
+    def written_lines(self, name: str) -> tuple[WrittenLine, ...]:
+        """Return every log line job *name* wrote so far, in write order.
+
+        The ground truth of the job's CloudWatch Logs: each line's stream,
+        timestamp, ingestion time (maybe still to come) and message.
+
+        Raises:
+            KeyError: If there is no such job.
+        """
+        self._purge()
+        return self._logs.written_lines(name, self._now())
+
+    def expire_log_tokens(self) -> None:
+        """Reject every CloudWatch Logs token issued so far, as expired ones are."""
+        self._logs.expire_tokens()
+
+    def _log_operation(self, operation: str) -> Callable[[JSON], JSON]:
+        def answer(request: JSON) -> JSON:
+            self._purge()
+            return self._logs.answer(operation, request, self._now())
+
+        return answer
 
     # -- EventBridge events into SQS queues --------------------------------------
 

@@ -9,7 +9,13 @@ import types
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._timelines import BEFORE_TRAINING, Failed, Stopped, training_offset
+from ._timelines import (
+    BEFORE_TRAINING,
+    CONTAINER_DOWN,
+    Failed,
+    Stopped,
+    training_offset,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -182,6 +188,32 @@ class Plan:
     def terminal_status(self) -> str:
         """The primary status the job ends in."""
         return self._primary[-1][1]
+
+    @property
+    def failed_at(self) -> float | None:
+        """The instant of the ``Failed`` transition, for a job that fails."""
+        return self._transitions[-1].start if self.failure_reason is not None else None
+
+    def container_runs(self) -> tuple[tuple[float, float], ...]:
+        """The ``(start, end)`` of each run of the training containers, in order.
+
+        A run begins at the first phase on the instances after ``Starting``, an
+        ``Interrupted`` or a ``Restarting`` phase, and ends when the next such
+        phase, ``Stopping`` or the outcome begins.
+        """
+        runs: list[tuple[float, float]] = []
+        begin: float | None = None
+        for cur, nxt in itertools.pairwise(self._transitions):
+            if cur.status in CONTAINER_DOWN:
+                if begin is not None and cur.start > begin:
+                    runs.append((begin, cur.start))
+                begin = None
+            elif begin is None:
+                begin = cur.start
+            if nxt.terminal and begin is not None and nxt.start > begin:
+                runs.append((begin, nxt.start))
+                begin = None
+        return tuple(runs)
 
     def primary_at(self, t: float) -> str:
         """Return the primary status at simulated time *t*."""

@@ -31,9 +31,20 @@ class Quota:
             raise ValueError("per_second must be positive and burst at least 1")
 
 
-#: Quotas a new fake enforces unless told otherwise.
+#: Quotas a new fake enforces unless told otherwise. CloudWatch Logs' are its
+#: documented defaults per account and region ("CloudWatch Logs quotas",
+#: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html):
+#: GetLogEvents 25 transactions per second, DescribeLogStreams,
+#: DescribeLogGroups and FilterLogEvents 5 (FilterLogEvents' 5 also in the
+#: knowledge center's "How do I determine throttling in my CloudWatch logs?").
 DEFAULT_QUOTAS: Mapping[str, Quota] = types.MappingProxyType(
-    {"ListTrainingJobs": Quota(per_second=2.0, burst=2.0)}
+    {
+        "ListTrainingJobs": Quota(per_second=2.0, burst=2.0),
+        "GetLogEvents": Quota(per_second=25.0, burst=25.0),
+        "DescribeLogStreams": Quota(per_second=5.0, burst=5.0),
+        "DescribeLogGroups": Quota(per_second=5.0, burst=5.0),
+        "FilterLogEvents": Quota(per_second=5.0, burst=5.0),
+    }
 )
 
 

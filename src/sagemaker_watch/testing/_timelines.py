@@ -14,6 +14,10 @@ from typing import Literal
 BEFORE_TRAINING = frozenset(
     {"Starting", "Pending", "LaunchingMLInstances", "PreparingTrainingStack"}
 )
+#: Secondary statuses during which no training container runs: a container start is
+#: the first other phase after one of these (after ``Starting``, after an
+#: ``Interrupted`` spot job or a ``Restarting`` retry).
+CONTAINER_DOWN = BEFORE_TRAINING | {"Interrupted", "Restarting", "Stopping"}
 #: The ``FailureReason`` of a :class:`Failed` outcome unless told otherwise.
 FAILURE_REASON = (
     "AlgorithmError: ExecuteUserScriptError:\n"
@@ -126,6 +130,61 @@ class ProgressScript:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LogScript:
+    """What a job's training containers write to CloudWatch Logs, and when it arrives.
+
+    Each container start (the first phase on the instances after ``Starting``,
+    and again after an ``Interrupted`` spot job or a ``Restarting`` retry) opens
+    one log stream per host, ``JOB/algo-N-EPOCH``, in the log group
+    ``/aws/sagemaker/TrainingJobs``. While the container runs, each host writes
+    a line every *interval* seconds; lines reach the service in batches, as the
+    CloudWatch agent sends them. Everything is seeded by the fake's seed: the
+    same job on the same timeline writes the same lines, ingested at the same
+    instants.
+
+    Attributes:
+        hosts: Hosts writing (``algo-1`` ...); ``None``: the request's
+            ``ResourceConfig.InstanceCount`` (1 by default).
+        interval: Simulated seconds between one host's writes.
+        batch: Seconds of lines one ingestion batch of a host covers.
+        ingestion_delay: ``(low, high)``: each batch reaches the service a
+            seeded uniform delay after its last second (or after the container
+            stops, for the last batch).
+        late: The share of batches ingested 60 to 300 s late (out of order: a
+            later batch of the same stream may arrive first).
+        stream_delay: Seconds after a container start before its streams exist;
+            lines ingested earlier become visible when their stream appears.
+        burst: Lines written at each write, at the same millisecond: with
+            ``burst > 1`` equal timestamps occur, and from 3 on, equal lines too.
+    """
+
+    hosts: int | None = None
+    interval: float = 20.0
+    batch: float = 5.0
+    ingestion_delay: tuple[float, float] = (0.5, 2.0)
+    late: float = 0.0
+    stream_delay: float = 0.0
+    burst: int = 1
+
+    def __post_init__(self) -> None:
+        """Reject empty writes, negative delays and shares outside ``[0, 1]``."""
+        if self.hosts is not None and self.hosts < 1:
+            raise ValueError("hosts must be at least 1")
+        if self.interval <= 0 or self.batch <= 0:
+            raise ValueError("interval and batch must be positive")
+        low, high = self.ingestion_delay
+        if not 0 <= low <= high:
+            msg = "ingestion_delay must be (low, high) with 0 <= low <= high"
+            raise ValueError(msg)
+        if not 0 <= self.late <= 1:
+            raise ValueError("late must be between 0 and 1")
+        if self.stream_delay < 0:
+            raise ValueError("stream_delay cannot be negative")
+        if self.burst < 1:
+            raise ValueError("burst must be at least 1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Timeline:
     """The script a fake training job follows, from creation to its outcome.
 
@@ -156,6 +215,8 @@ class Timeline:
             the secondary status is unchanged, as in the recorded responses.
         retry_attempts: Default ``RetryStrategy.MaximumRetryAttempts``, if any.
         progress: How ``ProgressInfo`` counts during training, or ``None``.
+        logs: What the job's hosts write to CloudWatch Logs, or ``None`` for
+            no logs at all.
     """
 
     name: str = "custom"
@@ -169,6 +230,7 @@ class Timeline:
     retry_attempts: int | None = None
     progress: ProgressScript | None = field(default_factory=ProgressScript)
     stop_ack: float = STOP_ACK_SECONDS
+    logs: LogScript | None = field(default_factory=LogScript)
 
     def __post_init__(self) -> None:
         """Reject an empty script, negative leads and limits below one second."""

@@ -1,0 +1,249 @@
+"""The fake's CloudWatch Logs: what jobs write, when it arrives, and how it is read."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+import pytest
+
+from sagemaker_watch.testing import (
+    ApiError,
+    LogScript,
+    ManualClock,
+    SimulatedSageMaker,
+    WrittenLine,
+    failure,
+    plain,
+    spot_interrupted_once,
+    user_stop,
+)
+from sagemaker_watch.testing._logs import LOG_GROUP
+
+GROUP = {"logGroupName": LOG_GROUP}
+
+
+@pytest.fixture(name="clock")
+def _clock():
+    """The simulated time of the service."""
+    return ManualClock()
+
+
+@pytest.fixture(name="service")
+def _service(clock):
+    """An empty simulated service on a manual clock, with no quotas."""
+    return SimulatedSageMaker(clock=clock, quotas={})
+
+
+def _with_logs(timeline, **script):
+    return dataclasses.replace(timeline, logs=LogScript(**script))
+
+
+def _streams(service, prefix):
+    answer = service.call(
+        "DescribeLogStreams", {**GROUP, "logStreamNamePrefix": prefix}
+    )
+    return [row["logStreamName"] for row in answer["logStreams"]]
+
+
+def _read_all(service, stream, *, limit=10000, token=None, start_time=None):
+    """Page forward through *stream* until the token comes back unchanged."""
+    events = []
+    while True:
+        request = {**GROUP, "logStreamName": stream, "startFromHead": True}
+        request["limit"] = limit
+        if token is not None:
+            request["nextToken"] = token
+        elif start_time is not None:
+            request["startTime"] = start_time
+        answer = service.call("GetLogEvents", request)
+        events += answer["events"]
+        if answer["nextForwardToken"] == token:
+            return events, token
+        token = answer["nextForwardToken"]
+
+
+def _as_lines(stream, events):
+    return [
+        WrittenLine(
+            stream=stream,
+            timestamp=e["timestamp"],
+            ingestion_time=e["ingestionTime"],
+            message=e["message"],
+        )
+        for e in events
+    ]
+
+
+# -- what a job writes -------------------------------------------------------------
+
+
+def test_a_plain_job_writes_a_line_every_interval_while_its_container_runs(
+    service, clock
+):
+    """One host writes every 20 s from the first phase on the instances to the end."""
+    service.add_job("job", plain())
+    created = clock.timestamp()
+    clock.advance(3000)
+    lines = service.written_lines("job")
+    begin, end = created + 120, created + 120 + 60 + 1800 + 30
+    expected = [round((begin + 20 * k) * 1000) for k in range(95)]
+    assert begin + 20 * 94 < end <= begin + 20 * 95
+    assert expected == [line.timestamp for line in lines]
+    assert {f"job/algo-1-{int(begin)}"} == {line.stream for line in lines}
+    assert "[algo-1] epoch 1 step 0 loss=2.0500" == lines[0].message
+
+
+def test_a_stream_per_host_per_container_start(service, clock):
+    """A spot job interrupted once opens two streams per host, named by their starts."""
+    service.add_job(
+        "spot",
+        spot_interrupted_once(),
+        ResourceConfig={"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 2},
+    )
+    created = clock.timestamp()
+    clock.advance(5000)
+    first, second = int(created + 150), int(created + 150 + 60 + 600 + 600 + 150)
+    expected = [
+        f"spot/algo-1-{first}",
+        f"spot/algo-1-{second}",
+        f"spot/algo-2-{first}",
+        f"spot/algo-2-{second}",
+    ]
+    assert expected == _streams(service, "spot/")
+    assert set(expected) == {line.stream for line in service.written_lines("spot")}
+
+
+def test_hosts_in_the_script_win_over_the_instance_count(service, clock):
+    """``LogScript(hosts=3)`` writes three streams whatever the request says."""
+    service.add_job("job", _with_logs(plain(), hosts=3))
+    clock.advance(200)
+    assert 3 == len(_streams(service, "job/"))
+
+
+def test_a_timeline_without_logs_writes_none(service, clock):
+    """``logs=None``: no line, no stream, and without any stream no log group."""
+    service.add_job("quiet", dataclasses.replace(plain(), logs=None))
+    clock.advance(3000)
+    assert () == service.written_lines("quiet")
+    with pytest.raises(ApiError) as caught:
+        service.call("DescribeLogStreams", GROUP)
+    error = caught.value
+    assert ("ResourceNotFoundException", 400) == (error.code, error.status)
+    assert "The specified log group does not exist." == caught.value.message
+    assert {"logGroups": []} == service.call("DescribeLogGroups", {})
+
+
+def test_a_burst_writes_equal_timestamps_and_equal_lines(service, clock):
+    """``burst=3``: three lines at each millisecond, the last two identical."""
+    service.add_job("job", _with_logs(plain(), burst=3))
+    clock.advance(3000)
+    lines = service.written_lines("job")
+    per_ms = collections.Counter(line.timestamp for line in lines)
+    assert {3} == set(per_ms.values())
+    first = [line.message for line in lines[:3]]
+    expected = [
+        "[algo-1] epoch 1 step 0 loss=2.0500",
+        "[algo-1] step 0 gradients synchronised",
+        "[algo-1] step 0 gradients synchronised",
+    ]
+    assert expected == first
+
+
+def test_a_failed_job_ends_with_a_traceback_and_its_failure_reason(service, clock):
+    """algo-1's last lines are a traceback ending in the FailureReason's text."""
+    service.add_job(
+        "bad", failure(), ResourceConfig={"InstanceType": "x", "InstanceCount": 2}
+    )
+    clock.advance(1000)
+    reason = service.describe_job("bad")["FailureReason"]
+    ended = service.describe_job("bad")["TrainingEndTime"]
+    mine = [line for line in service.written_lines("bad") if "algo-1" in line.stream]
+    tail = [line.message for line in mine[-(len(reason.splitlines()) + 5) :]]
+    assert "Traceback (most recent call last):" == tail[0]
+    assert reason == "\n".join(tail[5:])
+    assert all(line.timestamp < round(ended * 1000) for line in mine)
+    others = [line for line in service.written_lines("bad") if "algo-2" in line.stream]
+    assert not any("Traceback" in line.message for line in others)
+
+
+def test_written_lines_are_those_written_so_far(service, clock):
+    """Before the container starts nothing is written; then lines up to now."""
+    service.add_job("job", plain())
+    assert () == service.written_lines("job")
+    clock.advance(120 + 45)
+    assert 3 == len(service.written_lines("job"))
+    with pytest.raises(KeyError):
+        service.written_lines("nobody")
+
+
+def test_a_stop_keeps_what_was_written_and_ends_the_stream(service, clock):
+    """A user stop cuts the lines at the Stopping transition; earlier ones stay."""
+    service.add_job("job", user_stop())
+    clock.advance(500)
+    before = service.written_lines("job")
+    service.stop_job("job")
+    clock.advance(2000)
+    after = service.written_lines("job")
+    assert before == after[: len(before)]
+    stopping = next(
+        t["StartTime"]
+        for t in service.describe_job("job")["SecondaryStatusTransitions"]
+        if t["Status"] == "Stopping"
+    )
+    assert after[-1].timestamp < round(stopping * 1000)
+    assert round(stopping * 1000) - after[-1].timestamp <= 20_000
+
+
+def test_the_same_seed_writes_the_same_logs():
+    """Lines and ingestion times are a function of the seed: same seed, same logs."""
+    runs = []
+    for seed in (7, 7, 8):
+        other = ManualClock()
+        service = SimulatedSageMaker(clock=other, quotas={}, seed=seed)
+        service.add_job("job", _with_logs(plain(), late=0.3))
+        other.advance(3000)
+        runs.append(service.written_lines("job"))
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+    assert [line.timestamp for line in runs[0]] == [line.timestamp for line in runs[2]]
+
+
+def test_lines_arrive_in_batches_after_a_delay(service, clock):
+    """A batch's lines arrive together, 0.5 to 2 s after the batch's last second."""
+    service.add_job("job", _with_logs(plain(), interval=1.0, batch=5.0))
+    start = clock.timestamp() + 120
+    clock.advance(3000)
+    lines = service.written_lines("job")
+    batches = collections.defaultdict(set)
+    for line in lines:
+        batch = int((line.timestamp / 1000 - start) // 5)
+        batches[batch].add(line.ingestion_time)
+        sent = start + (batch + 1) * 5
+        assert sent + 0.5 <= line.ingestion_time / 1000 <= sent + 2.0
+    assert {1} == {len(times) for times in batches.values()}
+
+
+def test_late_batches_arrive_minutes_late(service, clock):
+    """``late=1.0``: every batch arrives 60 to 300 s after it was sent."""
+    service.add_job("job", _with_logs(plain(), late=1.0))
+    clock.advance(5000)
+    delays = [
+        (line.ingestion_time - line.timestamp) / 1000
+        for line in service.written_lines("job")
+    ]
+    assert all(60 <= delay <= 300 + 5 + 2 for delay in delays)
+
+
+def test_a_delayed_stream_appears_late_with_its_lines(service, clock):
+    """``stream_delay=30``: no stream for 30 s, then lines arrive no earlier."""
+    service.add_job("job", _with_logs(plain(), stream_delay=30.0))
+    appears = clock.timestamp() + 120 + 30
+    clock.advance(120 + 29)
+    with pytest.raises(ApiError):
+        service.call("DescribeLogStreams", GROUP)
+    clock.advance(1)
+    assert 1 == len(_streams(service, "job/"))
+    clock.advance(3000)
+    lines = service.written_lines("job")
+    assert min(line.ingestion_time for line in lines) >= round(appears * 1000)
