@@ -1,0 +1,628 @@
+"""The CloudWatch Logs calls (``_io/logs.py``) over real HTTP: moto, hostile answers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+
+import pytest
+import pytest_asyncio
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from structlog.testing import capture_logs
+
+from sagemaker_watch._core.log_reader import RawLogEvent, StreamRead
+from sagemaker_watch._errors import (
+    AccessDenied,
+    CredentialsRejected,
+    EndpointUnreachable,
+    RetriesExhausted,
+    ServiceError,
+)
+from sagemaker_watch._io.clock import SystemClock
+from sagemaker_watch._io.logs import (
+    LOG_GROUP,
+    EventsPage,
+    LogsFailure,
+    LogsFailureKind,
+    LogsSource,
+    LogsSourceStatistics,
+    StreamsPage,
+)
+from sagemaker_watch._io.ratelimit import Rate, RateBudget
+
+#: pytest-xdist keeps this module on one worker (one moto server for the module).
+pytestmark = pytest.mark.xdist_group("moto-logs-source")
+
+CANARY = "canary-5d1e-log-line-secret"
+#: What a training script may print: colours, a bell, a carriage return, a NUL.
+CONTROL = "\x1b[31mred\x1b[0m \x07 half\rline \x00 tab\tend"
+
+
+#: One session for the module: it loads the logs service model once (0.5 s each).
+SESSION = get_session()
+
+
+@contextlib.asynccontextmanager
+async def _logs_client(endpoint_url):
+    """A stock aiobotocore CloudWatch Logs client for *endpoint_url*, one attempt."""
+    async with SESSION.create_client(
+        "logs",
+        region_name="us-east-1",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - a dummy for the test server
+        config=AioConfig(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=5,
+            read_timeout=5,
+        ),
+    ) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(name="moto_logs")
+async def _moto_logs(moto_url):
+    """A stock client for moto's logs, with the SageMaker log group created."""
+    async with _logs_client(moto_url) as client:
+        with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
+            await client.create_log_group(logGroupName=LOG_GROUP)
+        yield client
+
+
+@pytest.fixture(name="source")
+def _source(moto_logs):
+    """The library's calls over the moto client."""
+    return LogsSource(moto_logs)
+
+
+async def _write(client, stream, lines):
+    """Create *stream* and put *lines* (``(timestamp, message)``) in it."""
+    await client.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+    if lines:
+        await client.put_log_events(
+            logGroupName=LOG_GROUP,
+            logStreamName=stream,
+            logEvents=[{"timestamp": t, "message": m} for t, m in lines],
+        )
+
+
+def _now_ms():
+    """Now in epoch milliseconds (moto refuses lines older than 14 days)."""
+    return int(time.time() * 1000)
+
+
+def _seen(page):
+    """The ``(timestamp, message)`` pairs of an events page."""
+    assert isinstance(page, EventsPage), page
+    return [(e.timestamp, e.message) for e in page.events]
+
+
+# -- moto: the happy paths -------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_list_streams_returns_the_jobs_streams_only(moto_logs, source):
+    """A job's streams come back by name; another job sharing its prefix's does not."""
+    for stream in ["list-a/algo-2-1700000000", "list-a/algo-1-1700000000"]:
+        await _write(moto_logs, stream, [])
+    await _write(moto_logs, "list-ab/algo-1-1700000000", [])
+    page = await source.list_streams("list-a", token=None)
+    expected = StreamsPage(
+        names=("list-a/algo-1-1700000000", "list-a/algo-2-1700000000"),
+        next_token=None,
+    )
+    assert expected == page
+
+
+@pytest.mark.asyncio
+async def test_list_streams_pages_with_the_services_token(moto_logs, source):
+    """Past 50 streams the answer holds a token, and the next page the rest."""
+    names = {f"list-many/algo-{i}-1700000000" for i in range(1, 56)}
+    for name in names:
+        await _write(moto_logs, name, [])
+    first = await source.list_streams("list-many", token=None)
+    assert isinstance(first, StreamsPage)
+    assert 50 == len(first.names)
+    assert first.next_token is not None
+    second = await source.list_streams("list-many", token=first.next_token)
+    assert isinstance(second, StreamsPage)
+    assert (5, None) == (len(second.names), second.next_token)
+    assert names == {*first.names, *second.names}
+
+
+@pytest.mark.asyncio
+async def test_read_pages_from_the_head_and_ends_on_the_token_it_was_given(
+    moto_logs, source
+):
+    """Reads go oldest first by token; at the end the token sent comes back as is."""
+    start = _now_ms()
+    lines = [(start, "a"), (start + 1, "b"), (start + 1, "b"), (start + 2, "c")]
+    lines.append((start + 3, "d"))
+    await _write(moto_logs, "read-head/algo-1-1700000000", lines)
+    request = StreamRead(
+        stream="read-head/algo-1-1700000000", token=None, start_time=None
+    )
+    seen = []
+    pages = 0
+    while True:
+        page = await source.read(request, limit=2)
+        pages += 1
+        seen += _seen(page)
+        if page.next_token == request.token:
+            break
+        assert page.next_token is not None
+        request = StreamRead(
+            stream=request.stream, token=page.next_token, start_time=None
+        )
+    assert lines == seen
+    assert 4 == pages
+    assert [] == _seen(await source.read(request))
+
+
+@pytest.mark.asyncio
+async def test_read_events_carry_their_ingestion_time(moto_logs, source):
+    """Each event is a RawLogEvent with its own and its ingestion time, in ms."""
+    start = _now_ms()
+    await _write(moto_logs, "read-ingest/algo-1-1", [(start, "x")])
+    page = await source.read(
+        StreamRead(stream="read-ingest/algo-1-1", token=None, start_time=None)
+    )
+    assert isinstance(page, EventsPage)
+    [event] = page.events
+    assert isinstance(event, RawLogEvent)
+    assert (start, "x") == (event.timestamp, event.message)
+    assert start <= event.ingestion_time <= _now_ms()
+
+
+@pytest.mark.asyncio
+async def test_read_by_start_time_leaves_out_earlier_lines(moto_logs, source):
+    """Without a token a read starts at its start time, that millisecond included."""
+    start = _now_ms()
+    lines = [(start + i, f"line {i}") for i in range(5)]
+    await _write(moto_logs, "read-time/algo-1-1700000000", lines)
+    request = StreamRead(
+        stream="read-time/algo-1-1700000000", token=None, start_time=start + 3
+    )
+    assert lines[3:] == _seen(await source.read(request))
+
+
+@pytest.mark.asyncio
+async def test_messages_are_kept_verbatim(moto_logs, source):
+    """Control characters, Unicode and secrets in a line come back as written."""
+    start = _now_ms()
+    lines = [(start, CONTROL), (start + 1, f"key={CANARY} ✓ 学习")]
+    await _write(moto_logs, "read-verbatim/algo-1-1", lines)
+    page = await source.read(
+        StreamRead(stream="read-verbatim/algo-1-1", token=None, start_time=None)
+    )
+    assert lines == _seen(page)
+
+
+@pytest.mark.asyncio
+async def test_a_missing_stream_or_group_is_not_found(moto_logs):
+    """A stream or a log group not created yet is NOT_FOUND, named by its code."""
+    read = await LogsSource(moto_logs).read(
+        StreamRead(stream="missing/algo-1-1", token=None, start_time=None)
+    )
+    listed = await LogsSource(moto_logs, log_group="/aws/nope").list_streams(
+        "missing", token=None
+    )
+    for failed in [read, listed]:
+        assert isinstance(failed, LogsFailure)
+        assert (LogsFailureKind.NOT_FOUND, "ResourceNotFoundException") == (
+            failed.kind,
+            failed.code,
+        )
+
+
+@pytest.mark.asyncio
+async def test_a_token_the_service_refuses_is_token_rejected(moto_logs, source):
+    """An InvalidParameterException to a read with a token is TOKEN_REJECTED."""
+    await _write(moto_logs, "token-bad/algo-1-1", [(_now_ms(), "x")])
+    failed = await source.read(
+        StreamRead(stream="token-bad/algo-1-1", token=f"z/{CANARY}", start_time=None)
+    )
+    assert isinstance(failed, LogsFailure)
+    assert (LogsFailureKind.TOKEN_REJECTED, "InvalidParameterException") == (
+        failed.kind,
+        failed.code,
+    )
+    assert CANARY not in failed.message
+    assert CANARY not in str(failed.error)
+
+
+@pytest.mark.asyncio
+async def test_statistics_count_calls_events_and_errors(moto_logs, source):
+    """Calls, events returned, throttles and errors by code are counted."""
+    start = _now_ms()
+    await _write(moto_logs, "stats/algo-1-1", [(start, "a"), (start + 1, "b")])
+    await source.list_streams("stats", token=None)
+    await source.read(StreamRead(stream="stats/algo-1-1", token=None, start_time=None))
+    await source.read(StreamRead(stream="stats/algo-9-1", token=None, start_time=None))
+    expected = LogsSourceStatistics(
+        calls=3, events=2, throttles=0, errors={"ResourceNotFoundException": 1}
+    )
+    assert expected == source.statistics()
+    assert "LogsSource(calls=3, events=2, throttles=0)" == repr(source)
+
+
+@pytest.mark.asyncio
+async def test_a_limit_out_of_range_is_refused(source):
+    """GetLogEvents takes 1 to 10,000 events: anything else raises at once."""
+    request = StreamRead(stream="j/algo-1-1", token=None, start_time=None)
+    for limit in [0, 10_001]:
+        with pytest.raises(ValueError, match="limit"):
+            await source.read(request, limit=limit)
+
+
+# -- hostile answers --------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(name="hostile")
+async def _hostile(moto_url):
+    """A hostile endpoint in front of moto: passes through until told otherwise."""
+    from hostile import HostileServer  # noqa: PLC0415 - a test helper module
+
+    async with HostileServer(upstream=moto_url) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(name="hostile_source")
+async def _hostile_source(hostile):
+    """The library's calls through the hostile endpoint."""
+    async with _logs_client(hostile.endpoint_url) as client:
+        yield LogsSource(client)
+
+
+def _error(code, message="", status=400):
+    """A JSON 1.1 error answer."""
+    return {
+        "body": json.dumps({"__type": code, "message": message}).encode(),
+        "status": status,
+    }
+
+
+HEAD = StreamRead(stream="job/algo-1-1700000000", token=None, start_time=None)
+TOKEN = StreamRead(
+    stream="job/algo-1-1700000000", token="f/" + "0" * 56, start_time=None
+)
+
+
+async def _both(hostile, source, **rule):
+    """The outcome of a read and of a listing, each answered by *rule*."""
+    hostile.rule("GetLogEvents", **rule)
+    hostile.rule("DescribeLogStreams", **rule)
+    return [await source.read(TOKEN), await source.list_streams("job", token=None)]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        _error("ThrottlingException", "Rate exceeded"),
+        _error("LimitExceededException", "Resource limit exceeded."),
+        _error("Throttling", "Rate exceeded"),
+        _error("SomethingNew", "slow down", status=429),
+    ],
+)
+@pytest.mark.asyncio
+async def test_throttles_are_throttled(hostile, hostile_source, rule):
+    """CloudWatch Logs' throttles (and any 429) are THROTTLED, counted, not raised."""
+    outcomes = await _both(hostile, hostile_source, **rule)
+    assert [LogsFailureKind.THROTTLED] * 2 == [o.kind for o in outcomes]
+    assert all(isinstance(o.error, RetriesExhausted) for o in outcomes)
+    assert (2, {}) == (
+        hostile_source.statistics().throttles,
+        dict(hostile_source.statistics().errors),
+    )
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        _error(
+            "ServiceUnavailableException",
+            "The service cannot complete the request.",
+            500,
+        ),
+        _error("ServiceUnavailableException", "", 400),
+        _error("InternalFailure", "", 500),
+        {
+            "body": b"<html>Bad Gateway</html>",
+            "status": 502,
+            "headers": {"Content-Type": "text/html"},
+        },
+        {"body": b"", "status": 503},
+    ],
+)
+@pytest.mark.asyncio
+async def test_server_errors_are_transient(hostile, hostile_source, rule):
+    """5xx answers and ServiceUnavailableException are TRANSIENT."""
+    outcomes = await _both(hostile, hostile_source, **rule)
+    assert [LogsFailureKind.TRANSIENT] * 2 == [o.kind for o in outcomes]
+    assert 2 == sum(hostile_source.statistics().errors.values())
+
+
+@pytest.mark.parametrize(
+    ("code", "error_type"),
+    [
+        ("AccessDeniedException", AccessDenied),
+        ("UnrecognizedClientException", CredentialsRejected),
+        ("InvalidSignatureException", CredentialsRejected),
+    ],
+)
+@pytest.mark.asyncio
+async def test_refusals_are_denied_with_the_typed_error(
+    hostile, hostile_source, code, error_type
+):
+    """IAM's refusal and rejected credentials are DENIED, with the error to raise."""
+    outcomes = await _both(hostile, hostile_source, **_error(code, CANARY))
+    assert [LogsFailureKind.DENIED] * 2 == [o.kind for o in outcomes]
+    assert [error_type] * 2 == [type(o.error) for o in outcomes]
+    assert [code] * 2 == [o.code for o in outcomes]
+    if error_type is AccessDenied:
+        assert ["GetLogEvents", "DescribeLogStreams"] == [
+            o.error.operation for o in outcomes
+        ]
+
+
+@pytest.mark.asyncio
+async def test_invalid_parameter_without_a_token_is_fatal(hostile, hostile_source):
+    """An InvalidParameterException to a request without a token is FATAL."""
+    hostile.rule("GetLogEvents", **_error("InvalidParameterException", "bad limit"))
+    failed = await hostile_source.read(HEAD)
+    assert isinstance(failed, LogsFailure)
+    assert (LogsFailureKind.FATAL, ServiceError) == (failed.kind, type(failed.error))
+
+
+@pytest.mark.asyncio
+async def test_an_expired_token_of_either_call_is_token_rejected(
+    hostile, hostile_source
+):
+    """The service's refusal of a read's or a listing's token is TOKEN_REJECTED."""
+    hostile.rule(
+        "GetLogEvents",
+        **_error("InvalidParameterException", "The specified nextToken is invalid."),
+    )
+    hostile.rule(
+        "DescribeLogStreams",
+        **_error("InvalidParameterException", "The specified nextToken is invalid."),
+    )
+    outcomes = [
+        await hostile_source.read(TOKEN),
+        await hostile_source.list_streams("job", token=TOKEN.token),
+    ]
+    assert [LogsFailureKind.TOKEN_REJECTED] * 2 == [o.kind for o in outcomes]
+
+
+def _events_answer(events, forward="f/" + "1" * 56):
+    """A GetLogEvents answer body with *events*."""
+    return json.dumps(
+        {"events": events, "nextForwardToken": forward, "nextBackwardToken": "b/0"}
+    ).encode()
+
+
+GOOD_EVENT = {
+    "timestamp": 1_700_000_000_000,
+    "message": "ok",
+    "ingestionTime": 1_700_000_000_500,
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _events_answer("not a list"),
+        _events_answer(7),
+        _events_answer({"timestamp": 1}),
+        _events_answer([1]),
+        _events_answer([None]),
+        _events_answer([{**GOOD_EVENT, "timestamp": "1700000000000"}]),
+        _events_answer([{**GOOD_EVENT, "timestamp": 1.5}]),
+        _events_answer([{**GOOD_EVENT, "timestamp": True}]),
+        _events_answer([{**GOOD_EVENT, "timestamp": -1}]),
+        _events_answer([{**GOOD_EVENT, "timestamp": 10**30}]),
+        _events_answer([{**GOOD_EVENT, "ingestionTime": None}]),
+        _events_answer([{**GOOD_EVENT, "message": 42}]),
+        _events_answer([{"timestamp": 1, "ingestionTime": 2}]),
+        _events_answer([GOOD_EVENT], forward=17),
+        _events_answer([GOOD_EVENT], forward=["f/1"]),
+        _events_answer([GOOD_EVENT], forward="f/1\x1b[2J"),
+        json.dumps({"nextForwardToken": "f/1"}).encode(),
+        b"null",
+        b"[]",
+        b'"events"',
+        _events_answer([GOOD_EVENT])[:40],
+        b"<html><body>captive portal</body></html>",
+        b"\x1f\x8b\x08\x00garbage",
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_malformed_read_is_malformed(hostile, hostile_source, body):
+    """Events or members of the wrong type, or no answer at all, are MALFORMED."""
+    hostile.rule("GetLogEvents", body=body)
+    failed = await hostile_source.read(HEAD)
+    assert isinstance(failed, LogsFailure), failed
+    assert (LogsFailureKind.MALFORMED, None) == (failed.kind, failed.code)
+    assert {"MalformedResponse": 1} == dict(hostile_source.statistics().errors)
+
+
+def _streams_answer(streams, token=None):
+    """A DescribeLogStreams answer body with *streams*."""
+    answer = {"logStreams": streams}
+    if token is not None:
+        answer["nextToken"] = token
+    return json.dumps(answer).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _streams_answer("job/algo-1-1"),
+        _streams_answer([7]),
+        _streams_answer([{"logStreamName": 7}]),
+        _streams_answer([{"arn": "x"}]),
+        _streams_answer([{"logStreamName": "job/algo-1-1\x1b[2J"}]),
+        _streams_answer([{"logStreamName": "job/algo-1-1"}], token=3),
+        json.dumps({"nextToken": "t"}).encode(),
+        b"null",
+        _streams_answer([{"logStreamName": "job/algo-1-1"}])[:20],
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_malformed_listing_is_malformed(hostile, hostile_source, body):
+    """Streams or tokens of the wrong type, or no answer at all, are MALFORMED."""
+    hostile.rule("DescribeLogStreams", body=body)
+    failed = await hostile_source.list_streams("job", token=None)
+    assert isinstance(failed, LogsFailure), failed
+    assert LogsFailureKind.MALFORMED == failed.kind
+
+
+@pytest.mark.asyncio
+async def test_a_listing_keeps_only_the_jobs_streams(hostile, hostile_source):
+    """Names outside the job's prefix, from a careless server, are left out."""
+    hostile.rule(
+        "DescribeLogStreams",
+        body=_streams_answer(
+            [
+                {"logStreamName": "job/algo-1-1"},
+                {"logStreamName": "other/algo-1-1"},
+                {"logStreamName": "jobx/algo-1-1"},
+            ],
+            token="",
+        ),
+    )
+    expected = StreamsPage(names=("job/algo-1-1",), next_token=None)
+    assert expected == await hostile_source.list_streams("job", token=None)
+
+
+@pytest.mark.asyncio
+async def test_a_read_takes_what_the_service_answers(hostile, hostile_source):
+    """Equal lines at one millisecond stay two; a missing token reads as None."""
+    events = [GOOD_EVENT, GOOD_EVENT, {**GOOD_EVENT, "message": CONTROL, "extra": 1}]
+    hostile.rule("GetLogEvents", body=json.dumps({"events": events}).encode())
+    page = await hostile_source.read(HEAD)
+    event = RawLogEvent(
+        timestamp=1_700_000_000_000, ingestion_time=1_700_000_000_500, message="ok"
+    )
+    expected = EventsPage(
+        events=(
+            event,
+            event,
+            RawLogEvent(
+                timestamp=1_700_000_000_000,
+                ingestion_time=1_700_000_000_500,
+                message=CONTROL,
+            ),
+        ),
+        next_token=None,
+    )
+    assert expected == page
+
+
+@pytest.mark.asyncio
+async def test_moto_answers_pass_through_the_hostile_server(moto_logs, hostile_source):
+    """The hostile server passes moto's answers on untouched until told otherwise."""
+    start = _now_ms()
+    await _write(moto_logs, "through/algo-1-1", [(start, "a")])
+    assert StreamsPage(names=("through/algo-1-1",), next_token=None) == (
+        await hostile_source.list_streams("through", token=None)
+    )
+    page = await hostile_source.read(
+        StreamRead(stream="through/algo-1-1", token=None, start_time=None)
+    )
+    assert [(start, "a")] == _seen(page)
+
+
+@pytest.mark.asyncio
+async def test_a_slow_answer_is_abandoned_as_transient(hostile):
+    """An answer still trickling in after the time bound is cut off, TRANSIENT."""
+    hostile.rule("GetLogEvents", body=_events_answer([GOOD_EVENT]), trickle=0.05)
+    async with _logs_client(hostile.endpoint_url) as client:
+        source = LogsSource(client, timeout=0.3)
+        started = time.monotonic()
+        failed = await source.read(HEAD)
+        elapsed = time.monotonic() - started
+    assert isinstance(failed, LogsFailure)
+    assert (LogsFailureKind.TRANSIENT, None) == (failed.kind, failed.code)
+    assert "TimeoutError" in failed.message
+    assert elapsed < 2.0
+
+
+@pytest.mark.asyncio
+async def test_an_endpoint_that_refuses_connections_is_transient():
+    """A refused connection is TRANSIENT, and gives up as EndpointUnreachable."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with _logs_client(f"http://127.0.0.1:{port}") as client:
+        failed = await LogsSource(client).read(HEAD)
+    assert isinstance(failed, LogsFailure)
+    assert (LogsFailureKind.TRANSIENT, EndpointUnreachable) == (
+        failed.kind,
+        type(failed.error),
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_budget_is_taken_before_each_call_and_told_of_throttles(
+    hostile, hostile_source
+):
+    """Each call takes its operation's token; a throttle lowers that rate alone."""
+    budget = RateBudget(
+        {
+            "GetLogEvents": Rate(per_second=100.0, burst=10.0),
+            "DescribeLogStreams": Rate(per_second=100.0, burst=10.0),
+        },
+        clock=SystemClock(),
+    )
+    source = LogsSource(hostile_source.client, budget=budget)
+    hostile.rule(
+        "GetLogEvents", **_error("ThrottlingException", "Rate exceeded"), times=1
+    )
+    await source.read(HEAD)
+    await source.list_streams("job", token=None)
+    stats = budget.statistics().operations
+    assert (1, 1, 50.0) == (
+        stats["GetLogEvents"].taken,
+        stats["GetLogEvents"].throttles,
+        stats["GetLogEvents"].rate,
+    )
+    assert (1, 0) == (
+        stats["DescribeLogStreams"].taken,
+        stats["DescribeLogStreams"].throttles,
+    )
+
+
+@pytest.mark.asyncio
+async def test_no_failure_shows_a_body_or_a_control_character(hostile, hostile_source):
+    """Codes and messages of hostile errors are cleaned; no body is quoted or logged."""
+    with capture_logs() as logs:
+        outcomes = [
+            *await _both(hostile, hostile_source, **_error("Boom\x1b[2J", CANARY)),
+            *await _both(
+                hostile,
+                hostile_source,
+                **_error("ValidationException", f"{CANARY}\x1b[2J"),
+            ),
+            *await _both(
+                hostile, hostile_source, body=f"<html>{CANARY}</html>".encode()
+            ),
+            *await _both(
+                hostile, hostile_source, **_error("AccessDeniedException", CANARY)
+            ),
+        ]
+    assert all(isinstance(o, LogsFailure) for o in outcomes)
+    shown = [
+        *(o.message for o in outcomes),
+        *(o.code or "" for o in outcomes),
+        *(repr(o) for o in outcomes),
+        *(str(o.error) for o in outcomes),
+        repr(hostile_source.statistics()),
+        repr(logs),
+    ]
+    assert [] == [text for text in shown if CANARY in text]
+    assert [] == [text for text in shown if not text.isprintable()]
+    assert [] == logs
