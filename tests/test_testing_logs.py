@@ -6,9 +6,13 @@ import collections
 import dataclasses
 
 import pytest
+import pytest_asyncio
+from aiobotocore.session import get_session
+from botocore.exceptions import ClientError
 
 from sagemaker_watch.testing import (
     ApiError,
+    FakeSageMaker,
     LogScript,
     ManualClock,
     SimulatedSageMaker,
@@ -247,3 +251,167 @@ def test_a_delayed_stream_appears_late_with_its_lines(service, clock):
     clock.advance(3000)
     lines = service.written_lines("job")
     assert min(line.ingestion_time for line in lines) >= round(appears * 1000)
+
+
+# -- over HTTP, through a stock aiobotocore ``logs`` client -----------------------
+
+
+@pytest_asyncio.fixture(name="sim")
+async def _sim():
+    """A running fake on a manual clock, without quotas."""
+    async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(name="logs")
+async def _logs(sim):
+    """A stock aiobotocore CloudWatch Logs client for the fake."""
+    async with sim.logs_client() as client:
+        yield client
+
+
+async def _codes(call):
+    with pytest.raises(ClientError) as caught:
+        await call
+    error = caught.value.response["Error"]
+    return (
+        error["Code"],
+        error["Message"],
+        caught.value.response["ResponseMetadata"]["HTTPStatusCode"],
+    )
+
+
+@pytest.mark.asyncio
+async def test_streams_and_events_over_http(sim, logs):
+    """DescribeLogStreams and GetLogEvents parse with botocore's model: all lines."""
+    sim.add_job("job", plain())
+    sim.advance(3000)
+    listed = await logs.describe_log_streams(
+        logGroupName=LOG_GROUP, logStreamNamePrefix="job/"
+    )
+    (row,) = listed["logStreams"]
+    name = row["logStreamName"]
+    written = sim.written_lines("job")
+    assert written[0].timestamp == row["firstEventTimestamp"]
+    assert written[-1].timestamp == row["lastEventTimestamp"]
+    assert f"{name}" == row["arn"].rpartition(":log-stream:")[2]
+    events, token = [], None
+    while True:
+        extra = {"nextToken": token} if token else {}
+        page = await logs.get_log_events(
+            logGroupName=LOG_GROUP,
+            logStreamName=name,
+            startFromHead=True,
+            limit=40,
+            **extra,
+        )
+        events += page["events"]
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert list(written) == _as_lines(name, events)
+    assert token.startswith("f/")
+    assert 58 == len(token)
+
+
+@pytest.mark.asyncio
+async def test_filter_log_events_and_describe_log_groups_over_http(sim, logs):
+    """FilterLogEvents interleaves the streams; DescribeLogGroups shows the group."""
+    sim.add_job(
+        "job", plain(), ResourceConfig={"InstanceType": "x", "InstanceCount": 2}
+    )
+    sim.advance(3000)
+    found = await logs.filter_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamNamePrefix="job/",
+        filterPattern='"step 3 " loss',
+    )
+    assert [
+        "[algo-1] epoch 1 step 3 loss=2.0104",
+        "[algo-2] epoch 1 step 3 loss=2.0104",
+    ] == [e["message"] for e in found["events"]]
+    groups = await logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/")
+    assert [LOG_GROUP] == [g["logGroupName"] for g in groups["logGroups"]]
+
+
+@pytest.mark.asyncio
+async def test_errors_over_http(sim, logs):
+    """Missing group and stream, bad tokens and limits: the service's errors."""
+    group = (
+        "ResourceNotFoundException",
+        "The specified log group does not exist.",
+        400,
+    )
+    assert group == await _codes(logs.describe_log_streams(logGroupName=LOG_GROUP))
+    sim.add_job("job", plain())
+    sim.advance(200)
+    stream = (
+        "ResourceNotFoundException",
+        "The specified log stream does not exist.",
+        400,
+    )
+    assert stream == await _codes(
+        logs.get_log_events(logGroupName=LOG_GROUP, logStreamName="job/algo-9-1")
+    )
+    (name,) = [
+        s["logStreamName"]
+        for s in (await logs.describe_log_streams(logGroupName=LOG_GROUP))["logStreams"]
+    ]
+    invalid = ("InvalidParameterException", "The specified nextToken is invalid.", 400)
+    assert invalid == await _codes(
+        logs.get_log_events(
+            logGroupName=LOG_GROUP, logStreamName=name, nextToken="f/123"
+        )
+    )
+    code, message, status = await _codes(
+        logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=name, limit=10001)
+    )
+    assert ("InvalidParameterException", 400) == (code, status)
+    assert "Member must have value less than or equal to 10000" in message
+    code, _, _ = await _codes(
+        logs.describe_log_streams(logGroupName=LOG_GROUP, limit=51)
+    )
+    assert "InvalidParameterException" == code
+
+
+@pytest.mark.asyncio
+async def test_environ_points_a_default_logs_client_at_the_fake(sim, monkeypatch):
+    """``environ()`` sets AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: a plain client works."""
+    for key, value in sim.environ().items():
+        monkeypatch.setenv(key, value)
+    assert sim.endpoint_url == sim.environ()["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"]
+    sim.add_job("job", plain())
+    sim.advance(200)
+    async with get_session().create_client("logs") as client:
+        answer = await client.describe_log_streams(logGroupName=LOG_GROUP)
+    assert 1 == len(answer["logStreams"])
+
+
+@pytest.mark.asyncio
+async def test_requests_are_counted_and_quotas_throttle():
+    """Logs requests count under their names; GetLogEvents' 25/s quota throttles."""
+    async with FakeSageMaker(clock=ManualClock()) as fake:
+        fake.add_job("job", plain())
+        fake.advance(200)
+        async with fake.logs_client() as client:
+            (row,) = (await client.describe_log_streams(logGroupName=LOG_GROUP))[
+                "logStreams"
+            ]
+            for _ in range(25):
+                await client.get_log_events(
+                    logGroupName=LOG_GROUP, logStreamName=row["logStreamName"]
+                )
+            throttled = await _codes(
+                client.get_log_events(
+                    logGroupName=LOG_GROUP, logStreamName=row["logStreamName"]
+                )
+            )
+            fake.advance(1.0)
+            await client.get_log_events(
+                logGroupName=LOG_GROUP, logStreamName=row["logStreamName"]
+            )
+        assert ("ThrottlingException", "Rate exceeded", 400) == throttled
+        statistics = fake.statistics()
+        assert 27 == statistics.requests["GetLogEvents"]
+        assert 1 == statistics.requests["DescribeLogStreams"]
+        assert 1 == statistics.throttled["GetLogEvents"]

@@ -22,9 +22,11 @@ FaultKind = Literal[
     "reorder_events",
 ]
 MalformedKind = Literal["not_json", "cut_json", "missing_members"]
-#: Where a fault strikes: SageMaker's API, the SQS queue's API, or the delivery
-#: of EventBridge events into the queue.
-FaultTarget = Literal["sagemaker", "sqs", "events"]
+#: Where a fault strikes: SageMaker's API, the SQS queue's API, the delivery of
+#: EventBridge events into the queue, or CloudWatch Logs' API.
+FaultTarget = Literal["sagemaker", "sqs", "events", "logs"]
+#: The APIs whose requests a fault on the wire can answer.
+WireTarget = Literal["sagemaker", "sqs", "logs"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +41,12 @@ class Fault:
 
     *service* says where it strikes: SageMaker requests (the default), requests
     to the fake's SQS queue (:meth:`sqs_throttle`, :meth:`sqs_server_error`;
-    ``operation`` such as ``"ReceiveMessage"``), or the delivery of each
+    ``operation`` such as ``"ReceiveMessage"``), requests to its CloudWatch
+    Logs (``service="logs"``: :meth:`logs_throttle`, :meth:`logs_server_error`,
+    and :meth:`error`, :meth:`slow`, :meth:`drop_connection`, :meth:`truncated`
+    and :meth:`malformed_body` with ``service="logs"``; ``operation`` such as
+    ``"GetLogEvents"``, ``job_name`` the job of the stream named in the
+    request), or the delivery of each
     state-change event into the queue (:meth:`drop_event`,
     :meth:`duplicate_event`, :meth:`delay_event`, :meth:`reorder_events`;
     ``job_name`` picks the job). On the event path every matching fault applies,
@@ -95,6 +102,7 @@ class Fault:
         job_name: str | None = None,
         times: int | None = None,
         probability: float | None = None,
+        service: WireTarget = "sagemaker",
     ) -> Fault:
         """Answer with the AWS error *code* (``__type``), *message* and HTTP *status*.
 
@@ -110,6 +118,7 @@ class Fault:
             job_name=job_name,
             times=times,
             probability=probability,
+            service=service,
         )
 
     @classmethod
@@ -168,6 +177,7 @@ class Fault:
         job_name: str | None = None,
         times: int | None = None,
         probability: float | None = None,
+        service: WireTarget = "sagemaker",
     ) -> Fault:
         """Close the connection without sending any response."""
         return cls(
@@ -176,6 +186,7 @@ class Fault:
             job_name=job_name,
             times=times,
             probability=probability,
+            service=service,
         )
 
     @classmethod
@@ -187,12 +198,13 @@ class Fault:
         job_name: str | None = None,
         times: int | None = None,
         probability: float | None = None,
-        service: Literal["sagemaker", "sqs"] = "sagemaker",
+        service: WireTarget = "sagemaker",
     ) -> Fault:
         """Wait *seconds* of REAL time, then answer normally (to trip read timeouts).
 
         ``service="sqs"`` slows the fake's SQS requests instead (``operation``
-        such as ``"DeleteMessageBatch"``).
+        such as ``"DeleteMessageBatch"``), ``service="logs"`` its CloudWatch
+        Logs requests (``operation`` such as ``"GetLogEvents"``).
         """
         return cls(
             kind="slow",
@@ -212,6 +224,7 @@ class Fault:
         job_name: str | None = None,
         times: int | None = None,
         probability: float | None = None,
+        service: WireTarget = "sagemaker",
     ) -> Fault:
         """Send the headers and half the body, then close: Content-Length lies."""
         return cls(
@@ -220,6 +233,7 @@ class Fault:
             job_name=job_name,
             times=times,
             probability=probability,
+            service=service,
         )
 
     @classmethod
@@ -231,6 +245,7 @@ class Fault:
         job_name: str | None = None,
         times: int | None = None,
         probability: float | None = None,
+        service: WireTarget = "sagemaker",
     ) -> Fault:
         """Answer HTTP 200 with a body that is not JSON, cut short, or lacks members."""
         return cls(
@@ -240,6 +255,7 @@ class Fault:
             job_name=job_name,
             times=times,
             probability=probability,
+            service=service,
         )
 
     @classmethod
@@ -288,6 +304,66 @@ class Fault:
             times=times,
             probability=probability,
             service="sqs",
+        )
+
+    @classmethod
+    def logs_throttle(
+        cls,
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Answer a CloudWatch Logs request HTTP 400 ``ThrottlingException``.
+
+        With the service's message, "Rate exceeded".
+        """
+        return cls.error(
+            "ThrottlingException",
+            "Rate exceeded",
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+            service="logs",
+        )
+
+    @classmethod
+    def logs_server_error(
+        cls,
+        status: Literal[500, 503] = 503,
+        *,
+        operation: str | None = None,
+        job_name: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+    ) -> Fault:
+        """Answer a CloudWatch Logs request with a server error.
+
+        503 ``ServiceUnavailableException`` (the service's error for "the
+        service cannot complete the request") or 500 ``InternalFailure``.
+        """
+        code, message = (
+            ("ServiceUnavailableException", "The service cannot complete the request.")
+            if status == 503  # noqa: PLR2004
+            else (
+                "InternalFailure",
+                (
+                    "The request processing has failed because of an unknown "
+                    "error, exception or failure."
+                ),
+            )
+        )
+        return cls.error(
+            code,
+            message,
+            status=status,
+            operation=operation,
+            job_name=job_name,
+            times=times,
+            probability=probability,
+            service="logs",
         )
 
     @classmethod

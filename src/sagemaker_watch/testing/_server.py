@@ -20,6 +20,8 @@ from aiohttp import web
 from ._clocks import ManualClock, ScaledClock
 from ._errors import ApiError
 from ._faults import ArmedFault, Fault
+from ._logs import DEFAULT_TOKEN_TTL
+from ._logs_wire import LOGS_TARGET, REQUIRED_OUTPUT, LogsWire
 from ._model import OPERATIONS, SimulatedSageMaker
 from ._quotas import DEFAULT_QUOTAS
 from ._sqs import DEFAULT_VISIBILITY_TIMEOUT
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from aiobotocore.config import AioConfig
     from types_aiobotocore_sagemaker import SageMakerClient
 
+    from ._logs import WrittenLine
     from ._quotas import FakeStatistics, Quota
     from ._timelines import Timeline
 
@@ -53,6 +56,7 @@ _REQUIRED_OUTPUT: Mapping[str, tuple[str, ...]] = {
         "CreationTime",
     ),
     "ListTrainingJobs": ("TrainingJobSummaries",),
+    **REQUIRED_OUTPUT,
 }
 
 
@@ -70,6 +74,13 @@ class FakeSageMaker:
     publishes into it every job's EventBridge "SageMaker Training Job State
     Change" events, each visible from the simulated instant of its change. SQS
     requests are counted in :meth:`statistics` under their operation names.
+
+    It also serves the jobs' training logs over CloudWatch Logs' JSON 1.1
+    protocol (a stock aiobotocore ``logs`` client at the same endpoint works,
+    see :meth:`logs_client`): ``DescribeLogStreams``, ``GetLogEvents``,
+    ``FilterLogEvents`` and ``DescribeLogGroups`` on the log group
+    ``/aws/sagemaker/TrainingJobs``, each job writing as its timeline's
+    :class:`LogScript` says; :meth:`written_lines` is the ground truth.
 
     The answers come from a :class:`SimulatedSageMaker` (:attr:`service`): jobs
     follow scripted :class:`Timeline` s on a simulated clock, quotas are enforced
@@ -100,6 +111,7 @@ class FakeSageMaker:
         quotas: Mapping[str, Quota | None] = DEFAULT_QUOTAS,
         seed: int = 0,
         events_queue: str | None = None,
+        log_token_ttl: float = DEFAULT_TOKEN_TTL,
     ) -> None:
         """Configure the fake; nothing listens until ``async with``.
 
@@ -116,11 +128,15 @@ class FakeSageMaker:
                 ``sagemaker-watch:timeline`` tag: a :class:`Timeline` or the name
                 of a ready-made one.
             quotas: Request quotas per operation; ``None`` values disable one.
-            seed: Seeds the randomness of probabilistic faults.
+            seed: Seeds the randomness of probabilistic faults, and of the
+                ingestion of log lines.
             events_queue: The name of an SQS queue, served at
                 :meth:`queue_url`, into which every job's EventBridge
                 "SageMaker Training Job State Change" events are published, as
                 a rule routing them to SQS would; ``None`` publishes nowhere.
+            log_token_ttl: Simulated seconds a CloudWatch Logs ``nextToken``
+                stays valid (24 hours, as the service documents); an expired
+                one is answered ``InvalidParameterException``.
 
         Raises:
             ValueError: If both *speed* and *clock* are given.
@@ -138,6 +154,7 @@ class FakeSageMaker:
             quotas=quotas,
             events_queue=events_queue,
             seed=seed,
+            log_token_ttl=log_token_ttl,
         )
         self._host = host
         self._port = port
@@ -151,6 +168,14 @@ class FakeSageMaker:
             account_id=account_id,
             queue_url=self.queue_url,
             headers=self._headers,
+        )
+        self._logs = LogsWire(
+            service=self._service,
+            faults=self._faults,
+            rng=self._rng,
+            respond=self._respond,
+            error=self._error,
+            fault=self._fault,
         )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -250,13 +275,15 @@ class FakeSageMaker:
     def environ(self) -> dict[str, str]:
         """Return environment variables that point default clients at this fake.
 
-        SageMaker's and SQS's: an AWS queue URL of this fake's account and
-        region (``https://sqs.us-east-1.amazonaws.com/123456789012/NAME``)
-        then reaches its queue ``NAME``, as :meth:`queue_url` does.
+        SageMaker's, SQS's and CloudWatch Logs': an AWS queue URL of this
+        fake's account and region
+        (``https://sqs.us-east-1.amazonaws.com/123456789012/NAME``) then reaches
+        its queue ``NAME``, as :meth:`queue_url` does.
         """
         return {
             "AWS_ENDPOINT_URL_SAGEMAKER": self.endpoint_url,
             "AWS_ENDPOINT_URL_SQS": self.endpoint_url,
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": self.region,
@@ -423,6 +450,53 @@ class FakeSageMaker:
         ) as client:
             yield client
 
+    # -- CloudWatch Logs ---------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def logs_client(
+        self, *, config: AioConfig | None = None
+    ) -> AsyncIterator[AioBaseClient]:
+        """Yield an aiobotocore CloudWatch Logs client for this fake, closed on exit.
+
+        Like :meth:`client`: dummy credentials, one attempt per call unless
+        *config* says otherwise.
+        """
+        from aiobotocore.config import AioConfig  # noqa: PLC0415 - load lazily
+        from aiobotocore.session import get_session  # noqa: PLC0415 - load lazily
+
+        merged = AioConfig(retries={"mode": "standard", "total_max_attempts": 1})
+        if config is not None:
+            merged = merged.merge(config)
+        async with get_session().create_client(
+            "logs",
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - a dummy for the fake
+            config=merged,
+        ) as client:
+            yield client
+
+    def written_lines(self, job_name: str) -> tuple[WrittenLine, ...]:
+        """Return every log line *job_name* wrote so far, in write order.
+
+        The ground truth for tests and benchmarks: each line's stream,
+        timestamp and message, and when CloudWatch Logs ingests it (maybe
+        still to come).
+
+        Raises:
+            KeyError: If there is no such job.
+        """
+        return self._service.written_lines(job_name)
+
+    def expire_log_tokens(self) -> None:
+        """Reject every CloudWatch Logs token issued so far, as expired ones are.
+
+        From now on each is answered ``InvalidParameterException`` "The
+        specified nextToken is invalid."; tokens issued later are valid.
+        """
+        self._service.expire_log_tokens()
+
     def set_quota(
         self, operation: str, *, per_second: float | None, burst: float = 1.0
     ) -> None:
@@ -464,6 +538,8 @@ class FakeSageMaker:
             return self._error(ApiError("SerializationException", "Invalid JSON body"))
         if prefix == "AmazonSQS":
             return await self._sqs.handle(operation, body)
+        if prefix == LOGS_TARGET:
+            return await self._logs.handle(request, operation, body)
         service = self._service
         service.receive(operation, body)
         if prefix != "SageMaker" or operation not in OPERATIONS:
