@@ -9,6 +9,8 @@ import pytest
 import pytest_asyncio
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sagemaker_watch.testing import (
     ApiError,
@@ -415,3 +417,158 @@ async def test_requests_are_counted_and_quotas_throttle():
         assert 27 == statistics.requests["GetLogEvents"]
         assert 1 == statistics.requests["DescribeLogStreams"]
         assert 1 == statistics.throttled["GetLogEvents"]
+
+
+# -- tokens: positions, expiry, late lines -------------------------------------------
+
+
+def _only_stream(service, prefix="job/"):
+    (name,) = _streams(service, prefix)
+    return name
+
+
+def _get(service, stream, **members):
+    return service.call("GetLogEvents", {**GROUP, "logStreamName": stream, **members})
+
+
+def test_only_ingested_lines_are_visible(service, clock):
+    """A read returns exactly the lines whose ingestion time has come, in order."""
+    service.add_job("job", plain())
+    clock.advance(120 + 100)
+    stream = _only_stream(service)
+    now = round(clock.timestamp() * 1000)
+    events, _ = _read_all(service, stream)
+    expected = [
+        line for line in service.written_lines("job") if line.ingestion_time <= now
+    ]
+    assert expected == _as_lines(stream, events)
+    assert len(expected) < len(service.written_lines("job"))
+
+
+def test_without_start_from_head_the_newest_events_come(service, clock):
+    """No token, no ``startFromHead``: the newest *limit* events, oldest first."""
+    service.add_job("job", plain())
+    clock.advance(3000)
+    stream = _only_stream(service)
+    answer = _get(service, stream, limit=3)
+    written = service.written_lines("job")
+    assert [line.message for line in written[-3:]] == [
+        e["message"] for e in answer["events"]
+    ]
+    back = _get(service, stream, limit=3, nextToken=answer["nextBackwardToken"])
+    assert [line.message for line in written[-6:-3]] == [
+        e["message"] for e in back["events"]
+    ]
+    assert (
+        answer["nextForwardToken"]
+        == (
+            _get(service, stream, nextToken=answer["nextForwardToken"])[
+                "nextForwardToken"
+            ]
+        )
+    )
+
+
+def test_a_token_of_another_stream_is_invalid(service, clock):
+    """A token names its stream: another stream's read rejects it."""
+    service.add_job("job", plain(), ResourceConfig={"InstanceCount": 2})
+    clock.advance(200)
+    one, two = _streams(service, "job/")
+    token = _get(service, one, startFromHead=True)["nextForwardToken"]
+    with pytest.raises(ApiError) as caught:
+        _get(service, two, startFromHead=True, nextToken=token)
+    expected = ("InvalidParameterException", "The specified nextToken is invalid.")
+    assert expected == (caught.value.code, caught.value.message)
+
+
+def test_tokens_expire_after_their_ttl(clock):
+    """A token is valid for ``log_token_ttl`` simulated seconds from its issue."""
+    service = SimulatedSageMaker(clock=clock, quotas={}, log_token_ttl=600.0)
+    service.add_job("job", plain())
+    clock.advance(200)
+    stream = _only_stream(service)
+    token = _get(service, stream, startFromHead=True)["nextForwardToken"]
+    clock.advance(599)
+    fresh = _get(service, stream, startFromHead=True, nextToken=token)
+    assert fresh["events"]
+    clock.advance(1)
+    with pytest.raises(ApiError) as caught:
+        _get(service, stream, startFromHead=True, nextToken=token)
+    assert "The specified nextToken is invalid." == caught.value.message
+    assert _get(
+        service, stream, startFromHead=True, nextToken=fresh["nextForwardToken"]
+    )
+
+
+def test_the_token_returned_at_the_end_keeps_its_first_issue_time(clock):
+    """At the end of a stream the same token comes back, and expires all the same."""
+    service = SimulatedSageMaker(clock=clock, quotas={}, log_token_ttl=600.0)
+    service.add_job("job", plain())
+    clock.advance(3000)
+    stream = _only_stream(service)
+    _, token = _read_all(service, stream)
+    clock.advance(599)
+    assert token == _get(service, stream, nextToken=token)["nextForwardToken"]
+    clock.advance(1)
+    with pytest.raises(ApiError):
+        _get(service, stream, nextToken=token)
+
+
+def test_expire_log_tokens_rejects_every_token_issued_so_far(service, clock):
+    """After ``expire_log_tokens()`` old tokens fail; new reads get valid ones."""
+    service.add_job("job", plain())
+    clock.advance(3000)
+    stream = _only_stream(service)
+    token = _get(service, stream, startFromHead=True, limit=5)["nextForwardToken"]
+    service.expire_log_tokens()
+    with pytest.raises(ApiError) as caught:
+        _get(service, stream, startFromHead=True, nextToken=token)
+    assert "InvalidParameterException" == caught.value.code
+    again = _get(service, stream, startFromHead=True, limit=5)["nextForwardToken"]
+    assert token != again
+    assert _get(service, stream, startFromHead=True, nextToken=again)["events"]
+
+
+def test_a_late_line_before_a_token_is_found_only_by_start_time(service, clock):
+    """Late batches: token reads miss what lands behind them; ``startTime`` finds it."""
+    service.add_job("job", _with_logs(plain(), late=0.3))
+    stream = _only_stream_after(service, clock, 120)
+    token = None
+    seen = []
+    for _ in range(200):
+        clock.advance(15)
+        events, token = _read_all(service, stream, token=token)
+        seen += events
+    written = service.written_lines("job")
+    assert len(set(_as_lines(stream, seen))) == len(seen)
+    missed = collections.Counter(written) - collections.Counter(_as_lines(stream, seen))
+    assert missed, "with 30 % late batches some lines land behind the token"
+    again, _ = _read_all(service, stream, start_time=written[0].timestamp)
+    assert sorted(written, key=lambda line: line.timestamp) == sorted(
+        _as_lines(stream, again), key=lambda line: line.timestamp
+    )
+
+
+def _only_stream_after(service, clock, seconds):
+    clock.advance(seconds)
+    return _only_stream(service)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    polls=st.lists(st.floats(0.5, 90.0), min_size=1, max_size=60),
+    limit=st.integers(1, 50),
+    burst=st.integers(1, 3),
+)
+def test_following_tokens_delivers_every_line_once_in_order(polls, limit, burst):
+    """Without late batches, forward tokens read at any pace deliver each line once."""
+    clock = ManualClock()
+    service = SimulatedSageMaker(clock=clock, quotas={})
+    service.add_job("job", _with_logs(plain(training=300), burst=burst))
+    stream = _only_stream_after(service, clock, 120)
+    token, seen = None, []
+    for pause in [*polls, 1000.0]:
+        clock.advance(pause)
+        events, token = _read_all(service, stream, limit=limit, token=token)
+        seen += events
+    assert list(service.written_lines("job")) == _as_lines(stream, seen)
