@@ -7,14 +7,16 @@ import dataclasses
 
 import pytest
 import pytest_asyncio
+from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sagemaker_watch.testing import (
     ApiError,
     FakeSageMaker,
+    Fault,
     LogScript,
     ManualClock,
     SimulatedSageMaker,
@@ -572,3 +574,100 @@ def test_following_tokens_delivers_every_line_once_in_order(polls, limit, burst)
         events, token = _read_all(service, stream, limit=limit, token=token)
         seen += events
     assert list(service.written_lines("job")) == _as_lines(stream, seen)
+
+
+# -- faults on CloudWatch Logs -------------------------------------------------------
+
+
+async def _read(logs, stream="job/algo-1-1714987920"):
+    return await logs.get_log_events(
+        logGroupName=LOG_GROUP, logStreamName=stream, startFromHead=True
+    )
+
+
+@pytest_asyncio.fixture(name="running")
+async def _running(sim):
+    """The fake with one plain job 200 s in: its stream exists."""
+    sim.add_job("job", plain())
+    sim.advance(200)
+    return sim
+
+
+@pytest.mark.asyncio
+async def test_logs_throttle_answers_throttling_then_lets_through(running, logs):
+    """``Fault.logs_throttle(times=2)``: two throttles, counted, then the data."""
+    running.inject(Fault.logs_throttle(operation="GetLogEvents", times=2))
+    throttled = ("ThrottlingException", "Rate exceeded", 400)
+    assert throttled == await _codes(_read(logs))
+    assert throttled == await _codes(_read(logs))
+    assert (await _read(logs))["events"]
+    statistics = running.statistics()
+    assert 2 == statistics.faulted["GetLogEvents"]
+    assert 2 == statistics.throttled["GetLogEvents"]
+
+
+@pytest.mark.asyncio
+async def test_logs_faults_strike_logs_requests_only(running, logs, sim):
+    """A logs fault leaves SageMaker alone, and a SageMaker fault leaves logs alone."""
+    running.inject(Fault.logs_throttle(), Fault.throttle())
+    async with sim.client() as client:
+        with pytest.raises(ClientError):
+            await client.describe_training_job(TrainingJobName="job")
+    code, _, _ = await _codes(_read(logs))
+    assert "ThrottlingException" == code
+    running.clear_faults()
+    assert (await _read(logs))["events"]
+
+
+@pytest.mark.asyncio
+async def test_logs_faults_match_the_job_of_the_stream(running, logs):
+    """``job_name`` picks the job named by the stream or the prefix of a request."""
+    running.add_job("other", plain())
+    running.advance(200)
+    running.inject(Fault.logs_throttle(job_name="other"))
+    assert (await _read(logs))["events"]
+    code, _, _ = await _codes(
+        logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix="other/")
+    )
+    assert "ThrottlingException" == code
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(503, "ServiceUnavailableException"), (500, "InternalFailure")],
+)
+async def test_logs_server_errors(running, logs, status, code):
+    """``Fault.logs_server_error``: 503 ServiceUnavailableException or 500."""
+    running.inject(Fault.logs_server_error(status, times=1))
+    answer = await _codes(logs.describe_log_streams(logGroupName=LOG_GROUP))
+    assert (code, status) == (answer[0], answer[2])
+    assert (await logs.describe_log_streams(logGroupName=LOG_GROUP))["logStreams"]
+
+
+@pytest.mark.asyncio
+async def test_logs_wire_faults(running, logs):
+    """Dropped connections, truncated and malformed bodies strike logs requests too."""
+    running.inject(
+        Fault.drop_connection(times=1, service="logs"),
+        Fault.truncated(times=1, service="logs"),
+    )
+    for _ in range(2):
+        with pytest.raises(ConnectionClosedError):
+            await _read(logs)
+    for kind in ("not_json", "cut_json"):
+        running.inject(Fault.malformed_body(kind, times=1, service="logs"))
+        assert ["ResponseMetadata"] == list(await _read(logs))
+    running.inject(Fault.malformed_body("missing_members", times=1, service="logs"))
+    assert ["ResponseMetadata"] == list(await _read(logs))
+    assert (await _read(logs))["events"]
+
+
+@pytest.mark.asyncio
+async def test_slow_logs_answers_trip_the_read_timeout(running):
+    """``Fault.slow(service="logs")`` delays logs answers past a read timeout."""
+    running.inject(Fault.slow(0.3, times=1, service="logs"))
+    async with running.logs_client(config=AioConfig(read_timeout=0.05)) as logs:
+        with pytest.raises(ReadTimeoutError):
+            await _read(logs)
+        assert (await _read(logs))["events"]
