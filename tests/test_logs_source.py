@@ -7,6 +7,7 @@ import json
 import socket
 import time
 
+import botocore.session
 import pytest
 import pytest_asyncio
 from aiobotocore.config import AioConfig
@@ -16,6 +17,7 @@ from structlog.testing import capture_logs
 from sagemaker_watch._core.log_reader import RawLogEvent, StreamRead
 from sagemaker_watch._errors import (
     AccessDenied,
+    CredentialsError,
     CredentialsRejected,
     EndpointUnreachable,
     RetriesExhausted,
@@ -98,6 +100,12 @@ def _seen(page):
     """The ``(timestamp, message)`` pairs of an events page."""
     assert isinstance(page, EventsPage), page
     return [(e.timestamp, e.message) for e in page.events]
+
+
+HEAD = StreamRead(stream="job/algo-1-1700000000", token=None, start_time=None)
+TOKEN = StreamRead(
+    stream="job/algo-1-1700000000", token="f/" + "0" * 56, start_time=None
+)
 
 
 # -- moto: the happy paths -------------------------------------------------------
@@ -258,6 +266,44 @@ async def test_a_limit_out_of_range_is_refused(source):
             await source.read(request, limit=limit)
 
 
+@pytest.mark.parametrize("seconds", [0, -1.0])
+@pytest.mark.asyncio
+async def test_a_time_bound_that_is_not_positive_is_refused(moto_logs, seconds):
+    """A call's time bound must be positive."""
+    with pytest.raises(ValueError, match="timeout"):
+        LogsSource(moto_logs, timeout=seconds)
+
+
+@pytest.mark.asyncio
+async def test_a_client_without_credentials_is_denied(moto_url):
+    """No credentials anywhere is DENIED, giving up as a CredentialsError."""
+    async with SESSION.create_client(
+        "logs", region_name="us-east-1", endpoint_url=moto_url
+    ) as client:
+        failed = await LogsSource(client).read(HEAD)
+    assert isinstance(failed, LogsFailure)
+    assert (LogsFailureKind.DENIED, None) == (failed.kind, failed.code)
+    assert isinstance(failed.error, CredentialsError)
+    assert "NoCredentialsError" in failed.message
+
+
+@pytest.mark.asyncio
+async def test_a_synchronous_client_is_a_bug_that_goes_up(moto_url):
+    """A botocore (not aiobotocore) client's answer cannot be awaited: TypeError."""
+    client = botocore.session.get_session().create_client(
+        "logs",
+        region_name="us-east-1",
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - a dummy for moto
+    )
+    try:
+        with pytest.raises(TypeError, match="await"):
+            await LogsSource(client).list_streams("job", token=None)
+    finally:
+        client.close()
+
+
 # -- hostile answers --------------------------------------------------------------
 
 
@@ -283,12 +329,6 @@ def _error(code, message="", status=400):
         "body": json.dumps({"__type": code, "message": message}).encode(),
         "status": status,
     }
-
-
-HEAD = StreamRead(stream="job/algo-1-1700000000", token=None, start_time=None)
-TOKEN = StreamRead(
-    stream="job/algo-1-1700000000", token="f/" + "0" * 56, start_time=None
-)
 
 
 async def _both(hostile, source, **rule):
@@ -366,6 +406,14 @@ async def test_refusals_are_denied_with_the_typed_error(
         assert ["GetLogEvents", "DescribeLogStreams"] == [
             o.error.operation for o in outcomes
         ]
+
+
+@pytest.mark.asyncio
+async def test_expired_credentials_are_transient_then_rejected(hostile, hostile_source):
+    """An expired session token is TRANSIENT (it may renew), then rejected."""
+    outcomes = await _both(hostile, hostile_source, **_error("ExpiredTokenException"))
+    assert [LogsFailureKind.TRANSIENT] * 2 == [o.kind for o in outcomes]
+    assert [CredentialsRejected] * 2 == [type(o.error) for o in outcomes]
 
 
 @pytest.mark.asyncio

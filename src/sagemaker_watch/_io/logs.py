@@ -378,7 +378,7 @@ class LogsSource:
             "get_log_events" if operation == GET_LOG_EVENTS else "describe_log_streams"
         )
         try:
-            response = await getattr(self.client, method)(**request)
+            response: dict[str, Any] = await getattr(self.client, method)(**request)
         except PARSER_ERRORS as error:
             # Only botocore's parser failing on the answer is the answer's
             # fault; anything else of these types is a bug and goes up as is.
@@ -386,9 +386,6 @@ class LogsSource:
                 raise
             msg = f"botocore could not parse the answer ({type(error).__name__})"
             raise _Malformed(msg) from error
-        if not isinstance(response, dict):
-            msg = "an answer that is not a JSON object"
-            raise _Malformed(msg)
         return response
 
     def _failed(
@@ -458,14 +455,16 @@ def _kind(error: BaseException, *, sent_token: str | None) -> LogsFailureKind:  
     return LogsFailureKind.FATAL
 
 
-def _refusal(error: BaseException) -> SageMakerWatchError | None:
+def _refusal(
+    error: BaseException, *, job_name: str | None = None, endpoint: str | None = None
+) -> SageMakerWatchError | None:
     """The typed error of a refusal (``AccessDenied``, credentials), or ``None``."""
-    if isinstance(error, CredentialsError):
-        return error
     if _answer_error(error) is not None:
-        mapped = give_up_error(error, ErrorKind.FATAL, job_name=None, endpoint=None)
+        mapped = give_up_error(
+            error, ErrorKind.FATAL, job_name=job_name, endpoint=endpoint
+        )
         return mapped if isinstance(mapped, AccessDenied | CredentialsError) else None
-    return credentials_error(error, job_name=None)
+    return credentials_error(error, job_name=job_name)
 
 
 def _give_up(
@@ -479,22 +478,18 @@ def _give_up(
 ) -> SageMakerWatchError:
     """The typed error to raise if the driver gives up on *error*.
 
-    Refusals and failures to reach the endpoint get ``failures``' typed errors;
-    the rest a ``ServiceError`` (final kinds) or ``RetriesExhausted`` with
-    *message*, never the answer's text.
+    Refusals and transport failures get ``failures``' typed errors
+    (``AccessDenied``, ``CredentialsRejected``, ``EndpointUnreachable``, ...);
+    the rest a ``RetriesExhausted`` (kinds worth retrying) or a ``ServiceError``
+    with *message*, never the answer's text.
     """
-    if kind is LogsFailureKind.DENIED or _refusal(error) is not None:
-        mapped = give_up_error(
-            error, ErrorKind.FATAL, job_name=job_name, endpoint=endpoint
-        )
-        if isinstance(mapped, AccessDenied | CredentialsError):
-            return mapped
-    if _answer_error(error) is None and not isinstance(error, MalformedResponse):
-        mapped = give_up_error(
+    refusal = _refusal(error, job_name=job_name, endpoint=endpoint)
+    if refusal is not None:
+        return refusal
+    if kind is LogsFailureKind.TRANSIENT and _answer_error(error) is None:
+        return give_up_error(
             error, ErrorKind.TRANSIENT, job_name=job_name, endpoint=endpoint
         )
-        if kind is LogsFailureKind.TRANSIENT:
-            return mapped
     if kind in {
         LogsFailureKind.THROTTLED,
         LogsFailureKind.TRANSIENT,
