@@ -671,3 +671,141 @@ async def test_slow_logs_answers_trip_the_read_timeout(running):
         with pytest.raises(ReadTimeoutError):
             await _read(logs)
         assert (await _read(logs))["events"]
+
+
+# -- listing streams, filtering events, log groups -----------------------------------
+
+
+def test_describe_log_streams_pages_by_name(service, clock):
+    """Fifty streams a page by default; ``limit`` and ``nextToken`` page on."""
+    service.add_job("job", plain(), ResourceConfig={"InstanceCount": 7})
+    clock.advance(200)
+    names, token = [], None
+    while True:
+        request = {**GROUP, "logStreamNamePrefix": "job/", "limit": 3}
+        if token:
+            request["nextToken"] = token
+        answer = service.call("DescribeLogStreams", request)
+        assert len(answer["logStreams"]) <= 3
+        names += [row["logStreamName"] for row in answer["logStreams"]]
+        token = answer.get("nextToken")
+        if token is None:
+            break
+    assert sorted(names) == names
+    assert 7 == len(names)
+    descending = service.call(
+        "DescribeLogStreams",
+        {**GROUP, "logStreamNamePrefix": "job/", "descending": True},
+    )
+    assert names[::-1] == [row["logStreamName"] for row in descending["logStreams"]]
+
+
+def test_describe_log_streams_by_last_event_time(service, clock):
+    """``orderBy=LastEventTime`` sorts by the last event; it refuses a prefix."""
+    service.add_job("early", plain())
+    clock.advance(60)
+    service.add_job("late", plain())
+    clock.advance(3000)
+    answer = service.call(
+        "DescribeLogStreams", {**GROUP, "orderBy": "LastEventTime", "descending": True}
+    )
+    assert ["late", "early"] == [
+        row["logStreamName"].partition("/")[0] for row in answer["logStreams"]
+    ]
+    with pytest.raises(ApiError) as caught:
+        service.call(
+            "DescribeLogStreams",
+            {**GROUP, "orderBy": "LastEventTime", "logStreamNamePrefix": "late/"},
+        )
+    assert "InvalidParameterException" == caught.value.code
+
+
+def test_a_new_stream_shows_no_event_times_until_its_first_line_arrives(service, clock):
+    """A stream exists from its container's start; its event times come with lines."""
+    service.add_job("job", plain())
+    clock.advance(120)
+    (row,) = service.call("DescribeLogStreams", GROUP)["logStreams"]
+    assert {"logStreamName", "creationTime", "arn", "storedBytes"} == set(row)
+    assert round(clock.timestamp() * 1000) == row["creationTime"]
+
+
+def test_filter_log_events_pages_through_every_stream(service, clock):
+    """Interleaved by timestamp across hosts; ``nextToken`` only while more remain."""
+    service.add_job("job", plain(training=200), ResourceConfig={"InstanceCount": 3})
+    clock.advance(3000)
+    events, token, pages = [], None, 0
+    while True:
+        request = {**GROUP, "logStreamNamePrefix": "job/", "limit": 7}
+        if token:
+            request["nextToken"] = token
+        answer = service.call("FilterLogEvents", request)
+        events += answer["events"]
+        pages += 1
+        token = answer.get("nextToken")
+        if token is None:
+            break
+    written = service.written_lines("job")
+    assert len(written) == len(events)
+    assert sorted(written, key=lambda line: (line.timestamp, line.stream)) == [
+        WrittenLine(
+            stream=e["logStreamName"],
+            timestamp=e["timestamp"],
+            ingestion_time=e["ingestionTime"],
+            message=e["message"],
+        )
+        for e in events
+    ]
+    assert -(-len(events) // 7) == pages
+    assert len({e["eventId"] for e in events}) == len(events)
+
+
+def test_filter_log_events_by_names_time_and_pattern(service, clock):
+    """Stream names, a time window and a pattern of terms narrow the events."""
+    service.add_job("job", failure(), ResourceConfig={"InstanceCount": 2})
+    clock.advance(3000)
+    one, two = _streams(service, "job/")
+    written = service.written_lines("job")
+    start, end = written[3].timestamp, written[9].timestamp
+    window = service.call(
+        "FilterLogEvents",
+        {**GROUP, "logStreamNames": [two], "startTime": start, "endTime": end},
+    )
+    expected = [
+        line.message
+        for line in written
+        if line.stream == two and start <= line.timestamp < end
+    ]
+    assert expected == [e["message"] for e in window["events"]]
+    traceback = service.call(
+        "FilterLogEvents", {**GROUP, "filterPattern": '"File " -main ?train ?nothing'}
+    )
+    assert ['  File "/opt/ml/code/train.py", line 212, in <module>'] == [
+        e["message"] for e in traceback["events"]
+    ]
+    assert {one} == {e["logStreamName"] for e in traceback["events"]}
+
+
+def test_describe_log_groups_shows_the_group_once_it_exists(service, clock):
+    """The training jobs' group appears with the first stream, filtered by prefix."""
+    service.add_job("job", plain())
+    assert {"logGroups": []} == service.call("DescribeLogGroups", {})
+    clock.advance(120)
+    (group,) = service.call("DescribeLogGroups", {"logGroupNamePrefix": "/aws/sage"})[
+        "logGroups"
+    ]
+    assert LOG_GROUP == group["logGroupName"]
+    assert round(clock.timestamp() * 1000) == group["creationTime"]
+    assert group["arn"].endswith(f"log-group:{LOG_GROUP}:*")
+    other = service.call("DescribeLogGroups", {"logGroupNamePrefix": "/aws/lambda"})
+    assert {"logGroups": []} == other
+
+
+def test_a_log_group_arn_names_the_group(service, clock):
+    """``logGroupIdentifier`` takes the group's ARN instead of its name."""
+    service.add_job("job", plain())
+    clock.advance(200)
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TrainingJobs"
+    answer = service.call("DescribeLogStreams", {"logGroupIdentifier": arn})
+    assert 1 == len(answer["logStreams"])
+    with pytest.raises(ApiError):
+        service.call("DescribeLogStreams", {"logGroupIdentifier": arn, **GROUP})

@@ -42,6 +42,7 @@ import itertools
 import math
 import random
 import shlex
+import zlib
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._errors import ApiError, constraint, validation_message
@@ -571,7 +572,7 @@ class SimulatedLogs:
                     "timestamp": ts,
                     "message": message,
                     "ingestionTime": ingested,
-                    "eventId": f"{ts:020d}{arrival:020d}{len(name):016d}",
+                    "eventId": _event_id(ts, name, arrival),
                 }
                 for ts, name, arrival, message, ingested in page
             ],
@@ -726,6 +727,11 @@ class SimulatedLogs:
         ):
             raise _invalid(INVALID_TOKEN)
         return entry
+
+
+def _event_id(timestamp: int, stream: str, arrival: int) -> str:
+    """A 56-digit ``eventId``, unique per event: time, stream checksum, arrival."""
+    return f"{timestamp:020d}{zlib.crc32(stream.encode()):010d}{arrival:026d}"
 
 
 def _int_or_none(request: JSON, member: str) -> int | None:
