@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import socket
 import time
@@ -34,6 +35,7 @@ from sagemaker_watch._io.logs import (
     StreamsPage,
 )
 from sagemaker_watch._io.ratelimit import Rate, RateBudget
+from sagemaker_watch.testing import FakeSageMaker, Fault, LogScript, ManualClock, plain
 
 #: pytest-xdist keeps this module on one worker (one moto server for the module).
 pytestmark = pytest.mark.xdist_group("moto-logs-source")
@@ -48,11 +50,11 @@ SESSION = get_session()
 
 
 @contextlib.asynccontextmanager
-async def _logs_client(endpoint_url):
+async def _logs_client(endpoint_url, region="us-east-1"):
     """A stock aiobotocore CloudWatch Logs client for *endpoint_url*, one attempt."""
     async with SESSION.create_client(
         "logs",
-        region_name="us-east-1",
+        region_name=region,
         endpoint_url=endpoint_url,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - a dummy for the test server
@@ -674,3 +676,189 @@ async def test_no_failure_shows_a_body_or_a_control_character(hostile, hostile_s
     assert [] == [text for text in shown if CANARY in text]
     assert [] == [text for text in shown if not text.isprintable()]
     assert [] == logs
+
+
+# -- the fake SageMaker's CloudWatch Logs ------------------------------------------
+
+
+@pytest_asyncio.fixture(name="fake")
+async def _fake():
+    """A running fake on a manual clock, without quotas."""
+    async with FakeSageMaker(clock=ManualClock(), quotas={}) as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(name="fake_source")
+async def _fake_source(fake):
+    """The library's calls over a stock client for the fake's CloudWatch Logs."""
+    async with _logs_client(fake.endpoint_url, fake.region) as client:
+        yield LogsSource(client)
+
+
+async def _read_stream(source, stream, *, limit):
+    """Every event of *stream* by forward tokens, and the pages it took."""
+    request = StreamRead(stream=stream, token=None, start_time=None)
+    events, pages = [], 0
+    while True:
+        page = await source.read(request, limit=limit)
+        assert isinstance(page, EventsPage), page
+        pages += 1
+        events += page.events
+        if page.next_token == request.token:
+            return events, pages
+        request = StreamRead(stream=stream, token=page.next_token, start_time=None)
+
+
+@pytest.mark.asyncio
+async def test_fake_every_line_of_every_host_once_in_order(fake, fake_source):
+    """Two hosts writing bursts of equal timestamps: each line once, as written."""
+    fake.add_job(
+        "job",
+        dataclasses.replace(plain(), logs=LogScript(burst=3)),
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 2},
+    )
+    fake.advance(3000)
+    listed = await fake_source.list_streams("job", token=None)
+    assert isinstance(listed, StreamsPage)
+    assert 2 == len(listed.names)
+    assert listed.next_token is None
+    written = fake.written_lines("job")
+    for stream in listed.names:
+        events, pages = await _read_stream(fake_source, stream, limit=100)
+        expected = sorted(
+            (line for line in written if line.stream == stream),
+            key=lambda line: line.timestamp,
+        )
+        assert [
+            RawLogEvent(
+                timestamp=line.timestamp,
+                ingestion_time=line.ingestion_time,
+                message=line.message,
+            )
+            for line in expected
+        ] == events
+        assert len(expected) // 100 + 2 == pages
+    timestamps = [line.timestamp for line in written]
+    assert len(set(timestamps)) < len(timestamps)
+
+
+@pytest.mark.asyncio
+async def test_fake_streams_not_there_yet_are_not_found(fake, fake_source):
+    """Before a job's containers start there is no group, then no stream: NOT_FOUND."""
+    listed = await fake_source.list_streams("job", token=None)
+    fake.add_job("job", plain())
+    read = await fake_source.read(HEAD)
+    assert [LogsFailureKind.NOT_FOUND] * 2 == [listed.kind, read.kind]
+
+
+@pytest.mark.asyncio
+async def test_fake_an_expired_token_is_token_rejected(fake, fake_source):
+    """After the fake expires its tokens, a read by token is TOKEN_REJECTED."""
+    fake.add_job("job", plain())
+    fake.advance(3000)
+    [stream] = (await fake_source.list_streams("job", token=None)).names
+    first = await fake_source.read(
+        StreamRead(stream=stream, token=None, start_time=None), limit=10
+    )
+    fake.expire_log_tokens()
+    failed = await fake_source.read(
+        StreamRead(stream=stream, token=first.next_token, start_time=None)
+    )
+    assert isinstance(failed, LogsFailure)
+    assert (LogsFailureKind.TOKEN_REJECTED, "InvalidParameterException") == (
+        failed.kind,
+        failed.code,
+    )
+    again = await fake_source.read(
+        StreamRead(stream=stream, token=None, start_time=first.events[-1].timestamp)
+    )
+    assert first.events[-1] == again.events[0]
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        (Fault.logs_throttle(times=1), LogsFailureKind.THROTTLED),
+        (Fault.logs_server_error(503, times=1), LogsFailureKind.TRANSIENT),
+        (Fault.logs_server_error(500, times=1), LogsFailureKind.TRANSIENT),
+        (Fault.drop_connection(service="logs", times=1), LogsFailureKind.TRANSIENT),
+        (Fault.truncated(service="logs", times=1), LogsFailureKind.TRANSIENT),
+        (
+            Fault.malformed_body("not_json", service="logs", times=1),
+            LogsFailureKind.MALFORMED,
+        ),
+        (
+            Fault.malformed_body("cut_json", service="logs", times=1),
+            LogsFailureKind.MALFORMED,
+        ),
+        (
+            Fault.malformed_body("missing_members", service="logs", times=1),
+            LogsFailureKind.MALFORMED,
+        ),
+        (
+            Fault.error(
+                "AccessDeniedException",
+                "User is not authorized to perform: logs:GetLogEvents",
+                service="logs",
+                times=1,
+            ),
+            LogsFailureKind.DENIED,
+        ),
+    ],
+)
+@pytest.mark.parametrize("operation", ["GetLogEvents", "DescribeLogStreams"])
+@pytest.mark.asyncio
+async def test_fake_faults_are_classified(fake, fake_source, fault, kind, operation):
+    """Each fault the fake injects on either call comes back as its kind, once."""
+    fake.add_job("job", plain())
+    fake.advance(3000)
+    [stream] = (await fake_source.list_streams("job", token=None)).names
+    fake.inject(dataclasses.replace(fault, operation=operation))
+    request = StreamRead(stream=stream, token=None, start_time=None)
+
+    async def call():
+        if operation == "GetLogEvents":
+            return await fake_source.read(request)
+        return await fake_source.list_streams("job", token=None)
+
+    failed = await call()
+    assert isinstance(failed, LogsFailure), failed
+    assert kind == failed.kind
+    assert not isinstance(await call(), LogsFailure)
+
+
+@pytest.mark.asyncio
+async def test_fake_a_slow_answer_is_cut_at_the_time_bound(fake):
+    """A read the fake holds past the bound is abandoned as TRANSIENT."""
+    fake.add_job("job", plain())
+    fake.advance(3000)
+    fake.inject(Fault.slow(0.6, service="logs", operation="GetLogEvents", times=1))
+    async with fake.logs_client() as client:
+        source = LogsSource(client, timeout=0.2)
+        [stream] = (await source.list_streams("job", token=None)).names
+        failed = await source.read(
+            StreamRead(stream=stream, token=None, start_time=None)
+        )
+    assert isinstance(failed, LogsFailure)
+    assert LogsFailureKind.TRANSIENT == failed.kind
+
+
+@pytest.mark.asyncio
+async def test_fake_quota_throttles_and_the_budget_slows_down():
+    """Past GetLogEvents' quota the fake throttles; the budget halves its rate."""
+    async with FakeSageMaker(clock=ManualClock()) as fake:
+        fake.add_job("job", plain())
+        fake.advance(3000)
+        budget = RateBudget(
+            {"GetLogEvents": Rate(per_second=1000.0, burst=1000.0)}, clock=SystemClock()
+        )
+        async with fake.logs_client() as client:
+            source = LogsSource(client, budget=budget)
+            [stream] = (await source.list_streams("job", token=None)).names
+            request = StreamRead(stream=stream, token=None, start_time=None)
+            outcomes = [await source.read(request, limit=1) for _ in range(30)]
+    kinds = [o.kind for o in outcomes if isinstance(o, LogsFailure)]
+    assert [LogsFailureKind.THROTTLED] * 5 == kinds
+    operation = budget.statistics().operations["GetLogEvents"]
+    assert (30, 5) == (operation.taken, operation.throttles)
+    assert operation.rate <= 500.0
