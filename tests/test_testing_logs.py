@@ -809,3 +809,16 @@ def test_a_log_group_arn_names_the_group(service, clock):
     assert 1 == len(answer["logStreams"])
     with pytest.raises(ApiError):
         service.call("DescribeLogStreams", {"logGroupIdentifier": arn, **GROUP})
+
+
+def test_a_garbled_token_is_invalid(service, clock):
+    """A token with one digit changed, or cut short, is refused."""
+    service.add_job("job", plain())
+    clock.advance(3000)
+    stream = _only_stream(service)
+    token = _get(service, stream, startFromHead=True, limit=5)["nextForwardToken"]
+    flipped = token[:-9] + str((int(token[-9]) + 1) % 10) + token[-8:]
+    for bad in (flipped, token[:-1], "b" + token[1:], token.replace("f/", "x/")):
+        with pytest.raises(ApiError) as caught:
+            _get(service, stream, startFromHead=True, nextToken=bad)
+        assert "The specified nextToken is invalid." == caught.value.message

@@ -93,6 +93,9 @@ _Direction = Literal["f", "b"]
 _Key = tuple[int, int]
 _START: Final[_Key] = (-1, -1)
 _LAST: Final = 2**62
+_TOKEN_LENGTH: Final = 58
+#: Paging tokens kept before the expired ones are forgotten.
+_PRUNE_AT: Final = 10_000
 #: Where a token points: a stream position, a page offset, or a filter position.
 _Position = _Key | int | tuple[int, str, int]
 
@@ -347,6 +350,8 @@ class SimulatedLogs:
         self._minted: dict[tuple[str, str, _Position], str] = {}
         self._serial = itertools.count(1)
         self._valid_from = 0
+        self._generation = 0
+        self._stream_numbers: dict[str, int] = {}
         self._group_created: int | None = None
 
     def __repr__(self) -> str:
@@ -378,6 +383,8 @@ class SimulatedLogs:
         """Reject every token issued so far from now on."""
         self._valid_from = next(self._serial)
         self._minted.clear()
+        self._tokens.clear()
+        self._generation += 1
 
     # -- the operations ------------------------------------------------------------
 
@@ -415,17 +422,17 @@ class SimulatedLogs:
         cut = _ms(now)
         token = request.get("nextToken")
         if token is not None:
-            entry = self._redeem(token, ("f", "b"), stream.name, now)
-            if entry.kind == "f":
-                found = stream.forward(entry.position, cut, end, limit)
+            kind, position = self._redeem_position(token, stream.name, now)
+            if kind == "f":
+                found = stream.forward(position, cut, end, limit)
                 if start is not None:
                     found = [i for i in found if stream.keys[i][0] >= start]
             else:
-                found = stream.backward(entry.position, cut, start, limit)
+                found = stream.backward(position, cut, start, limit)
                 if end is not None:
                     found = [i for i in found if stream.keys[i][0] < end]
-            first = stream.keys[found[0]] if found else entry.position
-            last = stream.keys[found[-1]] if found else entry.position
+            first = stream.keys[found[0]] if found else position
+            last = stream.keys[found[-1]] if found else position
         elif request.get("startFromHead") is True:
             after = (start, -1) if start is not None else _START
             found = stream.forward(after, cut, end, limit)
@@ -455,8 +462,10 @@ class SimulatedLogs:
             backward = token if token.startswith("b/") else None
         else:
             forward = backward = None
-        answer["nextForwardToken"] = forward or self._mint("f", stream.name, last, now)
-        answer["nextBackwardToken"] = backward or self._mint(
+        answer["nextForwardToken"] = forward or self._mint_position(
+            "f", stream.name, last, now
+        )
+        answer["nextBackwardToken"] = backward or self._mint_position(
             "b", stream.name, first, now
         )
         return answer
@@ -698,6 +707,45 @@ class SimulatedLogs:
         row["storedBytes"] = 0
         return row
 
+    def _mint_position(
+        self, kind: _Direction, stream: str, position: _Key, now: float
+    ) -> str:
+        """A ``GetLogEvents`` token: it carries everything, the fake keeps nothing.
+
+        56 digits: the generation (see :meth:`expire_tokens`), the stream's
+        number, the position's timestamp and arrival, the issue time (ms) and a
+        check.
+        """
+        number = self._stream_numbers.setdefault(stream, len(self._stream_numbers))
+        timestamp, arrival = position
+        body = (
+            f"{self._generation % 10**4:04d}{number:08d}{timestamp + 1:014d}"
+            f"{arrival + 1:09d}{_ms(now):014d}"
+        )
+        return f"{kind}/{body}{self._check(kind, body):07d}"
+
+    def _redeem_position(
+        self, token: object, stream: str, now: float
+    ) -> tuple[_Direction, _Key]:
+        if not isinstance(token, str) or len(token) != _TOKEN_LENGTH:
+            raise _invalid(INVALID_TOKEN)
+        kind, body, check = token[0], token[2:51], token[51:]
+        if (
+            kind not in {"f", "b"}
+            or token[1] != "/"
+            or not token[2:].isdigit()
+            or int(check) != self._check(kind, body)
+            or int(body[:4]) != self._generation % 10**4
+            or self._stream_numbers.get(stream) != int(body[4:12])
+            or _ms(now) - int(body[35:49]) >= self.token_ttl * 1000
+        ):
+            raise _invalid(INVALID_TOKEN)
+        position = (int(body[12:26]) - 1, int(body[26:35]) - 1)
+        return ("f" if kind == "f" else "b"), position
+
+    def _check(self, kind: str, body: str) -> int:
+        return zlib.crc32(f"{self._seed}:{kind}/{body}".encode()) % 10**7
+
     def _mint(self, kind: str, scope: str, position: _Position, now: float) -> str:
         key = (kind, scope, position)
         existing = self._minted.get(key)
@@ -705,14 +753,26 @@ class SimulatedLogs:
             entry = self._tokens[existing]
             if now - entry.issued < self.token_ttl:
                 return existing
+        if len(self._tokens) >= _PRUNE_AT:
+            self._prune(now)
         serial = next(self._serial)
-        prefix = kind if kind in {"f", "b"} else "f" if kind == "filter" else "d"
-        token = f"{prefix}/{serial:056d}"
+        token = f"{kind}/{serial:056d}"
         self._tokens[token] = _Token(
             kind=kind, scope=scope, position=position, issued=now
         )
         self._minted[key] = token
         return token
+
+    def _prune(self, now: float) -> None:
+        """Forget the expired paging tokens: they would be refused all the same."""
+        self._tokens = {
+            token: entry
+            for token, entry in self._tokens.items()
+            if now - entry.issued < self.token_ttl
+        }
+        self._minted = {
+            key: token for key, token in self._minted.items() if token in self._tokens
+        }
 
     def _redeem(
         self, token: object, kinds: tuple[str, ...], scope: str, now: float
@@ -722,7 +782,7 @@ class SimulatedLogs:
             entry is None
             or entry.kind not in kinds
             or entry.scope != scope
-            or int(str(token)[2:]) < self._valid_from
+            or int(str(token).partition("/")[2]) < self._valid_from
             or now - entry.issued >= self.token_ttl
         ):
             raise _invalid(INVALID_TOKEN)
