@@ -185,6 +185,7 @@ async def test_read_events_carry_their_ingestion_time(moto_logs, source):
     assert isinstance(event, RawLogEvent)
     assert (start, "x") == (event.timestamp, event.message)
     assert start <= event.ingestion_time <= _now_ms()
+    assert f"EventsPage(events=1, next_token={page.next_token!r})" == repr(page)
 
 
 @pytest.mark.asyncio

@@ -136,7 +136,7 @@ class StreamsPage:
     next_token: str | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class EventsPage:
     """One ``GetLogEvents`` answer.
 
@@ -146,8 +146,12 @@ class EventsPage:
             sent, at the end of the stream), or ``None`` if it sent none.
     """
 
-    events: tuple[RawLogEvent, ...] = dataclasses.field(repr=False)
+    events: tuple[RawLogEvent, ...]
     next_token: str | None
+
+    def __repr__(self) -> str:
+        """Return a short description: how many events, never their messages."""
+        return f"EventsPage(events={len(self.events)}, next_token={self.next_token!r})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
