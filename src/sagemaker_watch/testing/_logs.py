@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import hashlib
 import itertools
 import math
-import random
 import shlex
+import struct
 import zlib
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -288,10 +289,10 @@ def _write(
             for t, text in writes:
                 batch = math.floor((t - start) / script.batch + 1e-9)
                 if batch not in delays:
-                    rng = random.Random(f"{seed}:{name}:{batch}")  # noqa: S311 - not crypto
-                    delay = rng.uniform(low, high)
-                    if script.late and rng.random() < script.late:
-                        delay += rng.uniform(*LATE_DELAY)
+                    u, v, w = _dice(f"{seed}:{name}:{batch}")
+                    delay = low + (high - low) * u
+                    if v < script.late:
+                        delay += LATE_DELAY[0] + (LATE_DELAY[1] - LATE_DELAY[0]) * w
                     delays[batch] = delay
                 sent = min(start + (batch + 1) * script.batch, end) + delays[batch]
                 lines.append(
@@ -665,10 +666,9 @@ class SimulatedLogs:
             return self._group_created
         first = min(
             (
-                s.appears
-                for name in list(self._jobs)
-                if (logs := self._logs(name)) is not None
-                for s in logs.streams.values()
+                _ms(runs[0][0] + job.timeline.logs.stream_delay)
+                for job in self._jobs.values()
+                if job.timeline.logs is not None and (runs := job.plan.container_runs())
             ),
             default=None,
         )
@@ -787,6 +787,14 @@ class SimulatedLogs:
         ):
             raise _invalid(INVALID_TOKEN)
         return entry
+
+
+def _dice(key: str) -> tuple[float, float, float]:
+    """Three uniform draws in ``[0, 1)`` that are a function of *key* alone."""
+    a, b, c = struct.unpack(
+        "<3I", hashlib.blake2b(key.encode(), digest_size=12).digest()
+    )
+    return a / 2**32, b / 2**32, c / 2**32
 
 
 def _event_id(timestamp: int, stream: str, arrival: int) -> str:
