@@ -31,7 +31,12 @@ position, is therefore never returned to that token nor to the tokens that
 follow it; only a read by ``startTime`` finds it. An expired or unknown token
 is answered ``InvalidParameterException`` "The specified nextToken is invalid."
 (the service's text for a bad token, boto/boto3#1467; the text for an expired
-one is not documented, so the fake sends the same).
+one is not documented, so the fake sends the same). ``GetLogEvents`` tokens carry
+all of that in their digits, so the fake keeps nothing per token.
+
+Simplifications: a deleted job's streams go with it (real ones stay until the
+group's retention ends); ``storedBytes`` is always 0 (deprecated for streams);
+``FilterLogEvents`` understands plain terms only.
 """
 
 from __future__ import annotations

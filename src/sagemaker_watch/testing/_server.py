@@ -2,7 +2,9 @@
 
 The adapter speaks SageMaker's JSON 1.1 protocol (``X-Amz-Target`` dispatch, AWS
 error bodies) and injects faults; every answer comes from a
-:class:`~sagemaker_watch.testing.SimulatedSageMaker`.
+:class:`~sagemaker_watch.testing.SimulatedSageMaker`. SQS requests
+(``AmazonSQS.*``) go to ``_sqs_wire`` and CloudWatch Logs requests
+(``Logs_20140328.*``) to ``_logs_wire``.
 """
 
 from __future__ import annotations
