@@ -822,3 +822,39 @@ def test_a_garbled_token_is_invalid(service, clock):
         with pytest.raises(ApiError) as caught:
             _get(service, stream, startFromHead=True, nextToken=bad)
         assert "The specified nextToken is invalid." == caught.value.message
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    polls=st.lists(st.floats(0.5, 120.0), min_size=1, max_size=40),
+    late=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**16),
+)
+def test_with_late_batches_tokens_never_repeat_or_go_back(polls, late, seed):
+    """Token reads deliver a growing, duplicate-free part; ``startTime`` the rest."""
+    clock = ManualClock()
+    service = SimulatedSageMaker(clock=clock, quotas={}, seed=seed)
+    service.add_job("job", _with_logs(plain(training=600), late=late, burst=2))
+    stream = _only_stream_after(service, clock, 120)
+    token, seen = None, []
+    for pause in polls:
+        clock.advance(pause)
+        now = round(clock.timestamp() * 1000)
+        events, token = _read_all(service, stream, token=token)
+        assert all(e["ingestionTime"] <= now for e in events)
+        seen += events
+        everything, _ = _read_all(service, stream, start_time=0)
+        visible = [
+            line for line in service.written_lines("job") if line.ingestion_time <= now
+        ]
+        assert sorted(visible, key=_line_key) == sorted(
+            _as_lines(stream, everything), key=_line_key
+        )
+    timestamps = [e["timestamp"] for e in seen]
+    assert sorted(timestamps) == timestamps
+    delivered = collections.Counter(_as_lines(stream, seen))
+    assert not delivered - collections.Counter(service.written_lines("job"))
+
+
+def _line_key(line):
+    return (line.timestamp, line.ingestion_time, line.message)
