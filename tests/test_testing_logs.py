@@ -858,3 +858,14 @@ def test_with_late_batches_tokens_never_repeat_or_go_back(polls, late, seed):
 
 def _line_key(line):
     return (line.timestamp, line.ingestion_time, line.message)
+
+
+@pytest.mark.asyncio
+async def test_logs_requests_are_counted_per_job(running, logs):
+    """A logs request counts for the job its stream (or prefix) names."""
+    await _read(logs)
+    await logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix="job/")
+    await logs.describe_log_streams(logGroupName=LOG_GROUP)
+    assert 1 == running.request_count("GetLogEvents", "job")
+    assert 1 == running.request_count("DescribeLogStreams", "job")
+    assert 2 == running.request_count("DescribeLogStreams")

@@ -124,6 +124,15 @@ class WrittenLine:
     message: str
 
 
+def job_of(request: JSON) -> str | None:
+    """The training job a logs request is about: its stream name's first part."""
+    for member in ("logStreamName", "logStreamNamePrefix"):
+        value = request.get(member)
+        if isinstance(value, str) and "/" in value:
+            return value.partition("/")[0]
+    return None
+
+
 def _ms(t: float) -> int:
     return round(t * 1000)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 
 from ._errors import ApiError
-from ._logs import LOG_OPERATIONS
+from ._logs import LOG_OPERATIONS, job_of
 
 if TYPE_CHECKING:
     import random
@@ -39,15 +39,6 @@ REQUIRED_OUTPUT: Final = {
     "FilterLogEvents": ("events",),
     "DescribeLogGroups": ("logGroups",),
 }
-
-
-def job_of(request: JSON) -> str | None:
-    """The training job a logs request is about: its stream name's first part."""
-    for member in ("logStreamName", "logStreamNamePrefix"):
-        value = request.get(member)
-        if isinstance(value, str) and "/" in value:
-            return value.partition("/")[0]
-    return None
 
 
 class LogsWire:
@@ -87,9 +78,13 @@ class LogsWire:
     async def handle(
         self, request: web.Request, operation: str, body: JSON
     ) -> web.StreamResponse:
-        """Answer one CloudWatch Logs request (a quota, then a fault armed for it)."""
+        """Answer one CloudWatch Logs request (a quota, then a fault armed for it).
+
+        It counts for the job its stream or stream prefix names.
+        """
         service = self._service
-        service.receive(operation, body)
+        job_name = job_of(body)
+        service.receive(operation, body, job_name)
         if operation not in LOG_OPERATIONS:
             return self._error(
                 ApiError(
@@ -101,7 +96,6 @@ class LogsWire:
             service.charge(operation)
         except ApiError as exc:
             return self._error(exc)
-        job_name = job_of(body)
         fault = next(
             (
                 f.fault

@@ -26,7 +26,7 @@ from ._eventbridge import EventPublisher, EventStatistics
 from ._faults import ArmedFault
 from ._jobs import SimulatedJob, default_request
 from ._listing import ListQuery
-from ._logs import DEFAULT_TOKEN_TTL, LOG_OPERATIONS, SimulatedLogs
+from ._logs import DEFAULT_TOKEN_TTL, LOG_OPERATIONS, SimulatedLogs, job_of
 from ._quotas import DEFAULT_QUOTAS, RequestMeter
 from ._sqs import DEFAULT_VISIBILITY_TIMEOUT, SimulatedQueue
 from ._validation import (
@@ -188,7 +188,9 @@ class SimulatedSageMaker:
             ApiError: ``UnknownOperationException``, ``ThrottlingException`` when
                 the operation's quota is spent, or the operation's own error.
         """
-        self.receive(operation, request)
+        self.receive(
+            operation, request, job_of(request) if operation in LOG_OPERATIONS else None
+        )
         if operation not in self._operations:
             raise ApiError(
                 "UnknownOperationException", f"Unknown operation {operation}"
@@ -196,9 +198,14 @@ class SimulatedSageMaker:
         self.charge(operation)
         return self.answer(operation, request)
 
-    def receive(self, operation: str, request: JSON) -> None:
-        """Count a request that arrived, whatever answers it."""
-        self._meter.receive(operation, request)
+    def receive(
+        self, operation: str, request: JSON, job_name: str | None = None
+    ) -> None:
+        """Count a request that arrived, whatever answers it.
+
+        It counts for *job_name*, or else for the ``TrainingJobName`` it names.
+        """
+        self._meter.receive(operation, request, job_name)
 
     def charge(self, operation: str) -> None:
         """Take one token from *operation*'s quota, if it has one.

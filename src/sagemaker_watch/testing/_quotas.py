@@ -132,11 +132,20 @@ class RequestMeter:
         self._buckets: dict[str, QuotaBucket] = {}
         self._counters = _Counters()
 
-    def receive(self, operation: str, request: Mapping[str, Any]) -> None:
-        """Count a request that arrived, whatever answers it."""
+    def receive(
+        self,
+        operation: str,
+        request: Mapping[str, Any],
+        job_name: str | None = None,
+    ) -> None:
+        """Count a request that arrived, whatever answers it.
+
+        It counts for *job_name*, or else for the ``TrainingJobName`` it names.
+        """
         counters = self._counters
         counters.requests[operation] += 1
-        job_name = request.get("TrainingJobName")
+        if job_name is None:
+            job_name = request.get("TrainingJobName")
         if isinstance(job_name, str):
             counters.by_job[operation, job_name] += 1
 
