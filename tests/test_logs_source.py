@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -13,6 +14,8 @@ import pytest
 import pytest_asyncio
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from sagemaker_watch._core.log_reader import RawLogEvent, StreamRead
@@ -41,6 +44,8 @@ from sagemaker_watch.testing import FakeSageMaker, Fault, LogScript, ManualClock
 pytestmark = pytest.mark.xdist_group("moto-logs-source")
 
 CANARY = "canary-5d1e-log-line-secret"
+#: The end of year 9999 in epoch milliseconds: the latest time a line may carry.
+_MAX_MS = 253_402_300_799_999
 #: What a training script may print: colours, a bell, a carriage return, a NUL.
 CONTROL = "\x1b[31mred\x1b[0m \x07 half\rline \x00 tab\tend"
 
@@ -863,3 +868,132 @@ async def test_fake_quota_throttles_and_the_budget_slows_down():
     operation = budget.statistics().operations["GetLogEvents"]
     assert (30, 5) == (operation.taken, operation.throttles)
     assert operation.rate <= 500.0
+
+
+# -- any answer at all -------------------------------------------------------------
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_MS = st.integers(min_value=0, max_value=_MAX_MS)
+_GOOD_EVENT = st.fixed_dictionaries(
+    {"timestamp": _MS, "ingestionTime": _MS, "message": st.text(max_size=12)}
+)
+#: A good event with one member replaced (by junk, an edge of the range, or
+#: nothing) or dropped.
+_BAD_EVENT = st.tuples(
+    _GOOD_EVENT,
+    st.sampled_from(["timestamp", "ingestionTime", "message"]),
+    _JSON | st.sampled_from([-1, _MAX_MS + 1, True, 1.0]),
+    st.booleans(),
+).map(
+    lambda t: (
+        {k: v for k, v in t[0].items() if k != t[1]} if t[3] else {**t[0], t[1]: t[2]}
+    )
+)
+#: Answers near the real ones: good events, at most one bad one, a token.
+_LIKELY = st.fixed_dictionaries(
+    {
+        "events": st.tuples(
+            st.lists(_GOOD_EVENT, max_size=2), st.none() | _BAD_EVENT
+        ).map(lambda t: t[0] if t[1] is None else [*t[0], t[1]]),
+        "nextForwardToken": st.none() | st.text(max_size=8),
+    }
+)
+#: Answers of any shape.
+_ANY = st.fixed_dictionaries(
+    {},
+    optional={
+        "events": st.lists(_GOOD_EVENT | _BAD_EVENT | _JSON, max_size=3) | _JSON,
+        "nextForwardToken": st.text(max_size=8) | _JSON,
+        "nextBackwardToken": st.text(max_size=8),
+    },
+)
+_BODIES = st.one_of(
+    _LIKELY.map(lambda answer: json.dumps(answer).encode()),
+    _ANY.map(lambda answer: json.dumps(answer).encode()),
+    st.binary(max_size=40),
+)
+
+
+def _expected_outcome(body):  # noqa: PLR0911 - one return per way to be malformed
+    """What ``read`` should make of *body*: an ``EventsPage``, or ``"malformed"``.
+
+    Written from botocore's JSON parser: members that are ``null`` are absent,
+    and a list member that is an empty string or object reads as empty.
+    """
+    try:
+        answer = json.loads(body.decode())
+    except ValueError:
+        return "malformed"
+    if not isinstance(answer, dict):
+        return "malformed"
+    rows = answer.get("events")
+    if rows in ("", {}):
+        rows = []
+    if not isinstance(rows, list):
+        return "malformed"
+    events = []
+    for row in rows:
+        if not isinstance(row, dict):
+            return "malformed"
+        times = [row.get("timestamp"), row.get("ingestionTime")]
+        if not all(
+            type(t) is int and 0 <= t <= _MAX_MS for t in times
+        ) or not isinstance(row.get("message"), str):
+            return "malformed"
+        events.append(
+            RawLogEvent(
+                timestamp=times[0], ingestion_time=times[1], message=row["message"]
+            )
+        )
+    token = answer.get("nextForwardToken")
+    if token in (None, ""):
+        token = None
+    elif not isinstance(token, str) or not token.isprintable():
+        return "malformed"
+    return EventsPage(events=tuple(events), next_token=token)
+
+
+def test_any_answer_is_a_page_of_checked_events_or_malformed():
+    """Whatever a 200 answer holds, ``read`` returns checked events or MALFORMED."""
+    from hostile import HostileServer  # noqa: PLC0415 - a test helper module
+
+    loop = asyncio.new_event_loop()
+    stack = contextlib.AsyncExitStack()
+    try:
+        server = loop.run_until_complete(stack.enter_async_context(HostileServer()))
+        client = loop.run_until_complete(
+            stack.enter_async_context(_logs_client(server.endpoint_url))
+        )
+
+        @settings(max_examples=150, deadline=None)
+        @given(body=_BODIES)
+        def check(body):
+            server.rules.clear()
+            server.rule("GetLogEvents", body=body)
+            outcome = loop.run_until_complete(LogsSource(client).read(HEAD))
+            if isinstance(outcome, LogsFailure):
+                assert (LogsFailureKind.MALFORMED, True) == (
+                    outcome.kind,
+                    outcome.message.isprintable(),
+                )
+                outcome = "malformed"
+            assert _expected_outcome(body) == outcome
+
+        check()
+    finally:
+        loop.run_until_complete(stack.aclose())
+        loop.close()
