@@ -8,9 +8,10 @@ decisions (with ``_core.log_reader``'s schedule).
 
 SageMaker writes a training job's output to the log group
 ``/aws/sagemaker/TrainingJobs``, one stream per host and container start, named
-``JOB/algo-N-EPOCH`` (the SageMaker Developer Guide, "Log Amazon SageMaker Events
-with Amazon CloudWatch"). ``list_streams`` is one ``DescribeLogStreams`` page of
-the streams named ``JOB/...``; ``read`` is one ``GetLogEvents`` call,
+``JOB/algo-N-EPOCH`` (the SageMaker Developer Guide's table of the log groups and
+streams SageMaker sends to CloudWatch Logs). ``list_streams`` is one
+``DescribeLogStreams`` page of the streams named ``JOB/...``; ``read`` is one
+``GetLogEvents`` call,
 ``startFromHead=True`` always (the API reference: without it and without a token
 the service returns the NEWEST events, and a ``nextForwardToken`` must be sent
 with ``startFromHead=True``), by the request's token or else from its start time.
