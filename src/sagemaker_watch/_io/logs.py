@@ -11,10 +11,10 @@ SageMaker writes a training job's output to the log group
 ``JOB/algo-N-EPOCH`` (the SageMaker Developer Guide's table of the log groups and
 streams SageMaker sends to CloudWatch Logs). ``list_streams`` is one
 ``DescribeLogStreams`` page of the streams named ``JOB/...``; ``read`` is one
-``GetLogEvents`` call,
-``startFromHead=True`` always (the API reference: without it and without a token
-the service returns the NEWEST events, and a ``nextForwardToken`` must be sent
-with ``startFromHead=True``), by the request's token or else from its start time.
+``GetLogEvents`` call, ``startFromHead=True`` always (the API reference: without
+it and without a token the service returns the NEWEST events, and a
+``nextForwardToken`` must be sent with ``startFromHead=True``), by the request's
+token or else from its start time.
 At the end of a stream the service answers the token it was sent; ``read``
 returns it as is, and the reader compares.
 
