@@ -45,9 +45,11 @@ def _boto3_constraints(session: nox.Session) -> str:
 def tests(session: nox.Session) -> None:
     """Run the test suite under coverage on the current interpreter.
 
-    pytest-xdist spreads the test files over the machine's cores (``--dist
-    loadfile`` keeps each file's session fixtures, such as the docs' block runs,
-    in one worker); coverage follows the workers through its subprocess patch.
+    pytest-xdist hands the tests out one at a time to the machine's cores as
+    each finishes (``--dist loadgroup``), except the modules marked
+    ``xdist_group``, which share a module or session fixture (the docs' block
+    runs, a moto server, the wheel) and stay on one worker; coverage follows the
+    workers through its subprocess patch.
     """
     _install(session, "tests")
     session.run("coverage", "erase")
@@ -57,7 +59,7 @@ def tests(session: nox.Session) -> None:
         "-m",
         "pytest",
         "--numprocesses=auto",
-        "--dist=loadfile",
+        "--dist=loadgroup",
         "--durations=10",
         *session.posargs,
     )

@@ -52,8 +52,8 @@ MODES = {
     "per-job": {"sweep_interval": None},
 }
 
-#: Two jobs per lifecycle: ten, exactly the fleet's default ``list_min_jobs``.
-COPIES = 2
+#: One job per lifecycle: five jobs sharing one client and one budget.
+COPIES = 1
 
 
 def _timeline(lifecycle):
@@ -187,7 +187,7 @@ async def _describes_for_plain_jobs(faults):
         fake.client(config=FAST_TIMEOUTS) as client,
     ):
         for i in range(12):
-            fake.add_job(f"job-{i:02d}", plain(training=4 * 3600))
+            fake.add_job(f"job-{i:02d}", plain(training=2 * 3600))
         fake.inject(*faults)
         async with sw.FleetWatcher(
             client=client, clock=fake.clock, max_in_flight=1, seed=7, stream=False
@@ -202,8 +202,8 @@ async def _describes_for_plain_jobs(faults):
 @pytest.mark.asyncio
 async def test_sparse_list_throttling_does_not_multiply_describes():
     """5 % of sweeps throttled costs at most half again the describes of none."""
-    # A guard against a hang, not a speed check: two runs of 12 jobs through four
-    # simulated hours each take 20-45 s of real time, more on a loaded machine.
+    # A guard against a hang, not a speed check: two runs of 12 jobs through two
+    # simulated hours each take 10-25 s of real time, more on a loaded machine.
     with anyio.fail_after(240):
         clean = await _describes_for_plain_jobs([])
         throttled = await _describes_for_plain_jobs(
