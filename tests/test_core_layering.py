@@ -25,6 +25,7 @@ CORE = [
     "_core.tracker",
     "_core.hints",
     "_core.hint_mode",
+    "_core.log_reader",
 ]
 FORBIDDEN = [
     "aiobotocore",
@@ -98,6 +99,7 @@ AWS_MODULES = {
     "_io/failures.py": {"aiohttp", "botocore"},
     "_io/client.py": {"aiobotocore", "botocore"},
     "_io/sqs.py": set(),  # SQS's calls, through the client and failures above
+    "_io/logs.py": set(),  # CloudWatch Logs' calls, likewise
 }
 
 

@@ -40,6 +40,12 @@ EXPECTED_ALL = {
     # Push hints (EventBridge through SQS).
     "SqsHints",
     "HintStatistics",
+    # Training logs (CloudWatch Logs).
+    "logs",
+    "Logs",
+    "CloudWatchLogs",
+    "LogLine",
+    "LogReaderStatistics",
     # Settings, time and the client.
     "PollSchedule",
     "RetryPolicy",
@@ -162,6 +168,7 @@ INTERNAL = {
     "_drivers._fleet_waiters": {"StatusWaiter", "Timeouts", "Waiters"},
     "_drivers._fleet_sweeps": {"Sweeper"},
     "_drivers._hint_feed": {"HintFeed", "announced", "open_feed"},
+    "_drivers._log_follow": {"LogFollower"},
     "_drivers.shared_fleets": {"OpenedFleet", "SharedFleets"},
     "_drivers.waiters": {"raise_for_outcome"},
     "_core.cursor": {"ResumeCursor", "message_digest", "progress_digest"},
@@ -176,6 +183,7 @@ INTERNAL = {
         "read_hint",
     },
     "_core.hint_mode": {"HintMode", "HintState"},
+    "_core.log_reader": {"LogReader", "RawLogEvent", "StreamRead"},
     "_core.names": {"JobRef", "lookup_name", "parse_job", "validate_job_name"},
     "_core.parse_memo": {"Memo", "Parsed", "RowSpec", "Rows", "reuse"},
     "_core.schedule": {"PollState", "next_delay"},
@@ -205,10 +213,19 @@ INTERNAL = {
         "default_client",
         "endpoint_origin",
         "one_line",
+        "logs_client",
         "require_asyncio",
         "sqs_client",
     },
     "_io.sqs": {"SqsQueue", "SqsStatistics"},
+    "_io.logs": {
+        "EventsPage",
+        "LogsFailure",
+        "LogsFailureKind",
+        "LogsSource",
+        "LogsSourceStatistics",
+        "StreamsPage",
+    },
     "_io.ratelimit": {
         "AdaptiveRate",
         "BudgetStatistics",

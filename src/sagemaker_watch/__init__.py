@@ -12,9 +12,10 @@ Typed events, exactly once and in order, and waiters that say why a job ended::
 
 The surface: the ways in (``watch``, ``Watch``, three ``wait_*`` functions, one
 keyword set), the fleet (``FleetWatcher``), the settings (``PollSchedule``,
-``RetryPolicy``, ``Clock``, ``sagemaker_client``, ``SqsHints``), what users
-receive (``Snapshot`` and its parts, the two status enums, the events) and the
-one exception tree.
+``RetryPolicy``, ``Clock``, ``sagemaker_client``, ``SqsHints``), training logs
+(``logs``, ``Logs``, ``CloudWatchLogs``, ``LogLine``), what users receive
+(``Snapshot`` and its parts, the two status enums, the events) and the one
+exception tree.
 
 The drivers, ``sagemaker_client`` and ``Clock`` load on first use, so that
 ``import sagemaker_watch`` loads no botocore, aiohttp or structlog.
@@ -40,6 +41,7 @@ from ._core.events import (
     StatusEntered,
     StatusMessageChanged,
 )
+from ._core.log_reader import LogLine, LogReaderStatistics
 from ._core.schedule import PollSchedule
 from ._core.snapshot import Metric, Progress, Snapshot, Transition
 from ._core.status import PrimaryStatus, SecondaryStatus
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
     from . import blocking as blocking  # the submodule, loaded on first use
     from ._drivers.fleet import FleetStatistics, FleetWatcher
     from ._drivers.hints import HintStatistics, SqsHints
+    from ._drivers.logs import CloudWatchLogs, Logs, logs
     from ._drivers.waiters import (
         wait_for_status,
         wait_until_complete,
@@ -91,6 +94,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessDenied",
     "Clock",
+    "CloudWatchLogs",
     "ConfigurationError",
     "CredentialsError",
     "CredentialsRejected",
@@ -112,6 +116,9 @@ __all__ = [
     "JobRemoved",
     "JobReplaced",
     "JobStopped",
+    "LogLine",
+    "LogReaderStatistics",
+    "Logs",
     "MalformedResponse",
     "Metric",
     "NoRegion",
@@ -142,6 +149,7 @@ __all__ = [
     "WaitTimeout",
     "Watch",
     "__version__",
+    "logs",
     "sagemaker_client",
     "wait_for_status",
     "wait_until_complete",
@@ -218,6 +226,9 @@ _DEPRECATED: dict[str, tuple[str, str, str]] = {
 #: alone should not pay for.
 _LAZY: dict[str, str] = {
     "Clock": "._io.clock",
+    "CloudWatchLogs": "._drivers.logs",
+    "Logs": "._drivers.logs",
+    "logs": "._drivers.logs",
     "FleetStatistics": "._drivers.fleet",
     "FleetWatcher": "._drivers.fleet",
     "HintStatistics": "._drivers.hints",

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 
 from .._core.diff import ResumeCursor
+from .._core.events import Event, JobEnded, PrimaryStatusChanged, StatusEntered
+from .._core.log_reader import LogReader
 from .._core.names import parse_job
 from .._core.tracker import ErrorKind, JobTracker, RetryPolicy
 from .._errors import UsageError, WaitTimeout
-from .._io.client import ClientOptions, default_client
+from .._io.client import ClientOptions, default_client, logs_client
 from .._io.clock import Clock, SystemClock
 from .._io.failures import error_code
 from .._io.logging import (
@@ -23,19 +25,23 @@ from .._io.logging import (
     POLL_RETRY_SCHEDULED,
     logger,
 )
+from .._io.logs import LogsSource
 from .._io.source import AioBotocoreSource, CallFailed
 from .._io.sqs import MAX_WAIT_SECONDS
 from ._hint_feed import HintFeed, open_feed
+from ._log_follow import LogFollower
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from types import TracebackType
 
     from types_aiobotocore_sagemaker import SageMakerClient
 
-    from .._core.events import Event
+    from .._core.log_reader import LogLine
     from .._core.schedule import PollSchedule
     from .._core.snapshot import Snapshot
     from .hints import HintStatistics, SqsHints
+    from .logs import CloudWatchLogs
 else:
     SageMakerClient = Any
 
@@ -111,7 +117,7 @@ class Watch:
             if resume is None
             else ResumeCursor.from_token(resume, job_name=self.job_name),
         )
-        self._pending: collections.deque[Event] = collections.deque()
+        self._pending: collections.deque[Event | LogLine] = collections.deque()
         self._next_delay: float | None = None
         self._finished = False
         self._exit_stack: contextlib.AsyncExitStack | None = None
@@ -128,6 +134,26 @@ class Watch:
             )
         self._retrying = False
         self._for_hint = False
+        self._wait_started: float | None = None
+        self._logs: CloudWatchLogs | None = None
+        self._logs_resume: str | None = None
+        self._follower: LogFollower | None = None
+        self._held: list[Event] = []
+
+    def read_logs(self, settings: CloudWatchLogs, *, resume: str | None) -> None:
+        """Also read the job's training logs (``logs()``'s; before the first use).
+
+        The watch then hands out log lines too (``next_item``), and holds its
+        terminal event back until the job's streams are drained.
+
+        Raises:
+            InvalidResumeToken: *resume* cannot be read or is another job's.
+        """
+        if resume is not None:
+            LogReader(self.job_name, resume=resume)  # a bad token fails now
+        self._logs, self._logs_resume = settings, resume
+        if settings.client is not None:
+            self._follower = self._follow(settings.client)
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -168,6 +194,23 @@ class Watch:
                     clock=self._clock,
                     watched=self._watched,
                 )
+            if self._logs is not None and self._follower is None:
+                self._follower = self._follow(
+                    await stack.enter_async_context(
+                        logs_client(
+                            ClientOptions(
+                                region=self._logs.region or self._client_options.region,
+                                profile=self._logs.profile
+                                or self._client_options.profile,
+                                verify=self._client_options.verify,
+                                botocore_config=self._client_options.botocore_config,
+                            ),
+                            job_region=self._source.client.meta.region_name
+                            if self._source.client is not None
+                            else None,
+                        )
+                    )
+                )
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -200,6 +243,15 @@ class Watch:
                 with ``async with`` (raised before any request).
             WaitTimeout: *timeout* ran out; ``.snapshot`` is the last one seen.
         """
+        item = await self.next_item()
+        assert isinstance(item, Event)  # noqa: S101 - lines only with logs=
+        return item
+
+    async def next_item(self) -> Event | LogLine:
+        """The next event, or log line when the watch reads logs (``logs()``'s).
+
+        Raises as ``__anext__`` does.
+        """
         if self._source.client is None and not self._finished:
             msg = (
                 f"watch({self.job_name!r}) opens its own client, so use it as "
@@ -214,6 +266,13 @@ class Watch:
                 "SqsHints(..., client=)"
             )
             raise UsageError(msg)
+        if self._logs is not None and self._follower is None and not self._finished:
+            msg = (
+                f"logs({self.job_name!r}) opens a CloudWatch Logs client, so use "
+                "it as 'async with sw.logs(...) as lines:', or pass "
+                "CloudWatchLogs(client=...)"
+            )
+            raise UsageError(msg)
         self._start()
         if self._deadline is None or self._finished:
             return await self._next()
@@ -226,43 +285,95 @@ class Watch:
         self._finished = self._timed_out = True
         return await self._next()
 
+    def _follow(self, client: Any) -> LogFollower:  # noqa: ANN401 - a logs client
+        """A follower of this job's logs through *client*, on a budget of its own."""
+        settings = self._logs
+        assert settings is not None  # noqa: S101 - only called with logs
+        budget = settings.budget(self._clock)
+        return LogFollower(
+            self.job_name,
+            source=LogsSource(client, budget=budget),
+            clock=self._clock,
+            settings=settings,
+            resume=self._logs_resume,
+        )
+
+    @property
+    def log_follower(self) -> LogFollower | None:
+        """The follower of this job's logs, if the watch reads them (entered)."""
+        return self._follower
+
     def _start(self) -> None:
         """Start the *timeout* at the first use (entering, or the first event)."""
         if self._timeout is not None and self._deadline is None:
             self._deadline = self._clock.monotonic() + self._timeout
 
-    async def _next(self) -> Event:
+    async def _next(self) -> Event | LogLine:
+        follower = self._follower
         while not self._pending:
             if self._timed_out:
                 self._timed_out = False
+                if self._held:
+                    # The job ended; its last lines did not all come in time.
+                    self._release_held(flush=True)
+                    continue
                 raise WaitTimeout(
                     self.job_name,
                     timeout=self._timeout or 0.0,
                     snapshot=self.last_snapshot,
                 )
             if self._finished:
+                if follower is not None and self._held:
+                    # Drain the streams, then the terminal event, last.
+                    await follower.work(math.inf)
+                    self._release_held(flush=follower.finished)
+                    continue
                 raise StopAsyncIteration
             if self._next_delay is not None:
-                await self._wait(self._next_delay)
-                self._next_delay = None
+                if not await self._wait(self._next_delay):
+                    self._release_held(flush=False)  # the lines ready now
+                    continue
+                self._next_delay = self._wait_started = None
             await self._poll()
         return self._pending.popleft()
+
+    def _release_held(self, *, flush: bool) -> None:
+        """Queue the follower's ready lines; with *flush*, all, then the held events."""
+        follower = self._follower
+        if follower is not None:
+            self._pending.extend(follower.take(flush=flush))
+        if flush:
+            self._pending.extend(self._held)
+            self._held = []
 
     def _watched(self, name: str) -> bool:
         return name == self.job_name
 
-    async def _wait(self, delay: float) -> None:
-        """Sleep *delay* seconds, or long-poll the hints that long (see ``HintFeed``).
+    async def _wait(self, delay: float) -> bool:
+        """Wait *delay* seconds from the wait's start; ``False`` if cut short.
 
-        While hints flow, a routine delay relaxes to their ceiling (a retry's
-        does not), and a hint about this job ends the wait (once its
-        coalescing window allows).
+        Sleeps, or long-polls the hints that long (see ``HintFeed``): while
+        hints flow, a routine delay relaxes to their ceiling (a retry's does
+        not), and a hint about this job ends the wait (once its coalescing
+        window allows). With logs, their calls run meanwhile, and the wait is
+        cut short when lines are ready (``False``: call again to go on).
         """
-        feed = self._feed
-        if feed is None:
+        started = self._wait_started
+        if started is None:
+            started = self._wait_started = self._clock.monotonic()
+        if self._feed is not None:
+            return await self._wait_hinted(self._feed, started, delay)
+        if (follower := self._follower) is None:
             await self._clock.sleep(delay)
-            return
-        started = self._clock.monotonic()
+            return True
+        await follower.work(started + delay)
+        return not follower.ready(self._clock.monotonic())
+
+    async def _wait_hinted(  # noqa: C901 - one loop: hints, deadline, logs
+        self, feed: HintFeed, started: float, delay: float
+    ) -> bool:
+        """``_wait`` with hints: long-poll the queue (and make log calls) meanwhile."""
+        follower = self._follower
         # A relaxed wait still ends at the watch's deadline (the tracker's delay did).
         cap = self._remaining(started)
         backoff = False
@@ -275,11 +386,18 @@ class Watch:
             due = feed.coalescer.next_due()
             if due is not None and due <= now and feed.coalescer.take_due(now):
                 self._for_hint = True
-                return
+                return True
             if remaining <= 0:
-                return
+                return True
             if due is not None:
                 remaining = min(remaining, due - now)
+            if follower is not None:
+                if follower.ready(now):
+                    return False
+                if (log_due := follower.next_due()) <= now:
+                    await follower.work(now)
+                    continue
+                remaining = min(remaining, log_due - now)
             if backoff:
                 await self._clock.sleep(min(feed.retry_delay, remaining))
                 backoff = False
@@ -318,7 +436,9 @@ class Watch:
         self._retrying = step.retry is not None
         for anomaly in step.anomalies:
             logger.warning(HISTORY_ANOMALY, job_name=self.job_name, anomaly=anomaly)
-        self._pending.extend(step.events)
+        self._pending.extend(
+            self._tell_logs(step.events, finished=step.finished, now=now)
+        )
         if (retry := step.retry) is not None:
             logger.info(
                 JOB_NOT_FOUND_YET
@@ -338,6 +458,26 @@ class Watch:
             last = self._tracker.last_snapshot
             ended = last is not None and last.is_terminal
             self._timed_out = not ended and self._clock.monotonic() >= self._deadline
+
+    def _tell_logs(
+        self, events: Sequence[Event], *, finished: bool, now: float
+    ) -> Sequence[Event | LogLine]:
+        """Tell the log follower what the describe showed; what to emit now.
+
+        A status change may mean a restart with new streams: they are looked
+        for at once. At the end the streams are drained, and the terminal event
+        is held back until they are (``_next``), so it stays the last item.
+        """
+        follower = self._follower
+        if follower is None or not events:
+            return events
+        if any(isinstance(e, StatusEntered | PrimaryStatusChanged) for e in events):
+            follower.reader.status_changed(now=now)
+        if finished:
+            follower.reader.job_ended(now=now)
+            self._held = [e for e in events if isinstance(e, JobEnded)]
+            events = [e for e in events if not isinstance(e, JobEnded)]
+        return [*follower.take(), *events]
 
     def _remaining(self, now: float) -> float | None:
         remaining = math.inf

@@ -233,6 +233,32 @@ async def sqs_client(
         yield client
 
 
+@contextlib.asynccontextmanager
+async def logs_client(
+    options: ClientOptions | None = None,
+    *,
+    job_region: str | None = None,
+    session: AioSession | None = None,
+) -> AsyncIterator[Any]:
+    """Create a CloudWatch Logs client for training logs, closed on exit.
+
+    Training logs live in the jobs' region: *options*' region, else
+    *job_region* (the SageMaker client's), else the chain's. The endpoint is
+    the chain's (``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS``, ``AWS_ENDPOINT_URL``,
+    else AWS's); the profile, credentials, ``verify`` and botocore config come
+    from *options* as for SageMaker.
+
+    Raises as ``sqs_client`` does.
+    """
+    require_asyncio()
+    options = options or ClientOptions()
+    region = options.region or job_region or os.environ.get("AWS_REGION") or None
+    async with _create_client(
+        "logs", options, endpoint_url=None, region=region, session=session
+    ) as client:
+        yield client
+
+
 def _aws_queue_region(host: str) -> str | None:
     """The region of an AWS SQS host (``sqs.<region>.amazonaws.com``), else ``None``."""
     if (match := _AWS_SQS_HOST.fullmatch(host.lower())) is not None:

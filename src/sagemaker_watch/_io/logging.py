@@ -24,6 +24,7 @@ HINTS_FALLBACK: Final = "sagemaker_watch.hints_fallback"
 HINTS_RECEIVE_FAILED: Final = "sagemaker_watch.hints_receive_failed"
 HINTS_DELETE_FAILED: Final = "sagemaker_watch.hints_delete_failed"
 HINT_NOT_READ: Final = "sagemaker_watch.hint_not_read"
+LOGS_CALL_FAILED: Final = "sagemaker_watch.logs_call_failed"
 
 
 @functools.cache

@@ -1,0 +1,161 @@
+"""One job's training logs for a driver: list streams, read them, within a budget.
+
+A ``LogFollower`` joins the CloudWatch Logs calls (``_io/logs.py``) and the pure
+reader of one job's streams (``_core/log_reader.py``, which decides what to read
+when, deduplicates, merges and drains) for a driver: ``watch()`` runs its calls
+while it waits for its next describe, and tells it when the job changed status
+or ended. Every call takes a token of the driver's rate budget first (its own,
+or a fleet's, shared by every job followed). Lines are handed to the caller and
+never logged: a line can hold anything.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Final
+
+from .._core.log_reader import LogReader
+from .._errors import ServiceError
+from .._io.logging import LOGS_CALL_FAILED, logger
+from .._io.logs import LogsFailure, LogsFailureKind, LogsSource
+
+if TYPE_CHECKING:
+    from .._core.log_reader import LogLine, StreamRead
+    from .._io.clock import Clock
+    from .logs import CloudWatchLogs
+
+#: DescribeLogStreams pages per listing at most (50 streams a page: 5,000 streams).
+MAX_LISTING_PAGES: Final = 100
+#: The failures that no retry can mend: the follower stops and says why.
+_FATAL: Final = frozenset({LogsFailureKind.DENIED, LogsFailureKind.FATAL})
+
+
+class LogFollower:
+    """The training logs of one job, for one driver.
+
+    Attributes:
+        job_name: the job whose streams are read.
+        reader: what to read when, and the lines read (pure).
+    """
+
+    def __init__(
+        self,
+        job_name: str,
+        *,
+        source: LogsSource,
+        clock: Clock,
+        settings: CloudWatchLogs,
+        resume: str | None = None,
+    ) -> None:
+        """Prepare to follow *job_name*; nothing is sent yet.
+
+        Raises:
+            InvalidResumeToken: *resume* cannot be read or is another job's.
+        """
+        self.job_name = job_name
+        self._source = source
+        self._clock = clock
+        self.reader = LogReader(
+            job_name,
+            window=settings.window,
+            active=settings.active,
+            idle=settings.idle,
+            resume=resume,
+        )
+
+    def ready(self, now: float) -> bool:
+        """Whether lines may be taken now."""
+        release = self.reader.next_release()
+        return release is not None and release <= now
+
+    def next_due(self) -> float:
+        """When the next call (or release of lines) is due, on the clock."""
+        due = self.reader.listing_due()
+        read = self.reader.next_read()
+        if read is not None:
+            due = min(due, read[0])
+        release = self.reader.next_release()
+        if release is not None:
+            due = min(due, release)
+        return due
+
+    def take(self, *, flush: bool = False) -> list[LogLine]:
+        """The lines whose reordering window has passed (all with *flush*)."""
+        return self.reader.take(now=self._clock.monotonic(), flush=flush)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job ended and its streams were drained."""
+        return self.reader.finished()
+
+    async def work(self, until: float) -> None:
+        """Make the calls due before *until*, then return (at once if lines are ready).
+
+        Raises:
+            AccessDenied, CredentialsRejected, ServiceError: CloudWatch Logs
+                refused the credentials or the call (``logs:DescribeLogStreams``
+                and ``logs:GetLogEvents`` are needed), or another error no
+                retry mends.
+        """
+        while True:
+            now = self._clock.monotonic()
+            if self.ready(now) or self.finished:
+                return
+            if self.reader.listing_due() <= now:
+                await self._list()
+                continue
+            read = self.reader.next_read()
+            if read is not None and read[0] <= now:
+                await self._read(read[1])
+                continue
+            due = min(self.next_due(), until)
+            if due <= now or not math.isfinite(due):
+                return
+            await self._clock.sleep(due - now)
+
+    async def _list(self) -> None:
+        """List the job's streams, every page, and tell the reader."""
+        names: list[str] = []
+        token: str | None = None
+        for _ in range(MAX_LISTING_PAGES):
+            page = await self._source.list_streams(self.job_name, token=token)
+            if isinstance(page, LogsFailure):
+                if page.kind is LogsFailureKind.NOT_FOUND:
+                    # The log group appears with the first job of the account.
+                    break
+                self._failed("DescribeLogStreams", page)
+                self.reader.listing_failed(now=self._clock.monotonic())
+                return
+            names.extend(page.names)
+            if page.next_token is None or page.next_token == token:
+                break
+            token = page.next_token
+        self.reader.streams_listed(names, now=self._clock.monotonic())
+
+    async def _read(self, request: StreamRead) -> None:
+        """Read one stream once and tell the reader what came back."""
+        page = await self._source.read(request)
+        now = self._clock.monotonic()
+        if not isinstance(page, LogsFailure):
+            self.reader.read(request, page.events, page.next_token, now=now)
+        elif page.kind is LogsFailureKind.TOKEN_REJECTED:
+            self.reader.token_rejected(request, now=now)
+        elif page.kind is LogsFailureKind.NOT_FOUND:
+            self.reader.stream_missing(request, now=now)
+        else:
+            self._failed("GetLogEvents", page)
+            self.reader.read_failed(request, now=now)
+
+    def _failed(self, operation: str, failure: LogsFailure) -> None:
+        """Raise a failure no retry mends; log the others (throttles quietly)."""
+        if failure.kind in _FATAL:
+            if failure.error is not None:
+                raise failure.error
+            raise ServiceError(failure.message, job_name=self.job_name, code="Fatal")
+        if failure.kind is not LogsFailureKind.THROTTLED:
+            logger.info(
+                LOGS_CALL_FAILED,
+                job_name=self.job_name,
+                operation=operation,
+                error=failure.code or failure.kind.name.lower(),
+            )
