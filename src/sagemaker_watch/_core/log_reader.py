@@ -247,7 +247,7 @@ class LogReader:
     again by the current one).
     """
 
-    def __init__(  # noqa: PLR0913 (the timings are keyword-only options)
+    def __init__(
         self,
         job_name: str,
         *,
@@ -371,8 +371,7 @@ class LogReader:
         best: _Stream | None = None
         for stream in self._streams.values():
             if stream.stage != _Stage.DONE and (
-                best is None
-                or (stream.due, stream.name) < (best.due, best.name)
+                best is None or (stream.due, stream.name) < (best.due, best.name)
             ):
                 best = stream
         return None if best is None else (best.due, best.request)
@@ -474,7 +473,7 @@ class LogReader:
                 self._start_drain(stream, now)
 
     def finished(self) -> bool:
-        """Whether the job ended, was listed since, and every stream is drained and taken."""
+        """Whether the job ended, was listed since, all drained and taken."""
         return (
             self._ended
             and self._listed_since_end
@@ -523,7 +522,9 @@ class LogReader:
                 start = min(held)
             entries: list[list[int]] = []
             if start is not None and start == stream.delivered_max:
-                entries = [[0, digest, count] for digest, count in stream.at_max.items()]
+                entries = [
+                    [0, digest, count] for digest, count in stream.at_max.items()
+                ]
             elif start is not None:
                 for key, count in stream.seen.items():
                     left = count - stream.buffered.get(key, 0)
@@ -714,7 +715,7 @@ def _datetime(milliseconds: int) -> dt.datetime:
         return _LATEST if milliseconds > 0 else _EARLIEST
 
 
-_BAD_TOKEN: Final = "not a sagemaker-watch log resume token (or from another version)"
+_NOT_OURS: Final = "not a sagemaker-watch log resume token (or from another version)"
 
 
 def _read_token(
@@ -725,14 +726,14 @@ def _read_token(
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         body = json.loads(raw.decode("utf-8", "surrogatepass"))
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidResumeToken(_BAD_TOKEN) from exc
+        raise InvalidResumeToken(_NOT_OURS) from exc
     if (
         not isinstance(body, dict)
         or body.get("v") != _TOKEN_VERSION
         or not isinstance(body.get("j"), str)
         or not isinstance(body.get("s"), list)
     ):
-        raise InvalidResumeToken(_BAD_TOKEN)
+        raise InvalidResumeToken(_NOT_OURS)
     if body["j"] != job_name_digest(job_name):
         msg = f"log resume token is for another job, not {job_name!r}"
         raise InvalidResumeToken(msg)
@@ -747,7 +748,7 @@ def _read_token(
             and isinstance(item[2], list)
             and (item[1] is not None or not item[2])
         ):
-            raise InvalidResumeToken(_BAD_TOKEN)
+            raise InvalidResumeToken(_NOT_OURS)
         entries = []
         for entry in item[2]:
             if not (
@@ -758,7 +759,7 @@ def _read_token(
                 and 0 <= entry[1] < _DIGEST_MAX
                 and entry[2] >= 1
             ):
-                raise InvalidResumeToken(_BAD_TOKEN)
+                raise InvalidResumeToken(_NOT_OURS)
             entries.append((entry[0], entry[1], entry[2]))
         streams.append((item[0], item[1], entries))
     return streams
