@@ -324,6 +324,18 @@ def test_a_rejected_token_restarts_by_start_time_without_repeats():
     assert 1 == reader.statistics().duplicates
 
 
+def test_a_second_rejection_restarts_where_the_first_did():
+    """A token refused before its chain read a line restarts where the chain began."""
+    reader = _reader_with(STREAM_1)
+    _, request = _due(reader)
+    reader.read(request, [_event(1000, "a"), _event(2000, "b")], F1, now=0.0)
+    reader.token_rejected(_due(reader)[1], now=5.0)
+    _, restart = _due(reader)
+    reader.read(restart, [], "f/2", now=5.0)
+    reader.token_rejected(_due(reader)[1], now=5.0)
+    assert (5.0, restart) == reader.next_read()
+
+
 def test_a_missing_next_token_restarts_by_start_time():
     """An answer without a forward token is continued by start time."""
     reader = _reader_with(STREAM_1)

@@ -205,6 +205,8 @@ class _Stream:
     #: it counted there, per key.
     position: int | None = None
     chain: dict[_Key, int] = dataclasses.field(default_factory=dict)
+    #: Where the current chain began (its read by start time; None: the head).
+    origin: int | None = None
     #: Lines before this timestamp were delivered before a resume.
     floor: int | None = None
     #: Occurrences read (buffered or delivered), per key.
@@ -404,7 +406,7 @@ class LogReader:
             self._duplicates += len(events)
             return
         if request.token is None:
-            stream.position, stream.chain = None, {}
+            self._new_chain(stream, request.start_time)
         for event in events:
             self._take_in(stream, event, now)
         stream.misses = 0
@@ -412,7 +414,7 @@ class LogReader:
             # Nothing to continue with: go on by start time from where we are.
             if events:
                 self._token_restarts += 1
-            stream.request = self._restart(stream, request)
+            stream.request = self._restart(stream)
         else:
             stream.request = StreamRead(
                 stream=stream.name, token=next_token, start_time=None
@@ -441,8 +443,7 @@ class LogReader:
         stream = self._current(request)
         if stream is not None:
             self._token_restarts += 1
-            stream.request = self._restart(stream, request)
-            stream.position, stream.chain = None, {}
+            stream.request = self._restart(stream)
             stream.empties = 0
             stream.due = now
 
@@ -571,12 +572,15 @@ class LogReader:
             return None
         return stream
 
-    def _restart(self, stream: _Stream, request: StreamRead) -> StreamRead:
-        """A read by start time from where the stream's reads reached."""
-        start = stream.position if stream.position is not None else request.start_time
-        if request.token is not None and stream.position is None:
-            start = stream.delivered_max if start is None else start
+    def _restart(self, stream: _Stream) -> StreamRead:
+        """A read by start time from where the stream's current chain reached."""
+        start = stream.origin if stream.position is None else stream.position
+        self._new_chain(stream, start)
         return StreamRead(stream=stream.name, token=None, start_time=start)
+
+    @staticmethod
+    def _new_chain(stream: _Stream, start: int | None) -> None:
+        stream.position, stream.chain, stream.origin = None, {}, start
 
     def _take_in(self, stream: _Stream, event: RawLogEvent, now: float) -> None:
         """Count *event* along the stream's chain; buffer it if it is new."""
@@ -642,7 +646,7 @@ class LogReader:
                 stream.request = StreamRead(
                     stream=stream.name, token=None, start_time=stream.floor
                 )
-                stream.position, stream.chain = None, {}
+                self._new_chain(stream, stream.floor)
                 stream.due = now
             else:
                 stream.due = stream.last_empty + self._active
@@ -682,7 +686,7 @@ class LogReader:
             stream = self._add(name, due=-math.inf)
             if start is None:
                 continue
-            stream.floor = start
+            stream.floor = stream.origin = start
             stream.request = StreamRead(stream=name, token=None, start_time=start)
             latest = start
             for offset, digest, count in entries:
