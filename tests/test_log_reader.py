@@ -569,6 +569,27 @@ def test_a_resumed_reader_reads_from_the_last_delivered_millisecond():
     assert ["c"] == [line.message for line in resumed.take(now=0.0, flush=True)]
 
 
+def test_a_token_taken_while_a_late_line_is_held_keeps_it():
+    """A late line held below what was delivered is read again after a resume."""
+    reader = _reader_with(STREAM_1)
+    _, request = _due(reader)
+    reader.read(request, [_event(2000, "a")], F1, now=0.0)
+    reader.take(now=0.0, flush=True)
+    reader.job_ended(now=1.0)
+    reader.streams_listed([STREAM_1], now=1.0)
+    for now in (1.0, 6.0):
+        _, request = _due(reader)
+        reader.read(request, [], request.token, now=now)
+    _, request = _due(reader)
+    assert StreamRead(stream=STREAM_1, token=None, start_time=None) == request
+    reader.read(request, [_event(1000, "late"), _event(2000, "a")], "f/3", now=6.0)
+    resumed = LogReader(JOB, resume=reader.resume_token)
+    _, request = _due(resumed)
+    assert 1000 == request.start_time
+    resumed.read(request, [_event(1000, "late"), _event(2000, "a")], "f/4", now=0.0)
+    assert ["late"] == [line.message for line in resumed.take(now=0.0, flush=True)]
+
+
 def test_the_resume_token_is_versioned_compact_json_without_messages():
     """The token is URL-safe base 64 of compact JSON that quotes no message."""
     reader = _reader_with(STREAM_1)
