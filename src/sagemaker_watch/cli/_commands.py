@@ -1,9 +1,9 @@
-"""The ``sagemaker-watch`` commands and their options: watch, wait, demo and simulate.
+"""The ``sagemaker-watch`` commands and options: watch, wait, logs, demo, simulate.
 
-Options are parsed and checked here, before any request; ``watch`` and ``wait``
-share one set (``WatchOptions``) and one body (``_watch_jobs``), which runs
-``follow`` on an AWS client. Exit codes are a contract, listed in ``ExitCode``
-and in ``docs/cli.md``.
+Options are parsed and checked here, before any request; ``watch``, ``wait`` and
+``logs`` share one set (``WatchOptions``) and one body (``_watch_jobs``), which
+runs ``follow`` (or, for training logs, ``follow_logs``) on an AWS client. Exit
+codes are a contract, listed in ``ExitCode`` and in ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sagemaker_watch.testing import FakeSageMaker
 
 from .._core.names import JobRef, parse_job
 from . import _demo, _scenario
-from ._follow import Settings, aws_client, follow
+from ._follow import Settings, aws_client, follow, follow_logs
 from ._problems import CliError, ExitCode, exit_code
 from ._process import configure_logging, run_async
 from ._render import JsonRenderer, LineRenderer, LiveRenderer, NullRenderer, Renderer
@@ -306,19 +306,87 @@ def _with_watch_options(command: Callable[..., int]) -> Callable[..., int]:
     return wrapped
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogOptions:
+    """How ``logs`` and ``watch --logs`` read a job's training logs."""
+
+    poll: float
+    window: float
+    rate: float
+    follow: bool = True
+
+    def settings(self) -> sw.CloudWatchLogs:
+        """The library's settings for these options."""
+        defaults = sw.CloudWatchLogs()
+        return sw.CloudWatchLogs(
+            active=self.poll,
+            idle=max(defaults.idle, self.poll),
+            window=self.window,
+            read_rate=self.rate,
+            list_rate=max(defaults.list_rate, self.rate / _READS_PER_LISTING),
+        )
+
+
+#: ``--log-rate`` GetLogEvents per DescribeLogStreams allowed (4 and 1 by default).
+_READS_PER_LISTING = 4.0
+
+
+_log_options = [
+    click.option(
+        "--log-poll",
+        "log_poll",
+        type=Number(min_open=True),
+        default=5.0,
+        show_default=True,
+        metavar="S",
+        help="Seconds between reads of a log stream that has new lines (a quiet "
+        "one is read less and less often, down to once a minute).",
+    ),
+    click.option(
+        "--log-window",
+        "log_window",
+        type=Number(),
+        default=2.0,
+        show_default=True,
+        metavar="S",
+        help="Seconds each log line is held, so that the lines of several hosts "
+        "come out in time order.",
+    ),
+    click.option(
+        "--log-rate",
+        "log_rate",
+        type=Number(min_open=True),
+        default=4.0,
+        show_default=True,
+        metavar="N",
+        help="GetLogEvents requests per second at most (the account's quota, 25, "
+        "is shared by every tool); DescribeLogStreams gets a quarter (at least 1).",
+    ),
+]
+
+
+def _with_log_options(command: Callable[..., int]) -> Callable[..., int]:
+    """Add the log options to *command* (``log_poll``, ``log_window``, ``log_rate``)."""
+    wrapped = command
+    for option in reversed(_log_options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
 def _watch_jobs(
     values: Sequence[str],
     options: WatchOptions,
     *,
     make_renderer: Callable[[Settings], Renderer],
     report: Callable[[Sequence[JobResult]], None] = lambda _: None,
+    logs: LogOptions | None = None,
 ) -> ExitCode:
     """Follow the jobs named in *values* (names or ARNs) on an AWS client.
 
     Exit by the worst outcome, or the signal. The jobs, the endpoint and the
     numbers are checked before any request (an ARN's region once the client is
     open); *report* sees the results once the client is closed, unless a signal
-    ended the watch.
+    ended the watch. With *logs*, the one job's training logs are shown too.
     """
     jobs, names = _jobs(values), _job_names(values)
     endpoint_url = _endpoint_url(options.endpoint_url)
@@ -342,9 +410,19 @@ def _watch_jobs(
                 endpoint_url=client.meta.endpoint_url,
                 hints=_hints(options, region=client.meta.region_name),
             )
-            results, interrupted = await follow(
-                names, client, on_client, make_renderer(on_client)
-            )
+            renderer = make_renderer(on_client)
+            if logs is None:
+                results, interrupted = await follow(names, client, on_client, renderer)
+            else:
+                (name,) = names
+                results, interrupted = await follow_logs(
+                    name,
+                    client,
+                    on_client,
+                    renderer,
+                    logs=logs.settings(),
+                    follow=logs.follow,
+                )
         if interrupted is not None:
             return interrupted
         report(results)
@@ -381,23 +459,93 @@ def cli(state: State, verbose: int) -> None:
 @_with_watch_options
 @click.option("--json", "json_", is_flag=True, help="One JSON object per event.")
 @click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
+@click.option(
+    "--logs",
+    "logs",
+    is_flag=True,
+    help="Also show the job's training log lines (one JOB only), its last ones "
+    "before its outcome.",
+)
+@_with_log_options
 def watch(
-    *, jobs: tuple[str, ...], options: WatchOptions, json_: bool, plain: bool
+    *,
+    jobs: tuple[str, ...],
+    options: WatchOptions,
+    json_: bool,
+    plain: bool,
+    logs: bool,
+    log_poll: float,
+    log_window: float,
+    log_rate: float,
 ) -> int:
     """Follow training jobs until they end; exit as `wait` does for the worst one.
 
     Each JOB is a training job's name or ARN. On a terminal: a live table, one
     row per job. Otherwise one line per event, or with --json one JSON object per
-    event (logs go to stderr).
+    event (logs go to stderr). With --logs, the job's training log lines too,
+    interleaved with its events.
     """
     _check_output(json=json_, plain=plain)
     names = _job_names(jobs)
+    if logs and len(names) > 1:
+        raise click.UsageError(
+            "--logs follows the training logs of one JOB; run one "
+            "`sagemaker-watch logs JOB --follow` per job"
+        )
     return _watch_jobs(
         jobs,
         options,
         make_renderer=lambda settings: _renderer(
             names, json=json_, plain=plain, now=settings.now
         ),
+        logs=LogOptions(poll=log_poll, window=log_window, rate=log_rate)
+        if logs
+        else None,
+    )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("job", metavar="JOB")
+@_with_watch_options
+@click.option(
+    "--follow/--no-follow",
+    "-f",
+    default=False,
+    show_default=True,
+    help="Follow a running job's lines until it ends.",
+)
+@click.option(
+    "--json", "json_", is_flag=True, help="One JSON object per log line, as written."
+)
+@_with_log_options
+def logs(
+    *,
+    job: str,
+    options: WatchOptions,
+    follow: bool,
+    json_: bool,
+    log_poll: float,
+    log_window: float,
+    log_rate: float,
+) -> int:
+    """Print a training job's log lines: every host's, each once, in time order.
+
+    JOB is the training job's name or ARN. Each line reads `TIME HOST | MESSAGE`
+    (control characters escaped), or with --json is one JSON object. Without
+    --follow, the lines of a job that has ended; with --follow, a running job's
+    lines as they come, until it ends and its last lines are read.
+
+    Exits as `wait` does: 0 completed, 1 failed, 3 stopped, and so on.
+    """
+    return _watch_jobs(
+        [job],
+        options,
+        make_renderer=lambda _: (
+            JsonRenderer(sys.stdout, sys.stderr, events=False)
+            if json_
+            else LineRenderer(sys.stdout, sys.stderr, events=False)
+        ),
+        logs=LogOptions(poll=log_poll, window=log_window, rate=log_rate, follow=follow),
     )
 
 

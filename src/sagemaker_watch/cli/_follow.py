@@ -3,7 +3,9 @@
 ``follow`` drives one ``FleetWatcher`` (one client, one rate budget, list sweeps
 from ten jobs on, push hints with ``--sqs-queue-url``), hands each event to a
 renderer and turns each job's end (an outcome, a lost job, the timeout) into a
-``JobResult``.
+``JobResult``. ``follow_logs`` does the same for one job and its training logs
+(``logs``, ``watch --logs``) on one ``sw.Logs``: its lines and events, the
+terminal event after the job's last lines.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import structlog
 import sagemaker_watch as sw
 
 from . import _problems
-from ._problems import ExitCode
+from ._problems import CliError, ExitCode
 from ._text import JobResult, Outcome, outcome_of, status
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from types_aiobotocore_sagemaker import SageMakerClient
 
@@ -131,8 +133,11 @@ class _Jobs:
             self.finish(_ended(event.snapshot))
 
     def lost(self, lost: sw.JobLost) -> None:
+        self.failed(lost.job_name, lost.error)
+
+    def failed(self, job_name: str, error: sw.SageMakerWatchError) -> None:
         retry = self.settings.retry
-        unseen = lost.job_name not in self.last
+        unseen = job_name not in self.last
         retried_for = (
             retry.unseen_max_elapsed
             if unseen and retry.unseen_max_elapsed is not None
@@ -140,8 +145,8 @@ class _Jobs:
         )
         self.finish(
             _problems.problem(
-                lost.job_name,
-                lost.error,
+                job_name,
+                error,
                 region=self.settings.region,
                 endpoint_url=self.settings.endpoint_url,
                 retried_for=retried_for,
@@ -196,7 +201,9 @@ async def follow(
             anyio.create_task_group() as outer,
         ):
             jobs = _Jobs(job_names, settings, renderer)
-            outer.start_soon(_tick, fleet, renderer, settings.hints is not None)
+            outer.start_soon(
+                _tick, lambda: _show_hints(fleet, renderer), renderer, settings
+            )
             outer.start_soon(until_signal, outer.cancel_scope)
             with anyio.move_on_after(settings.timeout):
                 await consume(fleet, jobs)
@@ -234,14 +241,12 @@ async def _fleet(
 
 
 async def _tick(
-    fleet: sw.FleetWatcher,
-    renderer: Renderer,
-    hints: bool,  # noqa: FBT001 - start_soon passes positional arguments only
+    show_hints: Callable[[], object], renderer: Renderer, settings: Settings
 ) -> None:
     """Redraw what shows elapsed time (and the hints' state) until cancelled."""
     while True:
-        if hints:
-            _show_hints(fleet, renderer)
+        if settings.hints is not None:
+            show_hints()
         renderer.tick()
         await anyio.sleep(_TICK)
 
@@ -279,3 +284,123 @@ async def _next_signal() -> ExitCode:
                 return ExitCode.INTERRUPTED
             return ExitCode.TERMINATED
     return ExitCode.INTERRUPTED  # pragma: no cover - the receiver never ends
+
+
+async def follow_logs(
+    job_name: str,
+    client: SageMakerClient,
+    settings: Settings,
+    renderer: Renderer,
+    *,
+    logs: sw.CloudWatchLogs,
+    follow: bool,
+) -> tuple[list[JobResult], ExitCode | None]:
+    """Show one job's training log lines (and its events) until it ends, or a signal.
+
+    One ``sw.Logs`` (``events=True``) on *client*, with the watch's schedule,
+    retry policy and hints: lines and events in the order they happened, the
+    terminal event after the job's last lines. Without *follow*, a job still
+    running is refused (``CliError``) before anything is shown.
+
+    Returns:
+        The job's result, and the exit code of the signal that interrupted
+        the watch, if one did.
+
+    Raises:
+        CliError: a client could not be set up, or the job is still running
+            and *follow* is false.
+    """
+    interrupted: ExitCode | None = None
+    refused: CliError | None = None
+    jobs = _Jobs([job_name], settings, renderer)
+
+    async def until_signal(scope: anyio.CancelScope) -> None:
+        nonlocal interrupted
+        interrupted = await _next_signal()
+        scope.cancel()
+
+    async def consume(items: sw.Logs[sw.Event | sw.LogLine]) -> None:
+        nonlocal refused
+        try:
+            async for item in items:
+                if isinstance(item, sw.LogLine):
+                    renderer.line(item)
+                    continue
+                if not follow and not jobs.last and not item.snapshot.is_terminal:
+                    refused = _running(job_name, item.snapshot)
+                    return
+                jobs.event(item)
+        except sw.SageMakerWatchError as error:
+            jobs.failed(job_name, error)
+
+    with renderer:
+        async with (
+            _logs(job_name, client, settings, logs) as (watch, items),
+            anyio.create_task_group() as outer,
+        ):
+            outer.start_soon(
+                _tick, lambda: _show_watch_hints(watch, renderer), renderer, settings
+            )
+            outer.start_soon(until_signal, outer.cancel_scope)
+            with anyio.move_on_after(settings.timeout):
+                await consume(items)
+            outer.cancel_scope.cancel()
+            _log_hints(_show_watch_hints(watch, renderer))
+        if refused is not None:
+            raise refused
+        if interrupted is None:
+            jobs.timed_out()
+    results = jobs.results
+    return [results[name] for name in [job_name] if name in results], interrupted
+
+
+def _running(job_name: str, snapshot: sw.Snapshot) -> CliError:
+    """The refusal to read a running job's logs without ``--follow``."""
+    return CliError(
+        f"{job_name} is still running ({status(snapshot)}); pass --follow to "
+        "print its log lines as they come, until it ends",
+        ExitCode.USAGE,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _logs(
+    job_name: str,
+    client: SageMakerClient,
+    settings: Settings,
+    logs: sw.CloudWatchLogs,
+) -> AsyncIterator[tuple[sw.Watch, sw.Logs[sw.Event | sw.LogLine]]]:
+    """Enter one job's ``sw.Logs`` with events (and its watch).
+
+    A ``Watch`` made with the CLI's schedule, retry policy and hints reads the
+    logs (``sw.logs()`` has no *schedule* nor *hints*). The SageMaker client
+    is the caller's: an error on entry is the CloudWatch Logs client's, or the
+    hints' SQS client's, and becomes a ``CliError``.
+    """
+    watch = sw.Watch(
+        job_name,
+        client=client,
+        schedule=settings.schedule,
+        retry=settings.retry,
+        clock=settings.clock,
+        hints=settings.hints,
+    )
+    watch.read_logs(logs, resume=None)
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            items = await stack.enter_async_context(
+                sw.Logs[sw.Event | sw.LogLine](watch, events=True)
+            )
+        except sw.ServiceError as error:
+            if settings.hints is not None:
+                raise _problems.hints_setup(error) from None
+            raise _problems.logs_setup(error) from None
+        yield watch, items
+
+
+def _show_watch_hints(watch: sw.Watch, renderer: Renderer) -> sw.HintStatistics | None:
+    """Tell *renderer* what the watch's hints are doing; return their statistics."""
+    statistics = watch.hint_statistics()
+    if statistics is not None:
+        renderer.hints(statistics)
+    return statistics

@@ -148,11 +148,15 @@ def _service_problem(  # noqa: PLR0911 - one diagnosis per kind of failure
     if isinstance(error, sw.CredentialsError):
         return _NO_CREDENTIALS.format(error=error)
     if isinstance(error, sw.AccessDenied):
-        return f"{error}; the credentials need sagemaker:{error.operation}"
+        service = "logs" if error.operation in _LOGS_OPERATIONS else "sagemaker"
+        return f"{error}; the credentials need {service}:{error.operation}"
     if isinstance(error, sw.RetriesExhausted):
         return f"{job_name}: SageMaker kept failing{retried}: {error}"
     return f"{job_name}: SageMaker refused the request: {error}"
 
+
+#: The CloudWatch Logs operations training logs need (``logs:`` permissions).
+_LOGS_OPERATIONS = frozenset({"DescribeLogStreams", "GetLogEvents"})
 
 _NO_CREDENTIALS = (
     "{error}; set AWS_PROFILE (after `aws sso login` for SSO) or "
@@ -211,3 +215,22 @@ def hints_setup(error: sw.ServiceError) -> CliError:
         )
     problem = setup(error)
     return CliError(f"cannot read --sqs-queue-url: {problem}", problem.code)
+
+
+def logs_setup(error: sw.ServiceError) -> CliError:
+    """Say what to do about a CloudWatch Logs client (``--logs``) that failed to set up.
+
+    The SageMaker client opened: an invalid endpoint here is the one the
+    environment or the AWS config file gives CloudWatch Logs.
+    """
+    if isinstance(error, sw.InvalidEndpoint):
+        host = f"host {error.host!r}" if error.host else "no host"
+        return CliError(
+            f"the CloudWatch Logs endpoint URL is not http or https with a host "
+            f"(scheme {error.scheme!r}, {host}); check "
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, AWS_ENDPOINT_URL and endpoint_url "
+            "in the AWS config file",
+            ExitCode.USAGE,
+        )
+    problem = setup(error)
+    return CliError(f"cannot read the training logs: {problem}", problem.code)

@@ -1,10 +1,14 @@
 """Show the events of watched jobs: a live table, plain log lines, or JSON lines.
 
-The words come from ``_text``. Text from the service (statuses, messages,
-FailureReason, error messages) is untrusted: every human-readable output passes
-it through ``safe`` at one place (``LineRenderer.event``, ``LiveRenderer.table``,
-``one_line`` for stderr and ``wait``'s line), so no control character reaches a
-terminal. ``--json`` is ASCII-only JSON and needs nothing.
+Training log lines (``logs``, ``watch --logs``) go the same ways: a plain line
+each (above the live table on a terminal), or a JSON object each. The words
+come from ``_text``. Text from the service (statuses, messages, FailureReason,
+error messages, and log lines above all) is untrusted: every human-readable
+output passes it through ``safe`` at one place (``LineRenderer.event`` and
+``.line``, ``LiveRenderer.table`` and ``.line``, ``one_line`` for stderr and
+``wait``'s line), so no control character reaches a terminal. ``--json`` is
+ASCII-only JSON and needs nothing: it is the only output where log lines are
+printed as written (JSON-escaped).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ._text import (
     end_time,
     event_line,
     hints_state,
+    log_line,
     one_line,
     safe,
     safe_cell,
@@ -60,6 +65,10 @@ class Renderer(Protocol):
 
     def event(self, event: sw.Event) -> None:
         """Show one event."""
+        ...
+
+    def line(self, line: sw.LogLine) -> None:
+        """Show one line of a job's training logs."""
         ...
 
     def result(self, result: JobResult) -> None:
@@ -102,11 +111,15 @@ class _Problems:
 
 
 class _StreamRenderer:
-    """Shared by the line and JSON renderers: problems go to stderr at once."""
+    """Shared by the line and JSON renderers: problems go to stderr at once.
 
-    def __init__(self, out: TextIO, err: TextIO) -> None:
+    With *events* false, only log lines are shown (``logs``).
+    """
+
+    def __init__(self, out: TextIO, err: TextIO, *, events: bool = True) -> None:
         self._out = out
         self._problems = _Problems(err)
+        self._events = events
 
     def __enter__(self) -> Self:
         return self
@@ -137,7 +150,12 @@ class LineRenderer(_StreamRenderer):
 
     def event(self, event: sw.Event) -> None:
         """Write ``<time> <job> <kind> <detail>``, control characters escaped."""
-        self._write(safe(event_line(event)))
+        if self._events:
+            self._write(safe(event_line(event)))
+
+    def line(self, line: sw.LogLine) -> None:
+        """Write ``<time> <host> | <message>``, control characters escaped."""
+        self._write(safe(log_line(line)))
 
 
 class JsonRenderer(_StreamRenderer):
@@ -145,13 +163,21 @@ class JsonRenderer(_StreamRenderer):
 
     def event(self, event: sw.Event) -> None:
         """Write the event's JSON object on one line."""
-        self._write(json.dumps(event.to_json()))
+        if self._events:
+            self._write(json.dumps(event.to_json()))
+
+    def line(self, line: sw.LogLine) -> None:
+        """Write the log line's JSON object on one line: its message as written."""
+        self._write(json.dumps(line.to_dict()))
 
 
 class NullRenderer(_StreamRenderer):
     """Shows no events, only problems (for ``wait``)."""
 
     def event(self, event: sw.Event) -> None:
+        """Show nothing."""
+
+    def line(self, line: sw.LogLine) -> None:
         """Show nothing."""
 
 
@@ -226,6 +252,10 @@ class LiveRenderer:
     def event(self, event: sw.Event) -> None:
         """Remember the latest snapshot of the event's job."""
         self._rows[event.job_name].snapshot = event.snapshot
+
+    def line(self, line: sw.LogLine) -> None:
+        """Print the log line above the table, control characters escaped."""
+        self._console.print(Text(safe(log_line(line))))
 
     def result(self, result: JobResult) -> None:
         """Remember how the job's watch ended."""

@@ -1,8 +1,9 @@
 """What the CLI says about jobs and events, in words that are safe on a terminal.
 
 Outcomes (``Outcome``, ``JobResult``), durations, statuses, event details and
-log lines, all built from typed snapshot and event fields (a snapshot's raw
-response, which holds ``Environment`` and ``HyperParameters``, is never read).
+lines (events' and training logs'), all built from typed snapshot, event and
+log line fields (a snapshot's raw response, which holds ``Environment`` and
+``HyperParameters``, is never read).
 Text from the service is untrusted: ``safe``, ``one_line`` and ``safe_cell``
 show every control character as a visible escape.
 """
@@ -236,6 +237,17 @@ def event_line(event: sw.Event) -> str:
     detail = event_detail(event)
     line = f"{_at(event.at)} {event.job_name} {event.kind}"
     return f"{line} {detail}" if detail else line
+
+
+def log_line(line: sw.LogLine) -> str:
+    """Return ``2024-05-06T09:37:59.006Z algo-1 | message`` for a training log line.
+
+    The message is as written: pass the result through ``safe`` before a
+    terminal sees it.
+    """
+    moment = line.timestamp.astimezone(dt.UTC)
+    millis = moment.microsecond // 1000
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z {line.host} | {line.message}"
 
 
 #: What the live view says of the push hints, by ``HintStatistics.state``.

@@ -1,0 +1,202 @@
+"""``sagemaker-watch logs`` and ``watch --logs``, as real processes against the fake.
+
+The fake SageMaker writes each job's CloudWatch Logs and says what was written
+(``written_lines``): what the command prints is compared with it. Timelines
+are short and the fake runs 200 simulated seconds per real second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+
+import anyio
+import pytest
+import pytest_asyncio
+
+from sagemaker_watch.testing import FakeSageMaker, LogScript, failure, plain
+from test_cli import FAST, child_env, run
+
+#: Fast log reads for the child process, which sleeps in real time.
+LOGS_FAST = ("--log-poll", "0.1", "--log-window", "0.1", "--log-rate", "20")
+#: ``2024-05-06T09:37:59.006Z algo-1 | message``
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) \| (.*)$")
+#: A reason that clears the screen if printed raw; the traceback ends with it.
+HOSTILE = "AlgorithmError: boom \x1b[2J\x1b]0;owned\x07 done"
+LINE_KEYS = [
+    "event",
+    "job_name",
+    "stream",
+    "host",
+    "timestamp",
+    "ingested_at",
+    "message",
+]
+
+
+@pytest_asyncio.fixture(name="fake")
+async def _fake():
+    """A fake SageMaker on compressed time (200 simulated seconds per second)."""
+    async with FakeSageMaker(speed=200) as fake:
+        yield fake
+
+
+def hosts(timeline, **script):
+    """*timeline* writing two hosts' lines every 5 s, in bursts of equal times."""
+    logs = LogScript(hosts=2, burst=2, interval=5.0, **script)
+    return dataclasses.replace(timeline, logs=logs)
+
+
+def short_plain():
+    """A completed job of 60 simulated seconds, two hosts writing."""
+    return hosts(plain(starting=5, downloading=5, training=45, uploading=5))
+
+
+def short_failure(reason=HOSTILE):
+    """A failed job of 50 simulated seconds; its traceback ends with *reason*."""
+    return hosts(failure(starting=5, downloading=5, training=40, failure_reason=reason))
+
+
+def stamp(ms):
+    """Epoch milliseconds as the CLI prints them."""
+    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def millis(iso):
+    """An ISO 8601 time from JSON, as the plain output prints it."""
+    moment = dt.datetime.fromisoformat(iso)
+    return stamp(round(moment.timestamp() * 1000))
+
+
+def host(stream):
+    """``job/algo-1-1700000000`` -> ``algo-1``."""
+    return stream.split("/", 1)[1].rsplit("-", 1)[0]
+
+
+def expected(fake, name):
+    """What the fake's hosts wrote, as (time, host, message), in the merge's order."""
+    lines = sorted(
+        fake.written_lines(name), key=lambda line: (line.timestamp, line.stream)
+    )
+    return [(stamp(line.timestamp), host(line.stream), line.message) for line in lines]
+
+
+def printed(out):
+    """The log lines of a plain output, as (time, host, message)."""
+    return [
+        match.groups() for line in out.splitlines() if (match := LOG_LINE.match(line))
+    ]
+
+
+async def ended(fake, name):
+    """Wait (real time) until the fake says *name* has ended."""
+    with anyio.fail_after(10):
+        while True:
+            async with fake.client() as client:
+                answer = await client.describe_training_job(TrainingJobName=name)
+            if answer["TrainingJobStatus"] in {"Completed", "Failed", "Stopped"}:
+                return
+            await anyio.sleep(0.1)
+
+
+@pytest.mark.asyncio
+async def test_logs_follow_prints_every_written_line_once_in_order(fake):
+    """`logs --follow`: each line of both hosts once, in time order, then exit 0."""
+    fake.add_job("job", short_plain())
+    done = await run("logs", "job", "--follow", *FAST, *LOGS_FAST, env=child_env(fake))
+    assert (0, "") == (done.code, done.err)
+    assert expected(fake, "job") == printed(done.out)
+    assert len(done.out.splitlines()) == len(printed(done.out))
+
+
+@pytest.mark.asyncio
+async def test_logs_json_of_an_ended_job_is_one_object_per_written_line(fake):
+    """`logs --json` without --follow: an ended job's lines as JSON objects, exit 0."""
+    fake.add_job("job", short_plain())
+    await ended(fake, "job")
+    done = await run("logs", "job", "--json", *FAST, *LOGS_FAST, env=child_env(fake))
+    assert (0, "") == (done.code, done.err)
+    objects = [json.loads(line) for line in done.out.splitlines()]
+    assert {tuple(LINE_KEYS)} == {tuple(item) for item in objects}
+    assert {"log_line"} == {item["event"] for item in objects}
+    assert expected(fake, "job") == [
+        (millis(item["timestamp"]), item["host"], item["message"]) for item in objects
+    ]
+
+
+@pytest.mark.asyncio
+async def test_logs_of_a_failed_job_end_with_its_traceback_escaped_and_exit_1(fake):
+    """A failed job's traceback comes last, its escape sequences shown, not sent."""
+    fake.add_job("job", short_failure())
+    done = await run("logs", "job", "--follow", *FAST, *LOGS_FAST, env=child_env(fake))
+    assert 1 == done.code
+    assert "\x1b" not in done.out + done.err
+    assert "\x07" not in done.out + done.err
+    last = printed(done.out)[-1]
+    assert ("algo-1", r"AlgorithmError: boom \x1b[2J\x1b]0;owned\x07 done") == last[1:]
+    assert len(expected(fake, "job")) == len(printed(done.out))
+
+
+@pytest.mark.asyncio
+async def test_watch_logs_puts_the_last_lines_right_before_the_failure_line(fake):
+    """`watch --logs --plain`: events and lines, the traceback, then job_failed."""
+    fake.add_job("job", short_failure())
+    done = await run(
+        "watch", "job", "--logs", "--plain", *FAST, *LOGS_FAST, env=child_env(fake)
+    )
+    assert 1 == done.code
+    assert "\x1b" not in done.out + done.err
+    lines = done.out.splitlines()
+    assert " job job_failed Failed " in lines[-1]
+    assert r"\u001b[2J" in lines[-1]
+    tail = [message for _, _, message in printed("\n".join(lines[-4:-1]))]
+    assert 3 == len(tail)
+    assert tail[-1].endswith(r"boom \x1b[2J\x1b]0;owned\x07 done")
+    assert " job job_observed " in lines[0]
+    assert len(expected(fake, "job")) == len(printed(done.out))
+
+
+@pytest.mark.asyncio
+async def test_watch_logs_json_interleaves_events_and_verbatim_lines(fake):
+    """`watch --logs --json`: JSON only, lines verbatim (escaped), the failure last."""
+    fake.add_job("job", short_failure())
+    done = await run(
+        "watch", "job", "--logs", "--json", *FAST, *LOGS_FAST, env=child_env(fake)
+    )
+    assert 1 == done.code
+    assert "\x1b" not in done.out
+    objects = [json.loads(line) for line in done.out.splitlines()]
+    assert "job_failed" == objects[-1]["event"]
+    assert HOSTILE == objects[-1]["failure_reason"]
+    assert "log_line" == objects[-2]["event"]
+    assert objects[-2]["message"].endswith(HOSTILE)
+    lines = [item for item in objects if item["event"] == "log_line"]
+    assert [line.message for line in fake.written_lines("job")] == sorted(
+        (item["message"] for item in lines),
+        key=[line.message for line in fake.written_lines("job")].index,
+    )
+    assert len(fake.written_lines("job")) == len(lines)
+
+
+@pytest.mark.asyncio
+async def test_logs_without_follow_on_a_running_job_says_to_follow(fake):
+    """A running job without --follow: one line saying to pass --follow, exit 2."""
+    fake.add_job("job", hosts(plain(starting=5, downloading=5, training=36000)))
+    done = await run("logs", "job", *FAST, *LOGS_FAST, env=child_env(fake))
+    assert 2 == done.code
+    assert "" == done.out
+    assert 1 == len(done.err.splitlines())
+    assert "--follow" in done.err
+
+
+@pytest.mark.asyncio
+async def test_watch_logs_of_several_jobs_is_a_usage_error(fake):
+    """--logs with two jobs is refused at once: one line, exit 2, no request."""
+    done = await run("watch", "a", "b", "--logs", *FAST, env=child_env(fake))
+    assert (2, "") == (done.code, done.out)
+    assert 1 == len(done.err.splitlines())
+    assert "--logs" in done.err
+    assert 0 == sum(fake.statistics().requests.values())
