@@ -173,6 +173,17 @@ def bench_hints(session: nox.Session) -> None:
     session.run("python", "-m", "bench", "--only", "hints", *session.posargs)
 
 
+@nox.session(name="bench_logs")
+def bench_logs(session: nox.Session) -> None:
+    """BENCHMARKS.md section 10: sw.logs() against the SDK's polling (``-- --quick``).
+
+    Runs ``python -m bench.logs`` (posargs are appended); writes
+    bench/results/logs.json and section 10 at the end of BENCHMARKS.md.
+    """
+    _install(session, "bench")
+    session.run("python", "-m", "bench.logs", *session.posargs)
+
+
 @nox.session(name="bench_airflow")
 def bench_airflow(session: nox.Session) -> None:
     """BENCHMARKS.md section 8: our Airflow trigger against the provider's (~15 min).
