@@ -6,8 +6,9 @@ and ``python -m nox -s bench -- --quick``. One command writes the whole of
 BENCHMARKS.md: calls versus latency, fleet scale, per-poll overhead and the ways into
 ``watch()``, the CLI with 50 jobs, the soak, the cost of one call and of starting
 up (``bench.calls``) and the fleet's change-to-event delay (``bench.fleet_freshness``),
-each before and after issue 11's changes, and push hints against polling
-(``bench.hints``, issue 13).
+each before and after issue 11's changes, push hints against polling
+(``bench.hints``, issue 13) and training logs against the SDK's polling
+(``bench.logs``, issue 14).
 
 ``--only overhead,cli`` re-runs some sections and takes the others from the last
 results of the same mode (``bench/results/latest.json``, or ``latest-quick.json``
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from . import calls, cli_fleet, fleet, fleet_freshness, hints, latency, overhead
+from . import calls, cli_fleet, fleet, fleet_freshness, hints, latency, logs, overhead
 from ._report import write_markdown
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ SECTIONS = (
     "calls",
     "freshness",
     "hints",
+    "logs",
 )
 
 
@@ -158,6 +160,10 @@ def _run_section(name: str, *, quick: bool, seed: int) -> dict[str, Any]:  # noq
     if name == "hints":
         figures = hints.run(quick=quick, seed=seed)
         hints.results_file(quick=quick).write_text(json.dumps(figures, indent=2) + "\n")
+        return figures
+    if name == "logs":
+        figures = logs.run(quick=quick, seed=seed)
+        logs.results_file(quick=quick).write_text(json.dumps(figures, indent=2) + "\n")
         return figures
     print("5. soak", flush=True)
     return _soak(quick=quick, seed=seed)
