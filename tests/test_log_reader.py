@@ -590,6 +590,54 @@ def test_a_token_taken_while_a_late_line_is_held_keeps_it():
     assert ["late"] == [line.message for line in resumed.take(now=0.0, flush=True)]
 
 
+def test_a_token_before_lines_not_handed_out_yet_gives_them_again():
+    """Lines taken but still queued by the driver are delivered after a resume."""
+    reader = _reader_with(STREAM_1, STREAM_2)
+    _, request = _due(reader)
+    reader.read(request, [_event(1000, "a"), _event(2000, "b")], F1, now=0.0)
+    _, request = _due(reader)
+    reader.read(request, [_event(1500, "c"), _event(2000, "d")], F1, now=0.0)
+    first, *queued = reader.take(now=0.0, flush=True)
+    assert ["a", "c", "b", "d"] == [first.message] + [q.message for q in queued]
+    resumed = LogReader(JOB, resume=reader.resume_token_before(queued))
+    requests = []
+    while (upcoming := resumed.next_read()) is not None and len(requests) < 2:
+        requests.append(upcoming[1])
+        resumed.stream_missing(upcoming[1], now=0.0)
+    expected = [
+        StreamRead(stream=STREAM_1, token=None, start_time=2000),
+        StreamRead(stream=STREAM_2, token=None, start_time=1500),
+    ]
+    assert expected == requests
+    resumed = LogReader(JOB, resume=reader.resume_token_before(queued))
+    _, restart = _due(resumed)
+    resumed.read(restart, [_event(2000, "b")], "f/2", now=0.0)
+    assert ["b"] == [line.message for line in resumed.take(now=0.0, flush=True)]
+    assert reader.resume_token_before([]) == reader.resume_token
+
+
+def test_the_drain_waits_for_lines_ingested_after_the_end():
+    """With drain=, the pass for late lines starts no sooner than that after the end."""
+    reader = _reader_with(STREAM_1, drain=60.0)
+    _, request = _due(reader)
+    reader.read(request, [_event(1000)], F1, now=0.0)
+    reader.job_ended(now=10.0)
+    reader.streams_listed([STREAM_1], now=10.0)
+    starts = []
+    for _ in range(20):
+        upcoming = reader.next_read()
+        if upcoming is None:
+            break
+        now, request = upcoming
+        if request.token is None:
+            starts.append(now)
+            reader.read(request, [_event(1000)], "f/2", now=now)
+        else:
+            reader.read(request, [], request.token, now=now)
+    assert [70.0] == starts
+    assert reader.next_read() is None
+
+
 def test_the_resume_token_is_versioned_compact_json_without_messages():
     """The token is URL-safe base 64 of compact JSON that quotes no message."""
     reader = _reader_with(STREAM_1)
@@ -758,6 +806,7 @@ class Driver:
         self.ended = False
         self.listed_after_end = False
         self.delivered = []
+        self.queue = []
         self.released_at = []
         self.empties_after_end = collections.Counter()
         self.read_times = collections.defaultdict(list)
@@ -772,8 +821,15 @@ class Driver:
     def take(self, *, flush=False):
         """Take what the reader releases, noting when."""
         lines = self.reader.take(now=self.now, flush=flush)
-        self.delivered += lines
         self.released_at += [self.now] * len(lines)
+        if not self.resume:
+            self.delivered += lines
+            return
+        # Taken in a batch, handed out a few at a time (a resume loses the rest).
+        self.queue += lines
+        handed = self.data.draw(st.integers(0, len(self.queue)))
+        self.delivered += self.queue[:handed]
+        del self.queue[:handed]
 
     def run(self):
         """Run until the reader finishes; return the lines delivered."""
@@ -786,9 +842,11 @@ class Driver:
                 assert self.listed_after_end
                 for stream in self.reader_streams():
                     assert DRAIN_EMPTY <= self.empties_after_end[stream]
-                return self.delivered
+                return self.delivered + self.queue
             if self.resume and self.fault(40):
-                self.reader = LogReader(JOB, resume=self.reader.resume_token)
+                token = self.reader.resume_token_before(self.queue)
+                self.queue = []
+                self.reader = LogReader(JOB, resume=token)
                 if self.ended:
                     self.reader.job_ended(now=self.now)
                     self.listed_after_end = False

@@ -41,14 +41,18 @@ with a timestamp before a token's position is never returned to that token
 its head (or from where a resumed reader began), deduplicated, up to its end:
 such lines are delivered late but once. The price is one more pass over each
 stream at the end (a page per 10,000 lines), and a line ingested later than that
-pass is missed.
+pass is missed: ``drain=`` holds the pass back that many seconds after the end
+(a container's agent sends its last batch when the container stops, so the
+default is 0).
 
 The resume token holds, per known stream, the millisecond its delivered lines
 reached and digests of those delivered at and after it (not their text), so a
 reader made from it re-reads each stream by start time from there and delivers
 only what followed. What the token cannot know: a line ingested late behind that
 millisecond before the resume, and not yet read, is not delivered by the new
-reader. Memory: one digest per line read, per stream, for the job's life.
+reader. A driver that takes lines in batches and hands them out one at a time
+asks ``resume_token_before(queued)``. Memory: one digest per line read, per
+stream, for the job's life.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ from .cursor import job_name_digest
 from .snapshot import _iso
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
 #: Empty reads in a row, ``active`` seconds apart, that end a stream's drain.
 DRAIN_EMPTY: Final = 2
@@ -85,6 +89,7 @@ MAX_GAPS: Final = 3
 _EVENT_OVERHEAD: Final = 26
 _TOKEN_VERSION: Final = 1
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MILLISECOND: Final = dt.timedelta(milliseconds=1)
 _LATEST: Final = dt.datetime.max.replace(tzinfo=dt.UTC)
 _EARLIEST: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
 _HOST: Final = re.compile(r"(?P<host>.+)-[0-9]{9,}")
@@ -259,6 +264,7 @@ class LogReader:
         rediscover: tuple[float, float] = (10.0, 300.0),
         resume: str | None = None,
         limit: int = MAX_PAGE_EVENTS,
+        drain: float = 0.0,
     ) -> None:
         """Start reading *job_name*'s log, or resume after a ``resume_token``.
 
@@ -274,6 +280,10 @@ class LogReader:
                 the lines after those it had delivered.
             limit: the ``limit`` GetLogEvents is called with: a page of this
                 many events is full, and the next is read at once.
+            drain: the least seconds from the job's end to the pass that
+                finds lines ingested late (0: as soon as every stream came
+                back empty ``DRAIN_EMPTY`` times): a line ingested later than
+                that behind a token's position is missed.
 
         Raises:
             ValueError: a timing is negative, not finite, or out of order.
@@ -285,11 +295,13 @@ class LogReader:
             0.0 <= window < math.inf
             and 0.0 < active <= idle < math.inf
             and 0.0 < low <= high < math.inf
+            and 0.0 <= drain < math.inf
             and limit >= 1
         ):
             msg = (
                 "LogReader needs 0 <= window, 0 < active <= idle, "
-                "0 < rediscover[0] <= rediscover[1], all finite, and limit >= 1"
+                "0 < rediscover[0] <= rediscover[1], 0 <= drain, all finite, "
+                "and limit >= 1"
             )
             raise ValueError(msg)
         self._job_name = job_name
@@ -299,6 +311,8 @@ class LogReader:
         self._idle = idle
         self._rediscover = (low, high)
         self._limit = limit
+        self._drain = drain
+        self._ended_at = math.inf
         self._streams: dict[str, _Stream] = {}
         self._held: list[_Held] = []
         self._arrivals = 0
@@ -466,6 +480,7 @@ class LogReader:
     def job_ended(self, *, now: float) -> None:
         """The job reached a terminal status: list once more and drain every stream."""
         self._ended = True
+        self._ended_at = min(self._ended_at, now)
         self._listed_since_end = False
         self._listing_due = now
         self._listing_next = self._rediscover[0]
@@ -514,21 +529,36 @@ class LogReader:
         name and, per stream, its name, that millisecond and digests of those
         lines (never their text).
         """
+        return self.resume_token_before(())
+
+    def resume_token_before(self, pending: Iterable[LogLine]) -> str:
+        """The ``resume_token`` as if *pending* had not been taken yet.
+
+        For a driver that takes lines in batches and hands them out one by
+        one: *pending* are the lines taken from this reader and not handed out
+        yet; a reader made with the token delivers them again.
+        """
+        queued: dict[str, dict[_Key, int]] = {}
+        for line in pending:
+            counts = queued.setdefault(line.stream, {})
+            key = _line_key(line)
+            counts[key] = counts.get(key, 0) + 1
         streams: list[list[object]] = []
         for name in sorted(self._streams):
             stream = self._streams[name]
+            waiting = queued.get(name, {})
             start = stream.delivered_max
-            held = [ts for ts, _ in stream.buffered]
-            if start is not None and held and min(held) < start:
+            held = [ts for ts, _ in stream.buffered] + [ts for ts, _ in waiting]
+            if start is not None and held and min(held) <= start:
                 start = min(held)
             entries: list[list[int]] = []
-            if start is not None and start == stream.delivered_max:
+            if start is not None and start == stream.delivered_max and not waiting:
                 entries = [
                     [0, digest, count] for digest, count in stream.at_max.items()
                 ]
             elif start is not None:
                 for key, count in stream.seen.items():
-                    left = count - stream.buffered.get(key, 0)
+                    left = count - stream.buffered.get(key, 0) - waiting.get(key, 0)
                     if key[0] >= start and left > 0:
                         entries.append([key[0] - start, key[1], left])
             streams.append([name, start, sorted(entries)])
@@ -641,13 +671,16 @@ class LogReader:
             if now >= stream.last_empty + self._active or not stream.empties:
                 stream.empties += 1
                 stream.last_empty = now
-            if stream.empties >= DRAIN_EMPTY:
+            late_pass = self._ended_at + self._drain
+            if stream.empties >= DRAIN_EMPTY and now >= late_pass:
                 stream.stage = _Stage.REREADING
                 stream.request = StreamRead(
                     stream=stream.name, token=None, start_time=stream.floor
                 )
                 self._new_chain(stream, stream.floor)
                 stream.due = now
+            elif stream.empties >= DRAIN_EMPTY:
+                stream.due = min(late_pass, now + self._idle)
             else:
                 stream.due = stream.last_empty + self._active
         else:
@@ -704,6 +737,13 @@ def _digest(ingestion_time: int, message: str) -> int:
     """A line's 64-bit digest (with its timestamp, what tells lines apart)."""
     text = f"{ingestion_time}\n{message}".encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+def _line_key(line: LogLine) -> _Key:
+    """The key a delivered line was read under."""
+    timestamp = (line.timestamp - _EPOCH) // _MILLISECOND
+    ingestion_time = (line.ingested_at - _EPOCH) // _MILLISECOND
+    return (timestamp, _digest(ingestion_time, line.message))
 
 
 def _page_bytes(events: Sequence[RawLogEvent]) -> int:
