@@ -66,7 +66,7 @@ import heapq
 import json
 import math
 import re
-from typing import TYPE_CHECKING, ClassVar, Final, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple, TypeAlias
 
 from .._errors import InvalidResumeToken
 from .cursor import job_name_digest
@@ -228,16 +228,18 @@ class _Stream:
     last_empty: float = -math.inf
 
 
-@dataclasses.dataclass(order=True, slots=True)
-class _Held:
-    """A buffered line, ordered for release."""
+class _Held(NamedTuple):
+    """A buffered line, ordered for release.
+
+    ``arrival`` is unique: a comparison stops there, before the other fields.
+    """
 
     timestamp: int
     stream: str
     arrival: int
-    read_at: float = dataclasses.field(compare=False)
-    key: _Key = dataclasses.field(compare=False)
-    line: LogLine = dataclasses.field(compare=False)
+    read_at: float
+    key: _Key
+    line: LogLine
 
 
 class LogReader:
