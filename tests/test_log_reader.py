@@ -614,6 +614,8 @@ def test_a_token_before_lines_not_handed_out_yet_gives_them_again():
     resumed.read(restart, [_event(2000, "b")], "f/2", now=0.0)
     assert ["b"] == [line.message for line in resumed.take(now=0.0, flush=True)]
     assert reader.resume_token_before([]) == reader.resume_token
+    stranger = dataclasses.replace(first, message="not read here")
+    assert reader.resume_token == reader.resume_token_before([stranger])
 
 
 def test_the_drain_waits_for_lines_ingested_after_the_end():

@@ -542,9 +542,11 @@ class LogReader:
         """
         queued: dict[str, dict[_Key, int]] = {}
         for line in pending:
-            counts = queued.setdefault(line.stream, {})
+            stream = self._streams.get(line.stream)
             key = _line_key(line)
-            counts[key] = counts.get(key, 0) + 1
+            if stream is not None and key in stream.seen:  # else not from here
+                counts = queued.setdefault(line.stream, {})
+                counts[key] = counts.get(key, 0) + 1
         streams: list[list[object]] = []
         for name in sorted(self._streams):
             stream = self._streams[name]
