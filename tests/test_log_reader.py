@@ -797,13 +797,14 @@ def _key(line):
 class Driver:
     """The driver's loop, with faults drawn by Hypothesis at every call."""
 
-    def __init__(self, data, service, end, *, resume=False, faults=True):
+    def __init__(self, data, service, end, *, resume=False, faults=True, drain=0.0):
         self.data = data
         self.service = service
         self.end = end
         self.resume = resume
         self.faults = faults
-        self.reader = LogReader(JOB, window=2.0, active=5.0, idle=60.0)
+        self.options = {"window": 2.0, "active": 5.0, "idle": 60.0, "drain": drain}
+        self.reader = LogReader(JOB, **self.options)
         self.now = 0.0
         self.ended = False
         self.listed_after_end = False
@@ -848,7 +849,7 @@ class Driver:
             if self.resume and self.fault(40):
                 token = self.reader.resume_token_before(self.queue)
                 self.queue = []
-                self.reader = LogReader(JOB, resume=token)
+                self.reader = LogReader(JOB, resume=token, **self.options)
                 if self.ended:
                     self.reader.job_ended(now=self.now)
                     self.listed_after_end = False
@@ -929,6 +930,26 @@ def test_every_written_line_is_delivered_exactly_once(job, data):
     """Under page cuts, rejected tokens, failures, duplicates: each line once."""
     lines, created, end = job
     driver = Driver(data, Service(lines, created), end)
+    delivered = driver.run()
+    assert _written_keys(lines) == collections.Counter(map(_key, delivered))
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.large_base_example,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(job=_jobs(), early=st.integers(0, 60), data=st.data())
+def test_lines_ingested_within_drain_after_the_end_are_delivered(job, early, data):
+    """A job that ends while batches are still on their way: with drain=, each once."""
+    lines, created, end = job
+    end = max([*created.values(), end - early])
+    last = max([line.ingestion_time / 1000 for line in lines] + [end])
+    driver = Driver(data, Service(lines, created), end, drain=last - end)
     delivered = driver.run()
     assert _written_keys(lines) == collections.Counter(map(_key, delivered))
 
