@@ -7,17 +7,18 @@ the calls ``LogReader`` asks for and hands their answers back.
 SageMaker's training containers log to CloudWatch Logs, group
 ``/aws/sagemaker/TrainingJobs``, one stream per host and container start named
 ``JOB/algo-N-EPOCH`` (EPOCH: the start's Unix seconds), so a restart after a
-spot interruption or a retry opens new streams ("Log Amazon SageMaker AI Events
-with Amazon CloudWatch":
-https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html). The
-reader lists them (DescribeLogStreams, prefix ``JOB/``) for the job's whole
-life, less and less often while none appears, and keeps the list.
+spot interruption or a retry opens new streams (the group and the ``JOB/``
+prefix are what the SageMaker Python SDK's ``logs_for_job`` reads). The reader
+lists them (DescribeLogStreams, prefix ``JOB/``) for the job's whole life, less
+and less often while none appears, and keeps the list.
 
-Each stream is read with GetLogEvents (``startFromHead``) by forward token; at
-the end of a stream the service gives back the token it was sent, and an empty
-page with a new token may still hide more events (GetLogEvents in the CloudWatch
-Logs API Reference:
-https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html).
+Each stream is read with GetLogEvents (``startFromHead``) by forward token. An
+answer holds at most 10,000 events or 1 MB, and at the end of a stream the
+service gives back the token it was sent (GetLogEvents in the CloudWatch Logs
+API Reference:
+https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html),
+so a full page is followed at once, and so is an empty page whose token moved
+(it may still hide more events), ``MAX_GAPS`` times in a row at most.
 A stream with lines is read every ``active`` seconds, a quiet one less and less
 often up to every ``idle`` seconds. A token that expired (after 24 hours) or was
 refused is replaced by a read by start time from the last millisecond the
