@@ -92,7 +92,12 @@ async def test_both_readers_under_faults_and_the_section_renders(tmp_path):
         "hosts": {"1": 1},
         "rows": rows,
     }
-    rates = {"requests_per_second": 1.0, "peak_10s": 2.0, "peak_60s": 1.5}
+    rates = {
+        "requests_per_second": 1.0,
+        "peak_10s": 2.0,
+        "peak_60s": 1.5,
+        "simulated_seconds": 600.0,
+    }
     result = {
         "meta": {
             "measured_at": "now",
