@@ -10,7 +10,7 @@ under the same injected faults:
   (aws/sagemaker-python-sdk v2.257.6: ``src/sagemaker/session.py``
   ``_logs_for_job`` lines 8993-9140, ``_logs_init`` 9197-9226,
   ``_flush_log_streams`` 9229-9287; ``src/sagemaker/logs.py``
-  ``multi_stream_iter`` 95-132 and ``log_stream`` 135-183; sagemaker-core
+  ``multi_stream_iter`` 95-132 and ``log_stream`` 135-181; sagemaker-core
   carries a copy), bugs included, on an aiobotocore client whose retries are
   botocore's legacy mode as the SDK configures them (below);
 * **sw.logs()** (:func:`follow_ours`), with a ``CloudWatchLogs`` settings object.
@@ -114,6 +114,8 @@ EXPIRE_EVERY = 600.0
 SETTLE = 2 * 86400.0
 #: Fewer jobs than this (``--quick``, tests): short jobs on 1-2 hosts.
 SHORT_BELOW = 10
+#: A line ingested this many ms or more after its timestamp was in a late batch.
+LATE_MS = 60_000
 #: The issue's target for jobs followed at once, and how many.
 TARGET_RATE = 5.0
 AT_ONCE = 50
@@ -322,6 +324,11 @@ def score(run: Followed) -> dict[str, Any]:
         "lost_after_end": after_end,
         "duplicated": sum((got - want).values()),
         "delays": [at - ingested / 1000.0 for _, _, _, ingested, at in run.delivered],
+        "on_time": [
+            at - ingested / 1000.0
+            for _, ts, _, ingested, at in run.delivered
+            if ingested - ts < LATE_MS
+        ],
     }
 
 
@@ -337,10 +344,13 @@ class SdkPattern:
     simulated time it was printed; everything else is the SDK's, including:
 
     * ``_flush_log_streams`` rebinds its ``stream_names`` argument
-      (session.py 9238) instead of filling the caller's list, so the caller's
+      (session.py 9243) instead of filling the caller's list, so the caller's
       list stays empty, ``len(stream_names) < instance_count`` (9233) holds on
-      every poll and ``DescribeLogStreams`` runs on every poll;
-    * its page loop (9243-9252) asks again without ``nextToken`` and with
+      every poll and ``DescribeLogStreams`` runs on every poll (issue 14 reads
+      that guard as stopping discovery once every host has a stream, so that
+      a restart's streams are missed; as the caller's list is never filled it
+      never trips: a restart's streams are found, at a listing per poll);
+    * its page loop (9245-9253) asks again without ``nextToken`` and with
       ``limit=50``: after a restart (more streams than ``limit=min(
       instance_count, 50)``, the first page's) the second call lists every
       stream, and the first page's streams are in the list twice: each poll
@@ -348,10 +358,10 @@ class SdkPattern:
       would ask for page one forever (a hang);
     * each poll reads each stream with ``startTime`` = the last printed
       timestamp and skips the lines already printed at it (``Position``, logs.py
-      92; 9274-9281): a line ingested late with an earlier timestamp is never
+      92; 9274-9283): a line ingested late with an earlier timestamp is never
       read, one at the same millisecond shifts the skip;
     * after the job ends, one pause and one last read (``JOB_COMPLETE`` then
-      ``COMPLETE``, 9058-9075): lines ingested later are lost;
+      ``COMPLETE``, 9058-9079): lines ingested later are lost;
     * a ``ClientError`` other than ``ResourceNotFoundException`` (after the
       client's retries) ends ``logs_for_job`` with the exception.
     """
@@ -497,7 +507,7 @@ class SdkPattern:
             events[i] = await anext(iters[i], None)
 
     async def _log_stream(self, stream: str, start_time: int, skip: int) -> Any:  # noqa: ANN401 - an async generator of events
-        """``log_stream`` (logs.py 135-183): from *start_time*, skip *skip* lines."""
+        """``log_stream`` (logs.py 135-181): from *start_time*, skip *skip* lines."""
         next_token = None
         event_count = 1
         while event_count > 0:
@@ -631,6 +641,7 @@ def row(
     """One reader's figures over *jobs*."""
     scored = [score(run) for run in runs]
     delays = [d for s in scored for d in s["delays"]]
+    on_time = [d for s in scored for d in s["on_time"]]
     minutes = sum(run.minutes for run in runs)
     calls = {op: sum(run.calls.get(op, 0) for run in runs) for op in OPERATIONS}
     return {
@@ -655,6 +666,8 @@ def row(
         "delay_p50": round(statistics.median(delays), 1) if delays else math.nan,
         "delay_p95": round(percentile(delays, 0.95), 1),
         "delay_max": round(max(delays), 1) if delays else math.nan,
+        "on_time_p50": round(statistics.median(on_time), 1) if on_time else math.nan,
+        "on_time_p95": round(percentile(on_time, 0.95), 1),
         "job_minutes": round(minutes, 1),
     }
 
@@ -917,9 +930,10 @@ def _table(rows: Sequence[dict[str, Any]], *, rates: bool = False) -> list[str]:
         "| reader | jobs | lines written | lost (of them ingested after the "
         "reader stopped) | duplicated | jobs exact | "
         "calls / job-minute | throttled (fake) | exceptions surfaced | hung | "
-        "ingestion to delivery p50 / p95 / max (s) |"
+        "ingestion to delivery p50 / p95 / max (s) | of lines not in a late "
+        "batch, p50 / p95 (s) |"
     )
-    rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     if rates:
         head += " requests / s (all; peak 10 s / 60 s) |"
         rule += "---|"
@@ -938,6 +952,7 @@ def _table(rows: Sequence[dict[str, Any]], *, rates: bool = False) -> list[str]:
             f"{r['surfaced']:,}" + (f" ({codes})" if codes else ""),
             f"{r['hung']:,}",
             " / ".join(_n(r[f"delay_{q}"]) for q in ("p50", "p95", "max")),
+            " / ".join(_n(r.get(f"on_time_{q}", math.nan)) for q in ("p50", "p95")),
         ]
         if rates:
             cells.append(
@@ -1070,7 +1085,11 @@ def _findings(result: dict[str, Any]) -> list[str]:
             f"{_n(ours_h['delay_p50'])} / {_n(ours_h['delay_p95'])} s on "
             f"`held-out`; the SDK pattern {_n(sdk_t['delay_p50'])} / "
             f"{_n(sdk_t['delay_p95'])} s and {_n(sdk_h['delay_p50'])} / "
-            f"{_n(sdk_h['delay_p95'])} s."
+            f"{_n(sdk_h['delay_p95'])} s. Of the lines not in a late batch: "
+            f"`sw.logs()` {_on_time(ours_t)} and {_on_time(ours_h)} s, the SDK "
+            f"pattern {_on_time(sdk_t)} and {_on_time(sdk_h)} s (its 10 s poll "
+            "against the reader's hold of `window` s after a read every "
+            "`active` s)."
         ),
         (
             f"* **{n} jobs at once**: `sw.logs()` with one settings object "
@@ -1098,6 +1117,10 @@ def _findings(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def _on_time(r: dict[str, Any]) -> str:
+    return " / ".join(_n(r.get(f"on_time_{q}", math.nan)) for q in ("p50", "p95"))
+
+
 def _codes(*rows: dict[str, Any]) -> str:
     codes: Counter[str] = Counter()
     for r in rows:
@@ -1114,7 +1137,10 @@ WHY = (
         "its page loop asks again without the page token but with `limit=50`, "
         "so after a restart (more streams than its first page, `limit="
         "instance_count`) the first page's streams are listed twice, read twice "
-        "and printed twice. Past 50 streams the same loop would never end."
+        "and printed twice. Past 50 streams the same loop would never end. "
+        "(The issue reads the guard `len(stream_names) < instance_count` as "
+        "stopping discovery once every host has a stream; since the caller's "
+        "list is never filled, it never trips: a restart's streams are found.)"
     ),
     "",
     (

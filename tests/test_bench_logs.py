@@ -122,10 +122,12 @@ async def test_both_readers_under_faults_and_the_section_renders(tmp_path):
     assert "`python -m nox -s bench_logs -- --quick`" in text
     path = tmp_path / "BENCHMARKS.md"
     path.write_text(
-        "# Benchmarks\n\n## 9. Before\n\ntext\n\n" + logs.HEADING + "\n\nold\n"
+        "# Benchmarks\n\n## 9. Before\n\ntext\n\n"
+        + logs.HEADING
+        + "\n\nSTALE SECTION\n"
     )
     logs.write_section(result, path)
     written = path.read_text()
     assert written.startswith("# Benchmarks\n\n## 9. Before\n\ntext\n\n" + logs.HEADING)
-    assert "old" not in written
+    assert "STALE SECTION" not in written
     assert 1 == written.count(logs.HEADING)
