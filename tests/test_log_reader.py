@@ -811,7 +811,8 @@ class Driver:
         self.delivered = []
         self.queue = []
         self.released_at = []
-        self.empties_after_end = collections.Counter()
+        self.empties_after_end = collections.defaultdict(list)
+        self.ended_at = math.inf
         self.read_times = collections.defaultdict(list)
 
     def fault(self, weight):
@@ -839,12 +840,17 @@ class Driver:
         for _ in range(3_000):
             if not self.ended and self.now >= self.end:
                 self.reader.job_ended(now=self.now)
-                self.ended = True
+                self.ended, self.ended_at = True, self.now
             if self.reader.finished():
                 assert self.ended
                 assert self.listed_after_end
+                # Each stream came back with nothing new DRAIN_EMPTY times
+                # after the end, or once when the end was long enough ago.
+                settled = self.ended_at + max(self.options["drain"], 5.0 * DRAIN_EMPTY)
                 for stream in self.reader_streams():
-                    assert DRAIN_EMPTY <= self.empties_after_end[stream]
+                    times = self.empties_after_end[stream]
+                    assert times, stream
+                    assert DRAIN_EMPTY <= len(times) or times[-1] >= settled
                 return self.delivered + self.queue
             if self.resume and self.fault(40):
                 token = self.reader.resume_token_before(self.queue)
@@ -899,10 +905,12 @@ class Driver:
         if self.faults:
             # The call took a while: reads of several streams are staggered.
             self.now += self.data.draw(st.integers(0, 6)) / 4
+        fresh = any(line.index not in self.service.answers for line in page)
         for line in page:
             self.service.answers.setdefault(line.index, self.now)
-        if self.ended and not events and token == request.token:
-            self.empties_after_end[request.stream] += 1
+        if self.ended and not fresh and token == request.token:
+            # Nothing new and the token did not move: the stream's end.
+            self.empties_after_end[request.stream].append(self.now)
         self.reader.read(request, events, token, now=self.now)
         if self.fault(8):
             self.reader.read(request, events, token, now=self.now)

@@ -424,8 +424,10 @@ class LogReader:
             return
         if request.token is None:
             self._new_chain(stream, request.start_time)
+        arrivals = self._arrivals
         for event in events:
             self._take_in(stream, event, now)
+        fresh = self._arrivals > arrivals
         stream.misses = 0
         if next_token is None:
             # Nothing to continue with: go on by start time from where we are.
@@ -436,9 +438,13 @@ class LogReader:
             stream.request = StreamRead(
                 stream=stream.name, token=next_token, start_time=None
             )
-        if events:
-            self._had_lines(stream, events, moved=next_token != request.token, now=now)
-        elif next_token is not None and next_token != request.token:
+        moved = next_token != request.token
+        if fresh or (events and moved and _full(events, self._limit)):
+            self._had_lines(stream, events, moved=moved, now=now)
+        elif next_token is not None and moved:
+            # Nothing new, but the token moved (an empty page before more
+            # lines, or lines read before, as after a read by time): go on
+            # with it at once, a few times in a row at most.
             stream.gaps += 1
             stream.due = now if stream.gaps <= MAX_GAPS else now + self._quiet(stream)
         else:
@@ -461,7 +467,6 @@ class LogReader:
         if stream is not None:
             self._token_restarts += 1
             stream.request = self._restart(stream)
-            stream.empties = 0
             stream.due = now
 
     def stream_missing(self, request: StreamRead, *, now: float) -> None:
@@ -480,10 +485,16 @@ class LogReader:
 
     # --- the end -----------------------------------------------------------
 
-    def job_ended(self, *, now: float) -> None:
-        """The job reached a terminal status: list once more and drain every stream."""
+    def job_ended(self, *, now: float, ended_ago: float = 0.0) -> None:
+        """The job reached a terminal status: list once more and drain every stream.
+
+        *ended_ago*: how long before *now* the job ended (its end time as the
+        service gives it, against when the answer came). A job that ended
+        longer ago than ``drain`` (and the drain's pace) has all its lines in:
+        one empty read per stream then ends its drain.
+        """
         self._ended = True
-        self._ended_at = min(self._ended_at, now)
+        self._ended_at = min(self._ended_at, now - max(0.0, ended_ago))
         self._listed_since_end = False
         self._listing_due = now
         self._listing_next = self._rediscover[0]
@@ -659,8 +670,7 @@ class LogReader:
         stream.gaps = stream.quiet = 0
         if stream.stage == _Stage.DRAINING:
             stream.empties = 0
-        full = len(events) >= self._limit or _page_bytes(events) >= FULL_PAGE_BYTES
-        if moved and (full or stream.stage == _Stage.REREADING):
+        if moved and (_full(events, self._limit) or stream.stage == _Stage.REREADING):
             stream.due = now
         else:
             stream.due = now + self._active
@@ -677,14 +687,18 @@ class LogReader:
                 stream.empties += 1
                 stream.last_empty = now
             late_pass = self._ended_at + self._drain
-            if stream.empties >= DRAIN_EMPTY and now >= late_pass:
+            settled = now >= self._ended_at + max(
+                self._drain, self._active * DRAIN_EMPTY
+            )
+            needed = 1 if settled else DRAIN_EMPTY
+            if stream.empties >= needed and now >= late_pass:
                 stream.stage = _Stage.REREADING
                 stream.request = StreamRead(
                     stream=stream.name, token=None, start_time=stream.floor
                 )
                 self._new_chain(stream, stream.floor)
                 stream.due = now
-            elif stream.empties >= DRAIN_EMPTY:
+            elif stream.empties >= needed:
                 stream.due = min(late_pass, now + self._idle)
             else:
                 stream.due = stream.last_empty + self._active
@@ -749,6 +763,11 @@ def _line_key(line: LogLine) -> _Key:
     timestamp = (line.timestamp - _EPOCH) // _MILLISECOND
     ingestion_time = (line.ingested_at - _EPOCH) // _MILLISECOND
     return (timestamp, _digest(ingestion_time, line.message))
+
+
+def _full(events: Sequence[RawLogEvent], limit: int) -> bool:
+    """Whether a page is as large as GetLogEvents makes them (more may follow)."""
+    return len(events) >= limit or _page_bytes(events) >= FULL_PAGE_BYTES
 
 
 def _page_bytes(events: Sequence[RawLogEvent]) -> int:

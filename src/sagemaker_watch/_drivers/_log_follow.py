@@ -60,6 +60,7 @@ class LogFollower:
             window=settings.window,
             active=settings.active,
             idle=settings.idle,
+            drain=settings.drain,
             resume=resume,
         )
 

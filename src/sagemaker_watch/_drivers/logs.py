@@ -54,10 +54,16 @@ class CloudWatchLogs:
         region: the region of a client ``logs()`` opens.
         profile: the AWS profile of a client ``logs()`` opens.
         window: seconds each line is held before it is handed out, so that
-            lines of several hosts read a little apart come out in time order.
+            lines of several hosts read a little apart come out in time order
+            (lines read further apart come out once, but late).
         active: seconds between two reads of a stream that had new lines.
         idle: the most seconds between two reads of a stream that had none
             (the wait doubles from *active* while a stream stays quiet).
+        drain: after the job ends, each stream is read until it comes back
+            empty twice, then once more from its start, at least this many
+            seconds after the end: lines ingested that late (a host's last
+            batch, which the CloudWatch agent sends every 5 s) are still
+            handed out. A job that ended longer ago is read once to its end.
         read_rate: ``GetLogEvents`` requests per second at most (the account's
             quota is shared by every tool: keep it well under).
         list_rate: ``DescribeLogStreams`` requests per second at most.
@@ -73,9 +79,10 @@ class CloudWatchLogs:
     )
     region: str | None = None
     profile: str | None = None
-    window: float = 2.0
+    window: float = 5.0
     active: float = 5.0
     idle: float = 60.0
+    drain: float = 10.0
     read_rate: float = 4.0
     list_rate: float = 1.0
     _budgets: dict[int, RateBudget] = dataclasses.field(
@@ -88,7 +95,7 @@ class CloudWatchLogs:
         Raises:
             ValueError: a setting out of range.
         """
-        for name in ("window", "active", "idle", "read_rate", "list_rate"):
+        for name in ("window", "active", "idle", "drain", "read_rate", "list_rate"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 msg = f"{name} must be a finite number >= 0, not {value!r}"
@@ -155,7 +162,11 @@ class Logs(Generic[ItemT]):
         ``None`` before the watch is entered (or iterated, with caller's clients).
         """
         follower = self._watch.log_follower
-        return None if follower is None else follower.reader.resume_token
+        if follower is None:
+            return None
+        # Lines taken from the reader but not handed out yet come again.
+        queued = [item for item in self._watch.pending if isinstance(item, LogLine)]
+        return follower.reader.resume_token_before(queued)
 
     def statistics(self) -> LogReaderStatistics | None:
         """What the reader did so far (``None`` before entering)."""

@@ -299,6 +299,11 @@ class Watch:
         )
 
     @property
+    def pending(self) -> tuple[Event | LogLine, ...]:
+        """What this watch has queued and not handed out yet."""
+        return tuple(self._pending)
+
+    @property
     def log_follower(self) -> LogFollower | None:
         """The follower of this job's logs, if the watch reads them (entered)."""
         return self._follower
@@ -474,7 +479,7 @@ class Watch:
         if any(isinstance(e, StatusEntered | PrimaryStatusChanged) for e in events):
             follower.reader.status_changed(now=now)
         if finished:
-            follower.reader.job_ended(now=now)
+            follower.reader.job_ended(now=now, ended_ago=_ended_ago(events[-1]))
             self._held = [e for e in events if isinstance(e, JobEnded)]
             events = [e for e in events if not isinstance(e, JobEnded)]
         return [*follower.take(), *events]
@@ -485,6 +490,15 @@ class Watch:
             remaining = self._deadline - now
         remaining = min(remaining, _deadline_remaining(self._clock))
         return max(0.0, remaining) if math.isfinite(remaining) else None
+
+
+def _ended_ago(event: Event) -> float:
+    """Seconds from the job's end (the service's time) to the answer that showed it."""
+    snapshot = event.snapshot
+    end = snapshot.training_end_time or snapshot.last_modified_time
+    if end is None:
+        return 0.0
+    return max(0.0, (snapshot.observed_at - end).total_seconds())
 
 
 def _deadline_remaining(clock: Clock) -> float:
