@@ -20,7 +20,10 @@ from sagemaker_watch.testing import FakeSageMaker, LogScript, failure, plain
 from test_cli import FAST, child_env, run
 
 #: Fast log reads for the child process, which sleeps in real time.
-LOGS_FAST = ("--log-poll", "0.1", "--log-window", "0.1", "--log-rate", "20")
+LOGS_FAST = (
+    *("--log-poll", "0.1", "--log-window", "0.1"),
+    *("--log-rate", "20", "--log-drain", "0"),
+)
 #: ``2024-05-06T09:37:59.006Z algo-1 | message``
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) \| (.*)$")
 #: A reason that clears the screen if printed raw; the traceback ends with it.
@@ -200,3 +203,15 @@ async def test_watch_logs_of_several_jobs_is_a_usage_error(fake):
     assert 1 == len(done.err.splitlines())
     assert "--logs" in done.err
     assert 0 == sum(fake.statistics().requests.values())
+
+
+@pytest.mark.asyncio
+async def test_logs_of_a_job_that_does_not_exist_exit_4_with_one_line(fake):
+    """`logs` of an unknown job: nothing on stdout, one line on stderr, exit 4."""
+    done = await run("logs", "nope", "--grace", "0.3", *FAST, env=child_env(fake))
+    assert (4, "") == (done.code, done.out)
+    expected = (
+        "sagemaker-watch: nope: no such training job in us-east-1; check "
+        "the name, --region and --profile"
+    )
+    assert [expected] == done.err.splitlines()

@@ -313,15 +313,17 @@ class LogOptions:
     poll: float
     window: float
     rate: float
+    drain: float
     follow: bool = True
 
     def settings(self) -> sw.CloudWatchLogs:
         """The library's settings for these options."""
-        defaults = sw.CloudWatchLogs()
+        defaults = _LOG_DEFAULTS
         return sw.CloudWatchLogs(
             active=self.poll,
             idle=max(defaults.idle, self.poll),
             window=self.window,
+            drain=self.drain,
             read_rate=self.rate,
             list_rate=max(defaults.list_rate, self.rate / _READS_PER_LISTING),
         )
@@ -329,6 +331,8 @@ class LogOptions:
 
 #: ``--log-rate`` GetLogEvents per DescribeLogStreams allowed (4 and 1 by default).
 _READS_PER_LISTING = 4.0
+#: The library's settings, whose values are the options' defaults.
+_LOG_DEFAULTS = sw.CloudWatchLogs()
 
 
 _log_options = [
@@ -336,7 +340,7 @@ _log_options = [
         "--log-poll",
         "log_poll",
         type=Number(min_open=True),
-        default=5.0,
+        default=_LOG_DEFAULTS.active,
         show_default=True,
         metavar="S",
         help="Seconds between reads of a log stream that has new lines (a quiet "
@@ -346,7 +350,7 @@ _log_options = [
         "--log-window",
         "log_window",
         type=Number(),
-        default=2.0,
+        default=_LOG_DEFAULTS.window,
         show_default=True,
         metavar="S",
         help="Seconds each log line is held, so that the lines of several hosts "
@@ -356,17 +360,27 @@ _log_options = [
         "--log-rate",
         "log_rate",
         type=Number(min_open=True),
-        default=4.0,
+        default=_LOG_DEFAULTS.read_rate,
         show_default=True,
         metavar="N",
         help="GetLogEvents requests per second at most (the account's quota, 25, "
         "is shared by every tool); DescribeLogStreams gets a quarter (at least 1).",
     ),
+    click.option(
+        "--log-drain",
+        "log_drain",
+        type=Number(),
+        default=_LOG_DEFAULTS.drain,
+        show_default=True,
+        metavar="S",
+        help="After the job ends, read its streams once more from their start at "
+        "least S seconds after the end, for lines that reach CloudWatch Logs late.",
+    ),
 ]
 
 
 def _with_log_options(command: Callable[..., int]) -> Callable[..., int]:
-    """Add the log options to *command* (``log_poll``, ``log_window``, ``log_rate``)."""
+    """Add the log options to *command* (``log_poll``, ``log_window`` and so on)."""
     wrapped = command
     for option in reversed(_log_options):
         wrapped = option(wrapped)
@@ -477,6 +491,7 @@ def watch(
     log_poll: float,
     log_window: float,
     log_rate: float,
+    log_drain: float,
 ) -> int:
     """Follow training jobs until they end; exit as `wait` does for the worst one.
 
@@ -498,7 +513,9 @@ def watch(
         make_renderer=lambda settings: _renderer(
             names, json=json_, plain=plain, now=settings.now
         ),
-        logs=LogOptions(poll=log_poll, window=log_window, rate=log_rate)
+        logs=LogOptions(
+            poll=log_poll, window=log_window, rate=log_rate, drain=log_drain
+        )
         if logs
         else None,
     )
@@ -527,6 +544,7 @@ def logs(
     log_poll: float,
     log_window: float,
     log_rate: float,
+    log_drain: float,
 ) -> int:
     """Print a training job's log lines: every host's, each once, in time order.
 
@@ -545,7 +563,13 @@ def logs(
             if json_
             else LineRenderer(sys.stdout, sys.stderr, events=False)
         ),
-        logs=LogOptions(poll=log_poll, window=log_window, rate=log_rate, follow=follow),
+        logs=LogOptions(
+            poll=log_poll,
+            window=log_window,
+            rate=log_rate,
+            drain=log_drain,
+            follow=follow,
+        ),
     )
 
 
