@@ -63,7 +63,7 @@ def _due(reader):
 # --- the values --------------------------------------------------------------
 
 
-def test_log_line_to_dict_has_its_keys_in_order():
+def test_log_line_to_json_has_its_keys_in_order():
     """A line's JSON form names the event and gives times as ISO 8601 UTC."""
     line = LogLine(
         job_name=JOB,
@@ -82,7 +82,7 @@ def test_log_line_to_dict_has_its_keys_in_order():
         "ingested_at": "2023-11-14T22:13:20.456000Z",
         "message": "epoch 1 loss=0.5",
     }
-    assert list(expected.items()) == list(line.to_dict().items())
+    assert list(expected.items()) == list(line.to_json().items())
 
 
 def test_lines_carry_host_stream_and_times():

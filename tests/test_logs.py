@@ -7,6 +7,7 @@ per container start) and serves them over CloudWatch Logs' protocol; what
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 
 import anyio
@@ -273,3 +274,26 @@ def test_settings_out_of_range_are_refused():
     for bad in ({"read_rate": 0}, {"window": -1.0}, {"idle": 1.0, "active": 5.0}):
         with pytest.raises(ValueError, match="must"):
             sw.CloudWatchLogs(**bad)
+
+
+@pytest.mark.asyncio
+async def test_without_follow_the_lines_there_are_and_no_end(fake):
+    """follow=False: a running job's lines so far, once, then the iteration ends."""
+    fake.add_job("job", dataclasses.replace(plain(training=3600), logs=HOSTS))
+    fake.advance(900)
+    cut = fake.clock.now().timestamp() * 1000
+    items = await follow(fake, "job", events=True, follow=False)
+    lines = [item for item in items if isinstance(item, sw.LogLine)]
+    there = {
+        (w.stream, w.timestamp, w.message)
+        for w in fake.written_lines("job")
+        if w.ingestion_time <= cut
+    }
+    assert there
+    assert there <= set(map(key, lines))
+    # Nothing twice: no line more often than it was written.
+    assert not collections.Counter(map(key, lines)) - collections.Counter(
+        written(fake, "job")
+    )
+    assert not [item for item in items if isinstance(item, sw.JobEnded)]
+    assert "InProgress" == str(items[0].snapshot.primary_status)

@@ -125,7 +125,7 @@ class LogLine:
     ingested_at: dt.datetime
     message: str
 
-    def to_dict(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, object]:
         """Return the line as a flat JSON object.
 
         Keys, in order: ``"event"`` (``"log_line"``), ``"job_name"``,

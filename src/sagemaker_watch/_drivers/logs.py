@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from types_aiobotocore_sagemaker import SageMakerClient
 
     from .._core.log_reader import LogReaderStatistics
+    from .._core.schedule import PollSchedule
     from .._core.snapshot import Snapshot
     from .._core.tracker import RetryPolicy
     from .._io.clock import Clock
+    from .hints import SqsHints
 else:
     SageMakerClient = Any
 
@@ -211,15 +213,19 @@ def logs(
     job_name: str,
     *,
     events: Literal[False] = False,
+    follow: bool = True,
     settings: CloudWatchLogs | None = None,
     client: SageMakerClient | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    schedule: PollSchedule | None = None,
     retry: RetryPolicy | None = None,
     clock: Clock | None = None,
+    seed: int | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Logs[LogLine]: ...
 
 
@@ -228,15 +234,19 @@ def logs(
     job_name: str,
     *,
     events: Literal[True],
+    follow: bool = True,
     settings: CloudWatchLogs | None = None,
     client: SageMakerClient | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    schedule: PollSchedule | None = None,
     retry: RetryPolicy | None = None,
     clock: Clock | None = None,
+    seed: int | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Logs[Event | LogLine]: ...
 
 
@@ -244,15 +254,19 @@ def logs(
     job_name: str,
     *,
     events: bool = False,
+    follow: bool = True,
     settings: CloudWatchLogs | None = None,
     client: SageMakerClient | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    schedule: PollSchedule | None = None,
     retry: RetryPolicy | None = None,
     clock: Clock | None = None,
+    seed: int | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    hints: SqsHints | None = None,
 ) -> Logs[LogLine] | Logs[Event | LogLine]:
     """Follow one training job's logs: every line of every host, once, in time order.
 
@@ -272,17 +286,23 @@ def logs(
         job_name: the training job's name, or its ARN.
         events: also yield the job's events (``watch()``'s), interleaved; the
             terminal event comes after the job's last lines.
+        follow: ``False``: hand out the lines there are when the job is first
+            described (each stream read to its end once) and stop, whether
+            the job runs on or not.
         settings: how to read the logs (``CloudWatchLogs``); the defaults
             otherwise.
         client: a caller-owned aiobotocore SageMaker client, never closed here.
         region: the AWS region, when no *client* is given.
         profile: the AWS profile, when no *client* is given.
         endpoint_url: the SageMaker endpoint, when no *client* is given.
+        schedule: when to describe the job (``watch()``'s).
         retry: how each describe retries transient errors.
         clock: the source of time (the fake SageMaker's clock in tests).
+        seed: seeds the schedule's jitter.
         timeout: seconds to follow at most; then ``WaitTimeout``.
         resume: a ``Logs.resume_token``: only the lines after those handed out
             when it was taken.
+        hints: push hints for the describes (``watch()``'s).
 
     Returns:
         A ``Logs``: enter it with ``async with`` and iterate it.
@@ -298,12 +318,17 @@ def logs(
         region=region,
         profile=profile,
         endpoint_url=endpoint_url,
+        schedule=schedule,
         retry=retry,
         clock=clock,
+        seed=seed,
         timeout=timeout,
+        hints=hints,
     )
     watch.read_logs(
-        settings if settings is not None else CloudWatchLogs(), resume=resume
+        settings if settings is not None else CloudWatchLogs(),
+        resume=resume,
+        follow=follow,
     )
     if events:
         return Logs[Event | LogLine](watch, events=True)

@@ -138,13 +138,19 @@ class Watch:
         self._logs: CloudWatchLogs | None = None
         self._logs_resume: str | None = None
         self._follower: LogFollower | None = None
+        self._follow_logs = True
+        self._closed = False
         self._held: list[Event] = []
 
-    def read_logs(self, settings: CloudWatchLogs, *, resume: str | None) -> None:
+    def read_logs(
+        self, settings: CloudWatchLogs, *, resume: str | None, follow: bool = True
+    ) -> None:
         """Also read the job's training logs (``logs()``'s; before the first use).
 
         The watch then hands out log lines too (``next_item``), and holds its
-        terminal event back until the job's streams are drained.
+        terminal event back until the job's streams are drained. Without
+        *follow*, it reads the lines there are after its first describe and
+        ends (with the job's events so far; a terminal one only if it ended).
 
         Raises:
             InvalidResumeToken: *resume* cannot be read or is another job's.
@@ -152,6 +158,7 @@ class Watch:
         if resume is not None:
             LogReader(self.job_name, resume=resume)  # a bad token fails now
         self._logs, self._logs_resume = settings, resume
+        self._follow_logs = follow
         if settings.client is not None:
             self._follower = self._follow(settings.client)
 
@@ -223,7 +230,7 @@ class Watch:
         tb: TracebackType | None,
     ) -> None:
         """Close the client this block opened (shielded from cancellation)."""
-        self._finished = True
+        self._finished = self._closed = True
         stack = self._exit_stack
         if self._client is None:
             self._source.client = None
@@ -328,7 +335,11 @@ class Watch:
                     snapshot=self.last_snapshot,
                 )
             if self._finished:
-                if follower is not None and self._held:
+                if (
+                    follower is not None
+                    and not self._closed
+                    and (self._held or not follower.finished)
+                ):
                     # Drain the streams, then the terminal event, last.
                     await follower.work(math.inf)
                     self._release_held(flush=follower.finished)
@@ -458,7 +469,7 @@ class Watch:
         if step.lost is not None:
             self._finished = True
             raise step.lost
-        self._finished = step.finished
+        self._finished = self._finished or step.finished
         if self._finished and self._deadline is not None:
             last = self._tracker.last_snapshot
             ended = last is not None and last.is_terminal
@@ -478,6 +489,11 @@ class Watch:
             return events
         if any(isinstance(e, StatusEntered | PrimaryStatusChanged) for e in events):
             follower.reader.status_changed(now=now)
+        if not self._follow_logs and not finished:
+            # What is there now: read each stream to its end once, and stop.
+            follower.reader.job_ended(now=now, ended_ago=math.inf)
+            self._finished = True
+            return [*follower.take(), *events]
         if finished:
             follower.reader.job_ended(now=now, ended_ago=_ended_ago(events[-1]))
             self._held = [e for e in events if isinstance(e, JobEnded)]

@@ -168,7 +168,7 @@ class JsonRenderer(_StreamRenderer):
 
     def line(self, line: sw.LogLine) -> None:
         """Write the log line's JSON object on one line: its message as written."""
-        self._write(json.dumps(line.to_dict()))
+        self._write(json.dumps(line.to_json()))
 
 
 class NullRenderer(_StreamRenderer):
