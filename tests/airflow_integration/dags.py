@@ -34,3 +34,13 @@ with DAG(
         aws_conn_id="sagemaker_fake",
         timeout=dt.timedelta(hours=1),
     )
+
+with DAG(
+    "wait_with_logs", schedule=None, start_date=START, params={"job": "j"}
+) as wait_with_logs:
+    WaitForTrainingJobOperator(
+        task_id="wait",
+        job_name="{{ params.job }}",
+        aws_conn_id="sagemaker_fake",
+        logs=True,
+    )

@@ -44,9 +44,26 @@ amazon provider, whose AWS connection it uses).
   connection (``aws_conn_id``), through ``SageMakerHook``: assumed roles,
   profiles, ``endpoint_url`` in the connection's extra. Region, verify and
   botocore config are serialised with the trigger, so none is lost on deferral.
+* **Training logs** (``logs=True``): while the task is deferred, the trigger
+  follows the job's CloudWatch Logs (``sagemaker_watch.logs``) and writes each
+  line into the task's log (``2024-05-06T09:37:59.006Z algo-1 | message``,
+  control characters shown as escapes): every host, every restart, each line
+  once, in time order; the job's last lines (a failed job's traceback) come
+  before its outcome. The status still comes from the shared fleet; the logs
+  reader describes the job on its own schedule, and every trigger of the
+  process on one AWS connection shares one CloudWatch Logs client and rate
+  budget (``CloudWatchLogs``: 4 ``GetLogEvents`` and 1 ``DescribeLogStreams``
+  per second in all). Once the job has ended, the trigger waits for the last
+  lines at most ``logs_drain`` seconds before it fires. A logs failure (access
+  denied, say) is one warning in the task's log; the wait goes on.
 * The trigger's ``serialize()`` carries a resume token once it has seen the job,
   so a trigger re-created from it logs only what followed; a *timeout* is kept
   as an absolute deadline, so a re-created trigger does not start it again.
+  With ``logs=True`` it carries a logs resume token too: a trigger re-created
+  from it prints only the lines that followed. Airflow stores a trigger's
+  keywords when the task defers, though: a triggerer that re-creates it from
+  those (after a failover) starts from the job's first line again, so lines
+  printed before the failover can appear twice in the task's log (never lost).
 
 Airflow's own shared streams (``BaseEventTrigger.shared_stream_key``) serve
 event-driven scheduling; a deferred task's trigger is a ``BaseTrigger``, and the
@@ -56,10 +73,12 @@ wait for), hence a fleet of our own per event loop.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
 import json
+import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
@@ -80,16 +99,24 @@ from .._core.events import (
 from .._core.names import parse_job
 from .._drivers.fleet import FleetWatcher
 from .._drivers.hints import SqsHints
+from .._drivers.logs import CloudWatchLogs, logs
 from .._drivers.shared_fleets import OpenedFleet, SharedFleets
 from .._errors import ConfigurationError, SageMakerWatchError, TrainingJobNotFound
-from .._io.client import ClientOptions, client_config, default_client, sqs_client
+from .._io.client import (
+    ClientOptions,
+    _create_client,
+    client_config,
+    default_client,
+    sqs_client,
+)
 from .._io.clock import Clock, SystemClock
-from ..cli._text import event_line, safe
+from ..cli._text import event_line, log_line, safe
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Hashable, Mapping
+    from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 
     from airflow.sdk import Context
+    from types_aiobotocore_sagemaker import SageMakerClient
 
 __all__ = [
     "TrainingJobFailedError",
@@ -104,6 +131,91 @@ __all__ = [
 #: The fleets shared by every trigger of this process, one per event loop, AWS
 #: connection and SQS queue.
 SHARED_FLEETS = SharedFleets()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _OpenedLogs:
+    """The clients and settings the triggers of one AWS connection read logs with."""
+
+    settings: CloudWatchLogs
+    client: SageMakerClient
+
+
+class _SharedLogs:
+    """One CloudWatch Logs client and budget per event loop and AWS connection.
+
+    The first trigger of a key in a loop opens the clients in a task of its
+    own (they outlive any one trigger); the last one to leave closes them.
+    """
+
+    def __init__(self) -> None:
+        """Start with nothing open."""
+        self._by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Hashable, _Shared]
+        ] = weakref.WeakKeyDictionary()
+
+    def __len__(self) -> int:
+        """Return how many keys have clients open in this loop."""
+        return len(self._by_loop.get(asyncio.get_running_loop(), {}))
+
+    @contextlib.asynccontextmanager
+    async def use(
+        self,
+        key: Hashable,
+        open_logs: Callable[[], contextlib.AbstractAsyncContextManager[_OpenedLogs]],
+    ) -> AsyncIterator[_OpenedLogs]:
+        """Yield the clients shared under *key*, opening them if nobody has."""
+        shared_here = self._by_loop.setdefault(asyncio.get_running_loop(), {})
+        shared = shared_here.get(key)
+        if shared is None:
+            shared = shared_here[key] = _Shared(open_logs)
+        shared.users += 1
+        try:
+            yield await asyncio.shield(shared.ready)
+        finally:
+            shared.users -= 1
+            if shared.users == 0:
+                if shared_here.get(key) is shared:
+                    del shared_here[key]
+                with anyio.CancelScope(shield=True):
+                    await shared.close()
+
+
+class _Shared:
+    """Clients opened in a task of their own, until ``close()``."""
+
+    def __init__(
+        self,
+        open_logs: Callable[[], contextlib.AbstractAsyncContextManager[_OpenedLogs]],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.users = 0
+        self.ready: asyncio.Future[_OpenedLogs] = loop.create_future()
+        self._closing = asyncio.Event()
+        self._task = loop.create_task(self._run(open_logs))
+
+    async def _run(
+        self,
+        open_logs: Callable[[], contextlib.AbstractAsyncContextManager[_OpenedLogs]],
+    ) -> None:
+        try:
+            async with open_logs() as opened:
+                self.ready.set_result(opened)
+                await self._closing.wait()
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting triggers
+            if not self.ready.done():
+                self.ready.set_exception(exc)
+
+    async def close(self) -> None:
+        self._closing.set()
+        await self._task
+        if not self.ready.cancelled() and self.ready.done():
+            self.ready.exception()  # retrieved: no "never retrieved" warning
+
+
+#: The CloudWatch Logs clients shared by every trigger of this process that
+#: follows logs, one per event loop and AWS connection (one rate budget).
+SHARED_LOGS = _SharedLogs()
 
 
 class TrainingJobWaitError(AirflowException):
@@ -180,6 +292,9 @@ class TrainingJobTrigger(BaseTrigger):
             triggerer process and connection: a fleet deletes every message
             it reads, so two fleets on one queue each miss the other's hints
             and wait for the safety re-check. ``None`` polls only.
+        logs: write the job's training log lines into the task's log while
+            waiting (every host's, each once; see the module's notes).
+        logs_resume: a logs resume token: print only the lines after it.
     """
 
     #: The clock the shared fleets run on (the fake SageMaker's in tests).
@@ -188,6 +303,11 @@ class TrainingJobTrigger(BaseTrigger):
     fleet_options: ClassVar[Mapping[str, Any]] = {}
     #: ``SqsHints`` keywords for the shared fleets' hints (``ceiling``, ...).
     hints_options: ClassVar[Mapping[str, Any]] = {}
+    #: ``CloudWatchLogs`` keywords for the shared logs settings (rates, drain).
+    logs_options: ClassVar[Mapping[str, Any]] = {}
+    #: Seconds the trigger waits for a job's last lines once the job has
+    #: ended, before it fires anyway.
+    logs_drain: ClassVar[float] = 120.0
 
     def __init__(
         self,
@@ -201,6 +321,8 @@ class TrainingJobTrigger(BaseTrigger):
         resume: str | None = None,
         stop_on_kill: bool = False,
         sqs_queue_url: str | None = None,
+        logs: bool = False,
+        logs_resume: str | None = None,
     ) -> None:
         """Keep what the trigger needs; nothing is sent before ``run()``.
 
@@ -225,6 +347,9 @@ class TrainingJobTrigger(BaseTrigger):
         self.deadline = deadline
         self.resume = resume
         self.stop_on_kill = stop_on_kill
+        self.logs = logs
+        self.logs_resume = logs_resume
+        self._ending: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and keywords that re-create this trigger."""
@@ -240,6 +365,8 @@ class TrainingJobTrigger(BaseTrigger):
                 "resume": self.resume,
                 "stop_on_kill": self.stop_on_kill,
                 "sqs_queue_url": self.sqs_queue_url,
+                "logs": self.logs,
+                "logs_resume": self.logs_resume,
             },
         )
 
@@ -251,7 +378,7 @@ class TrainingJobTrigger(BaseTrigger):
             config=client_config(self.botocore_config),
         )
 
-    def _client_settings(self) -> tuple[Any, ClientOptions]:
+    def _client_settings(self, service: str = "sagemaker") -> tuple[Any, ClientOptions]:
         """Read the AWS connection (blocking: run it in a thread).
 
         Returns the connection's aiobotocore session (its credentials: keys, a
@@ -263,7 +390,7 @@ class TrainingJobTrigger(BaseTrigger):
         try:
             hook = self._hook()
             session = hook.get_session(region_name=hook.region_name, deferrable=True)
-            endpoint = hook.conn_config.get_service_endpoint_url("sagemaker")
+            endpoint = hook.conn_config.get_service_endpoint_url(service)
             region = hook.region_name
             verify = hook.verify
         except Exception as exc:
@@ -278,13 +405,63 @@ class TrainingJobTrigger(BaseTrigger):
         return session, options
 
     def _key(self) -> Hashable:
+        return (*self._connection_key(), self.sqs_queue_url)
+
+    def _connection_key(self) -> tuple[Hashable, ...]:
         return (
             self.aws_conn_id,
             self.region_name,
             json.dumps(self.verify),
             json.dumps(self.botocore_config, sort_keys=True, default=str),
-            self.sqs_queue_url,
         )
+
+    @contextlib.asynccontextmanager
+    async def _open_logs(self) -> AsyncIterator[_OpenedLogs]:
+        """Open the connection's SageMaker and CloudWatch Logs clients, shared."""
+        session, options = await anyio.to_thread.run_sync(self._client_settings)
+        _, logs_options = await anyio.to_thread.run_sync(self._client_settings, "logs")
+        async with contextlib.AsyncExitStack() as stack:
+            client = await stack.enter_async_context(
+                default_client(options, session=session)
+            )
+            logs_client = await stack.enter_async_context(
+                _create_client(
+                    "logs",
+                    logs_options,
+                    endpoint_url=logs_options.endpoint_url,
+                    region=logs_options.region,
+                    session=session,
+                )
+            )
+            settings = CloudWatchLogs(client=logs_client, **self.logs_options)
+            yield _OpenedLogs(settings=settings, client=client)
+
+    async def _print_logs(self, done: anyio.Event) -> None:
+        """Write the job's log lines into the task's log until they end."""
+        name = parse_job(self.job_name).name
+        try:
+            async with (
+                SHARED_LOGS.use(self._connection_key(), self._open_logs) as opened,
+                logs(
+                    name,
+                    settings=opened.settings,
+                    client=opened.client,
+                    clock=self.clock,
+                    resume=self.logs_resume,
+                ) as lines,
+            ):
+                async for line in lines:
+                    self.log.info("%s", safe(log_line(line)))
+                    self.logs_resume = lines.resume_token
+        except Exception as exc:  # noqa: BLE001 - the wait goes on without logs
+            self.log.warning(
+                "training logs of %s: %s: %s",
+                name,
+                type(exc).__name__,
+                safe(str(exc)) if isinstance(exc, SageMakerWatchError) else "",
+            )
+        finally:
+            done.set()
 
     @contextlib.asynccontextmanager
     async def _open_fleet(self) -> AsyncIterator[OpenedFleet]:
@@ -321,14 +498,32 @@ class TrainingJobTrigger(BaseTrigger):
             outcome = await self._follow()
             tg.cancel_scope.cancel()
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(follow)
-            if self.deadline is not None:  # on the fleet's clock, like its polls
-                await self.clock.sleep(self.deadline - self.clock.now().timestamp())
-                tg.cancel_scope.cancel()
+        async with anyio.create_task_group() as printing:
+            printed = anyio.Event()
+            if self.logs:
+                printing.start_soon(self._print_logs, printed)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(follow)
+                if self.deadline is not None:  # on the fleet's clock, like its polls
+                    await self.clock.sleep(self.deadline - self.clock.now().timestamp())
+                    tg.cancel_scope.cancel()
+            if self.logs and self._ending is not None:
+                await self._last_lines(printed)
+            printing.cancel_scope.cancel()
+        if self._ending is not None:
+            self.log.info("%s", self._ending)
         if outcome is None:
             outcome = self._payload("timed_out", "the wait's timeout ran out")
         yield TriggerEvent(outcome)
+
+    async def _last_lines(self, printed: anyio.Event) -> None:
+        """Wait until the job's last lines are printed, ``logs_drain`` s at most.
+
+        Real seconds, not the clock's: reading the last lines takes requests,
+        which a compressed clock does not speed up.
+        """
+        with anyio.move_on_after(self.logs_drain):
+            await printed.wait()
 
     async def _follow(self) -> dict[str, Any]:
         try:
@@ -354,7 +549,9 @@ class TrainingJobTrigger(BaseTrigger):
                 status, safe(str(event.error)), error=type(event.error).__name__
             )
         self.resume = event.resume_token
-        if not isinstance(event, ProgressChanged):
+        if isinstance(event, JobEnded):  # logged after the job's last lines
+            self._ending = safe(event_line(event))
+        elif not isinstance(event, ProgressChanged):
             self.log.info("%s", safe(event_line(event)))
         if not isinstance(event, JobEnded):
             return None
@@ -430,6 +627,9 @@ class WaitForTrainingJobOperator(BaseOperator):
         sqs_queue_url: the SQS queue of SageMaker's state-change events, for
             push hints (templated; one queue per triggerer process and
             connection: see ``TrainingJobTrigger``); ``None`` polls only.
+        logs: write the job's training log lines into the task's log while
+            it is deferred (every host's, each once, the last ones before the
+            outcome); off by default.
         **kwargs: ``BaseOperator`` keywords.
 
     Raises (in the task):
@@ -455,6 +655,7 @@ class WaitForTrainingJobOperator(BaseOperator):
         timeout: float | dt.timedelta | None = None,
         stop_on_kill: bool = False,
         sqs_queue_url: str | None = None,
+        logs: bool = False,
         **kwargs: Any,  # noqa: ANN401 - BaseOperator's
     ) -> None:
         """Configure the wait; nothing is sent before the task runs."""
@@ -470,6 +671,7 @@ class WaitForTrainingJobOperator(BaseOperator):
         )
         self.stop_on_kill = stop_on_kill
         self.sqs_queue_url = sqs_queue_url
+        self.logs = logs
 
     def execute(self, context: Context) -> None:  # noqa: ARG002 - Airflow's signature
         """Defer to ``TrainingJobTrigger`` at once (an invalid name fails here)."""
@@ -488,6 +690,7 @@ class WaitForTrainingJobOperator(BaseOperator):
                 deadline=deadline,
                 stop_on_kill=self.stop_on_kill,
                 sqs_queue_url=self.sqs_queue_url,
+                logs=self.logs,
             ),
             method_name="execute_complete",
         )
