@@ -154,10 +154,6 @@ class _SharedLogs:
             asyncio.AbstractEventLoop, dict[Hashable, _Shared]
         ] = weakref.WeakKeyDictionary()
 
-    def __len__(self) -> int:
-        """Return how many keys have clients open in this loop."""
-        return len(self._by_loop.get(asyncio.get_running_loop(), {}))
-
     @contextlib.asynccontextmanager
     async def use(
         self,
@@ -454,11 +450,12 @@ class TrainingJobTrigger(BaseTrigger):
                     self.log.info("%s", safe(log_line(line)))
                     self.logs_resume = lines.resume_token
         except Exception as exc:  # noqa: BLE001 - the wait goes on without logs
+            detail = safe(str(exc)) if isinstance(exc, SageMakerWatchError) else ""
             self.log.warning(
-                "training logs of %s: %s: %s",
+                "training logs of %s unavailable (%s) %s",
                 name,
                 type(exc).__name__,
-                safe(str(exc)) if isinstance(exc, SageMakerWatchError) else "",
+                detail,
             )
         finally:
             done.set()
