@@ -76,6 +76,9 @@ from .snapshot import _iso
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+#: A host's stream read empty this many times in a row or fewer is still read
+#: within the window when another host of its container start has lines.
+PULL_QUIET: Final = 2
 #: Empty reads in a row, ``active`` seconds apart, that end a stream's drain.
 DRAIN_EMPTY: Final = 2
 #: GetLogEvents' largest page, in events (its ``limit``'s maximum).
@@ -227,6 +230,8 @@ class _Stream:
     gaps: int = 0  # empty pages with a new token, in a row
     empties: int = 0  # drain: empty reads in a row, `active` apart
     last_empty: float = -math.inf
+    #: The container start the stream belongs to (its name's last part).
+    epoch: str = ""
 
 
 class _Held(NamedTuple):
@@ -605,6 +610,7 @@ class LogReader:
             host=match["host"] if match else rest,
             request=StreamRead(stream=name, token=None, start_time=None),
             due=due,
+            epoch=rest.rpartition("-")[2] if match else rest,
         )
         self._streams[name] = stream
         if self._ended:
@@ -668,6 +674,21 @@ class LogReader:
         self, stream: _Stream, events: Sequence[RawLogEvent], *, moved: bool, now: float
     ) -> None:
         stream.gaps = stream.quiet = 0
+        # The other hosts of the same container start that had lines lately
+        # are read within the window too (one in a short backoff would be
+        # read late, and its lines of the same moments handed out after
+        # these): the merge holds. Hosts long quiet keep their backoff.
+        pull = now + self._window / 2
+        for other in self._streams.values():
+            if (
+                other is not stream
+                and other.epoch == stream.epoch
+                and other.stage != _Stage.DONE
+                and other.due > pull
+                and other.quiet <= PULL_QUIET
+                and not other.misses
+            ):
+                other.due = pull
         if stream.stage == _Stage.DRAINING:
             stream.empties = 0
         if moved and (_full(events, self._limit) or stream.stage == _Stage.REREADING):

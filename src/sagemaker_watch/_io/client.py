@@ -238,6 +238,7 @@ async def logs_client(
     options: ClientOptions | None = None,
     *,
     job_region: str | None = None,
+    endpoint_url: str | None = None,
     session: AioSession | None = None,
 ) -> AsyncIterator[Any]:
     """Create a CloudWatch Logs client for training logs, closed on exit.
@@ -245,8 +246,8 @@ async def logs_client(
     Training logs live in the jobs' region: *options*' region, else
     *job_region* (the SageMaker client's), else the chain's. The endpoint is
     the chain's (``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS``, ``AWS_ENDPOINT_URL``,
-    else AWS's); the profile, credentials, ``verify`` and botocore config come
-    from *options* as for SageMaker.
+    else AWS's) unless *endpoint_url* names one; the profile, credentials,
+    ``verify`` and botocore config come from *options* as for SageMaker.
 
     Raises as ``sqs_client`` does.
     """
@@ -254,7 +255,7 @@ async def logs_client(
     options = options or ClientOptions()
     region = options.region or job_region or os.environ.get("AWS_REGION") or None
     async with _create_client(
-        "logs", options, endpoint_url=None, region=region, session=session
+        "logs", options, endpoint_url=endpoint_url, region=region, session=session
     ) as client:
         yield client
 

@@ -104,10 +104,12 @@ from .._drivers.shared_fleets import OpenedFleet, SharedFleets
 from .._errors import ConfigurationError, SageMakerWatchError, TrainingJobNotFound
 from .._io.client import (
     ClientOptions,
-    _create_client,
     client_config,
     default_client,
     sqs_client,
+)
+from .._io.client import (
+    logs_client as logs_client_for,
 )
 from .._io.clock import Clock, SystemClock
 from ..cli._text import event_line, log_line, safe
@@ -421,11 +423,9 @@ class TrainingJobTrigger(BaseTrigger):
                 default_client(options, session=session)
             )
             logs_client = await stack.enter_async_context(
-                _create_client(
-                    "logs",
+                logs_client_for(
                     logs_options,
                     endpoint_url=logs_options.endpoint_url,
-                    region=logs_options.region,
                     session=session,
                 )
             )

@@ -309,6 +309,9 @@ def _write(
                         delay += LATE_DELAY[0] + (LATE_DELAY[1] - LATE_DELAY[0]) * w
                     delays[batch] = delay
                 sent = min(start + (batch + 1) * script.batch, end) + delays[batch]
+                # The agent flushes what is left when the container stops, and
+                # the host is gone soon after: nothing arrives later than that.
+                sent = min(sent, end + high)
                 lines.append(
                     WrittenLine(
                         stream=name,

@@ -151,7 +151,9 @@ class LogScript:
             seeded uniform delay after its last second (or after the container
             stops, for the last batch).
         late: The share of batches ingested 60 to 300 s late (out of order: a
-            later batch of the same stream may arrive first).
+            later batch of the same stream may arrive first), but no later
+            than the container's stop plus *ingestion_delay*'s high end: the
+            agent flushes what is left when the container stops.
         stream_delay: Seconds after a container start before its streams exist;
             lines ingested earlier become visible when their stream appears.
         burst: Lines written at each write, at the same millisecond: with
