@@ -58,7 +58,9 @@ def _header(result: dict[str, Any]) -> list[str]:
         "Section 8 needs Airflow: `python -m nox -s bench_airflow` (~15 min) writes",
         "`bench/results/airflow-triggers.json`, which this file keeps. Section 9 (push",
         "hints): `python -m nox -s bench_hints` (~30 min) writes",
-        "`bench/results/hints.json`, kept when not re-run.",
+        "`bench/results/hints.json`, kept when not re-run. Section 10 (training",
+        "logs): `python -m nox -s bench_logs` (~30 min) writes",
+        "`bench/results/logs.json`, kept when not re-run.",
         "",
         (
             f"These figures: `{result['command']}` ({result['mode']} run, seed "
@@ -969,4 +971,12 @@ def write_markdown(
         lines += hints.section(result["hints"])
     elif kept.exists():
         lines += hints.section(json.loads(kept.read_text(encoding="utf-8")))
+    # Section 10: this run's, else kept from its own results file.
+    from . import logs  # noqa: PLC0415 - imports the library and its test kit
+
+    kept_logs = logs.results_file(quick=result.get("mode") == "quick")
+    if "logs" in result:
+        lines += logs.section(result["logs"])
+    elif kept_logs.exists():
+        lines += logs.section(json.loads(kept_logs.read_text(encoding="utf-8")))
     path.write_text("\n".join(lines).rstrip("\n") + "\n")
