@@ -925,7 +925,7 @@ def _written_keys(lines):
 
 
 @settings(
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -943,7 +943,7 @@ def test_every_written_line_is_delivered_exactly_once(job, data):
 
 
 @settings(
-    max_examples=100,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -963,7 +963,7 @@ def test_lines_ingested_within_drain_after_the_end_are_delivered(job, early, dat
 
 
 @settings(
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -981,7 +981,7 @@ def test_a_resumed_reader_delivers_exactly_the_rest(job, data):
 
 
 @settings(
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,

@@ -157,14 +157,14 @@ async def test_garbage_resume_token_fails_at_once(sim):
 
 
 def _resume_points(count):
-    """Events to resume from: the first two, the last two, and every third between.
+    """Events to resume from: the first two, the last two, and every fourth between.
 
     Each resume replays the lifecycle from its start, so all of them would cost
     a full lifecycle per event; the pure cursor is resumed from every token of
     random timelines in ``test_diff``.
     """
     return sorted(
-        {0, 1, *range(2, count - 2, 3), count - 2, count - 1} & set(range(count))
+        {0, 1, *range(2, count - 2, 4), count - 2, count - 1} & set(range(count))
     )
 
 
