@@ -304,15 +304,22 @@ class FakeSageMaker:
         Args:
             config: Extra botocore configuration.
         """
+        async with self._service_client("sagemaker", config) as client:
+            yield client
+
+    @contextlib.asynccontextmanager
+    async def _service_client(
+        self, service: str, config: AioConfig | None
+    ) -> AsyncIterator[Any]:
+        """A stock aiobotocore *service* client for this fake: dummy keys, 1 attempt."""
         from aiobotocore.config import AioConfig  # noqa: PLC0415 - load lazily
         from aiobotocore.session import get_session  # noqa: PLC0415 - load lazily
 
         merged = AioConfig(retries={"mode": "standard", "total_max_attempts": 1})
         if config is not None:
             merged = merged.merge(config)
-        session = get_session()
-        async with session.create_client(
-            "sagemaker",
+        async with get_session().create_client(  # type: ignore[call-overload]
+            service,
             region_name=self.region,
             endpoint_url=self.endpoint_url,
             aws_access_key_id="testing",
@@ -436,20 +443,7 @@ class FakeSageMaker:
         Like :meth:`client`: dummy credentials, one attempt per call unless
         *config* says otherwise.
         """
-        from aiobotocore.config import AioConfig  # noqa: PLC0415 - load lazily
-        from aiobotocore.session import get_session  # noqa: PLC0415 - load lazily
-
-        merged = AioConfig(retries={"mode": "standard", "total_max_attempts": 1})
-        if config is not None:
-            merged = merged.merge(config)
-        async with get_session().create_client(
-            "sqs",
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - a dummy for the fake
-            config=merged,
-        ) as client:
+        async with self._service_client("sqs", config) as client:
             yield client
 
     # -- CloudWatch Logs ---------------------------------------------------------------
@@ -463,20 +457,7 @@ class FakeSageMaker:
         Like :meth:`client`: dummy credentials, one attempt per call unless
         *config* says otherwise.
         """
-        from aiobotocore.config import AioConfig  # noqa: PLC0415 - load lazily
-        from aiobotocore.session import get_session  # noqa: PLC0415 - load lazily
-
-        merged = AioConfig(retries={"mode": "standard", "total_max_attempts": 1})
-        if config is not None:
-            merged = merged.merge(config)
-        async with get_session().create_client(
-            "logs",
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - a dummy for the fake
-            config=merged,
-        ) as client:
+        async with self._service_client("logs", config) as client:
             yield client
 
     def written_lines(self, job_name: str) -> tuple[WrittenLine, ...]:
