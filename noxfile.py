@@ -46,11 +46,10 @@ def tests(session: nox.Session) -> None:
     """Run the test suite under coverage on the current interpreter.
 
     pytest-xdist hands the tests out one at a time to the machine's cores as
-    each finishes (``--dist loadgroup``). The modules marked ``xdist_group``
-    share a module or session fixture (the docs' block runs, a moto server, the
-    wheel) and are meant to stay on one worker, but pytest 9.2 with xdist 3.8
-    ignores the marks: each worker then sets those fixtures up once. Coverage
-    follows the workers through its subprocess patch.
+    each finishes (``--dist loadgroup``), except the modules listed in
+    tests/conftest.py's ``SHARED_SETUP_MODULES`` (a module or session fixture:
+    the docs' block runs, a moto server, the wheel), each handed to one worker
+    whole. Coverage follows the workers through its subprocess patch.
     """
     _install(session, "tests")
     session.run("coverage", "erase")

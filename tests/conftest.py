@@ -14,6 +14,47 @@ pytest_plugins = ["sagemaker_watch.testing.pytest_plugin"]
 #: (part of the README's test command) installs it; the main session has none.
 collect_ignore = [] if importlib.util.find_spec("airflow") else ["airflow_integration"]
 
+#: Modules whose tests share an expensive module or session fixture (the README's
+#: block runs, a moto server, the wheel): pytest-xdist hands each of them to one
+#: worker whole, so the fixture is set up once. Every other test is its own unit.
+SHARED_SETUP_MODULES = frozenset(
+    {
+        "tests/compat/test_moto.py",
+        "tests/compat/test_moto_hints.py",
+        "tests/compat/test_moto_logs.py",
+        "tests/test_docs.py",
+        "tests/test_docs_hints.py",
+        "tests/test_logs_source.py",
+        "tests/test_packaging.py",
+        "tests/test_sqs_source.py",
+    }
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work *nodeid* is handed out in: its module or itself."""
+    module = nodeid.split("::", 1)[0]
+    return module if module in SHARED_SETUP_MODULES else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadgroup``, group by :data:`SHARED_SETUP_MODULES`.
+
+    xdist's own grouping reads ``xdist_group`` marks by rewriting each item's
+    nodeid, which pytest 9.2 no longer lets it do: the marks are silently
+    ignored and every worker sets the shared fixtures up again. The controller
+    never collects, so the groups are listed here by path.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - xdist only
+
+    class _SharedSetupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return _SharedSetupScheduling(config, log)
+
 
 @pytest.fixture(autouse=True)
 def _hide_developer_aws(monkeypatch, tmp_path):

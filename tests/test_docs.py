@@ -60,9 +60,6 @@ from docblocks import MISLABELLED, RUNNABLE, Block, commands, mismatch, parse
 from sagemaker_watch.cli._scenario import DEMO_FLEET
 from sagemaker_watch.testing import FakeSageMaker, plain, spot_interrupted_once
 
-#: pytest-xdist keeps this module on one worker (its session fixture runs the blocks).
-pytestmark = pytest.mark.xdist_group("docs")
-
 if TYPE_CHECKING:
     from collections.abc import Mapping
 

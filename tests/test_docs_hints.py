@@ -35,9 +35,6 @@ from docblocks import Block, commands, normalise, parse
 from sagemaker_watch._core.hint_mode import HintState
 from sagemaker_watch.testing import TIMELINES, FakeSageMaker, ManualClock
 
-#: pytest-xdist keeps this module on one worker (one moto server for the module).
-pytestmark = pytest.mark.xdist_group("moto-docs-hints")
-
 ROOT = Path(__file__).parent.parent
 DOC = ROOT / "docs" / "hints.md"
 BLOCKS, _ = parse(DOC)

@@ -40,9 +40,6 @@ from sagemaker_watch._io.logs import (
 from sagemaker_watch._io.ratelimit import Rate, RateBudget
 from sagemaker_watch.testing import FakeSageMaker, Fault, LogScript, ManualClock, plain
 
-#: pytest-xdist keeps this module on one worker (one moto server for the module).
-pytestmark = pytest.mark.xdist_group("moto-logs-source")
-
 CANARY = "canary-5d1e-log-line-secret"
 #: The end of year 9999 in epoch milliseconds: the latest time a line may carry.
 _MAX_MS = 253_402_300_799_999

@@ -20,9 +20,6 @@ from packaging.utils import canonicalize_name
 import sagemaker_watch
 import sagemaker_watch.testing
 
-#: pytest-xdist keeps this module on one worker (one wheel build for the module).
-pytestmark = pytest.mark.xdist_group("packaging")
-
 ROOT = Path(__file__).parent.parent
 REPOSITORY = "https://github.com/sagemaker-watch/sagemaker-watch"
 

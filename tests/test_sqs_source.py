@@ -20,9 +20,6 @@ from sagemaker_watch._io.source import CallFailed
 from sagemaker_watch._io.sqs import SqsQueue, SqsStatistics
 from sagemaker_watch.testing import FakeSageMaker, Fault, ManualClock
 
-#: pytest-xdist keeps this module on one worker (one moto server for the module).
-pytestmark = pytest.mark.xdist_group("moto-sqs-source")
-
 CANARY = "canary-7f3a9c-hyperparameter-secret"
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "eventbridge"
 

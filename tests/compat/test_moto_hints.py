@@ -31,9 +31,6 @@ import pytest_asyncio
 import sagemaker_watch as sw
 from sagemaker_watch.testing import FakeSageMaker, ScaledClock, failure, plain
 
-#: pytest-xdist keeps this module on one worker (one moto server for the module).
-pytestmark = pytest.mark.xdist_group("moto-hints")
-
 #: Simulated seconds per real second: a phase of 20 simulated seconds is 1 s real.
 SPEED = 20.0
 #: Messages that are not training job events, by the reason the watcher gives.

@@ -29,9 +29,6 @@ from aiobotocore.session import get_session
 import sagemaker_watch as sw
 from sagemaker_watch.testing import FakeSageMaker, ScaledClock, failure, plain
 
-#: pytest-xdist keeps this module on one worker (one moto server for the module).
-pytestmark = pytest.mark.xdist_group("moto-logs")
-
 #: The log group of training jobs (as SageMaker names it).
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 #: Simulated seconds per real second.
