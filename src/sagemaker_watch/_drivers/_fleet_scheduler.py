@@ -6,7 +6,10 @@ loop: ask the planner (``_core/planner.py``) what is due within the rate budget,
 send describes and list pages (at most *max_in_flight* at once), sleep on the
 clock until the next due time, a waiter's deadline or a poke. Each answer is fed
 to its job's tracker, whose step is turned into events (for the stream), a new
-due time, the job's end, or its loss (``JobLost``). The sweeps' I/O is in
+due time, the job's end, or its loss (``JobLost``); with logs, the events go
+through the fleet's ``FleetLogs`` (``_fleet_logs.py``), which tells each job's
+log follower and holds a terminal event until the job's lines are out. The
+sweeps' I/O is in
 ``_fleet_sweeps.py``; the lifecycle, the client and the public methods are
 ``FleetWatcher``'s (``fleet.py``).
 """
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
     from .._core.tracker import RetryPolicy
     from .._io.clock import Clock
     from .._io.source import AioBotocoreSource
+    from ._fleet_logs import FleetLogs
     from ._fleet_stream import Stream
     from ._hint_feed import HintFeed
 
@@ -123,6 +127,8 @@ class Scheduler:
         #: The jobs with a describe in flight.
         self._busy: set[str] = set()
         self._hints: HintFeed | None = None
+        #: The jobs' training logs, if the fleet reads them (set by the fleet).
+        self.logs: FleetLogs | None = None
         #: (listing, hints flowing): a change re-plans every job. A change of
         #: the hints' re-check interval does not: each job takes it up when it
         #: is next queued, so a tightening brings no wave of overdue re-checks
@@ -177,11 +183,23 @@ class Scheduler:
 
     # -- jobs ------------------------------------------------------------------
 
-    def add(self, name: str, *, cursor: ResumeCursor | None, token: str | None) -> Job:
-        """Watch *name* (after *cursor*), due at once; return a watched job as is."""
+    def add(
+        self,
+        name: str,
+        *,
+        cursor: ResumeCursor | None,
+        token: str | None,
+        logs_resume: str | None = None,
+    ) -> Job:
+        """Watch *name* (after *cursor*), due at once; return a watched job as is.
+
+        With logs, its logs are followed too (after *logs_resume*).
+        """
         job = self.jobs.get(name)
         if job is not None and job.active:
             return job
+        if self.logs is not None:
+            self.logs.follow(name, resume=logs_resume)
         tracker = JobTracker(
             name,
             schedule=self._schedule,
@@ -204,10 +222,12 @@ class Scheduler:
             return
         self._queue_of.discard(name)
         self._forget_hints(name)
+        if self.logs is not None:
+            self.logs.removed(name)
         if job.active:
             job.active = False
             self.active -= 1
-            self._check_idle()
+            self.check_idle()
         job.outcome = JobRemoved(name)
         job.release()
         self.poke()
@@ -251,6 +271,7 @@ class Scheduler:
             staleness_p95=p95,
             staleness_max=worst,
             hints=None if hints is None else hints.statistics(),
+            logs=None if self.logs is None else self.logs.statistics(),
         )
 
     # -- the loop --------------------------------------------------------------
@@ -410,10 +431,16 @@ class Scheduler:
         self._hint_observed(job, snapshot, step.events, now)
         job.observed_at = now
         job.retry_at = None
+        finished = step.finished or step.delay is None
         for event in step.events:
             self._events += 1
             job.token = event.resume_token
-            self._stream.emit(event)
+            if self.logs is None:
+                self._stream.emit(event)
+        if self.logs is not None:
+            self.logs.observed(
+                job.name, step.events, finished=finished, snapshot=snapshot
+            )
         job.entered(step.events)
         if step.finished or step.delay is None:
             self._end(job, snapshot)
@@ -503,7 +530,7 @@ class Scheduler:
         job.release()
         self.active -= 1
         self._finished += 1
-        self._check_idle()
+        self.check_idle()
 
     def _lose(
         self, job: Job, error: SageMakerWatchError, snapshot: Snapshot | None
@@ -515,6 +542,8 @@ class Scheduler:
         job.release()
         self.active -= 1
         self._lost += 1
+        if self.logs is not None:
+            self.logs.lost(job.name)
         logger.warning(
             FLEET_JOB_LOST,
             job_name=job.name,
@@ -531,11 +560,16 @@ class Scheduler:
                 error=error,
             )
         )
-        self._check_idle()
+        self.check_idle()
 
-    def _check_idle(self) -> None:
-        if self.active == 0:
+    def check_idle(self) -> None:
+        """Mark the stream idle if no job is left to watch (or to drain the logs of)."""
+        if self.active == 0 and (self.logs is None or not self.logs.draining):
             self._stream.emit(IDLE)
+
+    def watching_or_draining(self) -> int:
+        """Jobs watched, and jobs that ended whose logs are being drained."""
+        return self.active + (0 if self.logs is None else self.logs.draining)
 
     # -- due times (asked of the planner) -----------------------------------------
 

@@ -42,6 +42,8 @@ class FleetStatistics:
         hints: what push hints did (``HintStatistics``), ``None`` without them.
             While they flow, a receive that found the queue drained counts as
             observing every job with no hint pending.
+        logs: what reading training logs did (``FleetLogStatistics``),
+            ``None`` without *logs*.
     """
 
     watching: int
@@ -59,6 +61,33 @@ class FleetStatistics:
     staleness_p95: float
     staleness_max: float
     hints: HintStatistics | None = None
+    logs: FleetLogStatistics | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FleetLogStatistics:
+    """What a fleet's log reading did so far (``FleetStatistics.logs``).
+
+    Attributes:
+        following: jobs whose logs are followed now (a job that ended counts
+            until its streams are drained).
+        stopped: followers stopped by an error no retry mends (see
+            ``FleetWatcher``'s *logs*).
+        calls: ``GetLogEvents`` and ``DescribeLogStreams`` requests sent.
+        lines: log lines put in the stream.
+        throttles: throttling answers (ridden out in the budget, never raised).
+        errors: other failed requests, by the service's code or the error's type.
+        rates: the current log budget, requests per second, by operation (the
+            ``CloudWatchLogs`` settings' budget, shared with whoever uses them).
+    """
+
+    following: int
+    stopped: int
+    calls: int
+    lines: int
+    throttles: int
+    errors: Mapping[str, int]
+    rates: Mapping[str, float]
 
 
 class Tallied(Protocol):

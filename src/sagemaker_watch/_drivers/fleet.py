@@ -59,6 +59,11 @@ How it works:
   that error. Throttling is ridden out for as long as it lasts (back-pressure,
   not failure: it uses up none of the ``RetryPolicy``); other transient errors
   follow the ``RetryPolicy`` (then the job is lost with ``RetriesExhausted``).
+* **Training logs, on one budget** (``logs=CloudWatchLogs(...)``): every job's
+  CloudWatch Logs lines come out of the stream too, each once and in order per
+  job, as ``logs()`` gives them; a job's terminal event after its last lines.
+  Every job's calls take tokens from the settings' one ``RateBudget``, in a task
+  of their own (``_fleet_logs.py``), so they never hold up a describe.
 """
 
 from __future__ import annotations
@@ -66,13 +71,14 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Generic, Self, overload
 
 import anyio
 import anyio.lowlevel
 
 from .._core.diff import ResumeCursor
-from .._core.events import JobLost
+from .._core.events import Event, JobLost
+from .._core.log_reader import LogLine, LogReader
 from .._core.names import JobRef, lookup_name, parse_job
 from .._core.schedule import PollSchedule
 from .._core.status import SecondaryStatus, wanted_statuses
@@ -81,11 +87,13 @@ from .._errors import JobRemoved, UsageError
 from .._io.client import ClientOptions, default_client
 from .._io.clock import Clock, SystemClock
 from .._io.source import AioBotocoreSource
+from ._fleet_logs import FleetLogs
 from ._fleet_scheduler import Scheduler
 from ._fleet_stats import FleetStatistics
 from ._fleet_stream import Stream
 from ._fleet_waiters import Waiters
 from ._hint_feed import open_feed
+from .watch import open_logs_client
 
 __all__ = ["FleetStatistics", "FleetWatcher", "JobLost", "JobRemoved"]
 
@@ -96,15 +104,24 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from types_aiobotocore_sagemaker import SageMakerClient
 
-    from .._core.events import Event
+    # What the stream hands out: ``Event`` without logs (the default, so a
+    # bare ``FleetWatcher`` annotation means one without logs).
+    from typing_extensions import TypeVar
+
     from .._core.snapshot import Snapshot
     from ._fleet_jobs import Job
     from .hints import SqsHints
+    from .logs import CloudWatchLogs
+
+    ItemT = TypeVar("ItemT", Event, Event | LogLine, default=Event)
 else:
+    from typing import TypeVar
+
     SageMakerClient = Any
+    ItemT = TypeVar("ItemT", Event, Event | LogLine)
 
 
-class FleetWatcher:
+class FleetWatcher(Generic[ItemT]):
     """Watch many training jobs at once, inside the account's API quotas.
 
     ::
@@ -121,6 +138,20 @@ class FleetWatcher:
     ends once no job is left to watch; ``events(until_idle=False)`` runs until the
     fleet closes. Consume it from one task. Events not consumed accumulate, so
     pass ``stream=False`` if only the waiters and ``statistics()`` are used.
+
+    With ``logs=CloudWatchLogs(...)`` every job's training log lines come out
+    of the stream too (``LogLine`` between the ``Event`` items; the type says
+    so: ``FleetWatcher[Event | LogLine]``), each job's as ``logs(job,
+    events=True)`` gives them: every line of every host and restart once, in
+    time order, and the job's terminal event after its last lines (the stream
+    ends once those are out). ::
+
+        async with sw.FleetWatcher(logs=sw.CloudWatchLogs()) as fleet:
+            fleet.add("job-a")
+            fleet.add("job-b")
+            async for item in fleet:
+                if isinstance(item, sw.LogLine):
+                    print(item.job_name, item.host, item.message)
 
     Entering starts the scheduler (and creates a client unless one is given:
     waits for local set-up only); leaving cancels every request in flight and
@@ -161,7 +192,69 @@ class FleetWatcher:
             are); list sweeps go on as configured. Entering opens the hints'
             SQS client unless they carry one. ``statistics().hints`` says
             what they did.
+        logs: follow every job's training logs (``CloudWatchLogs``); entering
+            opens its client unless it carries one. Every job's calls share
+            the settings' one budget (*read_rate* + *list_rate* requests per
+            second in all, whatever the number of jobs; other ``logs()`` with
+            the same settings share it too), run in a task of their own (at
+            most *max_in_flight* jobs' at once, one at a time per job) and
+            never delay a describe. Throttles are ridden out. A job whose logs
+            are refused for good (``AccessDenied`` on ``logs:GetLogEvents``)
+            stops being followed: a ``sagemaker_watch.logs_call_failed``
+            warning names the job and the error type (never a line), the lines
+            read are handed out, and its events go on; so does every other
+            job. A lost job's follower stops after handing out what it read;
+            a removed job's stops at once. ``statistics().logs`` says what the
+            reading did. Needs *stream*.
     """
+
+    @overload
+    def __init__(
+        self: FleetWatcher[Event],
+        *,
+        client: SageMakerClient | None = None,
+        schedule: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        describe_rate: float = 10.0,
+        list_rate: float = 1.0,
+        max_in_flight: int = 4,
+        sweep_interval: float | None = 5.0,
+        list_min_jobs: int = 10,
+        overlap: float = 60.0,
+        recheck_interval: float = 900.0,
+        stream: bool = True,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        hints: SqsHints | None = None,
+        logs: None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: FleetWatcher[Event | LogLine],
+        *,
+        client: SageMakerClient | None = None,
+        schedule: PollSchedule | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        describe_rate: float = 10.0,
+        list_rate: float = 1.0,
+        max_in_flight: int = 4,
+        sweep_interval: float | None = 5.0,
+        list_min_jobs: int = 10,
+        overlap: float = 60.0,
+        recheck_interval: float = 900.0,
+        stream: bool = True,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        hints: SqsHints | None = None,
+        logs: CloudWatchLogs,
+    ) -> None: ...
 
     def __init__(
         self,
@@ -183,12 +276,17 @@ class FleetWatcher:
         profile: str | None = None,
         endpoint_url: str | None = None,
         hints: SqsHints | None = None,
+        logs: CloudWatchLogs | None = None,
     ) -> None:
         """Configure the fleet; nothing is sent before ``async with``.
 
         Raises:
-            ValueError: for a rate, interval or limit that is not positive.
+            ValueError: for a rate, interval or limit that is not positive,
+                or *logs* with ``stream=False``.
         """
+        if logs is not None and not stream:
+            msg = "logs= hands lines out through the stream: it needs stream=True"
+            raise ValueError(msg)
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
         for name, value in (
@@ -229,6 +327,15 @@ class FleetWatcher:
             overlap=overlap,
             recheck_interval=recheck_interval,
         )
+        self._logs: FleetLogs | None = None
+        if logs is not None:
+            self._logs = self._scheduler.logs = FleetLogs(
+                logs,
+                clock=self._clock,
+                max_in_flight=max_in_flight,
+                emit=self._stream.emit,
+                idle=self._scheduler.check_idle,
+            )
         self._waiters = Waiters(
             clock=self._clock,
             timeouts=self._scheduler.timeouts,
@@ -283,6 +390,15 @@ class FleetWatcher:
                     clock=self._clock,
                     watched=self._scheduler.watching,
                 )
+            logs = self._logs
+            if logs is not None and logs.source.client is None:
+                logs.source.client = await stack.enter_async_context(
+                    open_logs_client(
+                        logs.settings,
+                        self._client_options,
+                        sagemaker=self._source.client,
+                    )
+                )
             if self._streaming:
                 self._stream.open()
                 stack.callback(self._stream.close)
@@ -296,6 +412,8 @@ class FleetWatcher:
         self._exit_stack = stack
         self._task_group = task_group
         self._scheduler.start(task_group, hints=feed)
+        if self._logs is not None:
+            self._logs.start(task_group)
         return self
 
     async def __aexit__(
@@ -307,6 +425,8 @@ class FleetWatcher:
         """Cancel the scheduler and every request; close an owned client (shielded)."""
         self._state = "closed"
         self._scheduler.close()
+        if self._logs is not None:
+            self._logs.close()
         task_group, self._task_group = self._task_group, None
         stack, self._exit_stack = self._exit_stack, None
         try:
@@ -319,10 +439,18 @@ class FleetWatcher:
                     await stack.aclose()
         if self._client is None:
             self._source.client = None
+        if self._logs is not None and self._logs.settings.client is None:
+            self._logs.source.client = None
 
     # -- jobs ----------------------------------------------------------------
 
-    def add(self, job_name: str, *, resume: str | None = None) -> None:
+    def add(
+        self,
+        job_name: str,
+        *,
+        resume: str | None = None,
+        logs_resume: str | None = None,
+    ) -> None:
         """Start watching *job_name*; adding a job already watched does nothing.
 
         A job that finished or was lost is watched again from the start (or from
@@ -332,26 +460,50 @@ class FleetWatcher:
             job_name: the training job's name, or its ARN: the fleet knows jobs
                 by name, so an ARN and its name are the same job.
             resume: an event's ``resume_token``: emit only what came after it.
+            logs_resume: with *logs*, a ``logs_resume_token(job_name)``: hand
+                out only the lines after those read when it was taken.
 
         Raises:
             InvalidJobName: at once, if SageMaker would reject the name or ARN,
                 or the ARN's region is not the client's (if the fleet opens its
                 own client, that is checked when it opens).
-            InvalidResumeToken: at once, if *resume* cannot be read or is for
-                another job.
-            UsageError: if the fleet was closed.
+            InvalidResumeToken: at once, if *resume* or *logs_resume* cannot
+                be read or is for another job.
+            UsageError: if the fleet was closed, or *logs_resume* is given to a
+                fleet without *logs*.
         """
-        self._add(job_name, resume=resume)
+        self._add(job_name, resume=resume, logs_resume=logs_resume)
 
-    def _add(self, job_name: str, *, resume: str | None) -> Job:
+    def _add(
+        self, job_name: str, *, resume: str | None, logs_resume: str | None = None
+    ) -> Job:
         name = self._checked(job_name).name
         if self._state == "closed":
             msg = "this FleetWatcher is closed"
             raise UsageError(msg)
+        if logs_resume is not None:
+            if self._logs is None:
+                msg = "logs_resume= is for a FleetWatcher made with logs="
+                raise UsageError(msg)
+            LogReader(name, resume=logs_resume)  # a bad token fails now
         cursor = (
             None if resume is None else ResumeCursor.from_token(resume, job_name=name)
         )
-        return self._scheduler.add(name, cursor=cursor, token=resume)
+        return self._scheduler.add(
+            name, cursor=cursor, token=resume, logs_resume=logs_resume
+        )
+
+    def logs_resume_token(self, job_name: str) -> str | None:
+        """A token for ``add(job_name, logs_resume=)``: the lines after those read.
+
+        It counts the job's lines this fleet's stream handed out so far (not
+        those still queued in it): a fleet made later with it hands out only
+        the lines that followed. ``None`` without *logs*, or once the job's
+        logs are no longer followed (drained, lost, removed).
+        """
+        if self._logs is None:
+            return None
+        return self._logs.resume_token(self._lookup(job_name))
 
     def _checked(self, job_name: str) -> JobRef:
         """Read a name or ARN; check an ARN's region once the client is known."""
@@ -506,12 +658,12 @@ class FleetWatcher:
 
     # -- events --------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[ItemT]:
         """Iterate ``events()``: every job's events until none is left to watch."""
         return self.events()
 
-    def events(self, *, until_idle: bool = True) -> AsyncIterator[Event]:
-        """Return the merged event stream.
+    def events(self, *, until_idle: bool = True) -> AsyncIterator[ItemT]:
+        """Return the merged event stream (and log lines, with *logs*).
 
         Args:
             until_idle: end once no job is left to watch (else run until the
@@ -525,9 +677,11 @@ class FleetWatcher:
             msg = "iterate inside `async with FleetWatcher(...)` (and stream=True)"
             raise UsageError(msg)
         self._on_its_loop()
-        scheduler = self._scheduler
-        return self._stream.reader(
-            until_idle=until_idle, watching=lambda: scheduler.active
+        logs = self._logs
+        return self._stream.reader(  # type: ignore[return-value] # Event without logs
+            until_idle=until_idle,
+            watching=self._scheduler.watching_or_draining,
+            read=None if logs is None else logs.read,
         )
 
     # -- statistics ----------------------------------------------------------

@@ -204,17 +204,10 @@ class Watch:
             if self._logs is not None and self._follower is None:
                 self._follower = self._follow(
                     await stack.enter_async_context(
-                        logs_client(
-                            ClientOptions(
-                                region=self._logs.region or self._client_options.region,
-                                profile=self._logs.profile
-                                or self._client_options.profile,
-                                verify=self._client_options.verify,
-                                botocore_config=self._client_options.botocore_config,
-                            ),
-                            job_region=self._source.client.meta.region_name
-                            if self._source.client is not None
-                            else None,
+                        open_logs_client(
+                            self._logs,
+                            self._client_options,
+                            sagemaker=self._source.client,
                         )
                     )
                 )
@@ -487,18 +480,20 @@ class Watch:
         follower = self._follower
         if follower is None or not events:
             return events
-        if any(isinstance(e, StatusEntered | PrimaryStatusChanged) for e in events):
-            follower.reader.status_changed(now=now)
         if not self._follow_logs and not finished:
             # What is there now: read each stream to its end once, and stop.
+            tell_follower(follower, events, finished=False, now=now)
             follower.reader.job_ended(now=now, ended_ago=math.inf)
             self._finished = True
             return [*follower.take(), *events]
-        if finished:
-            follower.reader.job_ended(now=now, ended_ago=_ended_ago(events[-1]))
-            self._held = [e for e in events if isinstance(e, JobEnded)]
-            events = [e for e in events if not isinstance(e, JobEnded)]
-        return [*follower.take(), *events]
+        now_events, self._held = tell_follower(
+            follower,
+            events,
+            finished=finished,
+            now=now,
+            snapshot=events[-1].snapshot,
+        )
+        return [*follower.take(), *now_events]
 
     def _remaining(self, now: float) -> float | None:
         remaining = math.inf
@@ -508,9 +503,66 @@ class Watch:
         return max(0.0, remaining) if math.isfinite(remaining) else None
 
 
-def _ended_ago(event: Event) -> float:
+def open_logs_client(
+    settings: CloudWatchLogs,
+    options: ClientOptions,
+    *,
+    sagemaker: SageMakerClient | None,
+) -> contextlib.AbstractAsyncContextManager[Any]:
+    """A CloudWatch Logs client for *settings* (``watch()``'s and the fleet's).
+
+    In the settings' region and profile, else those of the SageMaker client's
+    *options*; without a region, in the region of the *sagemaker* client.
+    """
+    return logs_client(
+        ClientOptions(
+            region=settings.region or options.region,
+            profile=settings.profile or options.profile,
+            verify=options.verify,
+            botocore_config=options.botocore_config,
+        ),
+        job_region=sagemaker.meta.region_name if sagemaker is not None else None,
+    )
+
+
+def tell_follower(
+    follower: LogFollower,
+    events: Sequence[Event],
+    *,
+    finished: bool,
+    now: float,
+    snapshot: Snapshot | None = None,
+) -> tuple[list[Event], list[Event]]:
+    """Tell a job's log follower what a describe showed (``watch()``'s and the fleet's).
+
+    A status change may mean a restart with new streams: they are looked for
+    at once. When the job *finished*, its streams are drained, and its terminal
+    events are held back until they are, so that they come after its last lines.
+
+    Args:
+        follower: the job's log follower.
+        events: the events the describe gave.
+        finished: whether the job ended with this describe.
+        now: the monotonic time of the answer.
+        snapshot: the snapshot that showed the end (how long ago the job ended
+            says how long to drain); ``None``: it just ended.
+
+    Returns:
+        The events to hand out now, and the terminal events held back.
+    """
+    if any(isinstance(e, StatusEntered | PrimaryStatusChanged) for e in events):
+        follower.reader.status_changed(now=now)
+    if not finished:
+        return list(events), []
+    follower.reader.job_ended(
+        now=now, ended_ago=0.0 if snapshot is None else _ended_ago(snapshot)
+    )
+    held: list[Event] = [e for e in events if isinstance(e, JobEnded)]
+    return [e for e in events if not isinstance(e, JobEnded)], held
+
+
+def _ended_ago(snapshot: Snapshot) -> float:
     """Seconds from the job's end (the service's time) to the answer that showed it."""
-    snapshot = event.snapshot
     end = snapshot.training_end_time or snapshot.last_modified_time
     if end is None:
         return 0.0
