@@ -374,3 +374,25 @@ def test_a_bad_logs_resume_token_fails_at_once():
     with pytest.raises(sw.InvalidResumeToken):
         fleet.add("job", logs_resume="garbage")
     assert "job" not in fleet
+
+
+@pytest.mark.asyncio
+async def test_a_job_added_again_while_its_logs_drain_keeps_its_end(fake):
+    """Re-adding a job that ended, before its drain is over, loses no terminal event."""
+    fake.add_job("job", dataclasses.replace(plain(training=300), logs=HOSTS))
+    items = []
+    async with fake.client() as client, fake.logs_client() as logs_client:
+        settings = sw.CloudWatchLogs(client=logs_client, drain=60.0)
+        async with sw.FleetWatcher(
+            client=client, clock=fake.clock, seed=3, logs=settings
+        ) as fleet:
+            fleet.add("job")
+            added_again = False
+            async for item in fleet:
+                items.append(item)
+                if not added_again and "job" not in fleet:
+                    added_again = True
+                    fleet.add("job")
+    assert added_again
+    assert 2 == sum(isinstance(item, sw.JobEnded) for item in items)
+    assert isinstance(items[-1], sw.JobEnded)

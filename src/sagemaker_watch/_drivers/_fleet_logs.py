@@ -129,18 +129,26 @@ class FleetLogs:
     def follow(self, name: str, *, resume: str | None) -> None:
         """Follow *name*'s logs (anew, if it was followed before).
 
+        A job added again while its logs drain hands out the lines read so far
+        and its held terminal event first (its later lines come again from
+        the new follower, which starts over unless given *resume*).
+
         Raises:
             InvalidResumeToken: *resume* cannot be read or is another job's.
         """
-        self._followed[name] = _Followed(
-            LogFollower(
-                name,
-                source=self.source,
-                clock=self._clock,
-                settings=self.settings,
-                resume=resume,
-            )
+        follower = LogFollower(
+            name,
+            source=self.source,
+            clock=self._clock,
+            settings=self.settings,
+            resume=resume,
         )
+        old = self._followed.pop(name, None)
+        if old is not None:
+            self._hand_out(old, old.follower.take(flush=True))
+            for event in old.held:
+                self._emit(event)
+        self._followed[name] = _Followed(follower)
         self.poke()
 
     def observed(
