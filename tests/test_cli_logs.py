@@ -16,7 +16,15 @@ import anyio
 import pytest
 import pytest_asyncio
 
-from sagemaker_watch.testing import FakeSageMaker, LogScript, failure, plain
+from sagemaker_watch.cli._text import safe
+from sagemaker_watch.testing import (
+    FakeSageMaker,
+    LogScript,
+    failure,
+    plain,
+    spot_interrupted_once,
+    unknown_status,
+)
 from test_cli import FAST, child_env, run
 
 #: Fast log reads for the child process, which sleeps in real time.
@@ -184,15 +192,129 @@ async def test_watch_logs_json_interleaves_events_and_verbatim_lines(fake):
     assert len(fake.written_lines("job")) == len(lines)
 
 
+#: What `logs JOB` without --follow says on stderr of a job still running.
+SO_FAR = (
+    "sagemaker-watch: job is still running ({status}): these are its lines so "
+    "far; pass --follow to follow them until it ends"
+)
+
+
+def interrupted():
+    """A spot job of two hosts writing, interrupted after 30 s for hours."""
+    timeline = spot_interrupted_once(
+        starting=5, downloading=5, training=20, interrupted=36000
+    )
+    return hosts(timeline)
+
+
+async def ingested(fake, name, *, at_least=8, every=False):
+    """Wait (real time) for *at_least* (or *every*) line of *name* to be ingested.
+
+    Returns:
+        The lines ingested by then, as (time, host, message), in merge order.
+    """
+    with anyio.fail_after(10):
+        while True:
+            now = round(fake.clock.now().timestamp() * 1000)
+            written = fake.written_lines(name)
+            lines = [line for line in written if line.ingestion_time <= now]
+            if len(lines) >= at_least and (not every or len(lines) == len(written)):
+                break
+            await anyio.sleep(0.05)
+    lines.sort(key=lambda line: (line.timestamp, line.stream))
+    return [(stamp(line.timestamp), host(line.stream), line.message) for line in lines]
+
+
+def in_order_once(shown, fake, name):
+    """Whether *shown* holds lines *name* wrote, each once, in the merge's order."""
+    kept = set(shown)
+    return len(kept) == len(shown) and shown == [
+        line for line in expected(fake, name) if line in kept
+    ]
+
+
 @pytest.mark.asyncio
-async def test_logs_without_follow_on_a_running_job_says_to_follow(fake):
-    """A running job without --follow: one line saying to pass --follow, exit 2."""
-    fake.add_job("job", hosts(plain(starting=5, downloading=5, training=36000)))
+async def test_logs_without_follow_on_a_running_job_prints_its_lines_so_far(fake):
+    """A running job without --follow: every line so far, once, a note, exit 0."""
+    fake.add_job("job", interrupted())
+    so_far = await ingested(fake, "job", every=True)
     done = await run("logs", "job", *FAST, *LOGS_FAST, env=child_env(fake))
-    assert 2 == done.code
-    assert "" == done.out
-    assert 1 == len(done.err.splitlines())
-    assert "--follow" in done.err
+    assert 0 == done.code
+    assert [SO_FAR.format(status="InProgress/Interrupted")] == done.err.splitlines()
+    assert so_far == printed(done.out)
+    assert len(done.out.splitlines()) == len(so_far)
+
+
+@pytest.mark.asyncio
+async def test_logs_json_without_follow_on_a_running_job_is_json_only(fake):
+    """`logs --json` of a running job: an object per line so far, a note on stderr."""
+    fake.add_job("job", interrupted())
+    so_far = await ingested(fake, "job", every=True)
+    done = await run("logs", "job", "--json", *FAST, *LOGS_FAST, env=child_env(fake))
+    assert 0 == done.code
+    assert [SO_FAR.format(status="InProgress/Interrupted")] == done.err.splitlines()
+    objects = [json.loads(line) for line in done.out.splitlines()]
+    assert {tuple(LINE_KEYS)} == {tuple(item) for item in objects}
+    assert {"log_line"} == {item["event"] for item in objects}
+    assert so_far == [
+        (millis(item["timestamp"]), item["host"], item["message"]) for item in objects
+    ]
+
+
+@pytest_asyncio.fixture(name="slow")
+async def _slow():
+    """A fake SageMaker at 20 simulated seconds per second: lines come 1 s apart."""
+    async with FakeSageMaker(speed=20) as fake:
+        yield fake
+
+
+def quiet_between(timeline):
+    """*timeline* writing two hosts' lines every 20 s, so reads find the end."""
+    return dataclasses.replace(timeline, logs=LogScript(hosts=2, burst=2))
+
+
+@pytest.mark.asyncio
+async def test_logs_without_follow_on_a_training_job_stops_at_its_lines_so_far(slow):
+    """A job writing as it trains: the lines written before, each once, in order."""
+    slow.add_job("job", quiet_between(plain(starting=5, downloading=5, training=36000)))
+    before = await ingested(slow, "job", at_least=4)
+    done = await run("logs", "job", *FAST, *LOGS_FAST, env=child_env(slow))
+    assert 0 == done.code
+    assert [SO_FAR.format(status="InProgress/Training")] == done.err.splitlines()
+    shown = printed(done.out)
+    assert len(done.out.splitlines()) == len(shown)
+    assert set(before) <= set(shown)
+    assert in_order_once(shown, slow, "job")
+
+
+@pytest.mark.asyncio
+async def test_logs_without_follow_escapes_a_running_job_s_status_in_its_note(slow):
+    """A status of escape sequences is shown escaped in the note, not sent."""
+    status = "Warming\x1b[2J\x1b]0;owned\x07"
+    timeline = unknown_status(starting=5, unknown=36000, status=status)
+    slow.add_job("job", quiet_between(timeline))
+    await ingested(slow, "job", at_least=2)
+    done = await run("logs", "job", *FAST, *LOGS_FAST, env=child_env(slow))
+    assert 0 == done.code
+    assert "\x1b" not in done.out + done.err
+    assert "\x07" not in done.out + done.err
+    shown = r"InProgress/Warming\x1b[2J\x1b]0;owned\x07"
+    assert [SO_FAR.format(status=shown)] == done.err.splitlines()
+    assert in_order_once(printed(done.out), slow, "job")
+
+
+@pytest.mark.asyncio
+async def test_logs_without_follow_of_a_failed_job_prints_all_and_exits_1(fake):
+    """An ended failed job without --follow: every line, escaped, exit 1 as `wait`."""
+    fake.add_job("job", short_failure())
+    await ended(fake, "job")
+    done = await run("logs", "job", *FAST, *LOGS_FAST, env=child_env(fake))
+    assert (1, "") == (done.code, done.err)
+    assert "\x1b" not in done.out
+    assert [
+        (at, where, safe(message)) for at, where, message in expected(fake, "job")
+    ] == printed(done.out)
+    assert printed(done.out)[-1][2].endswith(r"boom \x1b[2J\x1b]0;owned\x07 done")
 
 
 @pytest.mark.asyncio

@@ -21,8 +21,8 @@ import structlog
 
 import sagemaker_watch as sw
 
-from . import _problems
-from ._problems import CliError, ExitCode
+from . import _problems, _process
+from ._problems import ExitCode
 from ._text import JobResult, Outcome, outcome_of, status
 
 if TYPE_CHECKING:
@@ -299,19 +299,19 @@ async def follow_logs(
 
     One ``sw.Logs`` (``events=True``) on *client*, with the watch's schedule,
     retry policy and hints: lines and events in the order they happened, the
-    terminal event after the job's last lines. Without *follow*, a job still
-    running is refused (``CliError``) before anything is shown.
+    terminal event after the job's last lines. Without *follow*, the lines
+    there are when the job is first described: all of them for a job that
+    has ended; for one still running, the lines so far, and a note on stderr
+    saying so (and no result: it has none yet).
 
     Returns:
-        The job's result, and the exit code of the signal that interrupted
-        the watch, if one did.
+        The job's result (none for a running job without *follow*), and the
+        exit code of the signal that interrupted the watch, if one did.
 
     Raises:
-        CliError: a client could not be set up, or the job is still running
-            and *follow* is false.
+        CliError: a client could not be set up.
     """
     interrupted: ExitCode | None = None
-    refused: CliError | None = None
     jobs = _Jobs([job_name], settings, renderer)
 
     async def until_signal(scope: anyio.CancelScope) -> None:
@@ -320,46 +320,43 @@ async def follow_logs(
         scope.cancel()
 
     async def consume(items: sw.Logs[sw.Event | sw.LogLine]) -> None:
-        nonlocal refused
         try:
             async for item in items:
                 if isinstance(item, sw.LogLine):
                     renderer.line(item)
-                    continue
-                if not follow and not jobs.last and not item.snapshot.is_terminal:
-                    refused = _running(job_name, item.snapshot)
-                    return
-                jobs.event(item)
+                else:
+                    jobs.event(item)
         except sw.SageMakerWatchError as error:
             jobs.failed(job_name, error)
 
     with renderer:
         async with (
-            _logs(job_name, client, settings, logs) as (watch, items),
+            _logs(job_name, client, settings, logs, follow=follow) as (watch, items),
             anyio.create_task_group() as outer,
         ):
             outer.start_soon(
                 _tick, lambda: _show_watch_hints(watch, renderer), renderer, settings
             )
             outer.start_soon(until_signal, outer.cancel_scope)
-            with anyio.move_on_after(settings.timeout):
+            with anyio.move_on_after(settings.timeout) as deadline:
                 await consume(items)
             outer.cancel_scope.cancel()
             _log_hints(_show_watch_hints(watch, renderer))
-        if refused is not None:
-            raise refused
-        if interrupted is None:
+        seen = jobs.last.get(job_name)
+        so_far = not follow and not jobs.done and not deadline.cancelled_caught
+        if interrupted is None and not so_far:
             jobs.timed_out()
+    if interrupted is None and so_far and seen is not None:
+        _process.complain(_so_far(job_name, seen.snapshot))
     results = jobs.results
     return [results[name] for name in [job_name] if name in results], interrupted
 
 
-def _running(job_name: str, snapshot: sw.Snapshot) -> CliError:
-    """The refusal to read a running job's logs without ``--follow``."""
-    return CliError(
-        f"{job_name} is still running ({status(snapshot)}); pass --follow to "
-        "print its log lines as they come, until it ends",
-        ExitCode.USAGE,
+def _so_far(job_name: str, snapshot: sw.Snapshot) -> str:
+    """The note that a running job's lines (without ``--follow``) are not all."""
+    return (
+        f"{job_name} is still running ({status(snapshot)}): these are its lines "
+        "so far; pass --follow to follow them until it ends"
     )
 
 
@@ -369,6 +366,8 @@ async def _logs(
     client: SageMakerClient,
     settings: Settings,
     logs: sw.CloudWatchLogs,
+    *,
+    follow: bool,
 ) -> AsyncIterator[tuple[sw.Watch, sw.Logs[sw.Event | sw.LogLine]]]:
     """Enter one job's ``sw.Logs`` with events (and its watch).
 
@@ -385,7 +384,7 @@ async def _logs(
         clock=settings.clock,
         hints=settings.hints,
     )
-    watch.read_logs(logs, resume=None)
+    watch.read_logs(logs, resume=None, follow=follow)
     async with contextlib.AsyncExitStack() as stack:
         try:
             items = await stack.enter_async_context(

@@ -49,8 +49,9 @@ def logs(
 
     JOB is the training job's name or ARN. Each line reads `TIME HOST | MESSAGE`
     (control characters escaped), or with --json is one JSON object. Without
-    --follow, the lines of a job that has ended; with --follow, a running job's
-    lines as they come, until it ends and its last lines are read.
+    --follow, the lines written so far: all of a job that has ended; of a job
+    still running, those there are (stderr says so), exit 0. With --follow, a
+    running job's lines as they come, until it ends and its last lines are read.
 
     Exits as `wait` does: 0 completed, 1 failed, 3 stopped, and so on.
     """
