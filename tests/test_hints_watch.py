@@ -355,10 +355,17 @@ async def test_a_watch_cancelled_while_deleting_still_deletes(fake, clients):
     fake.inject(Fault.slow(1.0, operation="DeleteMessageBatch", service="sqs"))
     hints = hints_for(fake, sqs)
     watch = sw.watch("job", client=sagemaker, clock=fake.clock, hints=hints)
-    with anyio.move_on_after(0.5) as scope:  # real time: inside the first delete
+
+    async def consume() -> None:
         async for _ in watch:
             pass
-    assert scope.cancelled_caught
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consume)
+        with anyio.fail_after(30):  # real time: until the first delete has arrived
+            while fake.request_count("DeleteMessageBatch") == 0:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        tg.cancel_scope.cancel()  # inside the delete's one second
     assert 1 == fake.request_count("DeleteMessageBatch")
     attributes = await sqs.get_queue_attributes(
         QueueUrl=fake.queue_url("events"),
