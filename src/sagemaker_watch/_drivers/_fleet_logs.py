@@ -34,14 +34,12 @@ import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import anyio
-import anyio.lowlevel
-
 from .._core.log_reader import LogLine
 from .._errors import SageMakerWatchError
 from .._io.logging import LOGS_CALL_FAILED, logger
 from .._io.logs import DESCRIBE_LOG_STREAMS, GET_LOG_EVENTS, LogsSource
 from ._fleet_stats import FleetLogStatistics
+from ._fleet_waiters import Nap
 from ._log_follow import LogFollower
 from .watch import tell_follower
 
@@ -101,8 +99,7 @@ class FleetLogs:
         self._idle = idle
         self._followed: dict[str, _Followed] = {}
         self._in_flight = 0
-        self._poked = False
-        self._sleep_scope: anyio.CancelScope | None = None
+        self._nap = Nap(clock)
         self._task_group: TaskGroup | None = None
         self._lines = 0
         self._stopped = 0
@@ -241,13 +238,11 @@ class FleetLogs:
 
     def poke(self) -> None:
         """Wake the loop: something changed."""
-        self._poked = True
-        if self._sleep_scope is not None:
-            self._sleep_scope.cancel()
+        self._nap.poke()
 
     async def _run(self) -> None:
         while self._task_group is not None:
-            await self._wait(self._dispatch(self._clock.monotonic()))
+            await self._nap.sleep(self._dispatch(self._clock.monotonic()))
 
     def _dispatch(self, now: float) -> float | None:
         """Start the followers that are due; return how long to sleep (or None)."""
@@ -269,22 +264,6 @@ class FleetLogs:
         self._in_flight += 1
         assert self._task_group is not None  # noqa: S101 - set while running
         self._task_group.start_soon(self._work, name, followed)
-
-    async def _wait(self, delay: float | None) -> None:
-        if self._poked:
-            self._poked = False
-            await anyio.lowlevel.checkpoint()
-            return
-        with anyio.CancelScope() as scope:
-            self._sleep_scope = scope
-            try:
-                if delay is None:
-                    await anyio.sleep_forever()
-                else:
-                    await self._clock.sleep(delay)
-            finally:
-                self._sleep_scope = None
-        self._poked = False
 
     async def _work(self, name: str, followed: _Followed) -> None:
         """Make one follower's due calls, then hand out what is ready."""

@@ -21,9 +21,6 @@ import itertools
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-import anyio
-import anyio.lowlevel
-
 from .._core.events import JobLost
 from .._core.planner import (
     DueQueue,
@@ -52,7 +49,7 @@ from ._fleet_jobs import Job, unreadable
 from ._fleet_stats import FleetStatistics, staleness, tally
 from ._fleet_stream import IDLE
 from ._fleet_sweeps import LIST, Sweeper
-from ._fleet_waiters import Timeouts
+from ._fleet_waiters import Nap, Timeouts
 
 if TYPE_CHECKING:
     import random
@@ -134,8 +131,7 @@ class Scheduler:
         #: is next queued, so a tightening brings no wave of overdue re-checks
         #: to crowd out the changes hints announce.
         self._mode = (False, False)
-        self._poked = False
-        self._sleep_scope: anyio.CancelScope | None = None
+        self._nap = Nap(clock)
         self._task_group: TaskGroup | None = None
         self._calls: collections.Counter[str] = collections.Counter()
         self._throttles: collections.Counter[str] = collections.Counter()
@@ -278,9 +274,7 @@ class Scheduler:
 
     def poke(self) -> None:
         """Wake the loop: something changed."""
-        self._poked = True
-        if self._sleep_scope is not None:
-            self._sleep_scope.cancel()
+        self._nap.poke()
 
     async def _run(self) -> None:
         # Leaving the fleet drops the task group before this task first runs.
@@ -289,23 +283,7 @@ class Scheduler:
             self.timeouts.fire(now)
             self._refresh_mode()
             wait = self._dispatch(now)
-            await self._wait(wait)
-
-    async def _wait(self, delay: float | None) -> None:
-        if self._poked:
-            self._poked = False
-            await anyio.lowlevel.checkpoint()
-            return
-        with anyio.CancelScope() as scope:
-            self._sleep_scope = scope
-            try:
-                if delay is None:
-                    await anyio.sleep_forever()
-                else:
-                    await self._clock.sleep(delay)
-            finally:
-                self._sleep_scope = None
-        self._poked = False
+            await self._nap.sleep(wait)
 
     async def _read_hints(self, hints: HintFeed) -> None:
         """Receive hints until the fleet closes; each batch wakes the loop."""

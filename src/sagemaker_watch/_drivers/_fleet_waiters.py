@@ -13,6 +13,7 @@ import itertools
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 
 from .._core.planner import EPSILON
 from .._errors import (
@@ -41,6 +42,49 @@ class StatusWaiter:
         self.wanted = wanted
         self.found: Snapshot | None = None
         self.wake = anyio.Event()
+
+
+class Nap:
+    """A loop's sleep on the clock that a poke cuts short (the fleet's loops').
+
+    A poke while the loop is awake makes its next sleep a mere checkpoint,
+    so nothing that changed is slept through.
+    """
+
+    __slots__ = ("_clock", "_poked", "_scope")
+
+    def __init__(self, clock: Clock) -> None:
+        """Sleep on *clock*."""
+        self._clock = clock
+        self._poked = False
+        self._scope: anyio.CancelScope | None = None
+
+    def __repr__(self) -> str:
+        """Return a short description."""
+        return f"Nap(poked={self._poked}, asleep={self._scope is not None})"
+
+    def poke(self) -> None:
+        """Wake the loop: something changed."""
+        self._poked = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    async def sleep(self, delay: float | None) -> None:
+        """Sleep *delay* seconds (``None``: until poked), unless poked meanwhile."""
+        if self._poked:
+            self._poked = False
+            await anyio.lowlevel.checkpoint()
+            return
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                if delay is None:
+                    await anyio.sleep_forever()
+                else:
+                    await self._clock.sleep(delay)
+            finally:
+                self._scope = None
+        self._poked = False
 
 
 class Timeouts:
