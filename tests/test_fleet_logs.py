@@ -77,8 +77,11 @@ def lines_of(items):
     return [item for item in items if isinstance(item, sw.LogLine)]
 
 
-async def run(fake, names, *, settings=None, **options):
-    """Everything a fleet with logs hands out for *names* (caller-owned clients)."""
+async def run(fake, names, *, settings=None, errors=None, **options):
+    """Everything a fleet with logs hands out for *names* (caller-owned clients).
+
+    *errors*, a dict, gets each job's ``logs_error`` at the end.
+    """
     async with fake.client() as client, fake.logs_client() as logs_client:
         settings = dataclasses.replace(
             settings or sw.CloudWatchLogs(), client=logs_client
@@ -90,6 +93,8 @@ async def run(fake, names, *, settings=None, **options):
                 fleet.add(name)
             items = [item async for item in fleet]
             stats = fleet.statistics()
+            if errors is not None:
+                errors.update((name, fleet.logs_error(name)) for name in names)
     return items, stats
 
 
@@ -263,8 +268,11 @@ async def test_logs_refused_for_one_job_leave_its_events_and_the_others(fake):
             service="logs",
         )
     )
+    errors = {}
     with capture_logs() as logs:
-        items, stats = await run(fake, names)
+        items, stats = await run(fake, names, errors=errors)
+    assert isinstance(errors.pop("plain"), sw.AccessDenied)
+    assert {"failure": None, "spot": None} == errors
     jobs = by_job(items)
     for name in set(names) - {"plain"}:
         assert_all_lines_then_the_end(fake, name, jobs[name])

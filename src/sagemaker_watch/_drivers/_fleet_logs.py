@@ -103,6 +103,8 @@ class FleetLogs:
         self._task_group: TaskGroup | None = None
         self._lines = 0
         self._stopped = 0
+        #: Why a job's follower stopped for good, by job (until it is re-added).
+        self.errors: dict[str, SageMakerWatchError] = {}
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -140,6 +142,7 @@ class FleetLogs:
             settings=self.settings,
             resume=resume,
         )
+        self.errors.pop(name, None)
         old = self._followed.pop(name, None)
         if old is not None:
             self._hand_out(old, old.follower.take(flush=True))
@@ -296,6 +299,7 @@ class FleetLogs:
         """A call no retry mends: stop this job's follower, the fleet goes on."""
         del self._followed[name]
         self._stopped += 1
+        self.errors[name] = error
         logger.warning(
             LOGS_CALL_FAILED,
             job_name=name,

@@ -83,19 +83,25 @@ from .._core.names import JobRef, lookup_name, parse_job
 from .._core.schedule import PollSchedule
 from .._core.status import SecondaryStatus, wanted_statuses
 from .._core.tracker import RetryPolicy
-from .._errors import JobRemoved, UsageError
+from .._errors import JobRemoved, SageMakerWatchError, UsageError
 from .._io.client import ClientOptions, default_client
 from .._io.clock import Clock, SystemClock
 from .._io.source import AioBotocoreSource
 from ._fleet_logs import FleetLogs
 from ._fleet_scheduler import Scheduler
-from ._fleet_stats import FleetStatistics
+from ._fleet_stats import FleetLogStatistics, FleetStatistics
 from ._fleet_stream import Stream
 from ._fleet_waiters import Waiters
 from ._hint_feed import open_feed
 from .watch import open_logs_client
 
-__all__ = ["FleetStatistics", "FleetWatcher", "JobLost", "JobRemoved"]
+__all__ = [
+    "FleetLogStatistics",
+    "FleetStatistics",
+    "FleetWatcher",
+    "JobLost",
+    "JobRemoved",
+]
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Collection
@@ -202,10 +208,11 @@ class FleetWatcher(Generic[ItemT]):
             are refused for good (``AccessDenied`` on ``logs:GetLogEvents``)
             stops being followed: a ``sagemaker_watch.logs_call_failed``
             warning names the job and the error type (never a line), the lines
-            read are handed out, and its events go on; so does every other
-            job. A lost job's follower stops after handing out what it read;
-            a removed job's stops at once. ``statistics().logs`` says what the
-            reading did. Needs *stream*.
+            read are handed out, ``logs_error(job)`` returns the error, and its
+            events go on; so does every other job. A lost job's follower
+            stops after handing out what it read; a removed job's stops at
+            once. ``statistics().logs`` says what the reading did. Needs
+            *stream*.
     """
 
     @overload
@@ -492,6 +499,18 @@ class FleetWatcher(Generic[ItemT]):
         return self._scheduler.add(
             name, cursor=cursor, token=resume, logs_resume=logs_resume
         )
+
+    def logs_error(self, job_name: str) -> SageMakerWatchError | None:
+        """The error that stopped following *job_name*'s logs, if one did.
+
+        ``AccessDenied`` (no ``logs:GetLogEvents`` or ``logs:DescribeLogStreams``
+        permission), ``CredentialsRejected``, or another error no retry mends;
+        the job's events went on. ``None`` without *logs*, while its logs are
+        followed, or once it is added again.
+        """
+        if self._logs is None:
+            return None
+        return self._logs.errors.get(self._lookup(job_name))
 
     def logs_resume_token(self, job_name: str) -> str | None:
         """A token for ``add(job_name, logs_resume=)``: the lines after those read.
