@@ -174,7 +174,6 @@ async def test_log_calls_never_hold_up_the_describes(fake):
     ):
         fleet.add("plain")
         plain_events = [event async for event in fleet]
-    fake.reset_statistics()
     async with FakeSageMaker(clock=ManualClock(), seed=11) as again:
         add_jobs(again, lifecycles={"plain": LIFECYCLES["plain"]})
         slow = sw.CloudWatchLogs(read_rate=0.05, list_rate=0.05)
