@@ -171,6 +171,7 @@ def test_every_library_import_is_a_declared_dependency():
     """
     declared = {"aiobotocore", "botocore", "aiohttp", "anyio", "structlog"}
     declared |= {"click", "rich", "types_aiobotocore_sagemaker", "sniffio", "trio"}
+    declared |= {"typing_extensions"}  # TYPE_CHECKING only: mypy bundles its stubs
     package = Path(__file__).parent.parent / "src" / "sagemaker_watch"
     undeclared = {}
     for path in package.rglob("*.py"):

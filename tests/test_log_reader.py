@@ -526,6 +526,17 @@ def test_a_job_with_no_streams_finishes_after_one_listing():
     assert reader.finished()
 
 
+def test_a_listing_sent_before_the_end_is_not_the_listing_after_it():
+    """A listing in flight when the end is told may miss a stream opened at the end."""
+    reader = LogReader(JOB)
+    reader.job_ended(now=10.0)
+    reader.streams_listed([], now=11.0, sent=9.0)
+    assert not reader.finished()
+    assert 11.0 == reader.listing_due()
+    reader.streams_listed([], now=12.0, sent=11.0)
+    assert reader.finished()
+
+
 # --- statistics and the resume token -----------------------------------------
 
 

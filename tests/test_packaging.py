@@ -43,6 +43,7 @@ EXPECTED_ALL = {
     "CloudWatchLogs",
     "LogLine",
     "LogReaderStatistics",
+    "FleetLogStatistics",
     # Settings, time and the client.
     "PollSchedule",
     "RetryPolicy",
@@ -162,7 +163,9 @@ INTERNAL = {
     "_drivers._fleet_jobs": {"Job", "unreadable"},
     "_drivers._fleet_scheduler": {"Scheduler"},
     "_drivers._fleet_stream": {"Events", "Idle", "Stream"},
-    "_drivers._fleet_waiters": {"StatusWaiter", "Timeouts", "Waiters"},
+    "_drivers._fleet_waiters": {"Nap", "StatusWaiter", "Timeouts", "Waiters"},
+    "_drivers._fleet_logs": {"FleetLogs"},
+    "_drivers.watch": {"open_logs_client", "tell_follower"},
     "_drivers._fleet_sweeps": {"Sweeper"},
     "_drivers._hint_feed": {"HintFeed", "announced", "open_feed"},
     "_drivers._log_follow": {"LogFollower"},

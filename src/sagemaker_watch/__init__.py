@@ -77,7 +77,7 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from . import blocking as blocking  # the submodule, loaded on first use
-    from ._drivers.fleet import FleetStatistics, FleetWatcher
+    from ._drivers.fleet import FleetLogStatistics, FleetStatistics, FleetWatcher
     from ._drivers.hints import HintStatistics, SqsHints
     from ._drivers.logs import CloudWatchLogs, Logs, logs
     from ._drivers.waiters import (
@@ -100,6 +100,7 @@ __all__ = [
     "CredentialsRejected",
     "EndpointUnreachable",
     "Event",
+    "FleetLogStatistics",
     "FleetStatistics",
     "FleetWatcher",
     "HintStatistics",
@@ -229,6 +230,7 @@ _LAZY: dict[str, str] = {
     "CloudWatchLogs": "._drivers.logs",
     "Logs": "._drivers.logs",
     "logs": "._drivers.logs",
+    "FleetLogStatistics": "._drivers.fleet",
     "FleetStatistics": "._drivers.fleet",
     "FleetWatcher": "._drivers.fleet",
     "HintStatistics": "._drivers.hints",

@@ -67,6 +67,19 @@ async def users_code(client: SageMakerClient) -> None:
         assert_type(exc.code, str)
 
 
+async def fleet_code() -> None:
+    """A fleet's stream is of events, or of events and log lines with ``logs=``."""
+    async with sw.FleetWatcher(logs=sw.CloudWatchLogs()) as logged:
+        assert_type(logged, sw.FleetWatcher[sw.Event | sw.LogLine])
+        async for item in logged:
+            assert_type(item, sw.Event | sw.LogLine)
+        assert_type(logged.statistics().logs, sw.FleetLogStatistics | None)
+    async with sw.FleetWatcher() as fleet:
+        assert_type(fleet, sw.FleetWatcher[sw.Event])
+        async for plain in fleet:
+            assert_type(plain, sw.Event)
+
+
 def blocking_code() -> None:
     """The blocking API's uses, with the types a user's checker infers."""
     snapshot = sw.blocking.wait_until_complete("my-job", timeout=3600.0)

@@ -321,6 +321,7 @@ class LogReader:
         self._limit = limit
         self._drain = drain
         self._ended_at = math.inf
+        self._end_told = math.inf
         self._streams: dict[str, _Stream] = {}
         self._held: list[_Held] = []
         self._arrivals = 0
@@ -350,17 +351,21 @@ class LogReader:
         """Return when the next listing (DescribeLogStreams) is due."""
         return self._listing_due
 
-    def streams_listed(self, names: Sequence[str], *, now: float) -> None:
+    def streams_listed(
+        self, names: Sequence[str], *, now: float, sent: float | None = None
+    ) -> None:
         """Take a listing's stream names (all pages): new ones are read at once.
 
         Streams already known are kept even when a listing leaves them out;
         names of another job (not ``JOB/...``) are ignored. The next listing
         comes ``rediscover[0]`` seconds after one that found a new stream, and
         twice as late as the last each time nothing new appears, up to
-        ``rediscover[1]``.
+        ``rediscover[1]``. *sent*: when the listing's first request went out
+        (default *now*): one sent before ``job_ended`` was told may have missed
+        a stream opened at the end, so the end's own listing is still due.
         """
         self._listings += 1
-        if self._ended:
+        if self._ended and (now if sent is None else sent) >= self._end_told:
             self._listed_since_end = True
         found = False
         for name in names:
@@ -368,7 +373,9 @@ class LogReader:
                 self._add(name, due=now)
                 found = True
         low, high = self._rediscover
-        if found:
+        if self._ended and not self._listed_since_end:
+            self._listing_due = now
+        elif found:
             self._listing_due = now + low
             self._listing_next = min(high, 2 * low)
         else:
@@ -498,6 +505,8 @@ class LogReader:
         longer ago than ``drain`` (and the drain's pace) has all its lines in:
         one empty read per stream then ends its drain.
         """
+        if not self._ended:
+            self._end_told = now
         self._ended = True
         self._ended_at = min(self._ended_at, now - max(0.0, ended_ago))
         self._listed_since_end = False

@@ -118,6 +118,7 @@ class LogFollower:
         """List the job's streams, every page, and tell the reader."""
         names: list[str] = []
         token: str | None = None
+        sent = self._clock.monotonic()
         for _ in range(MAX_LISTING_PAGES):
             page = await self._source.list_streams(self.job_name, token=token)
             if isinstance(page, LogsFailure):
@@ -131,7 +132,7 @@ class LogFollower:
             if page.next_token is None or page.next_token == token:
                 break
             token = page.next_token
-        self.reader.streams_listed(names, now=self._clock.monotonic())
+        self.reader.streams_listed(names, now=self._clock.monotonic(), sent=sent)
 
     async def _read(self, request: StreamRead) -> None:
         """Read one stream once and tell the reader what came back."""
