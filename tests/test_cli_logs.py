@@ -16,9 +16,12 @@ import anyio
 import pytest
 import pytest_asyncio
 
+import sagemaker_watch as sw
+from sagemaker_watch.cli._problems import logs_refused
 from sagemaker_watch.cli._text import safe
 from sagemaker_watch.testing import (
     FakeSageMaker,
+    Fault,
     LogScript,
     failure,
     plain,
@@ -34,6 +37,8 @@ LOGS_FAST = (
 )
 #: ``2024-05-06T09:37:59.006Z algo-1 | message``
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) \| (.*)$")
+#: ``2024-05-06T09:37:59Z job job_observed ...``: an event's plain line.
+LINE_EVENT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S+ [a-z_]+( .*)?$")
 #: A reason that clears the screen if printed raw; the traceback ends with it.
 HOSTILE = "AlgorithmError: boom \x1b[2J\x1b]0;owned\x07 done"
 LINE_KEYS = [
@@ -317,14 +322,105 @@ async def test_logs_without_follow_of_a_failed_job_prints_all_and_exits_1(fake):
     assert printed(done.out)[-1][2].endswith(r"boom \x1b[2J\x1b]0;owned\x07 done")
 
 
+#: ``2024-05-06T09:37:59.006Z job algo-1 | message``: a line of one of several jobs.
+JOB_LOG_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) (\S+) \| (.*)$"
+)
+
+
+#: Fast log reads for several jobs, whose reads share one budget: lines read up
+#: to half a second apart still come out in time order (the window).
+SEVERAL = (*LOGS_FAST, "--log-window", "0.5")
+
+
+def jobs_printed(out):
+    """The log lines of several jobs' plain output, as (job, time, host, message)."""
+    return [
+        (match[2], match[1], match[3], match[4])
+        for line in out.splitlines()
+        if (match := JOB_LOG_LINE.match(line))
+    ]
+
+
 @pytest.mark.asyncio
-async def test_watch_logs_of_several_jobs_is_a_usage_error(fake):
-    """--logs with two jobs is refused at once: one line, exit 2, no request."""
-    done = await run("watch", "a", "b", "--logs", *FAST, env=child_env(fake))
-    assert (2, "") == (done.code, done.out)
-    assert 1 == len(done.err.splitlines())
-    assert "--logs" in done.err
-    assert 0 == sum(fake.statistics().requests.values())
+async def test_watch_logs_of_several_jobs_prefixes_each_line_by_its_job(fake):
+    """`watch A B --logs --plain`: both jobs' lines, each once, each job's end last."""
+    fake.add_job("ok", hosts(plain(starting=5, downloading=5, training=500)))
+    fake.add_job("bad", short_failure())
+    done = await run(
+        "watch",
+        "ok",
+        "bad",
+        "--logs",
+        "--plain",
+        *FAST,
+        *SEVERAL,
+        env=child_env(fake),
+    )
+    assert 1 == done.code
+    assert "\x1b" not in done.out + done.err
+    lines = done.out.splitlines()
+    shown = jobs_printed(done.out)
+    assert len(lines) == len(shown) + len([x for x in lines if LINE_EVENT.match(x)])
+    for name in ("ok", "bad"):
+        assert [
+            (at, where, safe(message)) for at, where, message in expected(fake, name)
+        ] == [line[1:] for line in shown if line[0] == name]
+        mine = [line for line in lines if line.split(" ", 2)[1] == name]
+        assert JOB_LOG_LINE.match(mine[-2])
+        assert re.search(rf"^\S+ {name} job_(completed|failed) ", mine[-1])
+
+
+@pytest.mark.asyncio
+async def test_watch_logs_json_of_several_jobs_names_each_line_s_job(fake):
+    """`watch A B --logs --json`: each job's lines once, in order, before its end."""
+    fake.add_job("ok", short_plain())
+    fake.add_job("bad", short_failure())
+    done = await run(
+        "watch", "ok", "bad", "--logs", "--json", *FAST, *SEVERAL, env=child_env(fake)
+    )
+    assert 1 == done.code
+    objects = [json.loads(line) for line in done.out.splitlines()]
+    for name in ("ok", "bad"):
+        mine = [item for item in objects if item["job_name"] == name]
+        lines = [item for item in mine if item["event"] == "log_line"]
+        assert {tuple(LINE_KEYS)} == {tuple(item) for item in lines}
+        assert expected(fake, name) == [
+            (millis(item["timestamp"]), item["host"], item["message"]) for item in lines
+        ]
+        assert mine[-1]["event"] in {"job_completed", "job_failed"}
+        assert "log_line" == mine[-2]["event"]
+
+
+@pytest.mark.asyncio
+async def test_watch_logs_of_several_jobs_goes_on_without_a_refused_job_s_lines(fake):
+    """AccessDenied on one job's logs: one line on stderr; both jobs watched on."""
+    fake.add_job("ok", short_plain())
+    fake.add_job("bad", short_failure())
+    fake.inject(
+        Fault.error(
+            "AccessDeniedException",
+            "User is not authorized",
+            job_name="ok",
+            service="logs",
+        )
+    )
+    done = await run(
+        "watch", "ok", "bad", "--logs", "--plain", *FAST, *SEVERAL, env=child_env(fake)
+    )
+    assert 1 == done.code
+    shown = jobs_printed(done.out)
+    assert [] == [line for line in shown if line[0] == "ok"]
+    assert len(expected(fake, "bad")) == len([x for x in shown if x[0] == "bad"])
+    events = [x for x in done.out.splitlines() if LINE_EVENT.match(x)]
+    assert any(re.search(r"^\S+ ok job_completed ", x) for x in events)
+    (line,) = done.err.splitlines()
+    assert line.startswith(
+        "sagemaker-watch: ok: training logs not read, watched without them: "
+    )
+    assert re.search(
+        r"; the credentials need logs:(GetLogEvents|DescribeLogStreams)$", line
+    )
 
 
 @pytest.mark.asyncio
@@ -337,3 +433,17 @@ async def test_logs_of_a_job_that_does_not_exist_exit_4_with_one_line(fake):
         "the name, --region and --profile"
     )
     assert [expected] == done.err.splitlines()
+
+
+def test_jobs_whose_logs_were_refused_alike_share_one_line():
+    """Fifty jobs refused alike are one line; another refusal has its own."""
+    refused = {
+        "a": sw.AccessDenied(operation="GetLogEvents", job_name="a"),
+        "b": sw.AccessDenied(operation="GetLogEvents", job_name="b"),
+        "c": sw.AccessDenied(operation="DescribeLogStreams", job_name="c"),
+    }
+    said = "training logs not read, watched without them: access denied to"
+    assert [
+        f"a, b: {said} GetLogEvents; the credentials need logs:GetLogEvents",
+        f"c: {said} DescribeLogStreams; the credentials need logs:DescribeLogStreams",
+    ] == logs_refused(refused)

@@ -78,8 +78,7 @@ def cli(state: State, verbose: int) -> None:
     "--logs",
     "logs",
     is_flag=True,
-    help="Also show the job's training log lines (one JOB only), its last ones "
-    "before its outcome.",
+    help="Also show each job's training log lines, its last ones before its outcome.",
 )
 @with_log_options
 def watch(
@@ -95,16 +94,11 @@ def watch(
 
     Each JOB is a training job's name or ARN. On a terminal: a live table, one
     row per job. Otherwise one line per event, or with --json one JSON object per
-    event (logs go to stderr). With --logs, the job's training log lines too,
-    interleaved with its events.
+    event (logs go to stderr). With --logs, each job's training log lines too,
+    interleaved with the events (a line names its job if there are several).
     """
     check_output(json=json_, plain=plain)
     names = job_names(jobs)
-    if logs and len(names) > 1:
-        raise click.UsageError(
-            "--logs follows the training logs of one JOB; run one "
-            "`sagemaker-watch logs JOB --follow` per job"
-        )
     return watch_jobs(
         jobs,
         options,

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import signal
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import structlog
@@ -166,29 +166,42 @@ async def follow(
     client: SageMakerClient,
     settings: Settings,
     renderer: Renderer,
+    *,
+    logs: sw.CloudWatchLogs | None = None,
 ) -> tuple[list[JobResult], ExitCode | None]:
     """Watch every job on one fleet until all end, the timeout, or a signal.
 
     One ``FleetWatcher`` on *client*: one rate budget for every job, and
     ``ListTrainingJobs`` sweeps instead of per-job polls once ten or more jobs
-    are watched.
+    are watched. With *logs*, the fleet reads every job's training logs on
+    the settings' one budget: their lines go to the renderer between the
+    events, each job's last ones before its terminal event.
+
+    A job whose logs the fleet stopped reading (``AccessDenied`` on
+    ``logs:GetLogEvents``, ...) is watched on without them; one line on
+    stderr says so once the watch ended (its result is its outcome's).
 
     Returns:
         One result per job, in order, and the exit code of the signal that
         interrupted the watch, if one did.
     """
     interrupted: ExitCode | None = None
+    refused: dict[str, sw.SageMakerWatchError] = {}
 
     async def until_signal(scope: anyio.CancelScope) -> None:
         nonlocal interrupted
         interrupted = await _next_signal()
         scope.cancel()
 
-    async def consume(fleet: sw.FleetWatcher, jobs: _Jobs) -> None:
+    async def consume(
+        fleet: sw.FleetWatcher[sw.Event | sw.LogLine], jobs: _Jobs
+    ) -> None:
         for name in job_names:
             fleet.add(name)
         async for item in fleet.events(until_idle=False):
-            if isinstance(item, sw.JobLost):
+            if isinstance(item, sw.LogLine):
+                renderer.line(item)
+            elif isinstance(item, sw.JobLost):
                 jobs.lost(item)
             else:
                 jobs.event(item)
@@ -197,7 +210,7 @@ async def follow(
 
     with renderer:
         async with (
-            _fleet(client, settings) as fleet,
+            _fleet(client, settings, logs) as fleet,
             anyio.create_task_group() as outer,
         ):
             jobs = _Jobs(job_names, settings, renderer)
@@ -209,33 +222,55 @@ async def follow(
                 await consume(fleet, jobs)
             outer.cancel_scope.cancel()
             _log_hints(_show_hints(fleet, renderer))
+            refused = _refused_logs(fleet, job_names)
         if interrupted is None:
             jobs.timed_out()
+    for line in _problems.logs_refused(refused):
+        _process.complain(line)
     results = jobs.results
     return [results[name] for name in job_names if name in results], interrupted
 
 
+def _refused_logs(
+    fleet: sw.FleetWatcher[sw.Event | sw.LogLine], job_names: Sequence[str]
+) -> dict[str, sw.SageMakerWatchError]:
+    """The jobs whose logs the fleet stopped reading, and why."""
+    errors = {name: fleet.logs_error(name) for name in job_names}
+    return {name: error for name, error in errors.items() if error is not None}
+
+
 @contextlib.asynccontextmanager
 async def _fleet(
-    client: SageMakerClient, settings: Settings
-) -> AsyncIterator[sw.FleetWatcher]:
-    """Enter the fleet; a hints' SQS client that cannot be set up is a ``CliError``.
+    client: SageMakerClient, settings: Settings, logs: sw.CloudWatchLogs | None
+) -> AsyncIterator[sw.FleetWatcher[sw.Event | sw.LogLine]]:
+    """Enter the fleet; a client that cannot be set up is a ``CliError``.
 
     The fleet opens no SageMaker client (it is given one): a set-up error on
-    entry can only be the SQS client's.
+    entry can only be the hints' SQS client's, or the logs' CloudWatch Logs
+    client's (said as the hints' when both are asked for, as ``follow_logs``
+    does).
     """
     async with contextlib.AsyncExitStack() as stack:
-        try:
-            fleet = await stack.enter_async_context(
-                sw.FleetWatcher(
-                    client=client,
-                    schedule=settings.schedule,
-                    retry=settings.retry,
-                    clock=settings.clock,
-                    hints=settings.hints,
-                )
+        options: dict[str, Any] = {
+            "client": client,
+            "schedule": settings.schedule,
+            "retry": settings.retry,
+            "clock": settings.clock,
+            "hints": settings.hints,
+        }
+        # Without logs the stream holds events only: a narrower stream.
+        made = (
+            sw.FleetWatcher(**options, logs=logs)
+            if logs is not None
+            else cast(
+                "sw.FleetWatcher[sw.Event | sw.LogLine]", sw.FleetWatcher(**options)
             )
+        )
+        try:
+            fleet = await stack.enter_async_context(made)
         except sw.ServiceError as error:
+            if logs is not None and settings.hints is None:
+                raise _problems.logs_setup(error) from None
             raise _problems.hints_setup(error) from None
         yield fleet
 
@@ -251,7 +286,9 @@ async def _tick(
         await anyio.sleep(_TICK)
 
 
-def _show_hints(fleet: sw.FleetWatcher, renderer: Renderer) -> sw.HintStatistics | None:
+def _show_hints(
+    fleet: sw.FleetWatcher[sw.Event | sw.LogLine], renderer: Renderer
+) -> sw.HintStatistics | None:
     """Tell *renderer* what the fleet's hints are doing; return their statistics."""
     statistics = fleet.statistics().hints
     if statistics is not None:

@@ -14,7 +14,7 @@ import sagemaker_watch as sw
 from ._text import JobResult, Outcome
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 
 class ExitCode(enum.IntEnum):
@@ -162,6 +162,30 @@ _NO_CREDENTIALS = (
     "{error}; set AWS_PROFILE (after `aws sso login` for SSO) or "
     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 )
+
+
+def logs_refused(refused: Mapping[str, sw.SageMakerWatchError]) -> list[str]:
+    """Say which jobs were watched without their training logs, and why.
+
+    Jobs refused alike share one line (fifty jobs without ``logs:`` permissions
+    are one line), which says what the credentials need.
+    """
+    jobs: dict[str, list[str]] = {}
+    for name, error in refused.items():
+        if isinstance(error, sw.AccessDenied):
+            why = (
+                f"access denied to {error.operation}; the credentials need "
+                f"logs:{error.operation}"
+            )
+        elif isinstance(error, sw.ServiceError):
+            why = _service_problem(name, error, endpoint_url=None, retried_for=None)
+        else:
+            why = str(error)
+        jobs.setdefault(why, []).append(name)
+    return [
+        f"{', '.join(names)}: training logs not read, watched without them: {why}"
+        for why, names in jobs.items()
+    ]
 
 
 def setup(error: sw.ServiceError) -> CliError:

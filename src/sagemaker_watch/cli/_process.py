@@ -99,13 +99,21 @@ class _StderrLogger:
 
 #: The fleet's warning for a job it gave up: the CLI reports that job itself.
 _JOB_LOST_LOG = "sagemaker_watch.fleet_job_lost"
+#: The fleet's warning for a job whose logs it stopped reading: the CLI says so.
+_LOGS_FAILED_LOG = "sagemaker_watch.logs_call_failed"
 
 
-def _drop_job_lost(
+def _drop_repeats(
     _logger: object, _method: str, event_dict: structlog.typing.EventDict
 ) -> structlog.typing.EventDict:
-    """Drop the fleet's job-lost warning, which would repeat the CLI's own line."""
-    if event_dict.get("event") == _JOB_LOST_LOG:
+    """Drop the fleet's warnings that would repeat one of the CLI's own lines.
+
+    A job given up (``fleet_job_lost``), and a job whose logs the fleet
+    stopped reading (``logs_call_failed``, ``follower="stopped"``).
+    """
+    event = event_dict.get("event")
+    stopped = event == _LOGS_FAILED_LOG and event_dict.get("follower") == "stopped"
+    if event == _JOB_LOST_LOG or stopped:
         raise structlog.DropEvent
     return event_dict
 
@@ -117,7 +125,7 @@ def configure_logging(verbose: int) -> None:
     )
     processors: list[structlog.typing.Processor] = []
     if not verbose:
-        processors.append(_drop_job_lost)
+        processors.append(_drop_repeats)
     structlog.configure(
         processors=[
             *processors,

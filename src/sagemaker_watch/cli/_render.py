@@ -113,13 +113,17 @@ class _Problems:
 class _StreamRenderer:
     """Shared by the line and JSON renderers: problems go to stderr at once.
 
-    With *events* false, only log lines are shown (``logs``).
+    With *events* false, only log lines are shown (``logs``); with *jobs*, a
+    plain log line names its job (the lines of several jobs).
     """
 
-    def __init__(self, out: TextIO, err: TextIO, *, events: bool = True) -> None:
+    def __init__(
+        self, out: TextIO, err: TextIO, *, events: bool = True, jobs: bool = False
+    ) -> None:
         self._out = out
         self._problems = _Problems(err)
         self._events = events
+        self._jobs = jobs
 
     def __enter__(self) -> Self:
         return self
@@ -154,8 +158,8 @@ class LineRenderer(_StreamRenderer):
             self._write(safe(event_line(event)))
 
     def line(self, line: sw.LogLine) -> None:
-        """Write ``<time> <host> | <message>``, control characters escaped."""
-        self._write(safe(log_line(line)))
+        """Write ``<time> [<job>] <host> | <message>``, control characters escaped."""
+        self._write(safe(log_line(line, job=self._jobs)))
 
 
 class JsonRenderer(_StreamRenderer):
@@ -254,8 +258,9 @@ class LiveRenderer:
         self._rows[event.job_name].snapshot = event.snapshot
 
     def line(self, line: sw.LogLine) -> None:
-        """Print the log line above the table, control characters escaped."""
-        self._console.print(Text(safe(log_line(line))))
+        """Print the log line above the table (with its job's name if several)."""
+        shown = log_line(line, job=len(self._rows) > 1)
+        self._console.print(Text(safe(shown)))
 
     def result(self, result: JobResult) -> None:
         """Remember how the job's watch ended."""

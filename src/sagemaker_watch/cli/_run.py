@@ -138,7 +138,7 @@ def renderer_for(
         return JsonRenderer(sys.stdout, sys.stderr)
     console = Console()
     if plain or not console.is_terminal:
-        return LineRenderer(sys.stdout, sys.stderr)
+        return LineRenderer(sys.stdout, sys.stderr, jobs=len(names) > 1)
     return LiveRenderer(console, names, now=now, err=sys.stderr)
 
 
@@ -164,7 +164,9 @@ def watch_jobs(
     Exit by the worst outcome, or the signal. The jobs, the endpoint and the
     numbers are checked before any request (an ARN's region once the client is
     open); *report* sees the results once the client is closed, unless a signal
-    ended the watch. With *logs*, the one job's training logs are shown too.
+    ended the watch. With *logs*, the jobs' training logs are shown too: one
+    job's through ``follow_logs`` (its logs' errors are its own), several on
+    the fleet.
     """
     jobs, names = parse_jobs(values), job_names(values)
     endpoint_url = _endpoint_url(options.endpoint_url)
@@ -189,8 +191,14 @@ def watch_jobs(
                 hints=_hints(options, region=client.meta.region_name),
             )
             view = make_renderer(on_client)
-            if logs is None:
-                results, interrupted = await follow(names, client, on_client, view)
+            if logs is None or len(names) > 1:
+                results, interrupted = await follow(
+                    names,
+                    client,
+                    on_client,
+                    view,
+                    logs=None if logs is None else logs.settings(),
+                )
             else:
                 (name,) = names
                 results, interrupted = await follow_logs(

@@ -239,15 +239,17 @@ def event_line(event: sw.Event) -> str:
     return f"{line} {detail}" if detail else line
 
 
-def log_line(line: sw.LogLine) -> str:
+def log_line(line: sw.LogLine, *, job: bool = False) -> str:
     """Return ``2024-05-06T09:37:59.006Z algo-1 | message`` for a training log line.
 
-    The message is as written: pass the result through ``safe`` before a
-    terminal sees it.
+    With *job*, the job's name comes before the host (``... my-job algo-1 |
+    message``), for the lines of several jobs. The message is as written: pass
+    the result through ``safe`` before a terminal sees it.
     """
     moment = line.timestamp.astimezone(dt.UTC)
     millis = moment.microsecond // 1000
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z {line.host} | {line.message}"
+    where = f"{line.job_name} {line.host}" if job else line.host
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z {where} | {line.message}"
 
 
 #: What the live view says of the push hints, by ``HintStatistics.state``.
