@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import json
 import re
 
 import anyio
 import pytest
 import pytest_asyncio
+from rich.console import Console
 
 import sagemaker_watch as sw
 from sagemaker_watch.cli._problems import logs_refused
+from sagemaker_watch.cli._render import LiveRenderer
 from sagemaker_watch.cli._text import safe
 from sagemaker_watch.testing import (
     FakeSageMaker,
@@ -447,3 +450,27 @@ def test_jobs_whose_logs_were_refused_alike_share_one_line():
         f"a, b: {said} GetLogEvents; the credentials need logs:GetLogEvents",
         f"c: {said} DescribeLogStreams; the credentials need logs:DescribeLogStreams",
     ] == logs_refused(refused)
+
+
+@pytest.mark.parametrize(
+    ("jobs", "shown"),
+    [
+        (["job"], r"2024-05-06T09:37:59.006Z algo-1 | boom \x1b[2J"),
+        (["job", "other"], r"2024-05-06T09:37:59.006Z job algo-1 | boom \x1b[2J"),
+    ],
+)
+def test_the_live_view_names_a_line_s_job_when_it_shows_several(jobs, shown):
+    """Above the live table a log line names its job only among several, escaped."""
+    console = Console(file=io.StringIO(), width=200, force_terminal=False)
+    at = dt.datetime(2024, 5, 6, 9, 37, 59, 6000, tzinfo=dt.UTC)
+    line = sw.LogLine(
+        job_name="job",
+        stream="job/algo-1-1714988000",
+        host="algo-1",
+        timestamp=at,
+        ingested_at=at,
+        message="boom \x1b[2J",
+    )
+    view = LiveRenderer(console, jobs, now=lambda: at, err=io.StringIO())
+    view.line(line)
+    assert [shown] == console.file.getvalue().splitlines()
