@@ -403,3 +403,35 @@ async def test_a_job_added_again_while_its_logs_drain_keeps_its_end(fake):
     assert added_again
     assert 2 == sum(isinstance(item, sw.JobEnded) for item in items)
     assert isinstance(items[-1], sw.JobEnded)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("seed", [1, 4])
+async def test_a_jobs_end_comes_once_drained_not_at_its_next_listing(seed):
+    """Once a job's last held lines are out, its end goes too (not 10 s later)."""
+    async with FakeSageMaker(clock=ManualClock(), seed=seed) as fake:
+        names = add_jobs(fake)
+        # Quick reads and no extra drain: the end is handed out a listing, two
+        # empty reads and a window after the describe that showed it, far
+        # sooner than the next listing (10 s after the end's).
+        settings = sw.CloudWatchLogs(window=2.0, active=1.0, drain=0.0)
+        waits = {}
+        async with (
+            fake.client() as client,
+            fake.logs_client() as logs_client,
+            sw.FleetWatcher(
+                client=client,
+                clock=fake.clock,
+                seed=seed,
+                logs=dataclasses.replace(settings, client=logs_client),
+            ) as fleet,
+        ):
+            for name in names:
+                fleet.add(name)
+            async for item in fleet:
+                if isinstance(item, sw.JobEnded):
+                    # From the describe that showed the end to its hand-out.
+                    wait = fake.clock.now() - item.at
+                    waits[item.job_name] = wait.total_seconds()
+    bound = settings.window + 2 * settings.active + 1.0
+    assert all(wait <= bound for wait in waits.values()), waits

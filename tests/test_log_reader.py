@@ -526,6 +526,27 @@ def test_a_job_with_no_streams_finishes_after_one_listing():
     assert reader.finished()
 
 
+def test_the_lines_so_far_of_a_stream_still_written_end_at_the_cut():
+    """Read once to a cut, a stream that never comes back empty is still done."""
+    reader = _reader_with(STREAM_1)
+    reader.job_ended(now=0.0, ended_ago=math.inf, cut=10_000)
+    now, written = 0.0, 0
+    while not reader.finished() and now < 600.0:
+        due = reader.next_read()
+        if due is None:
+            reader.streams_listed([STREAM_1], now=now)
+            continue
+        now = max(now, due[0])
+        # Each read finds a second more of lines: the job writes on.
+        events = [_event(1000 * written + ms) for ms in range(0, 1000, 250)]
+        written += 1
+        reader.read(due[1], events, f"f/{written}", now=now)
+        reader.take(now=now + 60.0)
+        now += 1.0
+    assert reader.finished()
+    assert written <= 12
+
+
 def test_a_listing_sent_before_the_end_is_not_the_listing_after_it():
     """A listing in flight when the end is told may miss a stream opened at the end."""
     reader = LogReader(JOB)

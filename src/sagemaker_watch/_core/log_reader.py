@@ -322,6 +322,7 @@ class LogReader:
         self._drain = drain
         self._ended_at = math.inf
         self._end_told = math.inf
+        self._cut: int | None = None
         self._streams: dict[str, _Stream] = {}
         self._held: list[_Held] = []
         self._arrivals = 0
@@ -451,7 +452,13 @@ class LogReader:
                 stream=stream.name, token=next_token, start_time=None
             )
         moved = next_token != request.token
-        if fresh or (events and moved and _full(events, self._limit)):
+        if (
+            self._cut is not None
+            and stream.stage in {_Stage.DRAINING, _Stage.REREADING}
+            and any(event.timestamp >= self._cut for event in events)
+        ):
+            stream.stage = _Stage.DONE  # past the cut: the lines so far are in
+        elif fresh or (events and moved and _full(events, self._limit)):
             self._had_lines(stream, events, moved=moved, now=now)
         elif next_token is not None and moved:
             # Nothing new, but the token moved (an empty page before more
@@ -497,14 +504,22 @@ class LogReader:
 
     # --- the end -----------------------------------------------------------
 
-    def job_ended(self, *, now: float, ended_ago: float = 0.0) -> None:
+    def job_ended(
+        self, *, now: float, ended_ago: float = 0.0, cut: int | None = None
+    ) -> None:
         """The job reached a terminal status: list once more and drain every stream.
 
         *ended_ago*: how long before *now* the job ended (its end time as the
         service gives it, against when the answer came). A job that ended
         longer ago than ``drain`` (and the drain's pace) has all its lines in:
         one empty read per stream then ends its drain.
+
+        *cut*: epoch milliseconds, for the lines so far of a job that runs on
+        (``follow=False``): a stream is done once a read shows a line stamped
+        at or after it, as a stream still written may never come back empty.
         """
+        if cut is not None:
+            self._cut = cut if self._cut is None else min(self._cut, cut)
         if not self._ended:
             self._end_told = now
         self._ended = True

@@ -287,6 +287,9 @@ class FleetLogs:
         follower = followed.follower
         drained = followed.ended and follower.finished
         self._hand_out(followed, follower.take(flush=drained))
+        # Taking the last held lines may be what finishes it: then the end
+        # goes out now, not at the follower's next due call.
+        drained = followed.ended and follower.finished
         if drained:
             del self._followed[name]
             for event in followed.held:

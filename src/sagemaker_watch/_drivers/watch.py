@@ -483,7 +483,8 @@ class Watch:
         if not self._follow_logs and not finished:
             # What is there now: read each stream to its end once, and stop.
             tell_follower(follower, events, finished=False, now=now)
-            follower.reader.job_ended(now=now, ended_ago=math.inf)
+            cut = math.floor(self._clock.now().timestamp() * 1000)
+            follower.reader.job_ended(now=now, ended_ago=math.inf, cut=cut)
             self._finished = True
             return [*follower.take(), *events]
         now_events, self._held = tell_follower(
