@@ -1153,12 +1153,15 @@ WHY = (
     ),
     "",
     (
-        "**`sw.logs()`'s losses and its delay p95** come from late batches: "
-        "token reads never return a line ingested late behind the token's "
-        "position (the fake's model of the service), so the reader finds such "
-        "lines only by its one re-read by `startTime` in the drain (hence "
-        "deliveries hundreds of seconds after ingestion), and a batch ingested "
-        "after that re-read, or after the drain ended, is lost."
+        "**`sw.logs()`'s delay p95** comes from late batches: token reads "
+        "never return a line ingested late behind the token's position (the "
+        "fake's model of the service), so the reader finds such lines by its "
+        "re-read by `startTime` in the drain, after the job's end (hence "
+        "deliveries hundreds, at most thousands, of seconds after ingestion). "
+        "None is lost: the drain's re-read comes at least `drain` s after the "
+        "end, and a host's CloudWatch agent sends what it holds when its "
+        "container stops (the fake ingests nothing later than that). A re-read "
+        "of a recent window while the job runs would bring them sooner."
     ),
     "",
 )
