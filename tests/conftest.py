@@ -37,6 +37,7 @@ def work_unit(nodeid: str) -> str:
     return module if module in SHARED_SETUP_MODULES else nodeid
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent without it
 def pytest_xdist_make_scheduler(config, log):
     """Under ``--dist loadgroup``, group by :data:`SHARED_SETUP_MODULES`.
 

@@ -276,7 +276,7 @@ async def test_a_list_whose_pages_never_end_does_not_stall_the_fleet(
     fake = fake_sagemaker
     names = [f"job-{i:02d}" for i in range(12)]
     for i, name in enumerate(names):
-        fake.add_job(name, plain(training=1000 + 20 * i))
+        fake.add_job(name, plain(training=300 + 20 * i))
     hostile.rule("ListTrainingJobs", **ENDLESS[endless]())
     with anyio.fail_after(60):
         async with (

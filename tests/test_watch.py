@@ -156,16 +156,16 @@ async def test_garbage_resume_token_fails_at_once(sim):
     assert 0 == fake.statistics().total
 
 
-def _resume_points(count):
-    """Events to resume from: the first two, the last two, and every fourth between.
+def _resume_points(count, between=6):
+    """Events to resume from: the first two, the last two, and *between* spread out.
 
     Each resume replays the lifecycle from its start, so all of them would cost
     a full lifecycle per event; the pure cursor is resumed from every token of
     random timelines in ``test_diff``.
     """
-    return sorted(
-        {0, 1, *range(2, count - 2, 4), count - 2, count - 1} & set(range(count))
-    )
+    inner = range(2, count - 2)
+    step = max(1, len(inner) // between)
+    return sorted({0, 1, *inner[::step], count - 2, count - 1} & set(range(count)))
 
 
 @pytest.mark.asyncio

@@ -40,8 +40,7 @@ from .._io.logging import LOGS_CALL_FAILED, logger
 from .._io.logs import DESCRIBE_LOG_STREAMS, GET_LOG_EVENTS, LogsSource
 from ._fleet_stats import FleetLogStatistics
 from ._fleet_waiters import Nap
-from ._log_follow import LogFollower
-from .watch import tell_follower
+from ._log_follow import LogFollower, tell_follower
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

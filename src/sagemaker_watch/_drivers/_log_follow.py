@@ -6,21 +6,30 @@ when, deduplicates, merges and drains) for a driver: ``watch()`` runs its calls
 while it waits for its next describe, and tells it when the job changed status
 or ended. Every call takes a token of the driver's rate budget first (its own,
 or a fleet's, shared by every job followed). Lines are handed to the caller and
-never logged: a line can hold anything.
+never logged: a line can hold anything. ``tell_follower`` (what a describe
+showed) and ``open_logs_client`` are shared by ``watch()`` and the fleet.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from .._core.events import Event, JobEnded, PrimaryStatusChanged, StatusEntered
 from .._core.log_reader import LogReader
 from .._errors import ServiceError
+from .._io.client import ClientOptions, logs_client
 from .._io.logging import LOGS_CALL_FAILED, logger
 from .._io.logs import LogsFailure, LogsFailureKind, LogsSource
 
 if TYPE_CHECKING:
+    import contextlib
+    from collections.abc import Sequence
+
+    from types_aiobotocore_sagemaker import SageMakerClient
+
     from .._core.log_reader import LogLine, StreamRead
+    from .._core.snapshot import Snapshot
     from .._io.clock import Clock
     from .logs import CloudWatchLogs
 
@@ -161,3 +170,69 @@ class LogFollower:
                 operation=operation,
                 error=failure.code or failure.kind.name.lower(),
             )
+
+
+def open_logs_client(
+    settings: CloudWatchLogs,
+    options: ClientOptions,
+    *,
+    sagemaker: SageMakerClient | None,
+) -> contextlib.AbstractAsyncContextManager[Any]:
+    """A CloudWatch Logs client for *settings* (``watch()``'s and the fleet's).
+
+    In the settings' region and profile, else those of the SageMaker client's
+    *options*; without a region, in the region of the *sagemaker* client.
+    """
+    return logs_client(
+        ClientOptions(
+            region=settings.region or options.region,
+            profile=settings.profile or options.profile,
+            verify=options.verify,
+            botocore_config=options.botocore_config,
+        ),
+        job_region=sagemaker.meta.region_name if sagemaker is not None else None,
+    )
+
+
+def tell_follower(
+    follower: LogFollower,
+    events: Sequence[Event],
+    *,
+    finished: bool,
+    now: float,
+    snapshot: Snapshot | None = None,
+) -> tuple[list[Event], list[Event]]:
+    """Tell a job's log follower what a describe showed (``watch()``'s and the fleet's).
+
+    A status change may mean a restart with new streams: they are looked for
+    at once. When the job *finished*, its streams are drained, and its terminal
+    events are held back until they are, so that they come after its last lines.
+
+    Args:
+        follower: the job's log follower.
+        events: the events the describe gave.
+        finished: whether the job ended with this describe.
+        now: the monotonic time of the answer.
+        snapshot: the snapshot that showed the end (how long ago the job ended
+            says how long to drain); ``None``: it just ended.
+
+    Returns:
+        The events to hand out now, and the terminal events held back.
+    """
+    if any(isinstance(e, StatusEntered | PrimaryStatusChanged) for e in events):
+        follower.reader.status_changed(now=now)
+    if not finished:
+        return list(events), []
+    follower.reader.job_ended(
+        now=now, ended_ago=0.0 if snapshot is None else _ended_ago(snapshot)
+    )
+    held: list[Event] = [e for e in events if isinstance(e, JobEnded)]
+    return [e for e in events if not isinstance(e, JobEnded)], held
+
+
+def _ended_ago(snapshot: Snapshot) -> float:
+    """Seconds from the job's end (the service's time) to the answer that showed it."""
+    end = snapshot.training_end_time or snapshot.last_modified_time
+    if end is None:
+        return 0.0
+    return max(0.0, (snapshot.observed_at - end).total_seconds())

@@ -93,7 +93,7 @@ from ._fleet_stats import FleetLogStatistics, FleetStatistics
 from ._fleet_stream import Stream
 from ._fleet_waiters import Waiters
 from ._hint_feed import open_feed
-from .watch import open_logs_client
+from ._log_follow import open_logs_client
 
 __all__ = [
     "FleetLogStatistics",

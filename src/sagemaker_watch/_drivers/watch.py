@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, Self
 import anyio
 
 from .._core.diff import ResumeCursor
-from .._core.events import Event, JobEnded, PrimaryStatusChanged, StatusEntered
+from .._core.events import Event
 from .._core.log_reader import LogReader
 from .._core.names import parse_job
 from .._core.tracker import ErrorKind, JobTracker, RetryPolicy
 from .._errors import UsageError, WaitTimeout
-from .._io.client import ClientOptions, default_client, logs_client
+from .._io.client import ClientOptions, default_client
 from .._io.clock import Clock, SystemClock
 from .._io.failures import error_code
 from .._io.logging import (
@@ -29,7 +29,7 @@ from .._io.logs import LogsSource
 from .._io.source import AioBotocoreSource, CallFailed
 from .._io.sqs import MAX_WAIT_SECONDS
 from ._hint_feed import HintFeed, open_feed
-from ._log_follow import LogFollower
+from ._log_follow import LogFollower, open_logs_client, tell_follower
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -502,72 +502,6 @@ class Watch:
             remaining = self._deadline - now
         remaining = min(remaining, _deadline_remaining(self._clock))
         return max(0.0, remaining) if math.isfinite(remaining) else None
-
-
-def open_logs_client(
-    settings: CloudWatchLogs,
-    options: ClientOptions,
-    *,
-    sagemaker: SageMakerClient | None,
-) -> contextlib.AbstractAsyncContextManager[Any]:
-    """A CloudWatch Logs client for *settings* (``watch()``'s and the fleet's).
-
-    In the settings' region and profile, else those of the SageMaker client's
-    *options*; without a region, in the region of the *sagemaker* client.
-    """
-    return logs_client(
-        ClientOptions(
-            region=settings.region or options.region,
-            profile=settings.profile or options.profile,
-            verify=options.verify,
-            botocore_config=options.botocore_config,
-        ),
-        job_region=sagemaker.meta.region_name if sagemaker is not None else None,
-    )
-
-
-def tell_follower(
-    follower: LogFollower,
-    events: Sequence[Event],
-    *,
-    finished: bool,
-    now: float,
-    snapshot: Snapshot | None = None,
-) -> tuple[list[Event], list[Event]]:
-    """Tell a job's log follower what a describe showed (``watch()``'s and the fleet's).
-
-    A status change may mean a restart with new streams: they are looked for
-    at once. When the job *finished*, its streams are drained, and its terminal
-    events are held back until they are, so that they come after its last lines.
-
-    Args:
-        follower: the job's log follower.
-        events: the events the describe gave.
-        finished: whether the job ended with this describe.
-        now: the monotonic time of the answer.
-        snapshot: the snapshot that showed the end (how long ago the job ended
-            says how long to drain); ``None``: it just ended.
-
-    Returns:
-        The events to hand out now, and the terminal events held back.
-    """
-    if any(isinstance(e, StatusEntered | PrimaryStatusChanged) for e in events):
-        follower.reader.status_changed(now=now)
-    if not finished:
-        return list(events), []
-    follower.reader.job_ended(
-        now=now, ended_ago=0.0 if snapshot is None else _ended_ago(snapshot)
-    )
-    held: list[Event] = [e for e in events if isinstance(e, JobEnded)]
-    return [e for e in events if not isinstance(e, JobEnded)], held
-
-
-def _ended_ago(snapshot: Snapshot) -> float:
-    """Seconds from the job's end (the service's time) to the answer that showed it."""
-    end = snapshot.training_end_time or snapshot.last_modified_time
-    if end is None:
-        return 0.0
-    return max(0.0, (snapshot.observed_at - end).total_seconds())
 
 
 def _deadline_remaining(clock: Clock) -> float:
