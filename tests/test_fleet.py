@@ -206,6 +206,69 @@ async def test_a_change_the_list_misses_is_caught_by_the_safety_recheck(sim):
 
 
 @pytest.mark.asyncio
+async def test_a_census_vouching_for_a_job_stands_in_for_its_safety_rechecks(sim):
+    """A sweep that lists every watched job unchanged saves their re-checks.
+
+    Twelve jobs train for an hour: without the census each would be re-checked
+    every 150-300 s (about 16 times); with it, only the backstop remains (at
+    most every four intervals, 600-1200 s, of silence).
+    """
+    fake, client = sim
+    names = [f"long-{i:02d}" for i in range(12)]
+    for name in names:
+        fake.add_job(name, plain(training=3600))
+    async with FleetWatcher(
+        client=client, clock=fake.clock, **deterministic(recheck_interval=300)
+    ) as fleet:
+        for name in names:
+            fleet.add(name)
+        by_job = await drain(fleet)
+        stats = fleet.statistics()
+    for name in names:
+        assert_like_watch(fake, name, by_job[name])
+        transitions = len(fake.describe_job(name)["SecondaryStatusTransitions"])
+        # A first look, one describe per change, and at most one backstop per
+        # 600 s of the hour's silence (and one for a change seen late).
+        assert fake.request_count("DescribeTrainingJob", name) <= (
+            1 + transitions + 3600 // 600 + 1
+        )
+    assert stats.censuses >= 3600 // 300
+
+
+@pytest.mark.asyncio
+async def test_a_job_the_list_shows_frozen_is_still_seen_to_its_end(sim):
+    """A summary stuck on an old state vouches for a while, never for good."""
+    fake, client = sim
+    names = add_jobs(fake, 12, ("plain",))
+    async with FleetWatcher(
+        client=client, clock=fake.clock, **deterministic(recheck_interval=300)
+    ) as fleet:
+        listed = fleet._source.list_changed
+        frozen = {}
+
+        async def frozen_job_000(**kwargs):
+            page = await listed(**kwargs)
+            if isinstance(page, sw._io.source.ListPage):
+                kept = []
+                for summary in page.summaries:
+                    if summary.job_name == "job-000":
+                        kept.append(frozen.setdefault("job-000", summary))
+                    else:
+                        kept.append(summary)
+                page = sw._io.source.ListPage(
+                    summaries=tuple(kept), next_token=page.next_token
+                )
+            return page
+
+        fleet._source.list_changed = frozen_job_000
+        for name in names:
+            fleet.add(name)
+        by_job = await drain(fleet)
+    for name in names:
+        assert_like_watch(fake, name, by_job[name])
+
+
+@pytest.mark.asyncio
 async def test_throttling_storms_never_surface(sim):
     """Random throttling of both operations is ridden out: every job ends normally."""
     fake, client = sim

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sagemaker_watch._core.planner import (
+    CENSUS_STRETCH,
     FIRST_LOOK_SLACK,
     LAG_DELAY_CAP,
     LAG_RETRIES,
@@ -24,6 +25,7 @@ from sagemaker_watch._core.planner import (
     RECHECK_SPREAD,
     DueQueue,
     JobTiming,
+    census_interval,
     due_at,
     is_routine,
     lag_delay,
@@ -202,6 +204,44 @@ def test_routine_due_follows_the_schedule_or_the_recheck():
     assert 20.0 == due_at(job, 40.0)
     job.retry_at = 25.0
     assert 25.0 == due_at(job, 40.0)
+
+
+def test_a_census_that_vouches_defers_the_recheck_within_its_stretch():
+    """A vouch moves the re-check one interval on, never past four after a describe."""
+    job = JobTiming("job", 0.0)
+    job.observed_at = 10.0
+    job.vouched_at = 5.0  # before the describe: no news
+    assert 910.0 == routine_due(job, rechecking=True, swept_at=None, recheck=900.0)
+    job.vouched_at = 500.0
+    assert 1400.0 == routine_due(job, rechecking=True, swept_at=None, recheck=900.0)
+    job.vouched_at = 3000.0
+    assert 10.0 + CENSUS_STRETCH * 900.0 == routine_due(
+        job, rechecking=True, swept_at=None, recheck=900.0
+    )
+    job.phase = 1.0  # half an interval sooner: 450 s
+    assert 10.0 + CENSUS_STRETCH * 450.0 == routine_due(
+        job, rechecking=True, swept_at=None, recheck=900.0
+    )
+    # Not rechecking (per-job schedules): a vouch changes nothing.
+    job.schedule_due = 40.0
+    assert 40.0 == routine_due(job, rechecking=False, swept_at=None, recheck=900.0)
+
+
+@given(
+    recheck=st.floats(1.0, 1e6),
+    phase=st.floats(0.0, 0.999),
+    lateness=st.floats(0.0, 1.0),
+)
+def test_censuses_come_before_any_jobs_recheck(recheck, phase, lateness):
+    """A census every census_interval, read up to one interval late, vouches in time."""
+    job = JobTiming("job", 0.0)
+    job.observed_at, job.phase = 0.0, phase
+    job.vouched_at = recheck  # one interval after the describe
+    due = routine_due(job, rechecking=True, swept_at=None, recheck=recheck)
+    # The next census begins one census interval after the vouching one, and
+    # reaches the job's page within another.
+    next_vouch = recheck + census_interval(recheck) * (1.0 + lateness)
+    assert next_vouch <= due
 
 
 def test_rechecks_take_at_most_half_the_describe_budget():

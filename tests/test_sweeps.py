@@ -24,6 +24,8 @@ from sagemaker_watch._core.sweeps import (
     new_sweep,
     page_read,
     sweep_wait,
+    vouch_page,
+    vouches,
     wants_listing,
 )
 
@@ -423,3 +425,116 @@ def test_a_page_then_filter_window_is_read_in_full_however_long(window, active):
             previous_pages=previous,
         )
         assert PageVerdict.DONE == read_window(again, grown)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seen=st.builds(
+        Seen,
+        last_modified_time=STAMPS,
+        primary_status=PRIMARIES,
+        secondary_status=STATUSES,
+    ),
+    summary=st.builds(
+        Summary,
+        job_name=st.just("job"),
+        last_modified_time=STAMPS,
+        primary_status=st.one_of(st.none(), PRIMARIES),
+        secondary_status=st.one_of(st.none(), STATUSES),
+    ),
+)
+def test_a_summary_vouches_only_when_it_shows_the_snapshot_exactly(seen, summary):
+    """The same LastModifiedTime and agreeing statuses: never a change, nor a guess."""
+    agree = summary.primary_status in {None, seen.primary_status} and (
+        summary.secondary_status in {None, seen.secondary_status}
+    )
+    same_time = (
+        summary.last_modified_time is not None
+        and summary.last_modified_time == seen.last_modified_time
+    )
+    assert vouches(seen, summary) == (same_time and agree)
+    if vouches(seen, summary):
+        assert not changed(seen, summary)
+
+
+def test_a_census_page_vouches_for_idle_watched_jobs_it_shows_unchanged():
+    """Not jobs in flight, unobserved, ended, changed or with a change pending."""
+    seen = Seen(
+        last_modified_time=EPOCH,
+        primary_status=PrimaryStatus.IN_PROGRESS,
+        secondary_status=SecondaryStatus.TRAINING,
+    )
+    same = {"last_modified_time": EPOCH, "primary_status": None}
+    timings = {name: JobTiming(name, 0.0) for name in "abcdef"}
+    timings["b"].in_flight = True
+    timings["d"].active = False
+    summaries = [
+        Summary(job_name=name, secondary_status=SecondaryStatus.TRAINING, **same)
+        for name in "abcdeg"
+    ] + [
+        Summary(
+            job_name="f",
+            last_modified_time=EPOCH + dt.timedelta(seconds=1),
+            primary_status=None,
+            secondary_status=SecondaryStatus.UPLOADING,
+        )
+    ]
+    timings["e"].listed = summaries[-1]
+    view = {name: (timing, seen) for name, timing in timings.items()}
+    view["c"] = (timings["c"], None)
+    assert ["a"] == vouch_page(view, summaries, at=42.0)
+    assert 42.0 == timings["a"].vouched_at
+    assert all(timings[name].vouched_at is None for name in "bcdef")
+
+
+def test_a_census_has_no_window_and_needs_every_creation_time():
+    """Without every watched job's creation time it would read the account's history."""
+    options = {
+        "now": 10.0,
+        "local": EPOCH,
+        "begun": EPOCH,
+        "overlap": 60.0,
+        "census": True,
+    }
+    census = new_sweep(creation_times=[EPOCH, EPOCH], active=2, **options)
+    assert census.census
+    assert census.since is None
+    assert EPOCH - dt.timedelta(seconds=1) == census.created_after
+    windowed = new_sweep(creation_times=[EPOCH], active=2, **options)
+    assert not windowed.census
+    assert EPOCH - dt.timedelta(seconds=60) == windowed.since
+
+
+def test_while_statuses_are_announced_a_new_message_alone_calls_for_no_describe():
+    """With push hints flowing, same statuses at a later time wait for the re-check."""
+    seen = Seen(
+        last_modified_time=EPOCH,
+        primary_status=PrimaryStatus.IN_PROGRESS,
+        secondary_status=SecondaryStatus.TRAINING,
+    )
+    later = EPOCH + dt.timedelta(seconds=30)
+    message = Summary(
+        job_name="a",
+        last_modified_time=later,
+        primary_status=PrimaryStatus.IN_PROGRESS,
+        secondary_status=SecondaryStatus.TRAINING,
+    )
+    status = dataclasses.replace(
+        message, job_name="b", secondary_status=SecondaryStatus.UPLOADING
+    )
+    unknown = dataclasses.replace(message, job_name="c", secondary_status=None)
+    for statuses_only, expected in ((False, ["a", "b", "c"]), (True, ["b", "c"])):
+        timings = {name: JobTiming(name, 0.0) for name in "abc"}
+        for timing in timings.values():
+            timing.urgent = None
+        view = {name: (timing, seen) for name, timing in timings.items()}
+        due, _ = mark_page(
+            view,
+            [message, status, unknown],
+            now=100.0,
+            service=ServiceClock(),
+            local=EPOCH,
+            statuses_only=statuses_only,
+        )
+        assert expected == due
+        assert (timings["a"].listed is None) == statuses_only

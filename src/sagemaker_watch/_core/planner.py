@@ -16,7 +16,8 @@ reads list pages into the same ``JobTiming`` records, when to list):
   change a list page reported, a retry, a lagging describe); ``due_at`` and
   ``routine_due`` combine them, and ``recheck_interval`` stretches the safety
   re-checks to at most half the describe budget while list sweeps or push
-  hints find the changes. Each job's
+  hints find the changes; a list census that shows a job unchanged stands in
+  for its re-check (``vouched_at``), within ``CENSUS_STRETCH``. Each job's
   re-check comes a fixed fraction of the interval after its last observation,
   set by its ``recheck_phase`` (between half and all of it), so jobs seen
   together are re-checked at an even pace over half an interval, not in a wave.
@@ -51,6 +52,10 @@ _CHANGED, _FIRST_LOOK, _ROUTINE = 0, 1, 2
 _KINDS: Final = (_CHANGED, _FIRST_LOOK, _ROUTINE)
 #: Re-checks come between (1 - RECHECK_SPREAD) and 1 interval after an observation.
 RECHECK_SPREAD: Final = 0.5
+#: A job a list census shows unchanged is still described after this many of
+#: its re-check intervals of silence (a summary stuck on an old state vouches
+#: for a while, never for good).
+CENSUS_STRETCH: Final = 4.0
 #: The golden ratio's fractional part: successive phases fill [0, 1) evenly.
 _GOLDEN: Final = (math.sqrt(5.0) - 1.0) / 2.0
 #: Describes that lag a newer list summary are retried this often at most...
@@ -114,6 +119,8 @@ class JobTiming:
         phase: how much sooner than one interval after each observation its
             re-check comes, in ``RECHECK_SPREAD`` intervals (a fraction in
             [0, 1), ``recheck_phase``); ``None``: one interval after.
+        vouched_at: when the last list census that showed the job exactly as
+            its last snapshot began (``sweeps.vouch_page``), or ``None``.
     """
 
     __slots__ = (
@@ -132,6 +139,7 @@ class JobTiming:
         "retry_at",
         "schedule_due",
         "urgent",
+        "vouched_at",
     )
 
     def __init__(self, name: str, added_at: float) -> None:
@@ -151,6 +159,7 @@ class JobTiming:
         self.phase: float | None = None
         self.hinted = False
         self.for_hint = False
+        self.vouched_at: float | None = None
 
     def __repr__(self) -> str:
         """Return a short description."""
@@ -357,6 +366,15 @@ def recheck_interval(*, active: int, interval: float, describe_rate: float) -> f
     return max(interval, active / (RECHECK_SHARE * describe_rate * mean))
 
 
+def census_interval(recheck: float) -> float:
+    """Seconds between list censuses when re-checks are *recheck* seconds apart.
+
+    Half the shortest phased re-check interval: each census vouches for a job
+    before its re-check comes, even when the census reads it on a late page.
+    """
+    return recheck * (1.0 - RECHECK_SPREAD) / 2.0
+
+
 def routine_due(
     job: JobTiming, *, rechecking: bool, swept_at: float | None, recheck: float
 ) -> float:
@@ -369,6 +387,10 @@ def routine_due(
             safety re-check.
         swept_at: when the last complete sweep began, ``None`` if none did.
         recheck: the re-check interval (``recheck_interval``).
+
+    While rechecking, a job is due one interval (less its phase) after its last
+    describe or after the last list census that vouched for it, whichever is
+    later, but no later than ``CENSUS_STRETCH`` intervals after the describe.
     """
     if job.observed_at is None:
         return job.schedule_due
@@ -380,9 +402,15 @@ def routine_due(
         # last sweep, instead of finding every job overdue at once.
         last_delay = job.schedule_due - job.observed_at
         return max(job.schedule_due, swept_at + last_delay)
-    if job.phase is None:
-        return job.observed_at + recheck
-    return job.observed_at + recheck * (1.0 - RECHECK_SPREAD * job.phase)
+    if job.phase is not None:
+        recheck *= 1.0 - RECHECK_SPREAD * job.phase
+    due = job.observed_at + recheck
+    vouched = job.vouched_at
+    if vouched is not None and vouched > job.observed_at:
+        # A census that listed the job unchanged was as good as a re-check,
+        # up to CENSUS_STRETCH intervals after the last describe.
+        due = min(vouched + recheck, job.observed_at + CENSUS_STRETCH * recheck)
+    return due
 
 
 def is_routine(job: JobTiming, routine: float) -> bool:

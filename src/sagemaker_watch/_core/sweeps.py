@@ -17,6 +17,11 @@ sends the pages and asks this module what to do:
 * ``ServiceClock`` reads the service's clock off its own timestamps;
   ``mark_page`` says which jobs a page's summaries make due (``summary_due``
   for one summary, ``covers`` for whether a snapshot already shows it).
+* A **census** is a sweep without a window (every job created since the
+  oldest watched one): ``vouch_page`` says which watched jobs its pages show
+  exactly as their last snapshot (``vouches``); each such summary stands in
+  for the job's safety re-check (``planner.routine_due``). The service pages
+  before it filters, so a census reads the pages a windowed sweep reads.
 """
 
 from __future__ import annotations
@@ -102,6 +107,22 @@ def covers(seen: Seen, summary: Summary) -> bool:
     ) or (listed is not None and last is not None and last > listed)
 
 
+def vouches(seen: Seen, summary: Summary) -> bool:
+    """Whether *summary* shows exactly what the snapshot (*seen*) showed.
+
+    The same ``LastModifiedTime`` (the service moves it at every status
+    change) and the same statuses (a missing one agrees with any): nothing
+    changed between the snapshot and the list's view of the job.
+    """
+    listed = summary.last_modified_time
+    return (
+        listed is not None
+        and listed == seen.last_modified_time
+        and summary.primary_status in {None, seen.primary_status}
+        and summary.secondary_status in {None, seen.secondary_status}
+    )
+
+
 def summary_due(
     job: JobTiming,
     seen: Seen | None,
@@ -109,18 +130,29 @@ def summary_due(
     *,
     now: float,
     service_now: dt.datetime,
+    statuses_only: bool = False,
 ) -> float | None:
     """What one summary means for one watched job: the time it became due, or None.
 
     ``None`` when the job was never observed (its first describe is due anyway),
     when its last snapshot already covers the summary, or when the same summary
-    was already acted on. Otherwise the job is due since the change: *now*
-    minus how long ago, on the service's clock, the summary says it changed.
+    was already acted on; with *statuses_only* (push hints announce every
+    change of status), also when it shows the snapshot's statuses at a later
+    time: a new status message alone waits for the job's safety re-check.
+    Otherwise the job is due since the change: *now* minus how long ago, on
+    the service's clock, the summary says it changed.
     """
     if seen is None:
         return None
     key = summary_key(summary)
     if job.consumed == key or covers(seen, summary):
+        return None
+    if (
+        statuses_only
+        and summary.primary_status == seen.primary_status
+        and summary.secondary_status is not None
+        and summary.secondary_status == seen.secondary_status
+    ):
         return None
     if job.listed is not None and summary_key(job.listed) == key:
         return None
@@ -184,6 +216,7 @@ def mark_page(
     now: float,
     service: ServiceClock,
     local: dt.datetime,
+    statuses_only: bool = False,
 ) -> tuple[list[str], list[tuple[str, Exception]]]:
     """Apply one list page to the watched *jobs*; say which became due.
 
@@ -198,6 +231,9 @@ def mark_page(
         now: the monotonic time the page was read.
         service: the service's clock, updated here.
         local: the local wall clock at *now*.
+        statuses_only: push hints announce every change of status: a summary
+            that shows only a later time (a new status message) makes no job
+            due (``summary_due``).
 
     Returns:
         The names of the jobs made due, in order, and the summaries that could
@@ -213,7 +249,12 @@ def mark_page(
             job, seen = entry
             service.mark(job.name, summary.last_modified_time, now)
             since = summary_due(
-                job, seen, summary, now=now, service_now=service.at(now, local)
+                job,
+                seen,
+                summary,
+                now=now,
+                service_now=service.at(now, local),
+                statuses_only=statuses_only,
             )
             if since is None:
                 continue
@@ -226,6 +267,39 @@ def mark_page(
     return due, skipped
 
 
+def vouch_page(
+    jobs: Mapping[str, tuple[JobTiming, Seen | None]],
+    summaries: Iterable[Summary],
+    *,
+    at: float,
+) -> list[str]:
+    """Apply one census page: the watched jobs it shows unchanged are vouched for.
+
+    A job is vouched for (its ``vouched_at`` set to *at*, the census's start)
+    when it is watched, seen before, has no describe in flight and no listed
+    change pending, and its summary ``vouches`` for its last snapshot.
+
+    Returns:
+        The names of the jobs vouched for, in order.
+    """
+    vouched: list[str] = []
+    for summary in summaries:
+        entry = jobs.get(summary.job_name)
+        if entry is None:
+            continue
+        job, seen = entry
+        if (
+            job.active
+            and seen is not None
+            and not job.in_flight
+            and job.listed is None
+            and vouches(seen, summary)
+        ):
+            job.vouched_at = at
+            vouched.append(job.name)
+    return vouched
+
+
 @dataclasses.dataclass(slots=True, kw_only=True)
 class Sweep:
     """One sweep of ``ListTrainingJobs``, page by page (mutable, owned by the fleet).
@@ -233,7 +307,8 @@ class Sweep:
     Attributes:
         started: the monotonic time it began.
         started_wall: the local wall clock then.
-        since: ``LastModifiedTimeAfter`` (service's clock).
+        since: ``LastModifiedTimeAfter`` (service's clock); ``None`` for a
+            census (every job created after *created_after*).
         created_after: ``CreationTimeAfter``, when every watched job's creation
             time is known, else ``None``.
         next_token: the token of the next page, ``None`` for the first.
@@ -245,13 +320,18 @@ class Sweep:
 
     started: float
     started_wall: dt.datetime
-    since: dt.datetime
+    since: dt.datetime | None
     created_after: dt.datetime | None
     next_token: str | None = None
     ready_at: float = 0.0
     pages: int = 0
     tokens: set[str] = dataclasses.field(default_factory=set)
     page_bound: int = MIN_PAGE_BOUND
+
+    @property
+    def census(self) -> bool:
+        """Whether it reads every job since the oldest watched one, unwindowed."""
+        return self.since is None
 
 
 def new_sweep(
@@ -263,6 +343,7 @@ def new_sweep(
     creation_times: list[dt.datetime],
     active: int,
     previous_pages: int = 0,
+    census: bool = False,
 ) -> Sweep:
     """Plan a sweep starting at *now*.
 
@@ -276,6 +357,9 @@ def new_sweep(
         active: how many jobs are watched.
         previous_pages: the pages the previous sweep read, complete or cut
             short at its bound (0 before the first): see ``max_pages``.
+        census: read every job created since the oldest watched one, without
+            a window (``Sweep.census``); only when every watched job's
+            creation time is known (else the whole account's history).
     """
     try:
         since = begun - dt.timedelta(seconds=overlap)
@@ -287,7 +371,7 @@ def new_sweep(
     return Sweep(
         started=now,
         started_wall=local,
-        since=since,
+        since=None if census and created_after is not None else since,
         created_after=created_after,
         ready_at=now,
         page_bound=max_pages(active, previous=previous_pages),

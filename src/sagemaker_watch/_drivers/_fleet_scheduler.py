@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 from .._core.events import JobLost
 from .._core.planner import (
     DueQueue,
+    census_interval,
     due_at,
     is_routine,
     lag_delay,
@@ -261,6 +262,7 @@ class Scheduler:
                 {op: self._budget.rate(op) for op in (DESCRIBE, LIST)}
             ),
             sweeps=sweeper.sweeps,
+            censuses=sweeper.censuses,
             listing=sweeper.listing,
             events=self._events,
             staleness_p50=p50,
@@ -372,12 +374,15 @@ class Scheduler:
 
     async def _list_page(self) -> None:
         try:
-            due = await self._sweeper.read_page(self.jobs)
+            due, vouched = await self._sweeper.read_page(self.jobs)
         finally:
             self._in_flight -= 1
             self.poke()
         for name in due:
             self._queue(self.jobs[name])
+        for name in vouched:
+            # Its re-check moves later: re-plan it, not keep the earlier time.
+            self._queue(self.jobs[name], replace=True)
 
     # -- what an answer does -----------------------------------------------------
 
@@ -551,31 +556,41 @@ class Scheduler:
 
     # -- due times (asked of the planner) -----------------------------------------
 
-    def _queue(self, job: Job) -> None:
-        """(Re)place *job* in the queue at its due time, unless it is there as early."""
+    def _queue(self, job: Job, *, replace: bool = False) -> None:
+        """(Re)place *job* in the queue at its due time, unless it is there as early.
+
+        With *replace*, at its due time even if that is later (nothing else
+        made it due sooner: the due time is computed from all of the job).
+        """
         if job.in_flight or not job.active:
             return
         listing, flowing = self._mode
-        # Each source of changes has its safety re-check; with both, a change is
-        # missed only if both miss it: the longer one is enough.
-        interval = self._recheck_interval if listing else 0.0
-        if flowing and self._hints is not None:
-            interval = max(interval, self._hints.mode.recheck)
         routine = routine_due(
             job,
             rechecking=listing or flowing,
             swept_at=self._sweeper.swept_at,
-            recheck=recheck_interval(
-                active=self.active,
-                interval=interval,
-                describe_rate=self._describe_ceiling,
-            ),
+            recheck=self._recheck(),
         )
         self._queue_of.schedule(
             job.name,
             due_at(job, routine),
             routine=is_routine(job, routine),
             first_look=job.observed_at is None,
+            replace=replace,
+        )
+
+    def _recheck(self) -> float:
+        """The seconds between each job's safety re-checks now (while rechecking)."""
+        listing, flowing = self._mode
+        # Each source of changes has its safety re-check; with both, a change is
+        # missed only if both miss it: the longer one is enough.
+        interval = self._recheck_interval if listing else 0.0
+        if flowing and self._hints is not None:
+            interval = max(interval, self._hints.mode.recheck)
+        return recheck_interval(
+            active=self.active,
+            interval=interval,
+            describe_rate=self._describe_ceiling,
         )
 
     def _refresh_mode(self) -> None:
@@ -583,12 +598,13 @@ class Scheduler:
         self._sweeper.listing = listing
         flowing = self._hints is not None and self._hints.mode.flowing
         mode = (listing, flowing)
-        if mode == self._mode:
-            return
-        self._mode = mode
-        self._queue_of.clear()
-        for job in self.jobs.values():
-            self._queue(job)
+        if mode != self._mode:
+            self._mode = mode
+            self._queue_of.clear()
+            for job in self.jobs.values():
+                self._queue(job)
+        self._sweeper.census_interval = census_interval(self._recheck())
+        self._sweeper.statuses_only = flowing
 
 
 def _watch_error(error: Exception, job_name: str) -> SageMakerWatchError:

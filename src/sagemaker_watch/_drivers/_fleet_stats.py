@@ -31,7 +31,10 @@ class FleetStatistics:
         throttles: throttling answers, by operation (ridden out, never raised).
         errors: other failed requests (5xx, dropped connections, ...), by operation.
         rates: the current budget, requests per second, by operation.
-        sweeps: ``ListTrainingJobs`` sweeps completed.
+        sweeps: ``ListTrainingJobs`` sweeps completed (censuses included).
+        censuses: sweeps completed without a window, each reading every
+            watched job's summary: one that shows a job unchanged stands in
+            for the job's safety re-check.
         listing: whether changes are found by listing (else per-job schedules).
         events: events put in the stream.
         staleness_p50: median of now minus the last successful observation of
@@ -55,6 +58,7 @@ class FleetStatistics:
     errors: Mapping[str, int]
     rates: Mapping[str, float]
     sweeps: int
+    censuses: int
     listing: bool
     events: int
     staleness_p50: float

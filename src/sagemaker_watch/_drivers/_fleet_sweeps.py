@@ -4,14 +4,19 @@
 reads, what each page means for each job and when listing falls back to
 per-job schedules; the ``Sweeper`` here sends the pages through the fleet's
 source and rate budget, keeps the counters, and hands the fleet the names of
-the jobs a page made due.
+the jobs a page made due and of those it vouched for. Once every
+*census_interval* seconds (when every watched job's creation time is known) a
+sweep is a census: no window, so every watched job's summary comes back, and
+each one that shows the job unchanged stands in for its safety re-check.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING, Final
 
+from .._core.planner import EPSILON
 from .._core.sweeps import (
     PageVerdict,
     ServiceClock,
@@ -21,6 +26,7 @@ from .._core.sweeps import (
     new_sweep,
     page_read,
     sweep_wait,
+    vouch_page,
     wants_listing,
     wants_sweeps,
 )
@@ -60,15 +66,22 @@ class Sweeper:
     Attributes:
         listing: whether changes are found by listing now (else per-job
             schedules); the fleet sets it from ``wants_listing``.
-        sweeps: complete sweeps so far.
+        sweeps: complete sweeps so far (censuses included).
+        censuses: complete censuses so far.
         swept: when the last complete sweep began (monotonic, wall), or ``None``.
         service: the service's clock, read off its timestamps.
         in_flight: whether a page is being read.
+        census_interval: a sweep is a census when the last began this many
+            seconds ago or more (the fleet sets it from its re-check interval).
+        statuses_only: push hints flow and announce every change of status:
+            a summary showing only a new status message makes no job due (the
+            fleet sets it).
     """
 
     __slots__ = (
         "_budget",
         "_calls",
+        "_census_at",
         "_clock",
         "_errors",
         "_failing",
@@ -85,9 +98,12 @@ class Sweeper:
         "_started",
         "_sweep",
         "_throttles",
+        "census_interval",
+        "censuses",
         "in_flight",
         "listing",
         "service",
+        "statuses_only",
         "sweeps",
         "swept",
     )
@@ -117,6 +133,10 @@ class Sweeper:
         self._interval = interval
         self._min_jobs = min_jobs
         self._overlap = overlap
+        self.census_interval = math.inf
+        self.statuses_only = False
+        #: When the last census that ended (or was given up) began.
+        self._census_at: float | None = None
         self._calls, self._throttles, self._errors = counters
         self._failing = False
         self._failures = 0
@@ -128,6 +148,7 @@ class Sweeper:
         self._started: tuple[float, dt.datetime] | None = None
         self.listing = False
         self.sweeps = 0
+        self.censuses = 0
         self.swept: tuple[float, dt.datetime] | None = None
         self.service = ServiceClock()
         self.in_flight = False
@@ -184,13 +205,15 @@ class Sweeper:
                 ],
                 active=active,
                 previous_pages=self._previous_pages,
+                census=self._census_at is None
+                or now - self._census_at >= self.census_interval - EPSILON,
             )
         if wait > 0:
             return wait
         return 0.0 if self._budget.try_take(LIST) else self._budget.delay(LIST)
 
-    async def read_page(self, jobs: Mapping[str, Job]) -> list[str]:
-        """Read the sweep's next page; return the jobs it made due.
+    async def read_page(self, jobs: Mapping[str, Job]) -> tuple[list[str], list[str]]:
+        """Read the sweep's next page; return the jobs it made due and vouched for.
 
         Call after ``wait`` returned 0, with ``in_flight`` set by the caller.
         """
@@ -210,7 +233,7 @@ class Sweeper:
         now = self._clock.monotonic()
         if isinstance(outcome, CallFailed):
             self._failed(sweep, outcome, now)
-            return []
+            return [], []
         self._budget.succeeded(LIST)
         self._failures = 0
         # Only the page's jobs: a map of every watched job per page would cost
@@ -226,13 +249,27 @@ class Sweeper:
             now=now,
             service=self.service,
             local=self._clock.now(),
+            statuses_only=self.statuses_only,
         )
         for name, problem in skipped:
             logger.info(FLEET_POLL_FAILED, job_name=name, error=type(problem).__name__)
+        vouched = (
+            vouch_page(on_page, outcome.summaries, at=sweep.started)
+            if sweep.census
+            else []
+        )
         verdict = page_read(sweep, outcome.next_token)
         if verdict is not PageVerdict.MORE:
             self._previous_pages = sweep.pages
-        if verdict is PageVerdict.ENDLESS:
+        if verdict is PageVerdict.ENDLESS and sweep.census:
+            # A census whose pages outran the bound is no reason to fall back
+            # (its windowed sweeps may be short): count it, try again after an
+            # interval (with the bound its pages set), sweep windowed now.
+            self._errors[LIST] += 1
+            self._census_at = sweep.started
+            self._sweep = None
+            self._next_sweep = now
+        elif verdict is PageVerdict.ENDLESS:
             # Pages that never end: give this sweep up like a failed one, and
             # begin a new one (whose bound follows the pages this one read)
             # after the back-off; the tokens this one saw would repeat at once.
@@ -244,9 +281,12 @@ class Sweeper:
             self.sweeps += 1
             self._failing = False
             self.swept = (sweep.started, sweep.started_wall)
+            if sweep.census:
+                self.censuses += 1
+                self._census_at = sweep.started
             assert self._interval is not None  # noqa: S101 - sweeps need one
             self._next_sweep = sweep.started + self._interval
-        return list(due)
+        return list(due), vouched
 
     def _service_time(self, monotonic: float) -> dt.datetime:
         """The service's clock at *monotonic* (at most), or the local one."""

@@ -33,7 +33,15 @@ How it works:
   coarse to tell, when its statuses differ. Summaries of jobs not watched are
   ignored. Then each job's own schedule is replaced by a slow **safety re-check**
   (every *recheck_interval* seconds, stretched so re-checks take at most half the
-  describe budget) that catches a change the list missed. Each job's re-checks
+  describe budget) that catches a change the list missed. Every quarter of
+  that interval a sweep is a **census** (no window, once every watched job's
+  creation time is known): it lists every watched job, and a summary that
+  shows a job exactly as its last snapshot (the same ``LastModifiedTime`` and
+  statuses) stands in for the job's re-check, for at most four intervals
+  after its last describe; a job a census does not list is re-checked as
+  before. While push hints flow, a summary that shows only a later time with
+  the same statuses (a new status message) waits for the re-check: the
+  hints announce every change of status. Each job's re-checks
   fall on its own slots, spread evenly over the interval, so jobs added together
   are not re-checked in a wave; and changed jobs (a listed change, a retry, a
   first describe) are described before routine re-checks, which use what is left
@@ -186,7 +194,9 @@ class FleetWatcher(Generic[ItemT]):
         recheck_interval: the most seconds between safety re-checks of each
             job while listing (each job's come between half and all of it
             apart, by a phase of its own; stretched when re-checks would take
-            more than half the describe budget on average).
+            more than half the describe budget on average). A census (a sweep
+            without a window) every quarter of it stands in for the re-checks
+            of the jobs it shows unchanged, up to four intervals of silence.
         stream: whether to keep an event stream at all.
         region: the AWS region, when no *client* is given.
         profile: the AWS profile, when no *client* is given.

@@ -184,7 +184,7 @@ class AioBotocoreSource:
     async def list_changed(
         self,
         *,
-        modified_after: dt.datetime,
+        modified_after: dt.datetime | None,
         created_after: dt.datetime | None = None,
         next_token: str | None = None,
         page_size: int = 100,
@@ -195,7 +195,8 @@ class AioBotocoreSource:
         descending, so paging is stable while jobs change); never raises its errors.
 
         Args:
-            modified_after: only jobs whose ``LastModifiedTime`` is later.
+            modified_after: only jobs whose ``LastModifiedTime`` is later, or
+                ``None`` for any (a census).
             created_after: only jobs created later, or ``None`` for any.
             next_token: the previous page's token, or ``None`` for the first page.
             page_size: ``MaxResults``, 1 to 100.
@@ -206,11 +207,12 @@ class AioBotocoreSource:
         require_asyncio()
         self._calls += 1
         request: dict[str, Any] = {
-            "LastModifiedTimeAfter": modified_after,
             "SortBy": "CreationTime",
             "SortOrder": "Descending",
             "MaxResults": page_size,
         }
+        if modified_after is not None:
+            request["LastModifiedTimeAfter"] = modified_after
         if created_after is not None:
             request["CreationTimeAfter"] = created_after
         if next_token is not None:
