@@ -483,6 +483,10 @@ class HintCoalescer:
         """Whether a hint about *job_name* waits for a describe."""
         return job_name in self._pending
 
+    def pending_jobs(self) -> Container[str]:
+        """The jobs a hint waits on (a read-only view, not a copy)."""
+        return self._pending.keys()
+
     def forget(self, job_name: str) -> None:
         """Drop what is known of *job_name* (no longer watched)."""
         self._jobs.pop(job_name, None)

@@ -247,7 +247,10 @@ class Scheduler:
             confirmed = hints.confirmed_at
             swept = confirmed if swept is None else max(swept, confirmed)
         by_status, stale = tally(
-            self.jobs.values(), now=self._clock.monotonic(), swept_at=swept
+            self.jobs.values(),
+            now=self._clock.monotonic(),
+            swept_at=swept,
+            pending=() if hints is None else hints.coalescer.pending_jobs(),
         )
         p50, p95, worst = staleness(stale)
         return FleetStatistics(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from .._errors import SageMakerWatchError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Container, Iterable, Mapping
 
     from .._core.planner import Summary
     from .._core.snapshot import Snapshot
@@ -98,8 +98,20 @@ class Tallied(Protocol):
     """What statistics read of one job."""
 
     @property
+    def name(self) -> str:
+        """The training job's name."""
+
+    @property
     def active(self) -> bool:
         """Whether the job is still watched."""
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether a describe for it is in flight."""
+
+    @property
+    def for_hint(self) -> bool:
+        """Whether the last describe sent was one a hint made due."""
 
     @property
     def added_at(self) -> float:
@@ -131,15 +143,23 @@ class Tallied(Protocol):
 
 
 def tally(
-    jobs: Iterable[Tallied], *, now: float, swept_at: float | None
+    jobs: Iterable[Tallied],
+    *,
+    now: float,
+    swept_at: float | None,
+    pending: Container[str] = (),
 ) -> tuple[dict[str, int], list[float]]:
     """Count *jobs* by status and measure each watched job's staleness.
 
     Args:
         jobs: every job the fleet knows.
         now: the monotonic time.
-        swept_at: when the last complete sweep began, while listing: a sweep
-            that showed a job unchanged counts as observing it.
+        swept_at: when the last complete sweep began, while listing, or the
+            last receive found the queue drained, while hints flow: either
+            counts as observing every job with no known change waiting (a
+            listed change, a describe chasing one, a hint pending in *pending*
+            or handed to a describe not answered yet).
+        pending: the jobs a hint waits on (the coalescer's).
 
     Returns:
         The jobs by status, and the staleness of each watched job, in order.
@@ -161,6 +181,8 @@ def tally(
                 and job.listed is None
                 and job.chasing is None
                 and not job.hinted
+                and not (job.in_flight and job.for_hint)
+                and job.name not in pending
             ):
                 seen = max(seen, swept)
             stale.append(max(0.0, now - seen))
