@@ -16,6 +16,8 @@ from sagemaker_watch.testing import (
     FakeSageMaker,
     Fault,
     ManualClock,
+    Phase,
+    Timeline,
     plain,
 )
 
@@ -260,6 +262,53 @@ async def test_with_sweeps_and_hints_the_longer_safety_recheck_applies(fake, cli
         # About 1 h / (1800 s x 3/4) re-checks and one describe per change; at
         # the hints' 120 s it would be about 40.
         assert fake.request_count("DescribeTrainingJob", name) <= 12, name
+
+
+@pytest.mark.asyncio
+async def test_while_hints_flow_a_new_status_message_alone_costs_no_describe(
+    fake, clients
+):
+    """The list shows each new message; only statuses (which events announce) call.
+
+    An hour of Training whose message changes every 300 s: a sweep that sees
+    only a later time with the same statuses leaves the job to its safety
+    re-check, where it used to describe it at once, 11 times in the hour.
+    """
+    sagemaker, sqs = clients
+    chatty = Timeline(
+        name="chatty",
+        phases=(
+            Phase(status="Starting", duration=60),
+            Phase(status="Downloading", duration=60),
+            Phase(
+                status="Training",
+                duration=3600,
+                messages=tuple(f"Epoch {i} of 12" for i in range(1, 13)),
+            ),
+            Phase(status="Uploading", duration=30),
+        ),
+    )
+    names = [f"chatty-{i}" for i in range(2)]
+    for name in names:
+        fake.add_job(name, chatty)
+    hints = sw.SqsHints(fake.queue_url("events"), client=sqs)
+    by_job, statistics = await run_fleet(
+        fake,
+        sagemaker,
+        names,
+        hints=hints,
+        sweep_interval=5.0,
+        list_min_jobs=1,
+        recheck_interval=1800.0,
+    )
+    assert_every_change_once(fake, by_job)
+    assert statistics.hints.flowing
+    for name in names:
+        transitions = len(fake.describe_job(name)["SecondaryStatusTransitions"])
+        # A first look, one per change, and the hour's re-checks (1800-3600 s).
+        assert fake.request_count("DescribeTrainingJob", name) <= (
+            1 + transitions + 2
+        ), name
 
 
 @pytest.mark.asyncio
