@@ -9,6 +9,7 @@ docs/compatibility.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -21,6 +22,8 @@ import pytest
 from moto import mock_aws
 
 import sagemaker_watch as sw
+from sagemaker_watch._core.sweeps import vouches
+from sagemaker_watch._io.source import AioBotocoreSource, ListPage
 
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -168,6 +171,37 @@ async def test_fleet_watches_moto_jobs_with_list_sweeps(create_job, moto_url):
     assert names == sorted(ended)
     assert (3, 0, {}) == (statistics.finished, statistics.lost, statistics.errors)
     assert statistics.calls["ListTrainingJobs"] >= 1
+
+
+@pytest.mark.asyncio
+async def test_a_moto_census_lists_each_job_exactly_as_its_describe(
+    create_job, moto_url
+):
+    """A census page (no LastModifiedTimeAfter) vouches for moto's jobs' describes.
+
+    The fleet's census trusts a summary with the describe's LastModifiedTime
+    and statuses: moto's two operations must agree to the millisecond.
+    """
+    names = sorted(create_job("census") for _ in range(3))
+    session = aiobotocore.session.get_session()
+    async with session.create_client(
+        "sagemaker",
+        region_name=REGION,
+        endpoint_url=moto_url,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    ) as client:
+        source = AioBotocoreSource(client)
+        snapshots = {name: await source.describe_once(name) for name in names}
+        oldest = min(s.creation_time for s in snapshots.values())
+        page = await source.list_changed(
+            modified_after=None, created_after=oldest - dt.timedelta(seconds=1)
+        )
+    assert isinstance(page, ListPage), page
+    listed = {s.job_name: s for s in page.summaries if s.job_name in snapshots}
+    assert names == sorted(listed)
+    for name, snapshot in snapshots.items():
+        assert vouches(snapshot, listed[name]), name
 
 
 @pytest.mark.asyncio
