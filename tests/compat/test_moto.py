@@ -80,6 +80,17 @@ def create_training_job(client, prefix):
     return name
 
 
+def moto_client(moto_url):
+    """An aiobotocore SageMaker client for moto (an async context manager)."""
+    return aiobotocore.session.get_session().create_client(
+        "sagemaker",
+        region_name=REGION,
+        endpoint_url=moto_url,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
 async def run_cli(*args, env):
     """Run ``python -m sagemaker_watch`` with *args*; return (code, stdout, stderr)."""
     with anyio.fail_after(60):
@@ -110,14 +121,7 @@ async def test_wait_until_complete_reads_a_moto_job(create_job):
 async def test_wait_until_complete_with_a_caller_owned_client(create_job, moto_url):
     """A caller-owned aiobotocore client against moto works, and stays open."""
     name = create_job()
-    session = aiobotocore.session.get_session()
-    async with session.create_client(
-        "sagemaker",
-        region_name=REGION,
-        endpoint_url=moto_url,
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    ) as client:
+    async with moto_client(moto_url) as client:
         snapshot = await sw.wait_until_complete(
             name, client=client, schedule=FAST, timeout=30
         )
@@ -183,14 +187,7 @@ async def test_a_moto_census_lists_each_job_exactly_as_its_describe(
     and statuses: moto's two operations must agree to the millisecond.
     """
     names = sorted(create_job("census") for _ in range(3))
-    session = aiobotocore.session.get_session()
-    async with session.create_client(
-        "sagemaker",
-        region_name=REGION,
-        endpoint_url=moto_url,
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    ) as client:
+    async with moto_client(moto_url) as client:
         source = AioBotocoreSource(client)
         snapshots = {name: await source.describe_once(name) for name in names}
         oldest = min(s.creation_time for s in snapshots.values())
